@@ -1,0 +1,11 @@
+import ArgumentParser
+import Cortex
+
+@main
+struct CortexCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cortex",
+        abstract: "Deep learning and reinforcement learning sandbox: train, evaluate, watch, benchmark.",
+        version: "0.1.0",
+        subcommands: [])
+}

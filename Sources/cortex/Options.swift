@@ -1,0 +1,29 @@
+import ArgumentParser
+import Foundation
+
+/// Options every job shares.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "Seed of every random number generator in the run.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Threads for BLAS and parallel kernels (this machine kind has 2 cores).")
+    var threads: Int = 2
+
+    @Flag(help: "Print one JSON object with the figures as the last stdout line; progress goes to stderr.")
+    var json = false
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+}
+
+/// Writes a line to standard error.
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// Prints `object` as one line of JSON on stdout (keys sorted, so output is stable).
+func printJSON(_ object: [String: Any]) {
+    let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+}
