@@ -9,6 +9,7 @@ let package = Package(
     name: "Cortex",
     products: [
         .library(name: "Cortex", targets: ["Cortex"]),
+        .library(name: "Envs", targets: ["Envs"]),
         .executable(name: "cortex", targets: ["cortex"]),
     ],
     traits: [
@@ -27,6 +28,7 @@ let package = Package(
             name: "cortex",
             dependencies: ["Cortex", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/cortex", swiftSettings: numericFlags),
+        .target(name: "Envs", path: "envs"),
         .target(name: "CortexTestSupport", dependencies: ["Cortex"], path: "Tests/CortexTestSupport"),
         .testTarget(name: "CortexTests", dependencies: ["Cortex", "CortexTestSupport"], path: "Tests/CortexTests"),
     ],
