@@ -29,7 +29,9 @@ let package = Package(
             dependencies: ["Cortex", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/cortex", swiftSettings: numericFlags),
         .target(name: "Envs", path: "envs"),
+        .target(name: "Agents", dependencies: ["Cortex", "Envs"], path: "agents", swiftSettings: numericFlags),
         .target(name: "CortexTestSupport", dependencies: ["Cortex"], path: "Tests/CortexTestSupport"),
+        .testTarget(name: "AgentsTests", dependencies: ["Agents", "CortexTestSupport"], path: "Tests/AgentsTests"),
         .testTarget(name: "CortexTests", dependencies: ["Cortex", "CortexTestSupport"], path: "Tests/CortexTests"),
     ],
     swiftLanguageModes: [.v5]
