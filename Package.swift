@@ -31,6 +31,7 @@ let package = Package(
         .target(name: "Envs", path: "envs"),
         .target(name: "CortexTestSupport", dependencies: ["Cortex"], path: "Tests/CortexTestSupport"),
         .testTarget(name: "CortexTests", dependencies: ["Cortex", "CortexTestSupport"], path: "Tests/CortexTests"),
+        .testTarget(name: "EnvsTests", dependencies: ["Envs"], path: "Tests/EnvsTests", exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )
