@@ -6,13 +6,7 @@ public enum TextFile {
     /// The content of a UTF-8 file (a leading byte-order mark is dropped).
     /// - Throws: `DataError.fileNotFound`, `emptyFile`, or `notUTF8` with the first bad byte's offset.
     public static func read(path: String) throws -> String {
-        try FileInput.checkReadableFile(path)
-        let bytes: [UInt8]
-        do {
-            bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch {
-            throw DataError.unreadable(path: path, reason: (error as NSError).localizedDescription)
-        }
+        let bytes = try FileInput.readRaw(path)
         if bytes.isEmpty { throw DataError.emptyFile(path: path) }
         var text = try decodeUTF8(bytes, path: path)
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }

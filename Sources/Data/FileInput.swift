@@ -82,6 +82,16 @@ final class FileInput {
         }
     }
 
+    /// The bytes of `path` as stored (no gunzipping), with the errors of `checkReadableFile`.
+    static func readRaw(_ path: String) throws -> [UInt8] {
+        try checkReadableFile(path)
+        do {
+            return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw DataError.unreadable(path: path, reason: (error as NSError).localizedDescription)
+        }
+    }
+
     /// The whole (uncompressed) content of `path`.
     static func readAll(_ path: String) throws -> [UInt8] {
         let input = try FileInput(path: path)

@@ -39,13 +39,7 @@ public struct PixelImage: Equatable, Sendable {
     /// Reads a PNG, PGM or PPM file, recognised by its first bytes, not its name.
     /// - Throws: `DataError.fileNotFound`, or `notAnImage` for anything else.
     public static func read(path: String) throws -> PixelImage {
-        try FileInput.checkReadableFile(path)
-        let bytes: [UInt8]
-        do {
-            bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch {
-            throw DataError.unreadable(path: path, reason: (error as NSError).localizedDescription)
-        }
+        let bytes = try FileInput.readRaw(path)
         if bytes.starts(with: PixelImage.pngSignature) { return try PixelImage(png: bytes, path: path) }
         if bytes.count >= 2, bytes[0] == UInt8(ascii: "P"), (UInt8(ascii: "1")...UInt8(ascii: "7")).contains(bytes[1]) {
             return try PixelImage(pnm: bytes, path: path)
