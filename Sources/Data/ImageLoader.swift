@@ -176,14 +176,22 @@ public final class ImageLoader {
                     continue
                 }
                 let line = plane + sy * width
-                if dx == 0 && !mirrored {
-                    for x in 0..<width { out[x] = table[Int(line[x])] }
+                // The columns whose source lies inside the image; the rest is padding. Splitting
+                // the range keeps the per-pixel loop free of branches.
+                let first = max(0, mirrored ? dx : -dx), end = min(width, mirrored ? width + dx : width - dx)
+                if first >= end {
+                    out.update(repeating: pad, count: width)
                     continue
                 }
-                for x in 0..<width {
-                    let sx = (mirrored ? width - 1 - x : x) + dx
-                    out[x] = sx >= 0 && sx < width ? table[Int(line[sx])] : pad
+                for x in 0..<first { out[x] = pad }
+                if mirrored {
+                    let reversed = line + (width - 1 + dx)
+                    for x in first..<end { out[x] = table[Int(reversed[-x])] }
+                } else {
+                    let shifted = line + dx
+                    for x in first..<end { out[x] = table[Int(shifted[x])] }
                 }
+                for x in end..<width { out[x] = pad }
             }
         }
     }
