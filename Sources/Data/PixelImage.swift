@@ -146,17 +146,69 @@ public struct PixelImage: Equatable, Sendable {
     }
 
     /// The picture as a `[channels, height, width]` tensor of values in [0, 1] (`v / 255`), then
-    /// `(x − mean[c]) / std[c]` when a normalisation is given.
+    /// `(x − mean[c]) / std[c]` when a normalisation is given — the same values `ImageLoader`
+    /// produces for the same bytes.
     public func tensor(normalization: ImageNormalization? = nil) -> Tensor {
         let plane = width * height
         let storage = TensorStorage(uninitializedCount: plane * channels)
+        let table = ImageLoader.lookupTable(channels: channels, normalization: normalization)
         for c in 0..<channels {
-            let mean = normalization?.mean[c] ?? 0, std = normalization?.std[c] ?? 1
             for p in 0..<plane {
-                storage.pointer[c * plane + p] = (Float(pixels[p * channels + c]) / 255 - mean) / std
+                storage.pointer[c * plane + p] = table[c * 256 + Int(pixels[p * channels + c])]
             }
         }
         return Tensor(shape: [channels, height, width], storage: storage)
+    }
+
+    /// The picture as one input of a model that takes `[channels, height, width]` images: grey
+    /// (BT.601) or RGB as asked, resized (area when shrinking, bilinear when enlarging),
+    /// normalised; shape `[1, channels, height, width]`.
+    public func modelInput(channels: Int, height: Int, width: Int,
+                           normalization: ImageNormalization? = nil) -> Tensor {
+        precondition(channels == 1 || channels == 3, "modelInput: channels must be 1 or 3, got \(channels)")
+        let converted = channels == 1 ? grayscale() : rgb()
+        let shrinking = width <= self.width && height <= self.height
+        let sized = converted.resized(width: width, height: height, method: shrinking ? .area : .bilinear)
+        let values = sized.tensor(normalization: normalization)
+        return Tensor(shape: [1, channels, height, width], storage: values.storage)
+    }
+
+    /// Each pixel repeated `factor × factor` times (nearest neighbour), to make small images visible.
+    public func scaled(by factor: Int) -> PixelImage {
+        var out = PixelImage(width: width * factor, height: height * factor, fill: [UInt8](repeating: 0, count: channels))
+        out.paste(self, x: 0, y: 0, scale: factor)
+        return out
+    }
+
+    /// The picture in RGB with a heat map laid over it, e.g. a ViT's attention to each patch.
+    ///
+    /// `heat` is `[heatHeight, heatWidth]` row-major, stretched bilinearly over the picture,
+    /// scaled so its minimum is 0 and maximum 1, coloured with the "jet" map (blue → cyan →
+    /// yellow → red: `r = clamp(1.5 − |4t − 3|)`, `g = clamp(1.5 − |4t − 2|)`,
+    /// `b = clamp(1.5 − |4t − 1|)`) and mixed in with weight `opacity`.
+    public func overlaying(heat: [Float], heatWidth: Int, heatHeight: Int, opacity: Float = 0.5) -> PixelImage {
+        precondition(heat.count == heatWidth * heatHeight && !heat.isEmpty,
+                     "overlaying: heat has \(heat.count) values for \(heatWidth)x\(heatHeight)")
+        let low = heat.min()!, range = max(heat.max()! - low, .leastNormalMagnitude)
+        let xWeights = PixelImage.resampleWeights(from: heatWidth, to: width, method: .bilinear)
+        let yWeights = PixelImage.resampleWeights(from: heatHeight, to: height, method: .bilinear)
+        var out = rgb()
+        func clamp(_ v: Float) -> Float { min(1, max(0, v)) }
+        for y in 0..<height {
+            for x in 0..<width {
+                var value: Float = 0
+                for (sy, wy) in yWeights[y] {
+                    for (sx, wx) in xWeights[x] { value += wy * wx * heat[sy * heatWidth + sx] }
+                }
+                let t = (value - low) / range
+                let color = [clamp(1.5 - abs(4 * t - 3)), clamp(1.5 - abs(4 * t - 2)), clamp(1.5 - abs(4 * t - 1))]
+                for c in 0..<3 {
+                    let base = Float(out.pixels[(y * width + x) * 3 + c])
+                    out.pixels[(y * width + x) * 3 + c] = UInt8((base * (1 - opacity) + 255 * color[c] * opacity).rounded())
+                }
+            }
+        }
+        return out
     }
 
     // MARK: drawing (for pictures of results)

@@ -149,4 +149,34 @@ final class ImageFileTests: XCTestCase {
         grid.canvas.strokeRect(x: 0, y: 0, width: 3, height: 3, color: [255, 0, 0])
         XCTAssertEqual([grid.canvas[1, 0, 1], grid.canvas[1, 1, 1]], [0, 255])
     }
+
+    /// What `cortex classify` feeds a model from a PNG equals what training fed it from memory.
+    func testModelInputFromFileMatchesTheLoader() throws {
+        let directory = try makeTemporaryDirectory(self)
+        let dataset = ImageDataset(channels: 1, height: 4, width: 4, pixels: (0..<64).map { UInt8($0 * 4) },
+                                   labels: [0, 1, 0, 1], classNames: ["a", "b"])
+        let normalization = ImageNormalization(mean: [0.2860], std: [0.3530])
+        try dataset.image(at: 3).write(to: "\(directory)/three.png")
+        let input = try PixelImage.read(path: "\(directory)/three.png")
+            .modelInput(channels: 1, height: 4, width: 4, normalization: normalization)
+        let loader = ImageLoader(dataset: dataset, batchSize: 1, normalization: normalization, seed: 0)
+        let batch = loader.batch(indices: [3])
+        XCTAssertEqual(input.shape, batch.images.shape)
+        XCTAssertEqual(input.scalars, batch.images.scalars)
+        // An RGB picture twice the size: grey by BT.601, then 2×2 areas averaged. All pixels
+        // (200, 100, 0) → 0.299·200 + 0.587·100 = 118.5 → 119.
+        let big = PixelImage(width: 8, height: 8, fill: [200, 100, 0])
+        XCTAssertEqual(big.modelInput(channels: 1, height: 4, width: 4).scalars, [Float](repeating: 119 / 255, count: 16))
+    }
+
+    func testScalingAndHeatOverlay() {
+        XCTAssertEqual(grey.scaled(by: 2).pixels[0..<6], [0, 0, 1, 1, 2, 2])
+        XCTAssertEqual(grey.scaled(by: 2).pixels[6..<12], [0, 0, 1, 1, 2, 2])
+        // Heat 0 and 1 over two black pixels, fully opaque: jet(0) = (0, 0, ½), jet(1) = (½, 0, 0).
+        let black = PixelImage(width: 2, height: 1, channels: 1, pixels: [0, 0])
+        XCTAssertEqual(black.overlaying(heat: [0, 1], heatWidth: 2, heatHeight: 1, opacity: 1).pixels, [0, 0, 128, 128, 0, 0])
+        // Half opacity over white: jet(½) = (½, 1, ½) → (255 + 127.5)/2 = 191.25 → 191 and 255.
+        let white = PixelImage(width: 3, height: 1, channels: 3, pixels: [UInt8](repeating: 255, count: 9))
+        XCTAssertEqual(white.overlaying(heat: [0, 1, 2], heatWidth: 3, heatHeight: 1).pixels[3..<6], [191, 255, 191])
+    }
 }
