@@ -96,4 +96,17 @@ final class CharCorpusTests: XCTestCase {
         XCTAssertEqual(corpus.validation.count, 111_540)
         XCTAssertEqual(corpus.tokenizer.decode(corpus.train.prefix(14)), "First Citizen:")
     }
+
+    /// The default corpus that scripts/setup builds (absent until setup has run).
+    func testDefaultShakespeareCorpus() throws {
+        let path = packageRoot.appendingPathComponent("data/shakespeare.txt").path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw XCTSkip("data/shakespeare.txt is absent (scripts/setup builds it)")
+        }
+        let corpus = try CharCorpus(path: path)
+        // Python: len(set(open("data/shakespeare.txt").read())) == 84, len(...) == 5057198 (all ASCII).
+        XCTAssertEqual(corpus.tokenizer.vocabularySize, 84)
+        XCTAssertEqual(corpus.train.count + corpus.validation.count, 5_057_198)
+        XCTAssertEqual(corpus.tokenizer.decode(corpus.train.prefix(39)), "ALL'S WELL THAT ENDS WELL\n\nby William S")
+    }
 }

@@ -109,6 +109,8 @@ final class DatasetTests: XCTestCase {
         XCTAssertEqual(train.labelHistogram(), [Int](repeating: 6000, count: 10))
         XCTAssertEqual(test.labelHistogram(), [Int](repeating: 1000, count: 10))
         XCTAssertEqual(train.classNames[9], "Ankle boot")
+        XCTAssertEqual(try ImageDataset.load(directory: FashionMNIST.defaultDirectory, split: .test).classNames,
+                       FashionMNIST.classNames)
         // The first training image is an ankle boot (label 9), as in the authors' README picture.
         XCTAssertEqual(train.labels[0], 9)
         // Mean and std of the training pixels, as commonly published: 0.2860, 0.3530.
