@@ -33,7 +33,7 @@ let package = Package(
                 swiftSettings: numericFlags),
         .executableTarget(
             name: "cortex",
-            dependencies: ["Cortex", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Cortex", "Envs", "Agents", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/cortex", swiftSettings: numericFlags),
         .target(name: "Envs", path: "envs"),
         .target(name: "Agents", dependencies: ["Cortex", "Envs"], path: "agents", swiftSettings: numericFlags),
