@@ -10,46 +10,47 @@ import Foundation
 protocol Reducer {
     static var identity: Float { get }
     static func combine(_ a: Float, _ b: Float) -> Float
-    static func combine(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float>
-    static func fold(_ v: SIMD8<Float>) -> Float
+    static func combine(_ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMD4<Float>
+    static func fold(_ v: SIMD4<Float>) -> Float
 }
 
 @usableFromInline enum SumReducer: Reducer {
     @inlinable static var identity: Float { 0 }
     @inlinable static func combine(_ a: Float, _ b: Float) -> Float { a + b }
-    @inlinable static func combine(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a + b }
-    @inlinable static func fold(_ v: SIMD8<Float>) -> Float { v.sum() }
+    @inlinable static func combine(_ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMD4<Float> { a + b }
+    @inlinable static func fold(_ v: SIMD4<Float>) -> Float { v.sum() }
 }
 
 @usableFromInline enum MaxReducer: Reducer {
     @inlinable static var identity: Float { -.infinity }
     @inlinable static func combine(_ a: Float, _ b: Float) -> Float { b > a ? b : a }
-    @inlinable static func combine(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a.replacing(with: b, where: b .> a) }
-    @inlinable static func fold(_ v: SIMD8<Float>) -> Float { v.max() }
+    @inlinable static func combine(_ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMD4<Float> { a.replacing(with: b, where: b .> a) }
+    @inlinable static func fold(_ v: SIMD4<Float>) -> Float { v.max() }
 }
 
 @usableFromInline enum MinReducer: Reducer {
     @inlinable static var identity: Float { .infinity }
     @inlinable static func combine(_ a: Float, _ b: Float) -> Float { b < a ? b : a }
-    @inlinable static func combine(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a.replacing(with: b, where: b .< a) }
-    @inlinable static func fold(_ v: SIMD8<Float>) -> Float { v.min() }
+    @inlinable static func combine(_ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMD4<Float> { a.replacing(with: b, where: b .< a) }
+    @inlinable static func fold(_ v: SIMD4<Float>) -> Float { v.min() }
 }
 
-/// Folds `n` contiguous floats with four SIMD8 accumulators (so sums are vectorised
-/// despite strict floating-point order, and rounding error grows more slowly).
+/// Folds `n` contiguous floats with four SIMD4 accumulators (so sums are vectorised
+/// despite strict floating-point order, and rounding error grows more slowly). SIMD4 because
+/// the portable x86-64 target has 128-bit vectors: wider types are split and spilled.
 @inline(__always)
 func foldRow<R: Reducer>(_ p: UnsafePointer<Float>, _ n: Int, _: R.Type) -> Float {
     var i = 0
     var result = R.identity
-    if n >= 32 {
+    if n >= 16 {
         let raw = UnsafeRawPointer(p)
-        var a0 = SIMD8<Float>(repeating: R.identity), a1 = a0, a2 = a0, a3 = a0
-        while i + 32 <= n {
-            a0 = R.combine(a0, raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
-            a1 = R.combine(a1, raw.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self))
-            a2 = R.combine(a2, raw.loadUnaligned(fromByteOffset: 4 * i + 64, as: SIMD8<Float>.self))
-            a3 = R.combine(a3, raw.loadUnaligned(fromByteOffset: 4 * i + 96, as: SIMD8<Float>.self))
-            i += 32
+        var a0 = SIMD4<Float>(repeating: R.identity), a1 = a0, a2 = a0, a3 = a0
+        while i + 16 <= n {
+            a0 = R.combine(a0, raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD4<Float>.self))
+            a1 = R.combine(a1, raw.loadUnaligned(fromByteOffset: 4 * i + 16, as: SIMD4<Float>.self))
+            a2 = R.combine(a2, raw.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD4<Float>.self))
+            a3 = R.combine(a3, raw.loadUnaligned(fromByteOffset: 4 * i + 48, as: SIMD4<Float>.self))
+            i += 16
         }
         result = R.fold(R.combine(R.combine(a0, a1), R.combine(a2, a3)))
     }
@@ -186,7 +187,7 @@ extension Tensor {
         let plan = ReductionPlan(shape: shape, reduced: mask)
         let m = Tensor(shape: plan.keptShape, storage: reduced(plan, MaxReducer.self))
         // A slice of all −∞ (or ±∞) has no finite shift; shift by 0 there.
-        let shift = Tensor(shape: m.shape, storage: unaryMap(m) { $0.isFinite ? $0 : 0 })
+        let shift = Tensor(shape: m.shape, storage: unaryMap(m, FiniteOrZero()))
         let result = (self - shift).exp().sum(axes: axes, keepDims: true).log() + shift
         return keepDims ? result : result.reshaped(plan.droppedShape)
     }

@@ -315,13 +315,13 @@ extension Tensor {
     public static func `where`(_ mask: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
         let shape = broadcastShape(broadcastShape(mask.shape, a.shape, op: "where"), b.shape, op: "where")
         let (m, x, y) = withNoGrad { (mask.expanded(to: shape), a.expanded(to: shape), b.expanded(to: shape)) }
-        let selected = Tensor(shape: shape, storage: unaryMap(m) { $0 != 0 ? 1 : 0 })
+        let selected = Tensor(shape: shape, storage: unaryMap(m, NonZero()))
         let storage = TensorStorage(uninitializedCount: selected.count)
         let s = selected.storage.pointer, xp = x.storage.pointer, yp = y.storage.pointer, out = storage.pointer
         for i in 0..<selected.count { out[i] = s[i] != 0 ? xp[i] : yp[i] }
         return record("where", shape: shape, storage: storage, inputs: [a, b]) { g in
-            [a.requiresGrad ? zipMap(shape, g.storage, selected.storage) { $1 != 0 ? $0 : 0 }.sumToShape(a.shape) : nil,
-             b.requiresGrad ? zipMap(shape, g.storage, selected.storage) { $1 != 0 ? 0 : $0 }.sumToShape(b.shape) : nil]
+            [a.requiresGrad ? zipMap(shape, g.storage, selected.storage, KeepWhere()).sumToShape(a.shape) : nil,
+             b.requiresGrad ? zipMap(shape, g.storage, selected.storage, DropWhere()).sumToShape(b.shape) : nil]
         }
     }
 
