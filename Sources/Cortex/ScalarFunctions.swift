@@ -83,7 +83,7 @@ struct ScalarOver: UnaryRule {
 
 struct Exp: UnaryRule {
     static let derivativeFromOutput = true
-    @inline(__always) func callAsFunction(_ x: Float) -> Float { Foundation.exp(x) }
+    @inline(__always) func callAsFunction(_ x: Float) -> Float { fastExp(x) }
     @inline(__always) func derivative(_ y: Float) -> Float { y }
 }
 
@@ -121,13 +121,13 @@ struct Power: UnaryRule {
 
 struct HyperbolicTangent: UnaryRule {
     static let derivativeFromOutput = true
-    @inline(__always) func callAsFunction(_ x: Float) -> Float { Foundation.tanh(x) }
+    @inline(__always) func callAsFunction(_ x: Float) -> Float { fastTanh(x) }
     @inline(__always) func derivative(_ y: Float) -> Float { 1 - y * y }
 }
 
 struct Sigmoid: UnaryRule {
     static let derivativeFromOutput = true
-    @inline(__always) func callAsFunction(_ x: Float) -> Float { 1 / (1 + Foundation.exp(-x)) }
+    @inline(__always) func callAsFunction(_ x: Float) -> Float { 1 / (1 + fastExp(-x)) }
     @inline(__always) func derivative(_ y: Float) -> Float { y * (1 - y) }
 }
 
@@ -147,9 +147,9 @@ struct LeakyReLU: UnaryRule {
 /// x·Φ(x), Φ(x) = ½(1 + erf(x/√2)); f′ = Φ(x) + x·φ(x).
 struct GELU: UnaryRule {
     static let derivativeFromOutput = false
-    @inline(__always) func callAsFunction(_ x: Float) -> Float { 0.5 * x * (1 + Foundation.erf(x * 0.70710678)) }
+    @inline(__always) func callAsFunction(_ x: Float) -> Float { 0.5 * x * (1 + fastErf(x * 0.70710678)) }
     @inline(__always) func derivative(_ x: Float) -> Float {
-        0.5 * (1 + Foundation.erf(x * 0.70710678)) + x * 0.39894228 * Foundation.exp(-0.5 * x * x)
+        0.5 * (1 + fastErf(x * 0.70710678)) + x * 0.39894228 * fastExp(-0.5 * x * x)
     }
 }
 
@@ -157,10 +157,10 @@ struct GELU: UnaryRule {
 struct GELUTanh: UnaryRule {
     static let derivativeFromOutput = false
     @inline(__always) func callAsFunction(_ x: Float) -> Float {
-        0.5 * x * (1 + Foundation.tanh(0.79788456 * (x + 0.044715 * x * x * x)))
+        0.5 * x * (1 + fastTanh(0.79788456 * (x + 0.044715 * x * x * x)))
     }
     @inline(__always) func derivative(_ x: Float) -> Float {
-        let t = Foundation.tanh(0.79788456 * (x + 0.044715 * x * x * x))
+        let t = fastTanh(0.79788456 * (x + 0.044715 * x * x * x))
         return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * 0.79788456 * (1 + 3 * 0.044715 * x * x)
     }
 }
