@@ -33,21 +33,25 @@ func stridedCopy(shape: [Int], from source: UnsafePointer<Float>, strides source
         for axis in [last, tileAxis].sorted(by: >) {
             outerExtents.remove(at: axis); outerSrc.remove(at: axis); outerDst.remove(at: axis)
         }
-        forEachOffset(outerExtents, outerSrc, outerDst) { s, d in
-            // dst[i·dstRow + j] = src[i + j·srcRow] for i < rows, j < columns.
-            var i0 = 0
-            while i0 < rows {
-                let i1 = Swift.min(i0 + 32, rows)
-                var j0 = 0
-                while j0 < columns {
-                    let j1 = Swift.min(j0 + 32, columns)
-                    for i in i0..<i1 {
-                        let from = source + s + i, to = destination + d + i * dstRow
-                        for j in j0..<j1 { to[j] = from[j * srcRow] }
+        let total = outerExtents.reduce(1, *) * rows * columns
+        // Threads split the rows (the source's unit-stride axis); each walks all outer indices.
+        parallelRanges(rows, threshold: total >= parallelThreshold ? 32 : Int.max) { start, end in
+            forEachOffset(outerExtents, outerSrc, outerDst) { s, d in
+                // dst[i·dstRow + j] = src[i + j·srcRow] for i in start..<end, j < columns.
+                var i0 = start
+                while i0 < end {
+                    let i1 = Swift.min(i0 + 32, end)
+                    var j0 = 0
+                    while j0 < columns {
+                        let j1 = Swift.min(j0 + 32, columns)
+                        for i in i0..<i1 {
+                            let from = source + s + i, to = destination + d + i * dstRow
+                            for j in j0..<j1 { to[j] = from[j * srcRow] }
+                        }
+                        j0 = j1
                     }
-                    j0 = j1
+                    i0 = i1
                 }
-                i0 = i1
             }
         }
         return

@@ -132,6 +132,31 @@ final class ElementwiseTests: XCTestCase {
         checkGradients([positive]) { 2 / $0[0] }
     }
 
+    func testSameTensorOnBothSides() {
+        // Both gradient paths reach one leaf: d(x·x)/dx = 2x, d(x/x)/dx = 0.
+        let x = random([2, 3])
+        checkGradients([x]) { $0[0] * $0[0] }
+        checkGradients([x]) { $0[0] + $0[0].exp() * $0[0] }
+        let y = Tensor([1, 2], requiresGrad: true)
+        (y * y).sum().backward()
+        assertTensor(y.grad!, shape: [2], [2, 4])
+    }
+
+    func testRecycledLargeBuffersHoldFreshValues() {
+        // Results above the cache threshold reuse freed blocks: values must not leak across.
+        let n = 1 << 16
+        for round in 0..<3 {
+            let a = Tensor.full([n], Float(round)), b = Tensor.full([n], 1)
+            let sum = a + b
+            XCTAssertEqual(sum.scalars.min(), Float(round + 1))
+            XCTAssertEqual(sum.scalars.max(), Float(round + 1))
+        }
+        let limit = Runtime.storageCacheBytes
+        Runtime.storageCacheBytes = 0
+        XCTAssertEqual((Tensor.ones([n]) * 3).sum().item, Float(3 * n))
+        Runtime.storageCacheBytes = limit
+    }
+
     func testGradientsThroughTransposedInputs() {
         // The input is permuted and made contiguous before the op, as a transposed operand would be.
         let a = random([4, 3]), b = random([3, 4])
