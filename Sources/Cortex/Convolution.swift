@@ -51,21 +51,22 @@ public func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride:
         let needInput = input.requiresGrad, needWeight = weight.requiresGrad
         let needBias = bias?.requiresGrad ?? false
         let gradInput = needInput ? TensorStorage(uninitializedCount: input.count) : nil
-        // One partial ∂W and ∂bias per thread, summed below.
+        // One partial ∂Wᵀ ([K, O]) and ∂bias per thread, summed below.
         let partials = TensorStorage(count: g.threads * (g.O * g.K + g.O), repeating: 0)
         let dy = gradOut.storage.pointer, dx = gradInput?.pointer
         g.forEachBlock { thread, images in
             let scratch = ConvScratch(g, images: g.blockImages)
             defer { scratch.deallocate() }
-            let gradWeight = partials.pointer + thread * (g.O * g.K + g.O), gradBias = gradWeight + g.O * g.K
+            let gradWeightT = partials.pointer + thread * (g.O * g.K + g.O), gradBias = gradWeightT + g.O * g.K
             for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: g.blockImages) {
                 let block = min(g.blockImages, images.upperBound - first), columns = block * g.P
                 g.toChannelMajor(dy + first * g.O * g.P, images: block, into: scratch.product,
                                  biasGradient: needBias ? gradBias : nil)
                 if needWeight {
                     g.im2col(x + first * g.C * g.H * g.W, images: block, into: scratch.col)
-                    // ∂W[O, K] += ∂out[O, b·P] · col[K, b·P]ᵀ
-                    g.gemm(false, true, g.O, g.K, columns, scratch.product, columns, scratch.col, columns, 1, gradWeight, g.K)
+                    // ∂Wᵀ[K, O] += col[K, b·P] · ∂out[O, b·P]ᵀ (this orientation measured 10–25 %
+                    // faster in OpenBLAS than ∂W = ∂out · colᵀ for these shapes)
+                    g.gemm(false, true, g.K, g.O, columns, scratch.col, columns, scratch.product, columns, 1, gradWeightT, g.O)
                 }
                 if let dx {
                     // ∂col[K, b·P] = W[O, K]ᵀ · ∂out[O, b·P]
@@ -81,7 +82,9 @@ public func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride:
         var gradients: [Tensor?] = [gradInput.map { Tensor(shape: input.shape, storage: $0) }, nil]
         if needWeight {
             let gradWeight = TensorStorage(uninitializedCount: g.O * g.K)
-            gradWeight.pointer.update(from: partials.pointer, count: g.O * g.K)
+            for k in 0..<g.K {
+                for o in 0..<g.O { gradWeight.pointer[o * g.K + k] = partials.pointer[k * g.O + o] }
+            }
             gradients[1] = Tensor(shape: weight.shape, storage: gradWeight)
         }
         if bias != nil {
