@@ -10,6 +10,7 @@ let package = Package(
     products: [
         .library(name: "Cortex", targets: ["Cortex"]),
         .library(name: "Envs", targets: ["Envs"]),
+        .library(name: "Data", targets: ["Data"]),
         .executable(name: "cortex", targets: ["cortex"]),
     ],
     traits: [
@@ -24,6 +25,12 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .target(name: "Cortex", dependencies: ["CCBLAS"], path: "Sources/Cortex",
                 swiftSettings: numericFlags),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+        .target(name: "Data", dependencies: ["Cortex", "CZlib", "CPNG"], path: "Sources/Data",
+                swiftSettings: numericFlags),
         .executableTarget(
             name: "cortex",
             dependencies: ["Cortex", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -31,6 +38,8 @@ let package = Package(
         .target(name: "Envs", path: "envs"),
         .target(name: "CortexTestSupport", dependencies: ["Cortex"], path: "Tests/CortexTestSupport"),
         .testTarget(name: "CortexTests", dependencies: ["Cortex", "CortexTestSupport"], path: "Tests/CortexTests"),
+        .testTarget(name: "EnvsTests", dependencies: ["Envs"], path: "Tests/EnvsTests", exclude: ["Fixtures"]),
+        .testTarget(name: "DataTests", dependencies: ["Data", "Cortex", "CZlib"], path: "Tests/DataTests"),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -79,7 +79,7 @@ extension Tensor {
     /// `[start, start + step, …]` below `end` (1-D), as NumPy's `arange`.
     public static func arange(_ start: Float = 0, _ end: Float, step: Float = 1) -> Tensor {
         precondition(step != 0, "arange: step must not be zero")
-        let n = max(0, Int(((end - start) / step).rounded(.up)))
+        let n = Swift.max(0, Int(((end - start) / step).rounded(.up)))
         let storage = TensorStorage(uninitializedCount: n)
         for i in 0..<n { storage.pointer[i] = start + Float(i) * step }
         return Tensor(shape: [n], storage: storage)

@@ -137,7 +137,7 @@ public final class Tensor {
     /// Normalises a possibly negative axis; stops with the op's name when out of range.
     public func axis(_ axis: Int, op: String) -> Int {
         let a = axis < 0 ? axis + rank : axis
-        precondition(a >= 0 && a < max(rank, 1), "\(op): axis \(axis) out of range for shape \(shape)")
+        precondition(a >= 0 && a < Swift.max(rank, 1), "\(op): axis \(axis) out of range for shape \(shape)")
         return a
     }
 }

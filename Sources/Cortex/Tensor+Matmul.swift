@@ -1,0 +1,184 @@
+import CCBLAS
+
+// Matrix products through OpenBLAS `cblas_sgemm`. Transposed operands are passed as BLAS
+// transpose flags, never copied; the backward products use the same flags.
+
+/// One GEMM: C = alpha·op(A)·op(B) + beta·C on row-major matrices, op(X) = Xᵀ when `tX`.
+/// A is m×k after op, B is k×n after op, C is m×n.
+@inline(__always)
+func gemm(_ tA: Bool, _ tB: Bool, _ m: Int, _ n: Int, _ k: Int,
+          _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+          alpha: Float = 1, beta: Float = 0) {
+    if m == 0 || n == 0 { return }
+    if k == 0 {
+        if beta == 0 { c.update(repeating: 0, count: m * n) }
+        return
+    }
+    cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(tA ? m : k), b, Int32(tB ? k : n),
+                beta, c, Int32(n))
+}
+
+/// The batched layout of one product: broadcast batch shape and per-batch matrix offsets.
+private struct BatchedProduct {
+    var batchShape: [Int]
+    var offsetsA: [Int], offsetsB: [Int]
+    /// Whether some matrix of A (of B) is used by several batch entries.
+    var sharesA: Bool, sharesB: Bool
+    var m: Int, n: Int, k: Int
+
+    init(_ a: Tensor, _ b: Tensor, transposeA: Bool, transposeB: Bool) {
+        precondition(a.rank >= 2 && b.rank >= 2, "matmul: operands need rank ≥ 2, got \(a.shape) and \(b.shape)")
+        let (ra, ca) = (a.shape[a.rank - 2], a.shape[a.rank - 1])
+        let (rb, cb) = (b.shape[b.rank - 2], b.shape[b.rank - 1])
+        m = transposeA ? ca : ra
+        k = transposeA ? ra : ca
+        let kb = transposeB ? cb : rb
+        n = transposeB ? rb : cb
+        precondition(k == kb, "matmul: inner dimensions differ: \(a.shape)\(transposeA ? "ᵀ" : "") × \(b.shape)\(transposeB ? "ᵀ" : "")")
+        let batchA = Array(a.shape.dropLast(2)), batchB = Array(b.shape.dropLast(2))
+        batchShape = Tensor.broadcastShape(batchA, batchB, op: "matmul batch of \(a.shape) × \(b.shape)")
+        let count = batchShape.reduce(1, *)
+        let plan = BroadcastPlan(batchA, batchB, output: batchShape)
+        var offsetsA: [Int] = [], offsetsB: [Int] = []
+        offsetsA.reserveCapacity(count)
+        offsetsB.reserveCapacity(count)
+        let sizeA = ra * ca, sizeB = rb * cb
+        plan.forEachRow { _, ia, ib in
+            for j in 0..<plan.inner {
+                offsetsA.append((ia + j * plan.innerStrideA) * sizeA)
+                offsetsB.append((ib + j * plan.innerStrideB) * sizeB)
+            }
+        }
+        self.offsetsA = offsetsA
+        self.offsetsB = offsetsB
+        sharesA = batchA.reduce(1, *) < count
+        sharesB = batchB.reduce(1, *) < count
+    }
+
+    /// The gradient of one operand of `shape`, written one batch entry at a time by
+    /// `product(entry, destination, beta)`. A matrix shared by several entries accumulates
+    /// (beta 1) into zeroed memory.
+    func gradient(_ shape: [Int], offsets: [Int], shared: Bool,
+                  _ product: (Int, UnsafeMutablePointer<Float>, Float) -> Void) -> Tensor {
+        let count = shape.reduce(1, *)
+        let grad = shared ? TensorStorage(count: count) : TensorStorage(uninitializedCount: count)
+        for i in 0..<offsets.count { product(i, grad.pointer + offsets[i], shared ? 1 : 0) }
+        return Tensor(shape: shape, storage: grad)
+    }
+}
+
+/// Matrix product op(a)·op(b) with op = transpose of the last two axes when asked.
+///
+/// Layout: a is [..., M, K] (or [..., K, M] with `transposeA`), b is [..., K, N] (or
+/// [..., N, K]); leading batch axes broadcast (e.g. [B,H,T,D]×[B,H,D,T], [B,T,C]×[C,D]);
+/// the result is [batch..., M, N]. A batched `a` times a 2-D `b` runs as one GEMM with the
+/// batch folded into M. Gradients: ∂a = g·op(b)ᵀ, ∂b = op(a)ᵀ·g, each one GEMM per batch
+/// entry with transpose flags, summed over broadcast batch entries.
+public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
+    if b.rank == 2 && !transposeA && a.rank >= 2 {
+        return foldedMatmul(a, b, transposeB: transposeB)
+    }
+    let p = BatchedProduct(a, b, transposeA: transposeA, transposeB: transposeB)
+    let (m, n, k) = (p.m, p.n, p.k)
+    let shape = p.batchShape + [m, n]
+    let storage = TensorStorage(uninitializedCount: shape.reduce(1, *))
+    let x = a.storage.pointer, y = b.storage.pointer, out = storage.pointer
+    for i in 0..<p.offsetsA.count {
+        gemm(transposeA, transposeB, m, n, k, x + p.offsetsA[i], y + p.offsetsB[i], out + i * m * n)
+    }
+    return Tensor.record("matmul", shape: shape, storage: storage, inputs: [a, b]) { g in
+        let dC = g.storage.pointer
+        let gradA = !a.requiresGrad ? nil : p.gradient(a.shape, offsets: p.offsetsA, shared: p.sharesA) { i, dA, beta in
+            let B = y + p.offsetsB[i], G = dC + i * m * n
+            if transposeA {
+                gemm(transposeB, true, k, m, n, B, G, dA, beta: beta)      // dA (k×m) = op(B)·Gᵀ
+            } else {
+                gemm(false, !transposeB, m, k, n, G, B, dA, beta: beta)    // dA (m×k) = G·op(B)ᵀ
+            }
+        }
+        let gradB = !b.requiresGrad ? nil : p.gradient(b.shape, offsets: p.offsetsB, shared: p.sharesB) { i, dB, beta in
+            let A = x + p.offsetsA[i], G = dC + i * m * n
+            if transposeB {
+                gemm(true, transposeA, n, k, m, G, A, dB, beta: beta)      // dB (n×k) = Gᵀ·op(A)
+            } else {
+                gemm(!transposeA, false, k, n, m, A, G, dB, beta: beta)    // dB (k×n) = op(A)ᵀ·G
+            }
+        }
+        return [gradA, gradB]
+    }
+}
+
+/// [..., M, K] × [K, N] (or [N, K] with `transposeB`) as one [M·batch, K] GEMM.
+private func foldedMatmul(_ a: Tensor, _ b: Tensor, transposeB: Bool) -> Tensor {
+    let k = a.shape[a.rank - 1], rows = a.shape.dropLast().reduce(1, *)
+    let n = transposeB ? b.shape[0] : b.shape[1]
+    let kb = transposeB ? b.shape[1] : b.shape[0]
+    precondition(k == kb, "matmul: inner dimensions differ: \(a.shape) × \(b.shape)\(transposeB ? "ᵀ" : "")")
+    let shape = Array(a.shape.dropLast()) + [n]
+    let storage = TensorStorage(uninitializedCount: rows * n)
+    gemm(false, transposeB, rows, n, k, a.storage.pointer, b.storage.pointer, storage.pointer)
+    return Tensor.record("matmul", shape: shape, storage: storage, inputs: [a, b]) { g in
+        var gradA: Tensor? = nil, gradB: Tensor? = nil
+        if a.requiresGrad {
+            let grad = TensorStorage(uninitializedCount: a.count)
+            gemm(false, !transposeB, rows, k, n, g.storage.pointer, b.storage.pointer, grad.pointer)
+            gradA = Tensor(shape: a.shape, storage: grad)
+        }
+        if b.requiresGrad {
+            let grad = TensorStorage(uninitializedCount: b.count)
+            if transposeB {
+                gemm(true, false, n, k, rows, g.storage.pointer, a.storage.pointer, grad.pointer)
+            } else {
+                gemm(true, false, k, n, rows, a.storage.pointer, g.storage.pointer, grad.pointer)
+            }
+            gradB = Tensor(shape: b.shape, storage: grad)
+        }
+        return [gradA, gradB]
+    }
+}
+
+/// Fully connected map x·Wᵀ + b in one GEMM, as PyTorch's `F.linear`.
+///
+/// Layout: x [..., in], weight [out, in], bias [out] (optional); result [..., out]. The bias
+/// is written into the output first and the GEMM adds to it (beta 1).
+public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
+    precondition(weight.rank == 2 && x.rank >= 1 && x.shape[x.rank - 1] == weight.shape[1],
+                 "linear: input \(x.shape) does not match weight \(weight.shape) (expected [out, in])")
+    let outFeatures = weight.shape[0], inFeatures = weight.shape[1]
+    let rows = x.shape.dropLast().reduce(1, *)
+    let shape = Array(x.shape.dropLast()) + [outFeatures]
+    let storage = TensorStorage(uninitializedCount: rows * outFeatures)
+    var inputs = [x, weight]
+    if let bias {
+        precondition(bias.shape == [outFeatures], "linear: bias \(bias.shape) does not match weight \(weight.shape)")
+        inputs.append(bias)
+        for r in 0..<rows { (storage.pointer + r * outFeatures).update(from: bias.storage.pointer, count: outFeatures) }
+    }
+    gemm(false, true, rows, outFeatures, inFeatures, x.storage.pointer, weight.storage.pointer, storage.pointer,
+         beta: bias == nil ? 0 : 1)
+    return Tensor.record("linear", shape: shape, storage: storage, inputs: inputs) { g in
+        var grads: [Tensor?] = [nil, nil]
+        if x.requiresGrad {
+            let grad = TensorStorage(uninitializedCount: x.count)
+            gemm(false, false, rows, inFeatures, outFeatures, g.storage.pointer, weight.storage.pointer, grad.pointer)
+            grads[0] = Tensor(shape: x.shape, storage: grad)
+        }
+        if weight.requiresGrad {
+            let grad = TensorStorage(uninitializedCount: weight.count)
+            gemm(true, false, outFeatures, inFeatures, rows, g.storage.pointer, x.storage.pointer, grad.pointer)
+            grads[1] = Tensor(shape: weight.shape, storage: grad)
+        }
+        if let bias {
+            grads.append(bias.requiresGrad ? g.sumToShape(bias.shape) : nil)
+        }
+        return grads
+    }
+}
+
+extension Tensor {
+    /// `matmul(self, other)`.
+    public func matmul(_ other: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
+        Cortex.matmul(self, other, transposeA: transposeA, transposeB: transposeB)
+    }
+}

@@ -1,0 +1,364 @@
+// Shape ops: views that change no element (reshape, squeeze, unsqueeze) share storage and
+// are still new graph nodes; ops that move elements copy with `stridedCopy`.
+
+/// Copies the box `shape` read at `source` with `sourceStrides` to `destination` with
+/// `destinationStrides` (or adds into it when `accumulate`). Extent-1 axes are dropped and
+/// neighbouring axes merged where both layouts allow; when the source's unit-stride axis is
+/// not the destination's innermost (a transpose), 32×32 tiles keep both sides in cache.
+func stridedCopy(shape: [Int], from source: UnsafePointer<Float>, strides sourceStrides: [Int],
+                 to destination: UnsafeMutablePointer<Float>, strides destinationStrides: [Int],
+                 accumulate: Bool = false) {
+    if shape.contains(0) { return }
+    var extents: [Int] = [], src: [Int] = [], dst: [Int] = []
+    for axis in 0..<shape.count where shape[axis] != 1 {
+        if let last = extents.last, src.last! == sourceStrides[axis] * shape[axis],
+           dst.last! == destinationStrides[axis] * shape[axis] {
+            extents[extents.count - 1] = last * shape[axis]
+            src[src.count - 1] = sourceStrides[axis]
+            dst[dst.count - 1] = destinationStrides[axis]
+        } else {
+            extents.append(shape[axis]); src.append(sourceStrides[axis]); dst.append(destinationStrides[axis])
+        }
+    }
+    if extents.isEmpty {
+        if accumulate { destination[0] += source[0] } else { destination[0] = source[0] }
+        return
+    }
+    // A transpose: tile over the destination's inner axis and the source's unit-stride axis.
+    let last = extents.count - 1
+    if !accumulate, src[last] != 1, dst[last] == 1, let tileAxis = src.firstIndex(of: 1), tileAxis != last {
+        let rows = extents[tileAxis], columns = extents[last]
+        let srcRow = src[last], dstRow = dst[tileAxis]
+        var outerExtents = extents, outerSrc = src, outerDst = dst
+        for axis in [last, tileAxis].sorted(by: >) {
+            outerExtents.remove(at: axis); outerSrc.remove(at: axis); outerDst.remove(at: axis)
+        }
+        forEachOffset(outerExtents, outerSrc, outerDst) { s, d in
+            // dst[i·dstRow + j] = src[i + j·srcRow] for i < rows, j < columns.
+            var i0 = 0
+            while i0 < rows {
+                let i1 = Swift.min(i0 + 32, rows)
+                var j0 = 0
+                while j0 < columns {
+                    let j1 = Swift.min(j0 + 32, columns)
+                    for i in i0..<i1 {
+                        let from = source + s + i, to = destination + d + i * dstRow
+                        for j in j0..<j1 { to[j] = from[j * srcRow] }
+                    }
+                    j0 = j1
+                }
+                i0 = i1
+            }
+        }
+        return
+    }
+    let n = extents.removeLast(), si = src.removeLast(), di = dst.removeLast()
+    forEachOffset(extents, src, dst) { s, d in
+        let from = source + s, to = destination + d
+        if si == 1 && di == 1 {
+            if accumulate {
+                for j in 0..<n { to[j] += from[j] }
+            } else {
+                to.update(from: from, count: n)
+            }
+        } else if accumulate {
+            for j in 0..<n { to[j * di] += from[j * si] }
+        } else {
+            for j in 0..<n { to[j * di] = from[j * si] }
+        }
+    }
+}
+
+// MARK: - Views
+
+extension Tensor {
+    /// The same elements in a new shape (one extent may be −1: inferred). Shares storage;
+    /// a new graph node whose gradient is reshaped back.
+    public func reshaped(_ newShape: [Int]) -> Tensor {
+        var target = newShape
+        if let hole = newShape.firstIndex(of: -1) {
+            let known = newShape.enumerated().reduce(1) { $1.offset == hole ? $0 : $0 * $1.element }
+            precondition(newShape.filter({ $0 == -1 }).count == 1 && known > 0 && count % known == 0,
+                         "reshaped: cannot reshape \(shape) to \(newShape)")
+            target[hole] = count / known
+        }
+        precondition(target.allSatisfy { $0 >= 0 } && target.reduce(1, *) == count,
+                     "reshaped: cannot reshape \(shape) (\(count) elements) to \(newShape)")
+        if target == shape && !requiresGrad { return self }
+        let inputShape = shape
+        return Tensor.record("reshape", shape: target, storage: storage, inputs: [self]) { g in
+            [g.reshaped(inputShape)]
+        }
+    }
+
+    /// Removes axis `axis` (which must have extent 1), or every extent-1 axis when `nil`.
+    public func squeezed(axis: Int? = nil) -> Tensor {
+        guard let axis else { return reshaped(shape.filter { $0 != 1 }) }
+        let a = self.axis(axis, op: "squeezed")
+        precondition(rank > 0 && shape[a] == 1, "squeezed: axis \(axis) of shape \(shape) is not 1")
+        var target = shape
+        target.remove(at: a)
+        return reshaped(target)
+    }
+
+    /// Inserts an axis of extent 1 at `axis` (−1: last; valid range −rank−1…rank).
+    public func unsqueezed(axis: Int) -> Tensor {
+        let a = axis < 0 ? axis + rank + 1 : axis
+        precondition(a >= 0 && a <= rank, "unsqueezed: axis \(axis) out of range for shape \(shape)")
+        var target = shape
+        target.insert(1, at: a)
+        return reshaped(target)
+    }
+}
+
+// MARK: - Moving elements
+
+extension Tensor {
+    /// Axes reordered: result axis i is input axis `axes[i]` (copied to contiguous storage
+    /// with a tiled loop). Gradient: the inverse permutation.
+    public func permuted(_ axes: [Int]) -> Tensor {
+        precondition(axes.count == rank, "permuted: \(axes) does not name every axis of shape \(shape)")
+        let order = axes.map { self.axis($0, op: "permuted") }
+        precondition(Set(order).count == rank, "permuted: \(axes) repeats an axis of shape \(shape)")
+        if order == Array(0..<rank) { return reshaped(shape) }
+        let outShape = order.map { shape[$0] }
+        let inStrides = strides
+        let storage = TensorStorage(uninitializedCount: count)
+        stridedCopy(shape: outShape, from: self.storage.pointer, strides: order.map { inStrides[$0] },
+                    to: storage.pointer, strides: Tensor.strides(for: outShape))
+        var inverse = [Int](repeating: 0, count: rank)
+        for (i, a) in order.enumerated() { inverse[a] = i }
+        return Tensor.record("permute", shape: outShape, storage: storage, inputs: [self]) { g in
+            [g.permuted(inverse)]
+        }
+    }
+
+    /// Axes `axis0` and `axis1` swapped.
+    public func transposed(_ axis0: Int, _ axis1: Int) -> Tensor {
+        var order = Array(0..<rank)
+        order.swapAt(self.axis(axis0, op: "transposed"), self.axis(axis1, op: "transposed"))
+        return permuted(order)
+    }
+
+    /// The shape as (elements before `axis`, extent of `axis`, elements after).
+    func axisBlocks(_ axis: Int) -> (outer: Int, extent: Int, inner: Int) {
+        (shape[..<axis].reduce(1, *), shape[axis], shape[(axis + 1)...].reduce(1, *))
+    }
+
+    /// Tensors joined along `axis`; all other extents must agree. Gradient: the matching slices.
+    public static func concat(_ tensors: [Tensor], axis: Int) -> Tensor {
+        precondition(!tensors.isEmpty, "concat: no tensors")
+        let first = tensors[0]
+        let a = first.axis(axis, op: "concat")
+        var outShape = first.shape
+        outShape[a] = 0
+        for t in tensors {
+            var probe = t.shape
+            if t.rank == first.rank { probe[a] = 0 }
+            precondition(probe == outShape, "concat: shapes \(tensors.map { $0.shape }) differ off axis \(axis)")
+            outShape[a] += t.shape[a]
+        }
+        let outer = first.axisBlocks(a).outer, inner = first.axisBlocks(a).inner
+        let total = outShape[a] * inner
+        let storage = TensorStorage(uninitializedCount: outShape.reduce(1, *))
+        var offset = 0
+        for t in tensors {
+            let block = t.shape[a] * inner, src = t.storage.pointer
+            for o in 0..<outer {
+                (storage.pointer + o * total + offset).update(from: src + o * block, count: block)
+            }
+            offset += block
+        }
+        return record("concat", shape: outShape, storage: storage, inputs: tensors) { g in
+            var start = 0
+            return tensors.map { t in
+                defer { start += t.shape[a] }
+                return t.requiresGrad ? g.slice(axis: a, start: start, end: start + t.shape[a]) : nil
+            }
+        }
+    }
+
+    /// Tensors of one shape stacked along a new axis `axis`.
+    public static func stack(_ tensors: [Tensor], axis: Int = 0) -> Tensor {
+        precondition(!tensors.isEmpty, "stack: no tensors")
+        precondition(tensors.allSatisfy { $0.shape == tensors[0].shape }, "stack: shapes \(tensors.map { $0.shape }) differ")
+        return concat(tensors.map { $0.unsqueezed(axis: axis) }, axis: axis < 0 ? axis + tensors[0].rank + 1 : axis)
+    }
+
+    /// Consecutive pieces along `axis` with the given extents (which must sum to the extent).
+    public func split(sizes: [Int], axis: Int) -> [Tensor] {
+        let a = self.axis(axis, op: "split")
+        precondition(sizes.allSatisfy { $0 >= 0 } && sizes.reduce(0, +) == shape[a],
+                     "split: sizes \(sizes) do not add up to axis \(axis) of shape \(shape)")
+        var start = 0
+        return sizes.map { size in
+            defer { start += size }
+            return slice(axis: a, start: start, end: start + size)
+        }
+    }
+
+    /// Elements `start, start + step, …` below `end` along `axis` (negative `start`/`end`
+    /// count from the end; both are clamped to the extent, as Python slicing).
+    public func slice(axis: Int, start: Int, end: Int, step: Int = 1) -> Tensor {
+        let a = self.axis(axis, op: "slice")
+        precondition(rank > 0 && step > 0, "slice: step \(step) must be positive (shape \(shape))")
+        let n = shape[a]
+        let from = Swift.min(Swift.max(start < 0 ? start + n : start, 0), n)
+        let to = Swift.min(Swift.max(end < 0 ? end + n : end, from), n)
+        let extent = (to - from + step - 1) / step
+        var outShape = shape
+        outShape[a] = extent
+        let (outer, _, inner) = axisBlocks(a)
+        let storage = TensorStorage(uninitializedCount: outer * extent * inner)
+        let x = self.storage.pointer, out = storage.pointer
+        for o in 0..<outer {
+            for j in 0..<extent {
+                (out + (o * extent + j) * inner).update(from: x + (o * n + from + j * step) * inner, count: inner)
+            }
+        }
+        let inputShape = shape
+        return Tensor.record("slice", shape: outShape, storage: storage, inputs: [self]) { g in
+            let grad = TensorStorage(count: outer * n * inner)
+            let gp = g.storage.pointer
+            for o in 0..<outer {
+                for j in 0..<extent {
+                    (grad.pointer + (o * n + from + j * step) * inner).update(from: gp + (o * extent + j) * inner, count: inner)
+                }
+            }
+            return [Tensor(shape: inputShape, storage: grad)]
+        }
+    }
+
+    /// The entries `indices` (repeats allowed) along `axis`, in that order.
+    /// Gradient: summed back into the selected positions.
+    public func indexSelect(axis: Int, indices: [Int]) -> Tensor {
+        let a = self.axis(axis, op: "indexSelect")
+        let (outer, n, inner) = axisBlocks(a)
+        precondition(indices.allSatisfy { $0 >= 0 && $0 < n }, "indexSelect: index out of range 0..<\(n) on axis \(axis) of shape \(shape)")
+        let k = indices.count
+        var outShape = shape
+        outShape[a] = k
+        let storage = TensorStorage(uninitializedCount: outer * k * inner)
+        let x = self.storage.pointer, out = storage.pointer
+        indices.withUnsafeBufferPointer { idx in
+            for o in 0..<outer {
+                for j in 0..<k {
+                    (out + (o * k + j) * inner).update(from: x + (o * n + idx[j]) * inner, count: inner)
+                }
+            }
+        }
+        let inputShape = shape
+        return Tensor.record("indexSelect", shape: outShape, storage: storage, inputs: [self]) { g in
+            let grad = TensorStorage(count: outer * n * inner)
+            let gp = g.storage.pointer
+            indices.withUnsafeBufferPointer { idx in
+                for o in 0..<outer {
+                    for j in 0..<k {
+                        let to = grad.pointer + (o * n + idx[j]) * inner, from = gp + (o * k + j) * inner
+                        for i in 0..<inner { to[i] += from[i] }
+                    }
+                }
+            }
+            return [Tensor(shape: inputShape, storage: grad)]
+        }
+    }
+
+    /// Calls `body(position, offset)` for each element of `index` (shape ≤ `shape` off `axis`):
+    /// its flat position in `index` and the offset in `self` it names along `axis`.
+    private func forEachIndexed(_ axis: Int, _ index: Tensor, op: String, _ body: (Int, Int) -> Void) {
+        precondition(index.rank == rank && (0..<rank).allSatisfy { $0 == axis || index.shape[$0] <= shape[$0] },
+                     "\(op): index shape \(index.shape) does not fit shape \(shape) off axis \(axis)")
+        var selfStrides = strides
+        let axisStride = rank > 0 ? selfStrides[axis] : 1
+        if rank > 0 { selfStrides[axis] = 0 }
+        let n = rank > 0 ? shape[axis] : 1
+        let idx = index.storage.pointer
+        var position = 0
+        forEachOffset(index.shape, selfStrides, selfStrides) { base, _ in
+            let i = Int(idx[position])
+            precondition(i >= 0 && i < n, "\(op): index \(i) out of range 0..<\(n) on axis \(axis) of shape \(shape)")
+            body(position, base + i * axisStride)
+            position += 1
+        }
+    }
+
+    /// `out[i][j][k] = self[index[i][j][k]][j][k]` along `axis` (for axis 0), as `torch.gather`;
+    /// `index` holds integers as Float and has this tensor's rank. Gradient: scatter-added back.
+    public func gather(axis: Int, index: Tensor) -> Tensor {
+        let a = self.axis(axis, op: "gather")
+        let storage = TensorStorage(uninitializedCount: index.count)
+        let x = self.storage.pointer, out = storage.pointer
+        forEachIndexed(a, index, op: "gather") { position, offset in out[position] = x[offset] }
+        let inputShape = shape
+        return Tensor.record("gather", shape: index.shape, storage: storage, inputs: [self]) { g in
+            [Tensor.zeros(inputShape).scatterAdd(axis: a, index: index, source: g)]
+        }
+    }
+
+    /// A copy with `source` added at the positions `index` names along `axis`:
+    /// `out[index[i][j]][j] += source[i][j]` (axis 0), as `torch.scatter_add`. `source` has
+    /// `index`'s shape. Gradients: `g` for `self`, `g.gather(axis, index)` for `source`.
+    public func scatterAdd(axis: Int, index: Tensor, source: Tensor) -> Tensor {
+        let a = self.axis(axis, op: "scatterAdd")
+        precondition(source.shape == index.shape, "scatterAdd: source \(source.shape) and index \(index.shape) differ")
+        let storage = TensorStorage(uninitializedCount: count)
+        storage.pointer.update(from: self.storage.pointer, count: count)
+        let src = source.storage.pointer, out = storage.pointer
+        forEachIndexed(a, index, op: "scatterAdd") { position, offset in out[offset] += src[position] }
+        return Tensor.record("scatterAdd", shape: shape, storage: storage, inputs: [self, source]) { g in
+            [g, source.requiresGrad ? g.gather(axis: a, index: index) : nil]
+        }
+    }
+
+    /// `a` where `mask` is non-zero, else `b`, all three broadcast together.
+    /// Gradient: `g` masked to each side, summed back over broadcast axes.
+    public static func `where`(_ mask: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
+        let shape = broadcastShape(broadcastShape(mask.shape, a.shape, op: "where"), b.shape, op: "where")
+        let (m, x, y) = withNoGrad { (mask.expanded(to: shape), a.expanded(to: shape), b.expanded(to: shape)) }
+        let selected = Tensor(shape: shape, storage: unaryMap(m) { $0 != 0 ? 1 : 0 })
+        let storage = TensorStorage(uninitializedCount: selected.count)
+        let s = selected.storage.pointer, xp = x.storage.pointer, yp = y.storage.pointer, out = storage.pointer
+        for i in 0..<selected.count { out[i] = s[i] != 0 ? xp[i] : yp[i] }
+        return record("where", shape: shape, storage: storage, inputs: [a, b]) { g in
+            [a.requiresGrad ? zipMap(shape, g.storage, selected.storage) { $1 != 0 ? $0 : 0 }.sumToShape(a.shape) : nil,
+             b.requiresGrad ? zipMap(shape, g.storage, selected.storage) { $1 != 0 ? 0 : $0 }.sumToShape(b.shape) : nil]
+        }
+    }
+
+    /// `value` where `mask` (broadcast to this shape) is non-zero, else the element.
+    public func maskedFill(_ mask: Tensor, value: Float) -> Tensor {
+        precondition(Tensor.broadcastShape(mask.shape, shape, op: "maskedFill") == shape,
+                     "maskedFill: mask \(mask.shape) does not broadcast to \(shape)")
+        return Tensor.where(mask, Tensor(scalar: value), self)
+    }
+
+    /// Rows of `classes` zeros with a 1 at each index: shape [indices.count, classes].
+    public static func oneHot(_ indices: [Int], classes: Int) -> Tensor {
+        let storage = TensorStorage(count: indices.count * classes)
+        for (row, index) in indices.enumerated() {
+            precondition(index >= 0 && index < classes, "oneHot: index \(index) out of range 0..<\(classes)")
+            storage.pointer[row * classes + index] = 1
+        }
+        return Tensor(shape: [indices.count, classes], storage: storage)
+    }
+
+    /// Each axis extended by `before` and `after` elements of `value` (zero padding by
+    /// default). Gradient: the interior of `g`.
+    public func padded(_ padding: [(before: Int, after: Int)], value: Float = 0) -> Tensor {
+        precondition(padding.count == rank && padding.allSatisfy { $0.before >= 0 && $0.after >= 0 },
+                     "padded: padding \(padding) does not fit shape \(shape)")
+        let outShape = zip(shape, padding).map { $0 + $1.before + $1.after }
+        let outStrides = Tensor.strides(for: outShape)
+        let start = zip(outStrides, padding).reduce(0) { $0 + $1.0 * $1.1.before }
+        let storage = TensorStorage(count: outShape.reduce(1, *), repeating: value)
+        stridedCopy(shape: shape, from: self.storage.pointer, strides: strides,
+                    to: storage.pointer + start, strides: outStrides)
+        let inputShape = shape, inputStrides = strides
+        return Tensor.record("pad", shape: outShape, storage: storage, inputs: [self]) { g in
+            let grad = TensorStorage(uninitializedCount: inputShape.reduce(1, *))
+            stridedCopy(shape: inputShape, from: g.storage.pointer + start, strides: outStrides,
+                        to: grad.pointer, strides: inputStrides)
+            return [Tensor(shape: inputShape, storage: grad)]
+        }
+    }
+}
