@@ -52,8 +52,6 @@ public struct Breakout: MinAtarGame {
         reset(seed: nil)
     }
 
-    public var isDone: Bool { terminated }
-
     /// Whether a brick stands at (row, column).
     public func isBrick(row: Int, column: Int) -> Bool { bricks >> (row * 10 + column) & 1 != 0 }
 

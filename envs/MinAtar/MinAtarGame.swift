@@ -39,6 +39,8 @@ public protocol MinAtarGame: Environment {
     static var name: String { get }
     /// The observation mode chosen at construction.
     var mode: ObservationMode { get }
+    /// The game reached a terminal state (MinAtar's `terminal`).
+    var terminated: Bool { get }
     /// Advances one tick with an action of MinAtar's full set (the test fixtures record those).
     mutating func act(_ action: MinAtarAction) -> StepResult
     /// Writes the object planes (C × 10 × 10, channel-major, 0/1) into `planes`.
@@ -50,6 +52,7 @@ public protocol MinAtarGame: Environment {
 extension MinAtarGame {
     public var actionNames: [String] { Self.actions.map(\.name) }
     public var actionCount: Int { Self.actions.count }
+    public var isDone: Bool { terminated }
 
     public var observationShape: ObservationShape {
         switch mode {
@@ -111,6 +114,13 @@ extension MinAtarGame {
 @inline(__always)
 func setCell<T: PlaneValue>(_ planes: UnsafeMutableBufferPointer<T>, _ channel: Int, _ row: Int, _ column: Int) {
     planes[channel * 100 + row * 10 + column] = .one
+}
+
+/// The cell an object moving sideways came from (MinAtar's trail), if it is on the screen.
+@inline(__always)
+func trailColumn(_ x: Int, movingRight: Bool) -> Int? {
+    let back = movingRight ? x - 1 : x + 1
+    return back >= 0 && back <= 9 ? back : nil
 }
 
 /// Zeroes the first `channels · 100` values.
