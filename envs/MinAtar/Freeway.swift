@@ -128,20 +128,20 @@ public struct Freeway: MinAtarGame {
         for lane in 1..<9 where lane != 8 {
             // Dashed lane markings.
             for column in 0..<10 where column % 2 == 0 {
-                canvas.fillRect(x: Screen.x(column) + 2, y: Screen.y(lane) + Screen.cell - 1, width: 4, height: 1,
+                canvas.fillRect(x: Screen.x(column) + 3, y: Screen.y(lane) + Screen.cell - 1, width: 8, height: 1,
                                 color: Freeway.sidewalk)
             }
         }
         for (i, car) in cars.enumerated() {
             let color = Freeway.carColors[i % Freeway.carColors.count]
-            canvas.fillRect(x: Screen.x(car.x), y: Screen.y(car.y) + 1, width: Screen.cell, height: 5, color: color)
+            canvas.fillRect(x: Screen.x(car.x), y: Screen.y(car.y) + 2, width: Screen.cell, height: 9, color: color)
             // Speed shows as the length of the exhaust behind the car.
             var back = car.speed > 0 ? car.x - 1 : car.x + 1
             if back < 0 { back = 9 } else if back > 9 { back = 0 }
-            let length = 6 - abs(car.speed)
+            let length = 2 * (6 - abs(car.speed))
             let x = car.speed > 0 ? Screen.x(back) + Screen.cell - length : Screen.x(back)
-            canvas.fillRect(x: x, y: Screen.y(car.y) + 3, width: length, height: 1, color: Freeway.sidewalk)
+            canvas.fillRect(x: x, y: Screen.y(car.y) + 6, width: length, height: 2, color: Freeway.sidewalk)
         }
-        canvas.fillRect(x: Screen.x(4) + 2, y: Screen.y(position) + 1, width: 4, height: 6, color: Freeway.chickenColor)
+        canvas.fillRect(x: Screen.x(4) + 4, y: Screen.y(position) + 2, width: 6, height: 10, color: Freeway.chickenColor)
     }
 }

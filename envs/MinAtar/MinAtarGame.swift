@@ -93,7 +93,8 @@ extension MinAtarGame {
 
     /// The picture in luminance, drawn directly (equal to `GrayFrame(luminanceOf: render())`).
     public func grayPicture() -> GrayFrame {
-        var gray = GrayFrame(width: Screen.width, height: Screen.height)
+        // `draw` starts with `Paint.frame`, which paints every pixel.
+        var gray = GrayFrame(uninitializedWidth: Screen.width, height: Screen.height)
         draw(on: &gray)
         return gray
     }
@@ -140,9 +141,10 @@ enum Paint {
         canvas.fillRect(x: 0, y: Screen.hudHeight, width: Screen.width, height: Screen.height - Screen.hudHeight, color: wall)
         canvas.fillRect(x: Screen.playfieldX, y: Screen.playfieldY, width: 10 * Screen.cell, height: 10 * Screen.cell,
                         color: background)
-        BitmapFont.drawNumber(score, into: &canvas, x: Screen.border, y: 3, color: hudColor)
-        BitmapFont.drawNumber(lives, into: &canvas, x: Screen.width - Screen.border - BitmapFont.glyphWidth, y: 3,
-                              color: hudColor)
+        let scale = Screen.hudScale
+        BitmapFont.drawNumber(score, into: &canvas, x: Screen.sideWall, y: 3, color: hudColor, scale: scale)
+        BitmapFont.drawNumber(lives, into: &canvas, x: Screen.width - Screen.sideWall - BitmapFont.glyphWidth * scale, y: 3,
+                              color: hudColor, scale: scale)
     }
 
     /// Fills cell (row, column) with an inset of `inset` pixels on every side.

@@ -321,26 +321,26 @@ public struct Seaquest: MinAtarGame {
         canvas.fillRect(x: Screen.playfieldX, y: Screen.y(0), width: 10 * Screen.cell, height: Screen.cell, color: Seaquest.sky)
         canvas.fillRect(x: Screen.playfieldX, y: Screen.y(9), width: 10 * Screen.cell, height: Screen.cell, color: .black)
         let oxygenCells = max(0, oxygen) * 10 / Seaquest.maxOxygen
-        canvas.fillRect(x: Screen.x(0), y: Screen.y(9) + 1, width: oxygenCells * Screen.cell, height: 3, color: Seaquest.oxygenColor)
+        canvas.fillRect(x: Screen.x(0), y: Screen.y(9) + 2, width: oxygenCells * Screen.cell, height: 5, color: Seaquest.oxygenColor)
         if diverCount > 0 {
-            for c in (9 - min(diverCount, 9))..<9 { Paint.cell(on: &canvas, row: 9, column: c, color: Seaquest.diverColor, inset: 2) }
+            for c in (9 - min(diverCount, 9))..<9 { Paint.cell(on: &canvas, row: 9, column: c, color: Seaquest.diverColor, inset: 4) }
         }
         for (list, color) in [(fish, Seaquest.fishColor), (subs, Seaquest.enemySubColor), (divers, Seaquest.diverColor)] {
             for mover in list {
-                if let back = trailColumn(mover.x, movingRight: mover.movingRight) { Paint.cell(on: &canvas, row: mover.y, column: back, color: Seaquest.trailColor, inset: 3) }
-                Paint.cell(on: &canvas, row: mover.y, column: mover.x, color: color, inset: 1)
+                if let back = trailColumn(mover.x, movingRight: mover.movingRight) { Paint.cell(on: &canvas, row: mover.y, column: back, color: Seaquest.trailColor, inset: 5) }
+                Paint.cell(on: &canvas, row: mover.y, column: mover.x, color: color, inset: 2)
             }
         }
         for bullet in friendlyBullets {
-            canvas.fillRect(x: Screen.x(bullet.x) + 1, y: Screen.y(bullet.y) + 3, width: 6, height: 2, color: Seaquest.friendlyColor)
+            canvas.fillRect(x: Screen.x(bullet.x) + 2, y: Screen.y(bullet.y) + 6, width: 10, height: 2, color: Seaquest.friendlyColor)
         }
         for bullet in enemyBullets {
-            canvas.fillRect(x: Screen.x(bullet.x) + 1, y: Screen.y(bullet.y) + 3, width: 6, height: 2, color: Seaquest.enemyBulletColor)
+            canvas.fillRect(x: Screen.x(bullet.x) + 2, y: Screen.y(bullet.y) + 6, width: 10, height: 2, color: Seaquest.enemyBulletColor)
         }
         let back = facingRight ? subX - 1 : subX + 1
-        canvas.fillRect(x: Screen.x(subX), y: Screen.y(subY) + 2, width: Screen.cell, height: 5, color: Seaquest.subColor)
-        canvas.fillRect(x: Screen.x(back), y: Screen.y(subY) + 3, width: Screen.cell, height: 4, color: Seaquest.subColor)
-        canvas.fillRect(x: Screen.x(subX) + 3, y: Screen.y(subY), width: 2, height: 2, color: Seaquest.subColor)
+        canvas.fillRect(x: Screen.x(subX), y: Screen.y(subY) + 4, width: Screen.cell, height: 8, color: Seaquest.subColor)
+        canvas.fillRect(x: Screen.x(back), y: Screen.y(subY) + 5, width: Screen.cell, height: 7, color: Seaquest.subColor)
+        canvas.fillRect(x: Screen.x(subX) + 5, y: Screen.y(subY) + 1, width: 4, height: 3, color: Seaquest.subColor)
     }
 }
 

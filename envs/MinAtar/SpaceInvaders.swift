@@ -144,20 +144,20 @@ public struct SpaceInvaders: MinAtarGame {
 
     public func draw<C: Canvas>(on canvas: inout C) {
         Paint.frame(on: &canvas, wall: SpaceInvaders.ground, score: score, lives: terminated ? 0 : 1)
-        let facing = alienDirection < 0 ? 0 : 2
+        let legs = alienDirection < 0 ? 2 : 9
         Bitboard.forEach(aliens) { row, column in
             let color = SpaceInvaders.alienColors[row % 4]
-            canvas.fillRect(x: Screen.x(column) + 1, y: Screen.y(row) + 2, width: 6, height: 4, color: color)
+            canvas.fillRect(x: Screen.x(column) + 2, y: Screen.y(row) + 3, width: 10, height: 7, color: color)
             // Legs point the way the wave marches.
-            canvas.fillRect(x: Screen.x(column) + 1 + facing * 2, y: Screen.y(row) + 6, width: 2, height: 1, color: color)
+            canvas.fillRect(x: Screen.x(column) + legs, y: Screen.y(row) + 10, width: 3, height: 2, color: color)
         }
         Bitboard.forEach(friendlyBullets) { row, column in
-            canvas.fillRect(x: Screen.x(column) + 3, y: Screen.y(row) + 1, width: 2, height: 6, color: SpaceInvaders.friendlyColor)
+            canvas.fillRect(x: Screen.x(column) + 6, y: Screen.y(row) + 2, width: 2, height: 10, color: SpaceInvaders.friendlyColor)
         }
         Bitboard.forEach(enemyBullets) { row, column in
-            canvas.fillRect(x: Screen.x(column) + 3, y: Screen.y(row) + 1, width: 2, height: 6, color: SpaceInvaders.enemyColor)
+            canvas.fillRect(x: Screen.x(column) + 6, y: Screen.y(row) + 2, width: 2, height: 10, color: SpaceInvaders.enemyColor)
         }
-        canvas.fillRect(x: Screen.x(position) + 1, y: Screen.y(9) + 4, width: 6, height: 4, color: SpaceInvaders.cannonColor)
-        canvas.fillRect(x: Screen.x(position) + 3, y: Screen.y(9) + 1, width: 2, height: 3, color: SpaceInvaders.cannonColor)
+        canvas.fillRect(x: Screen.x(position) + 2, y: Screen.y(9) + 7, width: 10, height: 7, color: SpaceInvaders.cannonColor)
+        canvas.fillRect(x: Screen.x(position) + 6, y: Screen.y(9) + 2, width: 2, height: 5, color: SpaceInvaders.cannonColor)
     }
 }
