@@ -33,7 +33,7 @@ let package = Package(
                 swiftSettings: numericFlags),
         .executableTarget(
             name: "cortex",
-            dependencies: ["Cortex", "CCBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Cortex", "CCBLAS", "Envs", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/cortex", swiftSettings: numericFlags),
         .target(name: "Envs", path: "envs"),
         .target(name: "CortexTestSupport", dependencies: ["Cortex"], path: "Tests/CortexTestSupport"),
