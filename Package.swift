@@ -31,6 +31,7 @@ let package = Package(
         .target(name: "Envs", path: "envs"),
         .target(name: "CortexTestSupport", dependencies: ["Cortex"], path: "Tests/CortexTestSupport"),
         .testTarget(name: "CortexTests", dependencies: ["Cortex", "CortexTestSupport"], path: "Tests/CortexTests"),
+        .testTarget(name: "GoTests", dependencies: ["Envs"], path: "Tests/GoTests"),
     ],
     swiftLanguageModes: [.v5]
 )
