@@ -26,7 +26,7 @@ let package = Package(
                 swiftSettings: numericFlags),
         .executableTarget(
             name: "cortex",
-            dependencies: ["Cortex", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Cortex", "Envs", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/cortex", swiftSettings: numericFlags),
         .target(name: "Envs", path: "envs"),
         .target(name: "CortexTestSupport", dependencies: ["Cortex"], path: "Tests/CortexTestSupport"),

@@ -7,5 +7,7 @@ struct CortexCommand: ParsableCommand {
         commandName: "cortex",
         abstract: "Deep learning and reinforcement learning sandbox: train, evaluate, watch, benchmark.",
         version: "0.1.0",
-        subcommands: [])
+        // BenchGo sits at the root until `cortex bench` (Bench.swift) is on main; then it moves
+        // into Bench's subcommands.
+        subcommands: [BenchGo.self])
 }
