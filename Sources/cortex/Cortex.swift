@@ -9,5 +9,5 @@ struct CortexCommand: ParsableCommand {
         version: "0.1.0",
         // BenchGo sits at the root until `cortex bench` (Bench.swift) is on main; then it moves
         // into Bench's subcommands.
-        subcommands: [BenchGo.self])
+        subcommands: [GTPCommand.self, MatchCommand.self, BenchGo.self])
 }
