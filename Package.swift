@@ -40,6 +40,7 @@ let package = Package(
         .testTarget(name: "CortexTests", dependencies: ["Cortex", "CortexTestSupport"], path: "Tests/CortexTests"),
         .testTarget(name: "EnvsTests", dependencies: ["Envs"], path: "Tests/EnvsTests", exclude: ["Fixtures"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "Cortex", "CZlib"], path: "Tests/DataTests"),
+        .testTarget(name: "GoTests", dependencies: ["Envs"], path: "Tests/GoTests"),
     ],
     swiftLanguageModes: [.v5]
 )
