@@ -10,6 +10,7 @@ let package = Package(
     products: [
         .library(name: "Cortex", targets: ["Cortex"]),
         .library(name: "Envs", targets: ["Envs"]),
+        .library(name: "Render", targets: ["Render"]),
         .executable(name: "cortex", targets: ["cortex"]),
     ],
     traits: [
@@ -24,13 +25,20 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .target(name: "Cortex", dependencies: ["CCBLAS"], path: "Sources/Cortex",
                 swiftSettings: numericFlags),
+        .systemLibrary(name: "CSDL2", path: "Sources/CSDL2", pkgConfig: "sdl2",
+                       providers: [.apt(["libsdl2-dev"])]),
+        .target(name: "Render",
+                dependencies: ["Envs", .target(name: "CSDL2", condition: .when(traits: ["SDL"]))],
+                path: "Sources/Render"),
         .executableTarget(
             name: "cortex",
-            dependencies: ["Cortex", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Cortex", "Envs", "Render",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/cortex", swiftSettings: numericFlags),
         .target(name: "Envs", path: "envs"),
         .target(name: "CortexTestSupport", dependencies: ["Cortex"], path: "Tests/CortexTestSupport"),
         .testTarget(name: "CortexTests", dependencies: ["Cortex", "CortexTestSupport"], path: "Tests/CortexTests"),
+        .testTarget(name: "RenderTests", dependencies: ["Render", "Envs"], path: "Tests/RenderTests"),
     ],
     swiftLanguageModes: [.v5]
 )
