@@ -29,7 +29,7 @@ struct BenchCore: ParsableCommand {
     }
 
     func run() throws {
-        Runtime.blasThreads = common.threads
+        Runtime.configure(threads: common.threads)
         var generator = RandomGenerator(seed: common.seed)
         printError("bench core: \(common.threads) thread(s), best of \(repetitions)")
 

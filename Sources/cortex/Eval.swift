@@ -32,7 +32,7 @@ struct Eval: ParsableCommand {
             throw ValidationError("unknown evaluation target '\(target)'; expected one of \(Games.names.joined(separator: ", "))")
         }
         guard FileManager.default.fileExists(atPath: checkpoint) else { throw ValidationError("no such checkpoint: \(checkpoint)") }
-        Runtime.blasThreads = common.threads
+        Runtime.configure(threads: common.threads)
         var (config, network) = try DQNCheckpoint.loadNetwork(checkpoint)
         guard config.game == target else {
             throw ValidationError("\(checkpoint) is an agent for \(config.game), not \(target)")

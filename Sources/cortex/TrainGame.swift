@@ -94,7 +94,7 @@ extension GameTrainingCommand {
     func run() throws {
         let config = options.config(game: Self.game)
         Interrupt.install()
-        Runtime.blasThreads = options.common.threads
+        Runtime.configure(threads: options.common.threads)
         let folder = options.out ?? "runs/\(Self.game)-\(config.observation)-s\(config.seed)"
         var resumePath = options.resumeFrom
         if options.resume && resumePath == nil { resumePath = folder + "/last.safetensors" }

@@ -21,8 +21,8 @@ public struct DQNTrainingState: Codable, Sendable {
     public var frame = 0
     public var episodes = 0
     public var updates = 0
-    public var bestEvalReturn: Float = -.infinity
-    public var lastEvalReturn: Float = .nan
+    public var bestEvalReturn: Float?
+    public var lastEvalReturn: Float?
     /// Returns of the last 100 training episodes.
     public var recentReturns: [Float] = []
     /// (frame, mean of the last 100 training returns) at each episode end, thinned to ≤ 2,000 points.
@@ -34,7 +34,7 @@ public struct DQNTrainingState: Codable, Sendable {
     public init(seed: UInt64) { generator = RandomGenerator(seed: seed) }
 
     public var recentReturnMean: Float {
-        recentReturns.isEmpty ? .nan : recentReturns.reduce(0, +) / Float(recentReturns.count)
+        recentReturns.isEmpty ? 0 : recentReturns.reduce(0, +) / Float(recentReturns.count)
     }
 }
 
@@ -194,7 +194,7 @@ public final class DQNTrainer {
         try writeCurve()
         let elapsed = Date().timeIntervalSince(start)
         return DQNSummary(frames: state.frame, episodes: state.episodes, trainReturnMean: state.recentReturnMean,
-                          evalReturnMean: state.lastEvalReturn, evalReturnBest: state.bestEvalReturn,
+                          evalReturnMean: state.lastEvalReturn ?? .nan, evalReturnBest: state.bestEvalReturn ?? .nan,
                           framesPerSecond: Double(state.frame - startFrame) / max(1e-9, elapsed),
                           lastCheckpoint: lastCheckpointPath,
                           bestCheckpoint: FileManager.default.fileExists(atPath: bestCheckpointPath) ? bestCheckpointPath : nil)
@@ -223,7 +223,7 @@ public final class DQNTrainer {
                                            ("eval/truncated", Double(results.truncatedCount))])
         var message = "eval at \(state.frame) frames: mean return \(String(format: "%.2f", mean)) over \(results.episodes.count) episodes"
         if results.truncatedCount > 0 { message += " (\(results.truncatedCount) truncated at \(config.evalMaxSteps) steps)" }
-        if mean > state.bestEvalReturn {
+        if mean > state.bestEvalReturn ?? -.infinity {
             state.bestEvalReturn = mean
             try saveCheckpoint(to: bestCheckpointPath)
             message += ", new best → \(bestCheckpointPath)"

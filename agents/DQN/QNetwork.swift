@@ -62,7 +62,7 @@ public final class QNetwork: UnaryLayer {
         }
         precondition(h > 0 && w > 0, "QNetwork: input \(inputShape) is too small for the \(architecture) network")
         convolutions = convs
-        let features = convs.last!.1.outputChannels * h * w
+        let features = convs.last!.1.weight.shape[0] * h * w
         hidden = Linear(inputFeatures: features, outputFeatures: hiddenUnits, generator: &generator)
         output = Linear(inputFeatures: hiddenUnits, outputFeatures: actionCount, generator: &generator)
         if dueling {
