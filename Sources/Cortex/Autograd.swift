@@ -1,3 +1,5 @@
+import Foundation
+
 /// Reverse-mode automatic differentiation.
 ///
 /// Each op computes its value eagerly and, when any input requires a gradient and grad mode
@@ -6,9 +8,19 @@
 /// once in reverse topological order, sums the gradients that reach a node, hands leaves
 /// their `.grad` and drops the graph as it goes, so nothing outlives the call.
 public enum GradMode {
-    /// Whether new results record their op. Off inside `withNoGrad`.
-    /// One flag for the process: Cortex records graphs on one thread at a time.
-    nonisolated(unsafe) public static var isEnabled = true
+    /// Per-thread flag (a thread-specific key: unset means enabled), so a worker thread can
+    /// compute targets in no-grad mode while the main thread records a graph.
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// Whether new results record their op on this thread. Off inside `withNoGrad`.
+    public static var isEnabled: Bool {
+        get { pthread_getspecific(key) == nil }
+        set { pthread_setspecific(key, newValue ? nil : UnsafeRawPointer(bitPattern: 1)) }
+    }
 }
 
 /// Runs `body` without recording any op (inference, target networks, optimizer updates).

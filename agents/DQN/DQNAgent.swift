@@ -19,6 +19,10 @@ public final class DQNAgent {
     public let optimizer: Optimizer
     /// Gradient updates done so far.
     public private(set) var updates = 0
+    /// Compute the targets on a second thread during the online forward pass (set it when
+    /// two cores are available, with single-threaded BLAS).
+    public var overlapTargets = false
+    private static let worker = DispatchQueue(label: "cortex.dqn.targets", qos: .userInitiated)
     /// Shape of one observation [C, H, W].
     public let observationShape: [Int]
     public var actionCount: Int { online.actionCount }
@@ -98,20 +102,39 @@ public final class DQNAgent {
         let nextStates = Tensor(shape: shape, data: batch.nextStates)
 
         // y = R + discount · Q_target(s′, a*)            (N, 1), no graph
-        let targets: Tensor = withNoGrad {
-            let nextTarget = target(nextStates)                                   // (N, A)
-            let choice = config.doubleDQN ? online(nextStates) : nextTarget
-            let best = choice.argmaxIndices(axis: 1)
-            let y = TensorStorage(uninitializedCount: n)
-            let q = nextTarget.storage.pointer
-            for i in 0..<n {
-                y.pointer[i] = batch.returns[i] + batch.discounts[i] * q[i * actionCount + best[i]]
+        func computeTargets() -> Tensor {
+            withNoGrad {
+                let nextTarget = target(nextStates)                                   // (N, A)
+                let choice = config.doubleDQN ? online(nextStates) : nextTarget
+                let best = choice.argmaxIndices(axis: 1)
+                let y = TensorStorage(uninitializedCount: n)
+                let q = nextTarget.storage.pointer
+                for i in 0..<n {
+                    y.pointer[i] = batch.returns[i] + batch.discounts[i] * q[i * actionCount + best[i]]
+                }
+                return Tensor(shape: [n, 1], storage: y)
             }
-            return Tensor(shape: [n, 1], storage: y)
         }
-
+        // With two cores, the targets (two forward passes) are computed on the second core
+        // while this one runs the online forward pass; each GEMM stays single-threaded.
+        let overlapped = TargetBox()
+        if overlapTargets {
+            let job = UncheckedSendable(computeTargets)
+            Self.worker.async {
+                Runtime.flushDenormalsToZero()
+                overlapped.value = job.value()
+                overlapped.done.signal()
+            }
+        }
         let actions = Tensor(shape: [n, 1], data: batch.actions.map(Float.init))
         let predicted = online(states).gather(axis: 1, index: actions)            // (N, 1)
+        let targets: Tensor
+        if overlapTargets {
+            overlapped.done.wait()
+            targets = overlapped.value!
+        } else {
+            targets = computeTargets()
+        }
         let loss: Tensor
         if batch.weights.allSatisfy({ $0 == 1 }) {
             loss = huberLoss(predicted, targets)
@@ -146,6 +169,18 @@ public final class DQNAgent {
         storage.pointer.update(from: buffer.baseAddress!, count: buffer.count)
         return storage
     }
+}
+
+/// The targets computed on the worker thread, handed over through a semaphore.
+private final class TargetBox: @unchecked Sendable {
+    var value: Tensor?
+    let done = DispatchSemaphore(value: 0)
+}
+
+/// A value moved to another thread that the sender no longer touches until it is handed back.
+private struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }
 
 /// A module made of another module's entries plus one named extra child, so a checkpoint

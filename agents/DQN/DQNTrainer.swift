@@ -83,6 +83,12 @@ public final class DQNTrainer {
         environment = try DQNEnvironments.training(config)
         let shape = environment.observationShape
         agent = DQNAgent(config: config, observationShape: shape.dimensions, actionCount: environment.actionCount)
+        // Small GEMMs gain nothing from BLAS threads; two cores go to overlapping the target
+        // computation with the online pass instead.
+        if Runtime.blasThreads > 1 {
+            agent.overlapTargets = true
+            Runtime.blasThreads = 1
+        }
         replay = ReplayBuffer(capacity: config.replayCapacity, observationSize: shape.count,
                               storage: config.observation == "pixels" ? .frames(stack: DQNEnvironments.frameStack) : .bits,
                               prioritized: config.prioritized)
@@ -187,7 +193,7 @@ public final class DQNTrainer {
                 lastCheckpointFrame = state.frame
             }
         }
-        if config.evalEvery == 0 || state.frame % config.evalEvery != 0 || state.evalCurve.isEmpty {
+        if config.evalEvery > 0 && (state.frame % config.evalEvery != 0 || state.evalCurve.isEmpty) {
             try evaluateAndSave()
         }
         try saveCheckpoint(to: lastCheckpointPath)
