@@ -86,7 +86,7 @@ final class BreakoutRuleTests: XCTestCase {
     }
 
     func testClearingAllBricksBringsANewWallWhenTheBallReachesThePaddleRow() {
-        var g = game(ball: (4, 4), .upRight, bricks: Bitboard_bit(3, 5))
+        var g = game(ball: (4, 4), .upRight, bricks: cellBit(3, 5))
         XCTAssertEqual(g.step(0).reward, 1)
         XCTAssertEqual(g.bricks, 0)
         // Down-right from (5, 4): (6, 5), (7, 6), (8, 7), (9, 8) — no wall yet.
@@ -138,5 +138,5 @@ final class BreakoutRuleTests: XCTestCase {
     }
 }
 
-/// Bit of cell (row, column) in Breakout's brick set.
-func Bitboard_bit(_ row: Int, _ column: Int) -> UInt128 { UInt128(1) << (row * 10 + column) }
+/// Bit of cell (row, column) in a 10 × 10 map stored as `UInt128` (bricks, aliens, bullets).
+func cellBit(_ row: Int, _ column: Int) -> UInt128 { UInt128(1) << (row * 10 + column) }

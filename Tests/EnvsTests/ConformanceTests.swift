@@ -169,3 +169,31 @@ final class ConformanceTests: XCTestCase {
         XCTAssertEqual(env.actionNames, ["noop", "left", "right"])
     }
 }
+
+/// A uniformly random policy (minimal action set, sticky actions 0.1) scores like it does in the
+/// real MinAtar. Reference: `scripts/minatar_reference.py --episodes 1000 --seed 0` with MinAtar
+/// 1.0.15 printed mean return ± standard error (mean length):
+/// breakout 0.363 ± 0.020 (9.7), space_invaders 4.015 ± 0.102 (58.1), freeway 0.374 ± 0.019
+/// (2501.0), asterix 0.486 ± 0.028 (67.3), seaquest 0.115 ± 0.013 (31.1).
+/// The two implementations draw different random numbers, so means may differ by noise: the test
+/// allows 4 combined standard errors (seeded, so it cannot flake).
+final class RandomPolicyTests: XCTestCase {
+    func testRandomPolicyMatchesMinAtar() throws {
+        let minatar: [String: (mean: Double, standardError: Double, length: Double)] = [
+            "breakout": (0.363, 0.020, 9.676), "space_invaders": (4.015, 0.102, 58.103),
+            "freeway": (0.374, 0.019, 2501.0), "asterix": (0.486, 0.028, 67.33), "seaquest": (0.115, 0.013, 31.128),
+        ]
+        for name in Games.names {
+            let reference = try XCTUnwrap(minatar[name])
+            let records = try Games.randomEpisodes(name, count: 1000, seed: 0, stickyActionProbability: 0.1)
+            let returns = records.map { Double($0.totalReward) }
+            let mean = returns.reduce(0, +) / 1000
+            let variance = returns.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 999
+            let standardError = (variance / 1000).squareRoot()
+            let tolerance = 4 * (standardError * standardError + reference.standardError * reference.standardError).squareRoot()
+            XCTAssertEqual(mean, reference.mean, accuracy: tolerance, name)
+            let meanLength = Double(records.map(\.length).reduce(0, +)) / 1000
+            XCTAssertEqual(meanLength, reference.length, accuracy: max(1, 0.1 * reference.length), name)
+        }
+    }
+}

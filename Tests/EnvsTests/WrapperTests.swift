@@ -146,6 +146,8 @@ final class WrapperTests: XCTestCase {
         bytes.withUnsafeMutableBufferPointer { vector.writeObservations(into: $0) }
         XCTAssertEqual(bytes, [0, 0, 2])
         XCTAssertEqual(vector[2].base.executed, [0, 0])
+        vector.withEnvironment(2) { $0.base.executed.removeAll() }
+        XCTAssertEqual(vector[2].base.executed, [])
     }
 
     func testVectorEnvironmentOfGamesIsSeededPerEnvironment() {
