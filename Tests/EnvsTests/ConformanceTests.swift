@@ -118,6 +118,25 @@ final class ConformanceTests: XCTestCase {
         }
     }
 
+    /// `draw` paints every pixel, so the pixel observation may start from uninitialised memory.
+    func testPicturesPaintEveryPixel() throws {
+        try forEveryGame { game, name, mode in
+            guard mode == .pixels else { return }
+            var env = AnyEnvironment(game)
+            for action in self.actions(40, env.actionCount, seed: 4) {
+                if env.isDone { env.reset() }
+                _ = env.step(action)
+            }
+            let drawn = try XCTUnwrap(env.base as? any MinAtarGame)
+            var dark = GrayFrame(width: Screen.width, height: Screen.height, fill: 77)
+            var light = GrayFrame(width: Screen.width, height: Screen.height, fill: 201)
+            drawn.draw(on: &dark)
+            drawn.draw(on: &light)
+            XCTAssertEqual(dark, light, name)
+            XCTAssertEqual(dark, drawn.grayPicture(), name)
+        }
+    }
+
     func testResetAfterTheEndStartsAFreshEpisode() throws {
         try forEveryGame { game, name, mode in
             guard mode == .grid else { return }
