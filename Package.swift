@@ -28,7 +28,7 @@ let package = Package(
             name: "cortex",
             dependencies: ["Cortex", "Envs", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/cortex", swiftSettings: numericFlags),
-        .target(name: "Envs", path: "envs"),
+        .target(name: "Envs", path: "envs", exclude: ["README.md"]),
         .target(name: "CortexTestSupport", dependencies: ["Cortex"], path: "Tests/CortexTestSupport"),
         .testTarget(name: "CortexTests", dependencies: ["Cortex", "CortexTestSupport"], path: "Tests/CortexTests"),
         .testTarget(name: "EnvsTests", dependencies: ["Envs"], path: "Tests/EnvsTests", exclude: ["Fixtures"]),
