@@ -36,7 +36,7 @@ let package = Package(
         // The library, bottom up: tensor core → environments → agents, data, rendering.
         .target(name: "Cortex", dependencies: ["CCBLAS"], path: "Sources/Cortex",
                 swiftSettings: numericFlags),
-        .target(name: "Envs", path: "envs"),
+        .target(name: "Envs", path: "envs", exclude: ["README.md"]),
         .target(name: "Data", dependencies: ["Cortex", "CZlib", "CPNG"], path: "Sources/Data",
                 swiftSettings: numericFlags),
         .target(name: "Agents", dependencies: ["Cortex", "Envs"], path: "agents", swiftSettings: numericFlags),
