@@ -105,7 +105,8 @@ public final class DQNTrainer {
         }
     }
 
-    /// Runs until `config.frames` frames; `shouldStop` is polled every 1,000 frames (Ctrl-C).
+    /// Runs until `config.frames` frames; `shouldStop` is polled every 100 frames (Ctrl-C), and a
+    /// stopped run still writes its last checkpoint.
     public func run(shouldStop: () -> Bool = { false }) throws -> DQNSummary {
         let observationSize = environment.observationShape.count
         var observation = [Float](repeating: 0, count: observationSize)
@@ -185,8 +186,8 @@ public final class DQNTrainer {
                                               ("loss", updatesSinceLog > 0 ? lossSum / Double(updatesSinceLog) : .nan)])
                 }
                 lossSum = 0; qSum = 0; updatesSinceLog = 0
-                if shouldStop() { break }
             }
+            if state.frame % 100 == 0 && shouldStop() { break }
             if config.evalEvery > 0 && state.frame % config.evalEvery == 0 { try evaluateAndSave() }
             if state.frame - lastCheckpointFrame >= config.checkpointEvery {
                 try saveCheckpoint(to: lastCheckpointPath)
