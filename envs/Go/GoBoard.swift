@@ -312,6 +312,7 @@ public final class GoBoard {
 
     /// Plays a stone known to be legal (`isLegal(index:color:)`) for `color` at padded index `p`.
     public func play(index p: Int, color: GoColor) {
+        precondition(cells[p] == 0, "GoBoard.play(index:color:): point \(p) is occupied or off the board")
         pushHistory()
         let captured = placeStone(p, color.rawValue)
         if captured == 1 && stones[Int(head[p])] == 1 && liberties[p] == 1 {
