@@ -46,6 +46,21 @@ final class GoMatchTests: XCTestCase {
         XCTAssertNotNil(played.note)
     }
 
+    /// A scripted engine in a child process that resigns at once: the match records it.
+    func testResigningEngineOverPipes() throws {
+        let script = #"while read -r line; do case "$line" in genmove*) printf '= resign\n\n';; quit*) printf '=\n\n'; exit;; *) printf '= \n\n';; esac; done"#
+        let path = NSTemporaryDirectory() + "cortex-resigner-\(ProcessInfo.processInfo.processIdentifier).sh"
+        try script.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let engine = try GTPProcess(commandLine: "sh \(path)", name: "resigner")
+        defer { engine.close() }
+        let played = try playRefereedGame(black: engine, white: LocalPlayer(generator: GoRandomPlayer(seed: 1)),
+                                          size: 9, komi: 7.5, maxMoves: 100)
+        XCTAssertEqual(played.game.result, .resignation(winner: .white))
+        XCTAssertEqual(played.game.record.result, "W+R")
+        XCTAssertEqual(played.note, "black (resigner) resigned")
+    }
+
     /// Scoring agreement: random eye-preserving games played to the end (no dead stones left)
     /// must get the same result from Cortex's Tromp–Taylor count and GnuGo's Chinese count.
     func testScoresAgreeWithGnuGo() throws {
