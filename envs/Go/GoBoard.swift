@@ -25,7 +25,7 @@ public final class GoBoard {
     public internal(set) var consecutivePasses = 0
     /// Moves (passes included) played on this board since it was cleared.
     public internal(set) var moveCount = 0
-    /// Stones each colour has captured (index by `GoColor.rawValue - 1`).
+    /// Stones each colour has captured.
     public internal(set) var capturedBy: (black: Int, white: Int) = (0, 0)
     /// Zobrist hash of the stones on the board (side to move excluded: positional superko).
     public internal(set) var hash: UInt64 = 0
