@@ -60,7 +60,8 @@ struct MatchCommand: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         let cap = maxMoves ?? 2 * size * size
         let first = try makePlayer(black, seed: common.seed &* 2 &+ 1)
-        let second = black == white && black != "random" ? first : try makePlayer(white, seed: common.seed &* 2 &+ 2)
+        // Always two players, even for the same command line: each keeps its own board.
+        let second = try makePlayer(white, seed: common.seed &* 2 &+ 2)
         let judge = try referee.map { try GTPProcess(commandLine: $0) }
         defer { first.close(); second.close(); judge?.close() }
         if let sgfDir { try FileManager.default.createDirectory(atPath: sgfDir, withIntermediateDirectories: true) }

@@ -94,7 +94,7 @@ public final class GTPEngine {
     /// Every command this engine knows, in `list_commands` order.
     public static let commands = [
         "protocol_version", "name", "version", "known_command", "list_commands", "quit",
-        "boardsize", "clear_board", "komi", "play", "genmove", "reg_genmove", "undo", "showboard",
+        "boardsize", "clear_board", "komi", "play", "genmove", "reg_genmove", "kgs-genmove_cleanup", "undo", "showboard",
         "final_score", "final_status_list", "time_settings", "time_left", "kgs-time_settings",
         "fixed_handicap", "place_free_handicap", "set_free_handicap", "loadsgf", "printsgf",
     ]
@@ -188,7 +188,8 @@ public final class GTPEngine {
             }
             guard game.play(move, color: color) else { throw Failure("illegal move") }
             return ""
-        case "genmove", "reg_genmove":
+        // The random player already plays every dead stone out, so clean-up is plain genmove.
+        case "genmove", "reg_genmove", "kgs-genmove_cleanup":
             guard args.count == 1, let color = GTP.color(args[0]) else { throw Failure.syntax }
             var move = generator.generateMove(in: game, for: color)
             if case .play = move, !game.board.isLegal(move, color: color) { move = .pass }

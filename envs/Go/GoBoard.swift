@@ -25,7 +25,7 @@ public final class GoBoard {
     public internal(set) var consecutivePasses = 0
     /// Moves (passes included) played on this board since it was cleared.
     public internal(set) var moveCount = 0
-    /// Stones each colour has captured (index by `GoColor.rawValue - 1`).
+    /// Stones each colour has captured.
     public internal(set) var capturedBy: (black: Int, white: Int) = (0, 0)
     /// Zobrist hash of the stones on the board (side to move excluded: positional superko).
     public internal(set) var hash: UInt64 = 0
@@ -312,6 +312,7 @@ public final class GoBoard {
 
     /// Plays a stone known to be legal (`isLegal(index:color:)`) for `color` at padded index `p`.
     public func play(index p: Int, color: GoColor) {
+        precondition(cells[p] == 0, "GoBoard.play(index:color:): point \(p) is occupied or off the board")
         pushHistory()
         let captured = placeStone(p, color.rawValue)
         if captured == 1 && stones[Int(head[p])] == 1 && liberties[p] == 1 {

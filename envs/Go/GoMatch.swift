@@ -175,7 +175,8 @@ public final class LocalPlayer: GoPlayer {
 
     public func generateMove(for color: GoColor) throws -> GoMove {
         let move = generator.generateMove(in: game, for: color)
-        if move != .resign { try play(move, color: color) }
+        // An illegal move is the referee's to judge: it is returned unplayed.
+        if move != .resign { game.play(move, color: color) }
         return move
     }
 
