@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 /// Splits a kernel's independent work over the threads the runtime may use.
 ///
@@ -21,11 +22,17 @@ enum KernelParallel {
         }
     }
 
-    /// Calls `body(part, range)` for `parts` near-equal slices of `0..<count`, concurrently,
-    /// one per thread (for work that keeps per-thread buffers or partial sums).
-    static func forEachPart(_ count: Int, parts: Int, _ body: (Int, Range<Int>) -> Void) {
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
-            body(part, (count * part / parts)..<(count * (part + 1) / parts))
+    /// Runs `workers` threads that take the items `0..<count` in turn from a shared counter and
+    /// call `body(worker, item)`: a thread slowed by other load simply takes fewer items.
+    /// `worker` (in `0..<workers`) names per-thread buffers and partial sums.
+    static func forEachItem(_ count: Int, workers: Int, _ body: (Int, Int) -> Void) {
+        let next = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            while true {
+                let item = next.add(1, ordering: .relaxed).oldValue
+                if item >= count { break }
+                body(worker, item)
+            }
         }
     }
 
