@@ -9,9 +9,9 @@ import CCBLAS
 /// output `[N, O, oH, oW]` with `oH = (H + 2pH − dH·(kH − 1) − 1) / sH + 1` (floor), likewise `oW`.
 ///
 /// Method: im2col (Chellapilla et al. 2006) and GEMM, blocked so the column matrix stays in
-/// cache. The batch is split between the threads of `Runtime.blasThreads`; each thread takes
-/// its images a few at a time (a block whose column matrix `col[K, b·P]`, `K = C·kH·kW`,
-/// `P = oH·oW`, is about 1 MB), fills it and multiplies `W[O, K] · col` with a single-threaded
+/// cache. The batch is cut into blocks of `b` images whose column matrix `col[K, b·P]`
+/// (`K = C·kH·kW`, `P = oH·oW`) is about 1 MB; the threads of `Runtime.blasThreads` take
+/// blocks in turn, fill the block's columns and multiply `W[O, K] · col` with a single-threaded
 /// `cblas_sgemm` (measured faster here than one two-threaded GEMM over a 13 MB column matrix
 /// for the Nature-DQN stack). Backward recomputes each block's columns instead of keeping
 /// them: `∂W += ∂out[O, b·P] · colᵀ` (per-thread partial sums, added at the end),
@@ -35,15 +35,11 @@ public func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride:
 
     let output = TensorStorage(uninitializedCount: g.N * g.O * g.P)
     let x = input.storage.pointer, w = weight.storage.pointer, b = bias?.storage.pointer, y = output.pointer
-    g.forEachBlock { _, images in
-        let scratch = ConvScratch(g, images: g.blockImages)
-        defer { scratch.deallocate() }
-        for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: g.blockImages) {
-            let block = min(g.blockImages, images.upperBound - first)
-            g.im2col(x + first * g.C * g.H * g.W, images: block, into: scratch.col)
-            g.gemm(false, false, g.O, block * g.P, g.K, w, g.K, scratch.col, block * g.P, 0, scratch.product, block * g.P)
-            g.toBatchMajor(scratch.product, images: block, into: y + first * g.O * g.P, bias: b)
-        }
+    g.forEachBlock { _, scratch, images in
+        let first = images.lowerBound, block = images.count
+        g.im2col(x + first * g.C * g.H * g.W, images: block, into: scratch.col)
+        g.gemm(false, false, g.O, block * g.P, g.K, w, g.K, scratch.col, block * g.P, 0, scratch.product, block * g.P)
+        g.toBatchMajor(scratch.product, images: block, into: y + first * g.O * g.P, bias: b)
     }
 
     let inputs = bias.map { [input, weight, $0] } ?? [input, weight]
@@ -54,25 +50,21 @@ public func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride:
         // One partial ∂Wᵀ ([K, O]) and ∂bias per thread, summed below.
         let partials = TensorStorage(count: g.threads * (g.O * g.K + g.O), repeating: 0)
         let dy = gradOut.storage.pointer, dx = gradInput?.pointer
-        g.forEachBlock { thread, images in
-            let scratch = ConvScratch(g, images: g.blockImages)
-            defer { scratch.deallocate() }
-            let gradWeightT = partials.pointer + thread * (g.O * g.K + g.O), gradBias = gradWeightT + g.O * g.K
-            for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: g.blockImages) {
-                let block = min(g.blockImages, images.upperBound - first), columns = block * g.P
-                g.toChannelMajor(dy + first * g.O * g.P, images: block, into: scratch.product,
-                                 biasGradient: needBias ? gradBias : nil)
-                if needWeight {
-                    g.im2col(x + first * g.C * g.H * g.W, images: block, into: scratch.col)
-                    // ∂Wᵀ[K, O] += col[K, b·P] · ∂out[O, b·P]ᵀ (this orientation measured 10–25 %
-                    // faster in OpenBLAS than ∂W = ∂out · colᵀ for these shapes)
-                    g.gemm(false, true, g.K, g.O, columns, scratch.col, columns, scratch.product, columns, 1, gradWeightT, g.O)
-                }
-                if let dx {
-                    // ∂col[K, b·P] = W[O, K]ᵀ · ∂out[O, b·P]
-                    g.gemm(true, false, g.K, columns, g.O, w, g.K, scratch.product, columns, 0, scratch.col, columns)
-                    g.col2im(scratch.col, images: block, into: dx + first * g.C * g.H * g.W)
-                }
+        g.forEachBlock { worker, scratch, images in
+            let first = images.lowerBound, block = images.count, columns = block * g.P
+            let gradWeightT = partials.pointer + worker * (g.O * g.K + g.O), gradBias = gradWeightT + g.O * g.K
+            g.toChannelMajor(dy + first * g.O * g.P, images: block, into: scratch.product,
+                             biasGradient: needBias ? gradBias : nil)
+            if needWeight {
+                g.im2col(x + first * g.C * g.H * g.W, images: block, into: scratch.col)
+                // ∂Wᵀ[K, O] += col[K, b·P] · ∂out[O, b·P]ᵀ (this orientation measured 10–25 %
+                // faster in OpenBLAS than ∂W = ∂out · colᵀ for these shapes)
+                g.gemm(false, true, g.K, g.O, columns, scratch.col, columns, scratch.product, columns, 1, gradWeightT, g.O)
+            }
+            if let dx {
+                // ∂col[K, b·P] = W[O, K]ᵀ · ∂out[O, b·P]
+                g.gemm(true, false, g.K, columns, g.O, w, g.K, scratch.product, columns, 0, scratch.col, columns)
+                g.col2im(scratch.col, images: block, into: dx + first * g.C * g.H * g.W)
             }
         }
         for thread in 1..<max(g.threads, 1) {
@@ -122,8 +114,9 @@ struct ConvScratch {
 /// row `k = (c·kH + i)·kW + j`, column `n·P + y·oW + x`.
 struct ConvGeometry {
     let N, C, H, W, O, kH, kW, sH, sW, pH, pW, dH, dW, oH, oW: Int
-    /// Threads sharing the batch, and images per block (column matrix about 1 MB).
-    let threads, blockImages: Int
+    /// Threads sharing the batch; blocks the batch is cut into (a multiple of `threads`, each
+    /// block's column matrix at most about 1 MB), and images in the largest block.
+    let threads, blocks, blockImages: Int
     /// Rows of the column matrix (one per weight of an output channel).
     var K: Int { C * kH * kW }
     /// Output pixels per image.
@@ -139,8 +132,10 @@ struct ConvGeometry {
         // Below ~1 MFLOP per image pair a thread hand-off costs more than it saves.
         let work = 2 * O * columnFloats * N
         threads = work < 2_000_000 ? 1 : max(1, min(Runtime.blasThreads, N))
-        let perThread = (N + threads - 1) / max(threads, 1)
-        blockImages = max(1, min(perThread, 262_144 / columnFloats))
+        let largest = max(1, 262_144 / columnFloats)
+        let needed = (N + largest - 1) / largest
+        blocks = min(N, (needed + threads - 1) / threads * threads)
+        blockImages = blocks > 0 ? (N + blocks - 1) / blocks : 1
     }
 
     /// `floor((size + 2·padding − dilation·(kernel − 1) − 1) / stride) + 1`, or 0 if the kernel does not fit.
@@ -158,18 +153,24 @@ struct ConvGeometry {
         return (min(lo, hi), hi)
     }
 
-    /// Runs `body(thread, images)` on `threads` threads, each with its own slice of the batch.
-    /// OpenBLAS is held to one thread meanwhile, so the GEMMs inside run on their caller's core
-    /// (and its cache) instead of contending for OpenBLAS's pool.
-    func forEachBlock(_ body: (Int, Range<Int>) -> Void) {
+    /// Runs `body(worker, scratch, images)` for each of the `blocks` blocks of images,
+    /// on `threads` workers that take blocks in turn, each with its own scratch buffers.
+    /// OpenBLAS is held to one thread meanwhile, so the GEMMs inside run on their caller's
+    /// core (and its cache) instead of contending for OpenBLAS's pool. This changes OpenBLAS's
+    /// process-wide thread count for the duration: do not run conv2d from several threads at once.
+    func forEachBlock(_ body: (Int, ConvScratch, Range<Int>) -> Void) {
+        let scratch = (0..<threads).map { _ in ConvScratch(self, images: blockImages) }
+        defer { for buffers in scratch { buffers.deallocate() } }
+        // Near-equal blocks: sizes differ by at most one image.
+        let images = { (block: Int) in (N * block / blocks)..<(N * (block + 1) / blocks) }
         guard threads > 1 else {
-            if N > 0 { body(0, 0..<N) }
+            for block in 0..<blocks { body(0, scratch[0], images(block)) }
             return
         }
         let blasThreads = Runtime.blasThreads
         Runtime.blasThreads = 1
         defer { Runtime.blasThreads = blasThreads }
-        KernelParallel.forEachPart(N, parts: threads) { thread, images in body(thread, images) }
+        KernelParallel.forEachItem(blocks, workers: threads) { worker, block in body(worker, scratch[worker], images(block)) }
     }
 
     /// Row-major `C = α·op(A)·op(B) + β·C` (skips the call on empty sizes, where C is β·C = 0 or kept).

@@ -1,5 +1,6 @@
 import CCBLAS
 import Dispatch
+import Synchronization
 
 /// Splits a kernel's independent work over the threads the runtime may use.
 ///
@@ -29,6 +30,21 @@ enum KernelParallel {
         DispatchQueue.concurrentPerform(iterations: parts) { part in
             cortex_flush_denormals()
             body(part, (count * part / parts)..<(count * (part + 1) / parts))
+        }
+    }
+
+    /// Runs `workers` threads that take the items `0..<count` in turn from a shared counter and
+    /// call `body(worker, item)`: a thread slowed by other load simply takes fewer items.
+    /// `worker` (in `0..<workers`) names per-thread buffers and partial sums.
+    static func forEachItem(_ count: Int, workers: Int, _ body: (Int, Int) -> Void) {
+        let next = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            cortex_flush_denormals()
+            while true {
+                let item = next.add(1, ordering: .relaxed).oldValue
+                if item >= count { break }
+                body(worker, item)
+            }
         }
     }
 

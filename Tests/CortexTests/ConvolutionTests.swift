@@ -121,8 +121,8 @@ final class ConvolutionTests: XCTestCase {
     }
 
     func testThreadedBlocksMatchOneThread() {
-        // Big enough to split the batch between threads and into several blocks per thread
-        // (9 images of 30×30 per block, 10 per thread): the split must not change any sum.
+        // Big enough to split the batch between two threads and into four blocks of 5 images
+        // (at most 9 fit the 1 MB column budget): the split must not change any sum.
         var generator = RandomGenerator(seed: 18)
         let x = Tensor.randn([20, 4, 30, 30], using: &generator, requiresGrad: true)
         let w = Tensor.randn([8, 4, 3, 3], using: &generator, requiresGrad: true)

@@ -36,6 +36,16 @@ final class CrossEntropyTests: XCTestCase {
         XCTAssertEqual(smoothed[1], 0)
     }
 
+    func testEveryRowIgnored() {
+        // PyTorch's rule: the mean over zero counted rows is 0/0 = NaN; the sum is 0.
+        let logits = Tensor([[1, 2], [3, 4]], requiresGrad: true)
+        XCTAssertTrue(crossEntropy(logits: logits, targets: [-1, -1], ignoreIndex: -1).item.isNaN)
+        let sum = crossEntropy(logits: logits, targets: [-1, -1], ignoreIndex: -1, reduction: .sum)
+        XCTAssertEqual(sum.item, 0)
+        sum.backward()
+        assertTensor(logits.grad!, shape: [2, 2], [0, 0, 0, 0])
+    }
+
     func testLeadingAxesAreFlattened() {
         let logits = Tensor(shape: [2, 1, 3], data: [1, 2, 3, 5, 1, 1])
         let each = crossEntropy(logits: logits, targets: [2, 0], reduction: .none)
