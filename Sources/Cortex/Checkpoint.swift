@@ -190,8 +190,9 @@ public struct SafeTensors {
                 guard !overflow else { throw fail("tensor '\(name)' shape \(shape) overflows") }
                 elements = product
             }
-            guard end - begin == elements * elementSize else {
-                throw fail("tensor '\(name)' of shape \(shape) and dtype \(dtype) needs \(elements * elementSize) bytes, offsets give \(end - begin)")
+            let (byteCount, overflow) = elements.multipliedReportingOverflow(by: elementSize)
+            guard !overflow, end - begin == byteCount else {
+                throw fail("tensor '\(name)' of shape \(shape) and dtype \(dtype) needs \(overflow ? "too many" : String(byteCount)) bytes, offsets give \(end - begin)")
             }
             guard dtype == "F32" else { throw CheckpointError.unsupportedDType(path: path, name: name, dtype: dtype) }
             entries.append(Entry(name: name, shape: shape, begin: begin, end: end))
