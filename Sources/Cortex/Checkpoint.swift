@@ -298,7 +298,11 @@ public enum Checkpoint {
             for (name, tensor) in state.tensors.sorted(by: { $0.key < $1.key }) {
                 tensors.append((optimizerPrefix + name, tensor))
             }
-            for (key, value) in state.scalars { meta[optimizerPrefix + key] = "\(value)" }
+            for (key, value) in state.scalars {
+                // Counters as integers ("500"), rates in Swift's shortest round-trip form.
+                let integral = value == value.rounded() && abs(value) < 1e15
+                meta[optimizerPrefix + key] = integral ? String(Int64(value)) : "\(value)"
+            }
         }
         try SafeTensors(tensors: tensors, metadata: meta).write(to: path)
     }
