@@ -141,11 +141,27 @@ func forEachOffset(_ extents: [Int], _ stridesA: [Int], _ stridesB: [Int], in ra
     }
 }
 
+// MARK: - Elementwise kernels
+
+/// A scalar function of one value. Kernels are generic over the function's type (not
+/// closures) so each op's loop is specialised and vectorised, also inside the closure that
+/// runs on several threads, where a closure parameter would stay an indirect call.
+@usableFromInline
+protocol UnaryFunction {
+    func callAsFunction(_ x: Float) -> Float
+}
+
+/// A scalar function of two values; see `UnaryFunction`.
+@usableFromInline
+protocol BinaryFunction {
+    func callAsFunction(_ x: Float, _ y: Float) -> Float
+}
+
 /// `f(a, b)` elementwise over the broadcast of two tensors, into fresh storage.
 /// Fast paths: equal shapes and a one-element operand run one flat loop; otherwise rows of
 /// the `BroadcastPlan`, each a flat loop; both split over threads on large outputs.
-@inline(__always) @usableFromInline
-func broadcastMap(_ a: Tensor, _ b: Tensor, op: String, _ f: (Float, Float) -> Float) -> (shape: [Int], storage: TensorStorage) {
+@usableFromInline
+func broadcastMap<F: BinaryFunction>(_ a: Tensor, _ b: Tensor, op: String, _ f: F) -> (shape: [Int], storage: TensorStorage) {
     let shape = a.shape == b.shape ? a.shape : Tensor.broadcastShape(a.shape, b.shape, op: op)
     let count = shape.reduce(1, *)
     let storage = TensorStorage(uninitializedCount: count)
@@ -191,8 +207,8 @@ func broadcastMap(_ a: Tensor, _ b: Tensor, op: String, _ f: (Float, Float) -> F
 }
 
 /// `f(x)` elementwise into fresh storage of the same count.
-@inline(__always) @usableFromInline
-func unaryMap(_ x: Tensor, _ f: (Float) -> Float) -> TensorStorage {
+@usableFromInline
+func unaryMap<F: UnaryFunction>(_ x: Tensor, _ f: F) -> TensorStorage {
     let count = x.count
     let storage = TensorStorage(uninitializedCount: count)
     let input = x.storage.pointer, out = storage.pointer
@@ -204,8 +220,8 @@ func unaryMap(_ x: Tensor, _ f: (Float) -> Float) -> TensorStorage {
 
 /// `f(x, y)` elementwise over two equally long buffers into a new tensor of `shape`
 /// (used by backward rules, where gradient and saved value have the same shape).
-@inline(__always) @usableFromInline
-func zipMap(_ shape: [Int], _ x: TensorStorage, _ y: TensorStorage, _ f: (Float, Float) -> Float) -> Tensor {
+@usableFromInline
+func zipMap<F: BinaryFunction>(_ shape: [Int], _ x: TensorStorage, _ y: TensorStorage, _ f: F) -> Tensor {
     let count = x.count
     let storage = TensorStorage(uninitializedCount: count)
     let a = x.pointer, b = y.pointer, out = storage.pointer

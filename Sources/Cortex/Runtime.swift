@@ -7,4 +7,14 @@ public enum Runtime {
         get { Int(openblas_get_num_threads()) }
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
     }
+
+    /// Bytes of freed large tensor buffers kept for reuse (see `StorageCache`); 0 disables
+    /// the cache and frees what it holds.
+    public static var storageCacheBytes: Int {
+        get { StorageCache.limitBytes }
+        set {
+            StorageCache.limitBytes = Swift.max(0, newValue)
+            if newValue <= 0 { StorageCache.clear() }
+        }
+    }
 }

@@ -30,19 +30,16 @@ extension Tensor {
         return Tensor.record(op, shape: shape, storage: storage, inputs: [self]) { gradOut in
             let grad = TensorStorage(uninitializedCount: storage.count)
             let y = storage.pointer, g = gradOut.storage.pointer, dx = grad.pointer
-            for o in 0..<outer {
-                for j in 0..<inner {
-                    let base = o * length * inner + j
-                    // Σ g for log-softmax, Σ g ⊙ y for softmax.
-                    var total: Float = 0
-                    for a in 0..<length {
-                        let i = base + a * inner
-                        total += logarithm ? g[i] : g[i] * y[i]
-                    }
-                    for a in 0..<length {
-                        let i = base + a * inner
-                        dx[i] = logarithm ? g[i] - Foundation.exp(y[i]) * total : y[i] * (g[i] - total)
-                    }
+            Tensor.forEachLine(outer: outer, length: length, inner: inner) { base in
+                // Σ g for log-softmax, Σ g ⊙ y for softmax.
+                var total: Float = 0
+                for a in 0..<length {
+                    let i = base + a * inner
+                    total += logarithm ? g[i] : g[i] * y[i]
+                }
+                for a in 0..<length {
+                    let i = base + a * inner
+                    dx[i] = logarithm ? g[i] - Foundation.exp(y[i]) * total : y[i] * (g[i] - total)
                 }
             }
             return [Tensor(shape: gradOut.shape, storage: grad)]
@@ -61,28 +58,35 @@ extension Tensor {
     private static func normalizeLines(_ y: UnsafeMutablePointer<Float>, from x: UnsafeMutablePointer<Float>,
                                        outer: Int, length: Int, inner: Int, logarithm: Bool) {
         guard length > 0 else { return }
-        for o in 0..<outer {
-            for j in 0..<inner {
-                let base = o * length * inner + j
-                var m = -Float.infinity
-                for a in 0..<length { m = Swift.max(m, x[base + a * inner]) }
-                var total: Float = 0
-                for a in 0..<length {
-                    let i = base + a * inner
-                    let e = Foundation.exp(x[i] - m)
-                    y[i] = e
-                    total += e
-                }
-                if logarithm {
-                    // (x − m) − log Σ rather than x − (m + log Σ): exact for the largest logit
-                    // even when |m| is large, as PyTorch computes it.
-                    let logTotal = Foundation.log(total)
-                    for a in 0..<length { y[base + a * inner] = (x[base + a * inner] - m) - logTotal }
-                } else {
-                    let reciprocal = 1 / total
-                    for a in 0..<length { y[base + a * inner] *= reciprocal }
-                }
+        forEachLine(outer: outer, length: length, inner: inner) { base in
+            var m = -Float.infinity
+            for a in 0..<length { m = Swift.max(m, x[base + a * inner]) }
+            var total: Float = 0
+            for a in 0..<length {
+                let i = base + a * inner
+                let e = Foundation.exp(x[i] - m)
+                y[i] = e
+                total += e
             }
+            if logarithm {
+                // (x − m) − log Σ rather than x − (m + log Σ): exact for the largest logit
+                // even when |m| is large, as PyTorch computes it.
+                let logTotal = Foundation.log(total)
+                for a in 0..<length { y[base + a * inner] = (x[base + a * inner] - m) - logTotal }
+            } else {
+                let reciprocal = 1 / total
+                for a in 0..<length { y[base + a * inner] *= reciprocal }
+            }
+        }
+    }
+
+    /// Calls `body(base)` for the first element of every line (its elements are
+    /// `base + a·inner`, `a < length`); lines are independent, so threads split them.
+    @inline(__always)
+    private static func forEachLine(outer: Int, length: Int, inner: Int, _ body: (Int) -> Void) {
+        // Each element costs an exp (~20 simple operations).
+        KernelParallel.forEachChunk(outer * inner, workPerItem: 20 * length) { lines in
+            for line in lines { body((line / inner) * length * inner + line % inner) }
         }
     }
 }

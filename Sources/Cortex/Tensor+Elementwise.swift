@@ -9,7 +9,7 @@ import Foundation
 extension Tensor {
     /// a + b with broadcasting. ∂/∂a = g, ∂/∂b = g (summed over broadcast axes).
     public static func + (a: Tensor, b: Tensor) -> Tensor {
-        let (shape, storage) = broadcastMap(a, b, op: "add", +)
+        let (shape, storage) = broadcastMap(a, b, op: "add", Add())
         return record("add", shape: shape, storage: storage, inputs: [a, b]) { g in
             [a.requiresGrad ? g.sumToShape(a.shape) : nil, b.requiresGrad ? g.sumToShape(b.shape) : nil]
         }
@@ -17,7 +17,7 @@ extension Tensor {
 
     /// a − b with broadcasting. ∂/∂a = g, ∂/∂b = −g.
     public static func - (a: Tensor, b: Tensor) -> Tensor {
-        let (shape, storage) = broadcastMap(a, b, op: "sub", -)
+        let (shape, storage) = broadcastMap(a, b, op: "sub", Subtract())
         return record("sub", shape: shape, storage: storage, inputs: [a, b]) { g in
             [a.requiresGrad ? g.sumToShape(a.shape) : nil, b.requiresGrad ? (-g).sumToShape(b.shape) : nil]
         }
@@ -25,7 +25,7 @@ extension Tensor {
 
     /// a · b elementwise with broadcasting. ∂/∂a = g·b, ∂/∂b = g·a.
     public static func * (a: Tensor, b: Tensor) -> Tensor {
-        let (shape, storage) = broadcastMap(a, b, op: "mul", *)
+        let (shape, storage) = broadcastMap(a, b, op: "mul", Multiply())
         return record("mul", shape: shape, storage: storage, inputs: [a, b]) { g in
             [a.requiresGrad ? (g * b).sumToShape(a.shape) : nil, b.requiresGrad ? (g * a).sumToShape(b.shape) : nil]
         }
@@ -33,7 +33,7 @@ extension Tensor {
 
     /// a / b elementwise with broadcasting. ∂/∂a = g / b, ∂/∂b = −g·a / b².
     public static func / (a: Tensor, b: Tensor) -> Tensor {
-        let (shape, storage) = broadcastMap(a, b, op: "div", /)
+        let (shape, storage) = broadcastMap(a, b, op: "div", Divide())
         return record("div", shape: shape, storage: storage, inputs: [a, b]) { g in
             let gradA = a.requiresGrad ? (g / b).sumToShape(a.shape) : nil
             var gradB: Tensor? = nil
@@ -46,28 +46,24 @@ extension Tensor {
     }
 
     /// −x.
-    public static prefix func - (x: Tensor) -> Tensor {
-        record("neg", shape: x.shape, storage: unaryMap(x) { -$0 }, inputs: [x]) { g in [-g] }
-    }
+    public static prefix func - (x: Tensor) -> Tensor { x.apply("neg", Negate()) }
 }
 
 // MARK: - Arithmetic with a scalar
 
 extension Tensor {
     public static func + (a: Tensor, s: Float) -> Tensor {
-        record("addScalar", shape: a.shape, storage: unaryMap(a) { $0 + s }, inputs: [a]) { g in [g] }
+        record("addScalar", shape: a.shape, storage: unaryMap(a, AddScalar(s: s)), inputs: [a]) { g in [g] }
     }
 
     public static func + (s: Float, a: Tensor) -> Tensor { a + s }
 
     public static func - (a: Tensor, s: Float) -> Tensor { a + (-s) }
 
-    public static func - (s: Float, a: Tensor) -> Tensor {
-        record("rsubScalar", shape: a.shape, storage: unaryMap(a) { s - $0 }, inputs: [a]) { g in [-g] }
-    }
+    public static func - (s: Float, a: Tensor) -> Tensor { a.apply("rsubScalar", ScalarMinus(s: s)) }
 
     public static func * (a: Tensor, s: Float) -> Tensor {
-        record("mulScalar", shape: a.shape, storage: unaryMap(a) { $0 * s }, inputs: [a]) { g in [g * s] }
+        record("mulScalar", shape: a.shape, storage: unaryMap(a, MultiplyScalar(s: s)), inputs: [a]) { g in [g * s] }
     }
 
     public static func * (s: Float, a: Tensor) -> Tensor { a * s }
@@ -75,93 +71,61 @@ extension Tensor {
     public static func / (a: Tensor, s: Float) -> Tensor { a * (1 / s) }
 
     /// s / x. ∂/∂x = −g·s / x².
-    public static func / (s: Float, a: Tensor) -> Tensor {
-        record("rdivScalar", shape: a.shape, storage: unaryMap(a) { s / $0 }, inputs: [a]) { g in
-            [zipMap(a.shape, g.storage, a.storage) { g, x in -g * s / (x * x) }]
-        }
-    }
+    public static func / (s: Float, a: Tensor) -> Tensor { a.apply("rdivScalar", ScalarOver(s: s)) }
 }
 
 // MARK: - Unary functions
 
 extension Tensor {
-    /// A unary op whose derivative is a function of the input: ∂/∂x = g · derivative(x).
-    @inline(__always)
-    private func unary(_ name: String, _ f: (Float) -> Float,
-                       derivative: @escaping (Float) -> Float) -> Tensor {
-        Tensor.record(name, shape: shape, storage: unaryMap(self, f), inputs: [self]) { [self] g in
-            [zipMap(shape, g.storage, storage) { g, x in g * derivative(x) }]
-        }
-    }
-
-    /// A unary op whose derivative is a function of the output: ∂/∂x = g · derivative(y).
-    @inline(__always)
-    private func unaryFromOutput(_ name: String, _ f: (Float) -> Float,
-                                 derivative: @escaping (Float) -> Float) -> Tensor {
-        let output = unaryMap(self, f)
+    /// Applies a differentiable scalar function: y = f(x), ∂/∂x = g · f′, with f′ computed
+    /// from the saved output or input (see `UnaryRule`).
+    func apply<R: UnaryRule>(_ name: String, _ rule: R) -> Tensor {
+        let output = unaryMap(self, rule)
+        let saved = R.derivativeFromOutput ? output : storage
         return Tensor.record(name, shape: shape, storage: output, inputs: [self]) { [shape] g in
-            [zipMap(shape, g.storage, output) { g, y in g * derivative(y) }]
+            [zipMap(shape, g.storage, saved, ChainRule(rule: rule))]
         }
     }
 
     /// eˣ. ∂ = g·y.
-    public func exp() -> Tensor { unaryFromOutput("exp", Foundation.exp) { $0 } }
+    public func exp() -> Tensor { apply("exp", Exp()) }
 
     /// Natural logarithm. ∂ = g / x.
-    public func log() -> Tensor { unary("log", Foundation.log) { 1 / $0 } }
+    public func log() -> Tensor { apply("log", Log()) }
 
     /// √x. ∂ = g / (2y).
-    public func sqrt() -> Tensor { unaryFromOutput("sqrt", { $0.squareRoot() }) { 0.5 / $0 } }
+    public func sqrt() -> Tensor { apply("sqrt", SquareRoot()) }
 
     /// |x|. ∂ = g·sign(x), 0 at 0 (as PyTorch).
-    public func abs() -> Tensor { unary("abs", Swift.abs) { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) } }
+    public func abs() -> Tensor { apply("abs", Absolute()) }
 
     /// xᵖ for a scalar exponent. ∂ = g·p·xᵖ⁻¹.
     public func pow(_ exponent: Float) -> Tensor {
-        if exponent == 2 { return unary("square", { $0 * $0 }) { 2 * $0 } }
-        if exponent == 1 { return unary("pow", { $0 }) { _ in 1 } }
-        return unary("pow", { Foundation.pow($0, exponent) }) { exponent * Foundation.pow($0, exponent - 1) }
+        exponent == 2 ? apply("square", Square()) : apply("pow", Power(p: exponent))
     }
 
     /// Hyperbolic tangent. ∂ = g·(1 − y²).
-    public func tanh() -> Tensor { unaryFromOutput("tanh", Foundation.tanh) { 1 - $0 * $0 } }
+    public func tanh() -> Tensor { apply("tanh", HyperbolicTangent()) }
 
     /// Logistic sigmoid σ(x) = 1 / (1 + e⁻ˣ). ∂ = g·y·(1 − y).
-    public func sigmoid() -> Tensor {
-        unaryFromOutput("sigmoid", { 1 / (1 + Foundation.exp(-$0)) }) { $0 * (1 - $0) }
-    }
+    public func sigmoid() -> Tensor { apply("sigmoid", SigmoidRule()) }
 
     /// max(x, 0). ∂ = g where x > 0, else 0.
-    public func relu() -> Tensor {
-        unaryFromOutput("relu", { $0 > 0 ? $0 : 0 }) { $0 > 0 ? 1 : 0 }
-    }
+    public func relu() -> Tensor { apply("relu", ReLURule()) }
 
     /// x for x > 0, slope·x otherwise (Maas et al. 2013). ∂ = g or g·slope.
-    public func leakyRelu(negativeSlope: Float = 0.01) -> Tensor {
-        unary("leakyRelu", { $0 > 0 ? $0 : negativeSlope * $0 }) { $0 > 0 ? 1 : negativeSlope }
-    }
+    public func leakyRelu(negativeSlope: Float = 0.01) -> Tensor { apply("leakyRelu", LeakyReLURule(slope: negativeSlope)) }
 
     /// GELU (Hendrycks & Gimpel 2016): x·Φ(x) with Φ the standard normal CDF, or with
     /// `approximate` its tanh form 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) as GPT-2 uses.
     public func gelu(approximate: Bool = false) -> Tensor {
-        let c = Float(0.7978845608028654)  // √(2/π)
-        if approximate {
-            return unary("gelu", { x in 0.5 * x * (1 + Foundation.tanh(c * (x + 0.044715 * x * x * x))) }) { x in
-                let t = Foundation.tanh(c * (x + 0.044715 * x * x * x))
-                return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x)
-            }
-        }
-        let invSqrt2 = Float(0.7071067811865476), invSqrt2Pi = Float(0.3989422804014327)
-        return unary("gelu", { x in 0.5 * x * (1 + Foundation.erf(x * invSqrt2)) }) { x in
-            0.5 * (1 + Foundation.erf(x * invSqrt2)) + x * invSqrt2Pi * Foundation.exp(-0.5 * x * x)
-        }
+        approximate ? apply("gelu", GELUTanhRule()) : apply("gelu", GELURule())
     }
 
     /// Values limited to [min, max] (either bound optional). ∂ = g inside the bounds
     /// (bounds included, as PyTorch), 0 outside.
     public func clamp(min low: Float? = nil, max high: Float? = nil) -> Tensor {
-        let lo = low ?? -.infinity, hi = high ?? .infinity
-        return unary("clamp", { Swift.min(Swift.max($0, lo), hi) }) { $0 >= lo && $0 <= hi ? 1 : 0 }
+        apply("clamp", Clamp(low: low ?? -.infinity, high: high ?? .infinity))
     }
 }
 
@@ -170,48 +134,51 @@ extension Tensor {
 /// Elementwise larger of two tensors with broadcasting. The gradient goes to the larger
 /// side; on ties it is split equally (as PyTorch's `maximum`).
 public func maximum(_ a: Tensor, _ b: Tensor) -> Tensor {
-    let (shape, storage) = broadcastMap(a, b, op: "maximum") { $0 >= $1 ? $0 : $1 }
+    let (shape, storage) = broadcastMap(a, b, op: "maximum", Maximum())
     return Tensor.record("maximum", shape: shape, storage: storage, inputs: [a, b]) { g in
-        selectionGradients(g, a, b) { x, y in x > y ? 1 : (x == y ? 0.5 : 0) }
+        selectionGradients(g, a, b, MaximumShare())
     }
 }
 
 /// Elementwise smaller of two tensors with broadcasting; ties split the gradient equally.
 public func minimum(_ a: Tensor, _ b: Tensor) -> Tensor {
-    let (shape, storage) = broadcastMap(a, b, op: "minimum") { $0 <= $1 ? $0 : $1 }
+    let (shape, storage) = broadcastMap(a, b, op: "minimum", Minimum())
     return Tensor.record("minimum", shape: shape, storage: storage, inputs: [a, b]) { g in
-        selectionGradients(g, a, b) { x, y in x < y ? 1 : (x == y ? 0.5 : 0) }
+        selectionGradients(g, a, b, MinimumShare())
     }
 }
 
 /// Gradients of an op that picks `a` with weight `share(a, b)` and `b` with the rest.
-private func selectionGradients(_ g: Tensor, _ a: Tensor, _ b: Tensor,
-                                _ share: (Float, Float) -> Float) -> [Tensor?] {
+private func selectionGradients<F: BinaryFunction>(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ share: F) -> [Tensor?] {
     let weight = Tensor(shape: g.shape, storage: broadcastMap(a, b, op: "select", share).storage)
     return [a.requiresGrad ? (g * weight).sumToShape(a.shape) : nil,
             b.requiresGrad ? (g * (1 - weight)).sumToShape(b.shape) : nil]
 }
 
 extension Tensor {
-    private func compare(_ other: Tensor, _ name: String, _ test: (Float, Float) -> Bool) -> Tensor {
-        let (shape, storage) = broadcastMap(self, other, op: name) { test($0, $1) ? 1 : 0 }
+    private func compare<C: BinaryFunction>(_ other: Tensor, _ name: String, _ test: C) -> Tensor {
+        let (shape, storage) = broadcastMap(self, other, op: name, test)
         return Tensor(shape: shape, storage: storage)
     }
 
-    /// 1 where `self == other` (broadcasting), else 0; no gradient.
-    public func eq(_ other: Tensor) -> Tensor { compare(other, "eq", ==) }
-    /// 1 where `self > other`, else 0; no gradient.
-    public func gt(_ other: Tensor) -> Tensor { compare(other, "gt", >) }
-    /// 1 where `self < other`, else 0; no gradient.
-    public func lt(_ other: Tensor) -> Tensor { compare(other, "lt", <) }
-    /// 1 where `self >= other`, else 0; no gradient.
-    public func ge(_ other: Tensor) -> Tensor { compare(other, "ge", >=) }
-    /// 1 where `self <= other`, else 0; no gradient.
-    public func le(_ other: Tensor) -> Tensor { compare(other, "le", <=) }
+    private func compare<C: BinaryFunction>(_ value: Float, _ test: C) -> Tensor {
+        Tensor(shape: shape, storage: unaryMap(self, BindSecond(f: test, y: value)))
+    }
 
-    public func eq(_ value: Float) -> Tensor { Tensor(shape: shape, storage: unaryMap(self) { $0 == value ? 1 : 0 }) }
-    public func gt(_ value: Float) -> Tensor { Tensor(shape: shape, storage: unaryMap(self) { $0 > value ? 1 : 0 }) }
-    public func lt(_ value: Float) -> Tensor { Tensor(shape: shape, storage: unaryMap(self) { $0 < value ? 1 : 0 }) }
-    public func ge(_ value: Float) -> Tensor { Tensor(shape: shape, storage: unaryMap(self) { $0 >= value ? 1 : 0 }) }
-    public func le(_ value: Float) -> Tensor { Tensor(shape: shape, storage: unaryMap(self) { $0 <= value ? 1 : 0 }) }
+    /// 1 where `self == other` (broadcasting), else 0; no gradient.
+    public func eq(_ other: Tensor) -> Tensor { compare(other, "eq", Equal()) }
+    /// 1 where `self > other`, else 0; no gradient.
+    public func gt(_ other: Tensor) -> Tensor { compare(other, "gt", Greater()) }
+    /// 1 where `self < other`, else 0; no gradient.
+    public func lt(_ other: Tensor) -> Tensor { compare(other, "lt", Less()) }
+    /// 1 where `self >= other`, else 0; no gradient.
+    public func ge(_ other: Tensor) -> Tensor { compare(other, "ge", GreaterOrEqual()) }
+    /// 1 where `self <= other`, else 0; no gradient.
+    public func le(_ other: Tensor) -> Tensor { compare(other, "le", LessOrEqual()) }
+
+    public func eq(_ value: Float) -> Tensor { compare(value, Equal()) }
+    public func gt(_ value: Float) -> Tensor { compare(value, Greater()) }
+    public func lt(_ value: Float) -> Tensor { compare(value, Less()) }
+    public func ge(_ value: Float) -> Tensor { compare(value, GreaterOrEqual()) }
+    public func le(_ value: Float) -> Tensor { compare(value, LessOrEqual()) }
 }

@@ -10,49 +10,39 @@ import Foundation
 protocol Reducer {
     static var identity: Float { get }
     static func combine(_ a: Float, _ b: Float) -> Float
-    static func combine(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float>
-    static func fold(_ v: SIMD8<Float>) -> Float
 }
 
 @usableFromInline enum SumReducer: Reducer {
     @inlinable static var identity: Float { 0 }
     @inlinable static func combine(_ a: Float, _ b: Float) -> Float { a + b }
-    @inlinable static func combine(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a + b }
-    @inlinable static func fold(_ v: SIMD8<Float>) -> Float { v.sum() }
 }
 
 @usableFromInline enum MaxReducer: Reducer {
     @inlinable static var identity: Float { -.infinity }
     @inlinable static func combine(_ a: Float, _ b: Float) -> Float { b > a ? b : a }
-    @inlinable static func combine(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a.replacing(with: b, where: b .> a) }
-    @inlinable static func fold(_ v: SIMD8<Float>) -> Float { v.max() }
 }
 
 @usableFromInline enum MinReducer: Reducer {
     @inlinable static var identity: Float { .infinity }
     @inlinable static func combine(_ a: Float, _ b: Float) -> Float { b < a ? b : a }
-    @inlinable static func combine(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a.replacing(with: b, where: b .< a) }
-    @inlinable static func fold(_ v: SIMD8<Float>) -> Float { v.min() }
 }
 
-/// Folds `n` contiguous floats with four SIMD8 accumulators (so sums are vectorised
-/// despite strict floating-point order, and rounding error grows more slowly).
+/// Folds `n` contiguous floats with eight independent accumulators, which LLVM packs into
+/// two vector registers (so sums vectorise despite strict floating-point order, and rounding
+/// error grows more slowly). Plain scalars rather than `SIMD4`/`SIMD8` values: on the portable
+/// x86-64 target those came out as shuffles between every add.
 @inline(__always)
 func foldRow<R: Reducer>(_ p: UnsafePointer<Float>, _ n: Int, _: R.Type) -> Float {
     var i = 0
-    var result = R.identity
-    if n >= 32 {
-        let raw = UnsafeRawPointer(p)
-        var a0 = SIMD8<Float>(repeating: R.identity), a1 = a0, a2 = a0, a3 = a0
-        while i + 32 <= n {
-            a0 = R.combine(a0, raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self))
-            a1 = R.combine(a1, raw.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self))
-            a2 = R.combine(a2, raw.loadUnaligned(fromByteOffset: 4 * i + 64, as: SIMD8<Float>.self))
-            a3 = R.combine(a3, raw.loadUnaligned(fromByteOffset: 4 * i + 96, as: SIMD8<Float>.self))
-            i += 32
-        }
-        result = R.fold(R.combine(R.combine(a0, a1), R.combine(a2, a3)))
+    var s0 = R.identity, s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0
+    while i + 8 <= n {
+        s0 = R.combine(s0, p[i]); s1 = R.combine(s1, p[i + 1])
+        s2 = R.combine(s2, p[i + 2]); s3 = R.combine(s3, p[i + 3])
+        s4 = R.combine(s4, p[i + 4]); s5 = R.combine(s5, p[i + 5])
+        s6 = R.combine(s6, p[i + 6]); s7 = R.combine(s7, p[i + 7])
+        i += 8
     }
+    var result = R.combine(R.combine(R.combine(s0, s4), R.combine(s1, s5)), R.combine(R.combine(s2, s6), R.combine(s3, s7)))
     while i < n {
         result = R.combine(result, p[i])
         i += 1
@@ -186,7 +176,7 @@ extension Tensor {
         let plan = ReductionPlan(shape: shape, reduced: mask)
         let m = Tensor(shape: plan.keptShape, storage: reduced(plan, MaxReducer.self))
         // A slice of all −∞ (or ±∞) has no finite shift; shift by 0 there.
-        let shift = Tensor(shape: m.shape, storage: unaryMap(m) { $0.isFinite ? $0 : 0 })
+        let shift = Tensor(shape: m.shape, storage: unaryMap(m, FiniteOrZero()))
         let result = (self - shift).exp().sum(axes: axes, keepDims: true).log() + shift
         return keepDims ? result : result.reshaped(plan.droppedShape)
     }

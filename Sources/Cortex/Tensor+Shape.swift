@@ -33,21 +33,25 @@ func stridedCopy(shape: [Int], from source: UnsafePointer<Float>, strides source
         for axis in [last, tileAxis].sorted(by: >) {
             outerExtents.remove(at: axis); outerSrc.remove(at: axis); outerDst.remove(at: axis)
         }
-        forEachOffset(outerExtents, outerSrc, outerDst) { s, d in
-            // dst[i·dstRow + j] = src[i + j·srcRow] for i < rows, j < columns.
-            var i0 = 0
-            while i0 < rows {
-                let i1 = Swift.min(i0 + 32, rows)
-                var j0 = 0
-                while j0 < columns {
-                    let j1 = Swift.min(j0 + 32, columns)
-                    for i in i0..<i1 {
-                        let from = source + s + i, to = destination + d + i * dstRow
-                        for j in j0..<j1 { to[j] = from[j * srcRow] }
+        let total = outerExtents.reduce(1, *) * rows * columns
+        // Threads split the rows (the source's unit-stride axis); each walks all outer indices.
+        parallelRanges(rows, threshold: total >= parallelThreshold ? 32 : Int.max) { start, end in
+            forEachOffset(outerExtents, outerSrc, outerDst) { s, d in
+                // dst[i·dstRow + j] = src[i + j·srcRow] for i in start..<end, j < columns.
+                var i0 = start
+                while i0 < end {
+                    let i1 = Swift.min(i0 + 32, end)
+                    var j0 = 0
+                    while j0 < columns {
+                        let j1 = Swift.min(j0 + 32, columns)
+                        for i in i0..<i1 {
+                            let from = source + s + i, to = destination + d + i * dstRow
+                            for j in j0..<j1 { to[j] = from[j * srcRow] }
+                        }
+                        j0 = j1
                     }
-                    j0 = j1
+                    i0 = i1
                 }
-                i0 = i1
             }
         }
         return
@@ -315,13 +319,13 @@ extension Tensor {
     public static func `where`(_ mask: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
         let shape = broadcastShape(broadcastShape(mask.shape, a.shape, op: "where"), b.shape, op: "where")
         let (m, x, y) = withNoGrad { (mask.expanded(to: shape), a.expanded(to: shape), b.expanded(to: shape)) }
-        let selected = Tensor(shape: shape, storage: unaryMap(m) { $0 != 0 ? 1 : 0 })
+        let selected = Tensor(shape: shape, storage: unaryMap(m, NonZero()))
         let storage = TensorStorage(uninitializedCount: selected.count)
         let s = selected.storage.pointer, xp = x.storage.pointer, yp = y.storage.pointer, out = storage.pointer
         for i in 0..<selected.count { out[i] = s[i] != 0 ? xp[i] : yp[i] }
         return record("where", shape: shape, storage: storage, inputs: [a, b]) { g in
-            [a.requiresGrad ? zipMap(shape, g.storage, selected.storage) { $1 != 0 ? $0 : 0 }.sumToShape(a.shape) : nil,
-             b.requiresGrad ? zipMap(shape, g.storage, selected.storage) { $1 != 0 ? 0 : $0 }.sumToShape(b.shape) : nil]
+            [a.requiresGrad ? zipMap(shape, g.storage, selected.storage, KeepWhere()).sumToShape(a.shape) : nil,
+             b.requiresGrad ? zipMap(shape, g.storage, selected.storage, DropWhere()).sumToShape(b.shape) : nil]
         }
     }
 

@@ -11,7 +11,7 @@ public final class TensorStorage {
     public init(uninitializedCount count: Int) {
         precondition(count >= 0, "TensorStorage: negative count \(count)")
         self.count = count
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
+        let raw = StorageCache.allocate(byteCount: Swift.max(count, 1) * 4)
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
 
@@ -21,7 +21,7 @@ public final class TensorStorage {
         pointer.initialize(repeating: value, count: count)
     }
 
-    deinit { pointer.deallocate() }
+    deinit { StorageCache.release(UnsafeMutableRawPointer(pointer), byteCount: Swift.max(count, 1) * 4) }
 }
 
 /// A Float32 n-dimensional array in contiguous row-major order that records, when it

@@ -119,4 +119,26 @@ final class ConvolutionTests: XCTestCase {
         checkGradients([w, b]) { conv2d(x, weight: $0[0], bias: $0[1], stride: (2, 2)) }
         XCTAssertNil(x.grad)
     }
+
+    func testThreadedBlocksMatchOneThread() {
+        // Big enough to split the batch between threads and into several blocks per thread
+        // (9 images of 30×30 per block, 10 per thread): the split must not change any sum.
+        var generator = RandomGenerator(seed: 18)
+        let x = Tensor.randn([20, 4, 30, 30], using: &generator, requiresGrad: true)
+        let w = Tensor.randn([8, 4, 3, 3], using: &generator, requiresGrad: true)
+        let b = Tensor.randn([8], using: &generator, requiresGrad: true)
+        let projection = Tensor.randn([20, 8, 28, 28], using: &generator)
+        func run(threads: Int) -> [[Float]] {
+            let saved = Runtime.blasThreads
+            Runtime.blasThreads = threads
+            defer { Runtime.blasThreads = saved }
+            x.zeroGrad(); w.zeroGrad(); b.zeroGrad()
+            let y = conv2d(x, weight: w, bias: b, padding: (0, 0))
+            y.backward(gradient: projection)
+            return [y.scalars, x.grad!.scalars, w.grad!.scalars, b.grad!.scalars]
+        }
+        let one = run(threads: 1), two = run(threads: 2)
+        for (a, c) in zip(one, two) { assertClose(c, a, accuracy: 1e-4) }
+        assertClose(one[0], directConv(x, w, b, stride: (1, 1), padding: (0, 0), dilation: (1, 1)), accuracy: 1e-4)
+    }
 }

@@ -1,4 +1,5 @@
 import Cortex
+import Foundation
 import CortexTestSupport
 import XCTest
 
@@ -131,6 +132,31 @@ final class ElementwiseTests: XCTestCase {
         checkGradients([positive]) { 2 / $0[0] }
     }
 
+    func testSameTensorOnBothSides() {
+        // Both gradient paths reach one leaf: d(x·x)/dx = 2x, d(x/x)/dx = 0.
+        let x = random([2, 3])
+        checkGradients([x]) { $0[0] * $0[0] }
+        checkGradients([x]) { $0[0] + $0[0].exp() * $0[0] }
+        let y = Tensor([1, 2], requiresGrad: true)
+        (y * y).sum().backward()
+        assertTensor(y.grad!, shape: [2], [2, 4])
+    }
+
+    func testRecycledLargeBuffersHoldFreshValues() {
+        // Results above the cache threshold reuse freed blocks: values must not leak across.
+        let n = 1 << 16
+        for round in 0..<3 {
+            let a = Tensor.full([n], Float(round)), b = Tensor.full([n], 1)
+            let sum = a + b
+            XCTAssertEqual(sum.scalars.min(), Float(round + 1))
+            XCTAssertEqual(sum.scalars.max(), Float(round + 1))
+        }
+        let limit = Runtime.storageCacheBytes
+        Runtime.storageCacheBytes = 0
+        XCTAssertEqual((Tensor.ones([n]) * 3).sum().item, Float(3 * n))
+        Runtime.storageCacheBytes = limit
+    }
+
     func testGradientsThroughTransposedInputs() {
         // The input is permuted and made contiguous before the op, as a transposed operand would be.
         let a = random([4, 3]), b = random([3, 4])
@@ -148,6 +174,34 @@ final class ElementwiseTests: XCTestCase {
         assertTensor(Tensor(shape: [1, 2], data: [1, 2]).expanded(to: [3, 2]), shape: [3, 2], [1, 2, 1, 2, 1, 2])
         let x = random([3, 1])
         checkGradients([x]) { $0[0].expanded(to: [2, 3, 4]) }
+    }
+
+    func testVectorisedTranscendentalsMatchLibm() {
+        // exp, tanh, sigmoid and GELU use their own polynomial forms; compare with libm in
+        // Double over a dense grid including the overflow and underflow edges (subnormal results
+        // may flush to zero, as Float libm does for sigmoid).
+        var grid = stride(from: -110.0 as Float, through: 95, by: 0.0173).map { $0 }
+        grid += [0, -0, 1e-8, -1e-8, 0.6249, 0.6251, -0.625, 88.72, 88.73, -87.3, -103.9, .infinity, -.infinity]
+        let x = Tensor(grid)
+        let exp = x.exp().scalars, tanh = x.tanh().scalars, sigmoid = x.sigmoid().scalars
+        let gelu = x.gelu().scalars
+        for (i, v) in grid.enumerated() {
+            let d = Double(v)
+            let e = Foundation.exp(d)
+            if e > Double(Float.greatestFiniteMagnitude) {
+                XCTAssertEqual(exp[i], .infinity, "exp(\(v))")
+            } else {
+                XCTAssertEqual(Double(exp[i]), e, accuracy: 3e-7 * e + 1.2e-38, "exp(\(v))")
+            }
+            XCTAssertEqual(Double(tanh[i]), Foundation.tanh(d), accuracy: 3e-7 * Swift.abs(Foundation.tanh(d)) + 1e-30, "tanh(\(v))")
+            let s = 1 / (1 + Foundation.exp(-d))
+            XCTAssertEqual(Double(sigmoid[i]), s, accuracy: 3e-7 * s + 1.2e-38, "sigmoid(\(v))")
+            if v.isFinite {
+                let g = 0.5 * d * (1 + Foundation.erf(d / 2.0.squareRoot()))
+                XCTAssertEqual(Double(gelu[i]), g, accuracy: 1e-6 * Swift.max(1, Swift.abs(g)), "gelu(\(v))")
+            }
+        }
+        XCTAssertTrue(Tensor([.nan]).exp().item.isNaN)
     }
 
     func testLargeTensorsMatchSmallLoop() {

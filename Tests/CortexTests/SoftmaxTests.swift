@@ -47,4 +47,23 @@ final class SoftmaxTests: XCTestCase {
         checkGradients([row]) { $0[0].softmax(axis: 0) }   // a line of length 1: gradient 0
         checkGradients([row]) { $0[0].logSoftmax() }
     }
+
+    func testLargeSoftmaxSplitBetweenThreadsMatchesTheDefinition() {
+        var generator = RandomGenerator(seed: 19)
+        let x = Tensor.randn([300, 128], std: 3, using: &generator, requiresGrad: true)
+        let y = x.softmax(), logY = x.logSoftmax()
+        for row in Swift.stride(from: 0, to: 300, by: 7) {
+            var normaliser = 0.0
+            for j in 0..<128 { normaliser += Foundation.exp(Double(x[row, j])) }
+            for j in 0..<128 {
+                XCTAssertEqual(Double(y[row, j]), Foundation.exp(Double(x[row, j])) / normaliser, accuracy: 1e-6)
+                XCTAssertEqual(Double(logY[row, j]), Double(x[row, j]) - Foundation.log(normaliser), accuracy: 1e-4)
+            }
+        }
+        // Backward with upstream 1 on log-softmax: ∂x = 1 − 128·softmax(x).
+        logY.backward(gradient: Tensor.ones([300, 128]))
+        for i in Swift.stride(from: 0, to: 300 * 128, by: 97) {
+            XCTAssertEqual(x.grad!.storage.pointer[i], 1 - 128 * y.storage.pointer[i], accuracy: 1e-4)
+        }
+    }
 }

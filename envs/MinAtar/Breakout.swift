@@ -52,8 +52,6 @@ public struct Breakout: MinAtarGame {
         reset(seed: nil)
     }
 
-    public var isDone: Bool { terminated }
-
     /// Whether a brick stands at (row, column).
     public func isBrick(row: Int, column: Int) -> Bool { bricks >> (row * 10 + column) & 1 != 0 }
 
@@ -171,14 +169,14 @@ public struct Breakout: MinAtarGame {
             let bit = rest.trailingZeroBitCount
             let row = bit / 10
             let color = Breakout.rowColors[(row + Breakout.rowColors.count - 1) % Breakout.rowColors.count]
-            canvas.fillRect(x: Screen.x(bit % 10), y: Screen.y(row) + 1, width: Screen.cell - 1, height: Screen.cell - 2,
+            canvas.fillRect(x: Screen.x(bit % 10), y: Screen.y(row) + 2, width: Screen.cell - 1, height: Screen.cell - 4,
                             color: color)
             rest &= rest - 1
         }
-        canvas.fillRect(x: Screen.x(paddle), y: Screen.y(9) + 2, width: Screen.cell, height: 3, color: Breakout.paddleColor)
+        canvas.fillRect(x: Screen.x(paddle), y: Screen.y(9) + 3, width: Screen.cell, height: 5, color: Breakout.paddleColor)
         if lastX != ballX || lastY != ballY {
-            Paint.cell(on: &canvas, row: lastY, column: lastX, color: Breakout.trailColor, inset: 3)
+            Paint.cell(on: &canvas, row: lastY, column: lastX, color: Breakout.trailColor, inset: 5)
         }
-        Paint.cell(on: &canvas, row: ballY, column: ballX, color: Breakout.paddleColor, inset: 2)
+        Paint.cell(on: &canvas, row: ballY, column: ballX, color: Breakout.paddleColor, inset: 4)
     }
 }
