@@ -190,8 +190,9 @@ public struct SafeTensors {
                 guard !overflow else { throw fail("tensor '\(name)' shape \(shape) overflows") }
                 elements = product
             }
-            guard end - begin == elements * elementSize else {
-                throw fail("tensor '\(name)' of shape \(shape) and dtype \(dtype) needs \(elements * elementSize) bytes, offsets give \(end - begin)")
+            let (byteCount, overflow) = elements.multipliedReportingOverflow(by: elementSize)
+            guard !overflow, end - begin == byteCount else {
+                throw fail("tensor '\(name)' of shape \(shape) and dtype \(dtype) needs \(overflow ? "too many" : String(byteCount)) bytes, offsets give \(end - begin)")
             }
             guard dtype == "F32" else { throw CheckpointError.unsupportedDType(path: path, name: name, dtype: dtype) }
             entries.append(Entry(name: name, shape: shape, begin: begin, end: end))
@@ -297,7 +298,11 @@ public enum Checkpoint {
             for (name, tensor) in state.tensors.sorted(by: { $0.key < $1.key }) {
                 tensors.append((optimizerPrefix + name, tensor))
             }
-            for (key, value) in state.scalars { meta[optimizerPrefix + key] = "\(value)" }
+            for (key, value) in state.scalars {
+                // Counters as integers ("500"), rates in Swift's shortest round-trip form.
+                let integral = value == value.rounded() && abs(value) < 1e15
+                meta[optimizerPrefix + key] = integral ? String(Int64(value)) : "\(value)"
+            }
         }
         try SafeTensors(tensors: tensors, metadata: meta).write(to: path)
     }

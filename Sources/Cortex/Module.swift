@@ -178,6 +178,10 @@ public final class ModuleList<Element: Module>: Module {
         modules.enumerated().map { (String($0.offset), $0.element as any Module) }
     }
 
+}
+
+extension ModuleList: RandomAccessCollection {
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { modules.count }
     public subscript(index: Int) -> Element { modules[index] }
-    public var count: Int { modules.count }
 }

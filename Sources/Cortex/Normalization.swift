@@ -164,33 +164,48 @@ public class BatchNorm: UnaryLayer {
             batchesTracked.storage.pointer[0] += 1
         }
         let factor = momentum ?? 1 / batchesTracked.storage.pointer[0]
-        for c in 0..<C {
-            var m: Float, variance: Float
-            if training {
-                var sum: Float = 0
-                for b in 0..<N {
-                    let p = xp + (b * C + c) * S
-                    for s in 0..<S { sum += p[s] }
-                }
-                m = sum / Float(n)
-                var squares: Float = 0
-                for b in 0..<N {
-                    let p = xp + (b * C + c) * S
-                    for s in 0..<S { let d = p[s] - m; squares += d * d }
-                }
-                variance = squares / Float(n)
-                rm[c] = (1 - factor) * rm[c] + factor * m
-                rv[c] = (1 - factor) * rv[c] + factor * variance * Float(n) / Float(n - 1)
-            } else {
-                m = rm[c]
-                variance = rv[c]
-            }
-            let rs = 1 / (variance + epsilon).squareRoot()
-            mean[c] = m
-            rstd[c] = rs
-            let scale = rs * (wp?[c] ?? 1), shift = (bp?[c] ?? 0) - m * scale
+        // Passes run in memory order (batch, channel, position) with per-channel accumulators,
+        // so (N, C) inputs are read row by row rather than down columns.
+        let scratch = TensorStorage(count: 2 * C)
+        let first = scratch.pointer, second = scratch.pointer + C
+        if training {
             for b in 0..<N {
-                let p = xp + (b * C + c) * S, y = yp + (b * C + c) * S
+                for c in 0..<C {
+                    let p = xp + (b * C + c) * S
+                    var sum: Float = 0
+                    for s in 0..<S { sum += p[s] }
+                    first[c] += sum
+                }
+            }
+            for c in 0..<C { mean[c] = first[c] / Float(n) }
+            for b in 0..<N {
+                for c in 0..<C {
+                    let p = xp + (b * C + c) * S, m = mean[c]
+                    var squares: Float = 0
+                    for s in 0..<S { let d = p[s] - m; squares += d * d }
+                    second[c] += squares
+                }
+            }
+            for c in 0..<C {
+                let variance = second[c] / Float(n)
+                rstd[c] = 1 / (variance + epsilon).squareRoot()
+                rm[c] = (1 - factor) * rm[c] + factor * mean[c]
+                rv[c] = (1 - factor) * rv[c] + factor * variance * Float(n) / Float(n - 1)
+            }
+        } else {
+            for c in 0..<C {
+                mean[c] = rm[c]
+                rstd[c] = 1 / (rv[c] + epsilon).squareRoot()
+            }
+        }
+        // y = x·scale + shift with scale = rstd·weight, shift = bias − mean·scale.
+        for c in 0..<C {
+            first[c] = rstd[c] * (wp?[c] ?? 1)
+            second[c] = (bp?[c] ?? 0) - mean[c] * first[c]
+        }
+        for b in 0..<N {
+            for c in 0..<C {
+                let p = xp + (b * C + c) * S, y = yp + (b * C + c) * S, scale = first[c], shift = second[c]
                 for s in 0..<S { y[s] = p[s] * scale + shift }
             }
         }
@@ -199,25 +214,36 @@ public class BatchNorm: UnaryLayer {
             // Pointers from the captured owners: the closure must keep `stats` alive.
             let dy = g.storage.pointer, xp = x.storage.pointer, mean = stats.pointer, rstd = stats.pointer + C
             let dx = x.requiresGrad ? TensorStorage(uninitializedCount: x.count) : nil
-            let dw = TensorStorage(uninitializedCount: C), db = TensorStorage(uninitializedCount: C)
-            for c in 0..<C {
-                let m = mean[c], rs = rstd[c]
-                var sumG: Float = 0, sumGX: Float = 0
-                for b in 0..<N {
-                    let p = xp + (b * C + c) * S, gy = dy + (b * C + c) * S
+            let dw = TensorStorage(count: C), db = TensorStorage(count: C)
+            let sumGX = dw.pointer, sumG = db.pointer
+            for b in 0..<N {
+                for c in 0..<C {
+                    let p = xp + (b * C + c) * S, gy = dy + (b * C + c) * S, m = mean[c]
+                    var g: Float = 0, gx: Float = 0
                     for s in 0..<S {
-                        sumG += gy[s]
-                        sumGX += gy[s] * (p[s] - m) * rs
+                        g += gy[s]
+                        gx += gy[s] * (p[s] - m)
                     }
+                    sumG[c] += g
+                    sumGX[c] += gx
                 }
-                dw.pointer[c] = sumGX
-                db.pointer[c] = sumG
-                guard let dx else { continue }
-                let scale = rs * (wp?[c] ?? 1)
-                let meanG = training ? sumG / Float(n) : 0, meanGX = training ? sumGX / Float(n) : 0
+            }
+            for c in 0..<C { sumGX[c] *= rstd[c] }
+            if let dx {
+                // dx = scale·(dy − meanG − x̂·meanGX), meanG and meanGX zero in evaluation mode.
+                let coefficients = TensorStorage(uninitializedCount: 3 * C)
+                let scale = coefficients.pointer, meanG = scale + C, meanGX = scale + 2 * C
+                for c in 0..<C {
+                    scale[c] = rstd[c] * (wp?[c] ?? 1)
+                    meanG[c] = training ? sumG[c] / Float(n) : 0
+                    meanGX[c] = training ? sumGX[c] / Float(n) * rstd[c] : 0
+                }
                 for b in 0..<N {
-                    let p = xp + (b * C + c) * S, gy = dy + (b * C + c) * S, out = dx.pointer + (b * C + c) * S
-                    for s in 0..<S { out[s] = scale * (gy[s] - meanG - (p[s] - m) * rs * meanGX) }
+                    for c in 0..<C {
+                        let p = xp + (b * C + c) * S, gy = dy + (b * C + c) * S, out = dx.pointer + (b * C + c) * S
+                        let k = scale[c], g0 = meanG[c], gx = meanGX[c], m = mean[c]
+                        for s in 0..<S { out[s] = k * (gy[s] - g0 - (p[s] - m) * gx) }
+                    }
                 }
             }
             var grads: [Tensor?] = [dx.map { Tensor(shape: x.shape, storage: $0) }]

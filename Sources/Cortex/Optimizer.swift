@@ -171,9 +171,9 @@ open class Optimizer {
         if !unexpected.isEmpty || !mismatched.isEmpty {
             throw CheckpointError.stateMismatch(missing: [], unexpected: unexpected.sorted(), shapes: mismatched)
         }
-        for (key, value) in state.scalars where value < 0 || value != value.rounded() {
-            guard key == "lr" else {
-                throw CheckpointError.malformed(path: path, reason: "optimizer counter '\(key)' = \(value) is not a count")
+        for (key, value) in state.scalars where !(value >= 0 && value == value.rounded() && value < 9e15) {
+            guard key == "lr", value.isFinite else {
+                throw CheckpointError.malformed(path: path, reason: "optimizer value '\(key)' = \(value) is not a valid count or rate")
             }
         }
     }

@@ -152,6 +152,10 @@ final class CheckpointTests: XCTestCase {
         assertMalformed(file(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: four + four), contains: "cover 4")
         assertMalformed(file(#"{"__metadata__":{"k":3}}"#), contains: "not a string")
         assertMalformed(file(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: [0, 0]), contains: "truncated?")
+        assertMalformed(file(#"{"a":{"dtype":"F64","shape":[1073741824,2147483648],"data_offsets":[0,4]}}"#, data: four),
+                        contains: "needs too many bytes")
+        assertMalformed(file(#"{"a":{"dtype":"F32","shape":[4000000000000000,4000000000],"data_offsets":[0,4]}}"#, data: four),
+                        contains: "overflows")
         // A huge header length in an otherwise short file.
         assertMalformed([0, 0, 0, 0, 0, 0, 1, 0] + four, contains: "exceeds the 100 MB limit")
         assertMalformed([0xFF, 0, 0, 0, 0, 0, 0, 0] + four, contains: "runs past the end")
@@ -238,6 +242,19 @@ final class CheckpointTests: XCTestCase {
         train(resumed, resumedOptimizer, steps: 2)
         for ((name, a), (_, b)) in zip(straight.stateDict(), resumed.stateDict()) {
             XCTAssertEqual(bits(a), bits(b), name)
+        }
+    }
+
+    func testCorruptOptimizerCountersFailCleanly() throws {
+        let path = folder + "/counters.safetensors"
+        let net = TinyStateNet(seed: 1)
+        try SafeTensors(tensors: net.stateDict(), metadata: ["optimizer.step": "1e300"]).write(to: path)
+        XCTAssertThrowsError(try Checkpoint.load(into: net, optimizer: Adam(net.parameterGroups()), from: path)) {
+            XCTAssertEqual("\($0)", "\(path) is not a valid safetensors file: optimizer value 'step' = 1e+300 is not a valid count or rate")
+        }
+        try SafeTensors(tensors: net.stateDict(), metadata: ["optimizer.step": "many"]).write(to: path)
+        XCTAssertThrowsError(try Checkpoint.load(into: net, optimizer: Adam(net.parameterGroups()), from: path)) {
+            XCTAssertEqual("\($0)", "\(path) is not a valid safetensors file: metadata 'optimizer.step' = 'many' is not a number")
         }
     }
 

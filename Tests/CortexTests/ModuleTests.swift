@@ -54,6 +54,8 @@ final class ModuleTests: XCTestCase {
         let model = Model()
         model.eval()
         XCTAssertTrue(model.namedModules().allSatisfy { !$0.module.isTraining })
+        XCTAssertEqual(model.blocks.count, 2)
+        for block in model.blocks { XCTAssertFalse(block.isTraining) }
         model.blocks[1].train()
         XCTAssertTrue(model.blocks[1].mlp.layers[0].isTraining)
         XCTAssertFalse(model.blocks[0].mlp.layers[0].isTraining)
