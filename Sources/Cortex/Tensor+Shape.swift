@@ -37,21 +37,7 @@ func stridedCopy(shape: [Int], from source: UnsafePointer<Float>, strides source
         // Threads split the rows (the source's unit-stride axis); each walks all outer indices.
         parallelRanges(rows, threshold: total >= parallelThreshold ? 32 : Int.max) { start, end in
             forEachOffset(outerExtents, outerSrc, outerDst) { s, d in
-                // dst[i·dstRow + j] = src[i + j·srcRow] for i in start..<end, j < columns.
-                var i0 = start
-                while i0 < end {
-                    let i1 = Swift.min(i0 + 32, end)
-                    var j0 = 0
-                    while j0 < columns {
-                        let j1 = Swift.min(j0 + 32, columns)
-                        for i in i0..<i1 {
-                            let from = source + s + i, to = destination + d + i * dstRow
-                            for j in j0..<j1 { to[j] = from[j * srcRow] }
-                        }
-                        j0 = j1
-                    }
-                    i0 = i1
-                }
+                transposeTiles(source + s, srcRow, destination + d, dstRow, rows: start..<end, columns: columns)
             }
         }
         return
@@ -363,6 +349,38 @@ extension Tensor {
             stridedCopy(shape: inputShape, from: g.storage.pointer + start, strides: outStrides,
                         to: grad.pointer, strides: inputStrides)
             return [Tensor(shape: inputShape, storage: grad)]
+        }
+    }
+}
+
+/// `dst[i·dstRow + j] = src[i + j·srcRow]` for i in `rows`, j < `columns`.
+///
+/// Tiles of 64 source columns × 32 source rows go through a small contiguous buffer: each
+/// source row segment is read in one sequential run and each destination row segment (one
+/// or two cache lines) written in one run. Tiling straight from source to destination thrashed L1
+/// when row strides are powers of two (every row of a tile falls into the same cache set).
+private func transposeTiles(_ src: UnsafePointer<Float>, _ srcRow: Int, _ dst: UnsafeMutablePointer<Float>, _ dstRow: Int,
+                            rows: Range<Int>, columns: Int) {
+    let tileI = 64, tileJ = 32
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: tileI * tileJ) { buffer in
+        let buf = buffer.baseAddress!
+        var i0 = rows.lowerBound
+        while i0 < rows.upperBound {
+            let ni = Swift.min(tileI, rows.upperBound - i0)
+            var j0 = 0
+            while j0 < columns {
+                let nj = Swift.min(tileJ, columns - j0)
+                for jj in 0..<nj {
+                    let row = src + i0 + (j0 + jj) * srcRow, slot = buf + jj * tileI
+                    for ii in 0..<ni { slot[ii] = row[ii] }
+                }
+                for ii in 0..<ni {
+                    let to = dst + (i0 + ii) * dstRow + j0, from = buf + ii
+                    for jj in 0..<nj { to[jj] = from[jj * tileI] }
+                }
+                j0 += nj
+            }
+            i0 += ni
         }
     }
 }
