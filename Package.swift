@@ -10,6 +10,8 @@ let package = Package(
     products: [
         .library(name: "Cortex", targets: ["Cortex"]),
         .library(name: "Envs", targets: ["Envs"]),
+        .library(name: "Data", targets: ["Data"]),
+        .library(name: "Render", targets: ["Render"]),
         .executable(name: "cortex", targets: ["cortex"]),
     ],
     traits: [
@@ -20,17 +22,40 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
+        // System libraries (Debian packages in scripts/setup).
         .systemLibrary(name: "CCBLAS", path: "Sources/CCBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CSDL2", path: "Sources/CSDL2", pkgConfig: "sdl2",
+                       providers: [.apt(["libsdl2-dev"])]),
+
+        // The library, bottom up: tensor core → environments → data → rendering.
         .target(name: "Cortex", dependencies: ["CCBLAS"], path: "Sources/Cortex",
                 swiftSettings: numericFlags),
+        .target(name: "Envs", path: "envs"),
+        .target(name: "Data", dependencies: ["Cortex", "CZlib", "CPNG"], path: "Sources/Data",
+                swiftSettings: numericFlags),
+        .target(name: "Render",
+                dependencies: ["Envs", .target(name: "CSDL2", condition: .when(traits: ["SDL"]))],
+                path: "Sources/Render"),
+
+        // The command.
         .executableTarget(
             name: "cortex",
-            dependencies: ["Cortex", "CCBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Cortex", "CCBLAS", "Envs", "Render",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/cortex", swiftSettings: numericFlags),
-        .target(name: "Envs", path: "envs"),
+
+        // Tests.
         .target(name: "CortexTestSupport", dependencies: ["Cortex"], path: "Tests/CortexTestSupport"),
         .testTarget(name: "CortexTests", dependencies: ["Cortex", "CortexTestSupport"], path: "Tests/CortexTests"),
+        .testTarget(name: "EnvsTests", dependencies: ["Envs"], path: "Tests/EnvsTests", exclude: ["Fixtures"]),
+        .testTarget(name: "GoTests", dependencies: ["Envs"], path: "Tests/GoTests"),
+        .testTarget(name: "DataTests", dependencies: ["Data", "Cortex", "CZlib"], path: "Tests/DataTests"),
+        .testTarget(name: "RenderTests", dependencies: ["Render", "Envs"], path: "Tests/RenderTests"),
     ],
     swiftLanguageModes: [.v5]
 )

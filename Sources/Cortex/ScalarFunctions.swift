@@ -125,19 +125,19 @@ struct HyperbolicTangent: UnaryRule {
     @inline(__always) func derivative(_ y: Float) -> Float { 1 - y * y }
 }
 
-struct Sigmoid: UnaryRule {
+struct SigmoidRule: UnaryRule {
     static let derivativeFromOutput = true
     @inline(__always) func callAsFunction(_ x: Float) -> Float { 1 / (1 + fastExp(-x)) }
     @inline(__always) func derivative(_ y: Float) -> Float { y * (1 - y) }
 }
 
-struct ReLU: UnaryRule {
+struct ReLURule: UnaryRule {
     static let derivativeFromOutput = true
     @inline(__always) func callAsFunction(_ x: Float) -> Float { x > 0 ? x : 0 }
     @inline(__always) func derivative(_ y: Float) -> Float { y > 0 ? 1 : 0 }
 }
 
-struct LeakyReLU: UnaryRule {
+struct LeakyReLURule: UnaryRule {
     let slope: Float
     static let derivativeFromOutput = false
     @inline(__always) func callAsFunction(_ x: Float) -> Float { x > 0 ? x : slope * x }
@@ -145,7 +145,7 @@ struct LeakyReLU: UnaryRule {
 }
 
 /// x·Φ(x), Φ(x) = ½(1 + erf(x/√2)); f′ = Φ(x) + x·φ(x).
-struct GELU: UnaryRule {
+struct GELURule: UnaryRule {
     static let derivativeFromOutput = false
     @inline(__always) func callAsFunction(_ x: Float) -> Float { 0.5 * x * (1 + fastErf(x * 0.70710678)) }
     @inline(__always) func derivative(_ x: Float) -> Float {
@@ -154,7 +154,7 @@ struct GELU: UnaryRule {
 }
 
 /// ½x(1 + tanh(u)), u = √(2/π)(x + 0.044715x³).
-struct GELUTanh: UnaryRule {
+struct GELUTanhRule: UnaryRule {
     static let derivativeFromOutput = false
     @inline(__always) func callAsFunction(_ x: Float) -> Float {
         0.5 * x * (1 + fastTanh(0.79788456 * (x + 0.044715 * x * x * x)))

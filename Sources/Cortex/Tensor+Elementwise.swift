@@ -108,18 +108,18 @@ extension Tensor {
     public func tanh() -> Tensor { apply("tanh", HyperbolicTangent()) }
 
     /// Logistic sigmoid σ(x) = 1 / (1 + e⁻ˣ). ∂ = g·y·(1 − y).
-    public func sigmoid() -> Tensor { apply("sigmoid", Sigmoid()) }
+    public func sigmoid() -> Tensor { apply("sigmoid", SigmoidRule()) }
 
     /// max(x, 0). ∂ = g where x > 0, else 0.
-    public func relu() -> Tensor { apply("relu", ReLU()) }
+    public func relu() -> Tensor { apply("relu", ReLURule()) }
 
     /// x for x > 0, slope·x otherwise (Maas et al. 2013). ∂ = g or g·slope.
-    public func leakyRelu(negativeSlope: Float = 0.01) -> Tensor { apply("leakyRelu", LeakyReLU(slope: negativeSlope)) }
+    public func leakyRelu(negativeSlope: Float = 0.01) -> Tensor { apply("leakyRelu", LeakyReLURule(slope: negativeSlope)) }
 
     /// GELU (Hendrycks & Gimpel 2016): x·Φ(x) with Φ the standard normal CDF, or with
     /// `approximate` its tanh form 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) as GPT-2 uses.
     public func gelu(approximate: Bool = false) -> Tensor {
-        approximate ? apply("gelu", GELUTanh()) : apply("gelu", GELU())
+        approximate ? apply("gelu", GELUTanhRule()) : apply("gelu", GELURule())
     }
 
     /// Values limited to [min, max] (either bound optional). ∂ = g inside the bounds

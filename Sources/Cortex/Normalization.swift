@@ -1,0 +1,247 @@
+/// Layer normalisation (Ba, Kiros & Hinton 2016) over the trailing axes given by
+/// `normalizedShape`, as `torch.nn.LayerNorm`:
+/// `y = (x − μ) / √(σ² + ε) · weight + bias`, with μ and the biased variance σ² taken over
+/// those axes for each leading index.
+///
+/// Parameters: `weight` (ones) and `bias` (zeros) of shape `normalizedShape` (omitted with
+/// `elementwiseAffine: false`). A fused kernel with its own backward (one pass for the
+/// statistics, one for the output), checked against finite differences in the tests:
+/// `dx = rstd · (ĝ − mean(ĝ) − x̂ · mean(ĝ · x̂))` with `ĝ = dy · weight`.
+public final class LayerNorm: UnaryLayer {
+    public let normalizedShape: [Int]
+    public var epsilon: Float
+    public let weight: Tensor?
+    public let bias: Tensor?
+    public var isTraining = true
+
+    public init(_ normalizedShape: [Int], epsilon: Float = 1e-5, elementwiseAffine: Bool = true) {
+        precondition(!normalizedShape.isEmpty && normalizedShape.allSatisfy { $0 > 0 },
+                     "LayerNorm: bad normalizedShape \(normalizedShape)")
+        self.normalizedShape = normalizedShape
+        self.epsilon = epsilon
+        weight = elementwiseAffine ? Tensor.ones(normalizedShape, requiresGrad: true) : nil
+        bias = elementwiseAffine ? Tensor.zeros(normalizedShape, requiresGrad: true) : nil
+    }
+
+    public convenience init(_ features: Int, epsilon: Float = 1e-5, elementwiseAffine: Bool = true) {
+        self.init([features], epsilon: epsilon, elementwiseAffine: elementwiseAffine)
+    }
+
+    public var localParameters: [NamedTensor] {
+        guard let weight, let bias else { return [] }
+        return [("weight", weight), ("bias", bias)]
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        precondition(x.rank >= normalizedShape.count && Array(x.shape.suffix(normalizedShape.count)) == normalizedShape,
+                     "LayerNorm: input shape \(x.shape) does not end with \(normalizedShape)")
+        let D = normalizedShape.reduce(1, *)
+        let rows = x.count / D
+        let stats = TensorStorage(uninitializedCount: 2 * rows)   // mean, rstd per row
+        let out = TensorStorage(uninitializedCount: x.count)
+        let xp = x.storage.pointer, yp = out.pointer, mean = stats.pointer, rstd = stats.pointer + rows
+        let wp = weight?.storage.pointer, bp = bias?.storage.pointer
+        for r in 0..<rows {
+            let row = xp + r * D, y = yp + r * D
+            var sum: Float = 0
+            for j in 0..<D { sum += row[j] }
+            let m = sum / Float(D)
+            var squares: Float = 0
+            for j in 0..<D { let d = row[j] - m; squares += d * d }
+            let rs = 1 / (squares / Float(D) + epsilon).squareRoot()
+            mean[r] = m
+            rstd[r] = rs
+            if let wp, let bp {
+                for j in 0..<D { y[j] = (row[j] - m) * rs * wp[j] + bp[j] }
+            } else {
+                for j in 0..<D { y[j] = (row[j] - m) * rs }
+            }
+        }
+        let inputs = [x] + (weight.map { [$0, bias!] } ?? [])
+        return Tensor.record("layerNorm", shape: x.shape, storage: out, inputs: inputs) { g in
+            // Pointers from the captured owners: the closure must keep `stats` alive.
+            let dy = g.storage.pointer, xp = x.storage.pointer, mean = stats.pointer, rstd = stats.pointer + rows
+            let dx = x.requiresGrad ? TensorStorage(count: x.count) : nil
+            let affineGrads = wp != nil && (inputs[1].requiresGrad || inputs[2].requiresGrad)
+            let dw = affineGrads ? TensorStorage(count: D) : nil, db = affineGrads ? TensorStorage(count: D) : nil
+            for r in 0..<rows {
+                let row = xp + r * D, gy = dy + r * D, m = mean[r], rs = rstd[r]
+                var sumG: Float = 0, sumGX: Float = 0
+                for j in 0..<D {
+                    let xhat = (row[j] - m) * rs
+                    let ghat = gy[j] * (wp?[j] ?? 1)
+                    sumG += ghat
+                    sumGX += ghat * xhat
+                    if let dw, let db {
+                        dw.pointer[j] += gy[j] * xhat
+                        db.pointer[j] += gy[j]
+                    }
+                }
+                if let dx {
+                    let out = dx.pointer + r * D
+                    let meanG = sumG / Float(D), meanGX = sumGX / Float(D)
+                    for j in 0..<D {
+                        let xhat = (row[j] - m) * rs
+                        out[j] = rs * (gy[j] * (wp?[j] ?? 1) - meanG - xhat * meanGX)
+                    }
+                }
+            }
+            var grads: [Tensor?] = [dx.map { Tensor(shape: x.shape, storage: $0) }]
+            if wp != nil {
+                grads.append(dw.map { Tensor(shape: self.normalizedShape, storage: $0) })
+                grads.append(db.map { Tensor(shape: self.normalizedShape, storage: $0) })
+            }
+            return grads
+        }
+    }
+}
+
+/// Batch normalisation (Ioffe & Szegedy 2015) over the channel axis 1, as
+/// `torch.nn.BatchNorm1d/2d`: in training, each channel is normalised by the mean and biased
+/// variance over the batch (and spatial) positions, `y = (x − μ_B) / √(σ²_B + ε) · weight + bias`,
+/// and the running statistics move towards them:
+/// `running_mean ← (1 − m)·running_mean + m·μ_B`,
+/// `running_var ← (1 − m)·running_var + m·σ²_B · n/(n − 1)` (unbiased), with momentum m = 0.1
+/// (`momentum: nil` gives the cumulative average, m = 1/num_batches_tracked).
+/// In evaluation mode the running statistics are used instead and nothing is updated.
+///
+/// Parameters `weight` (ones), `bias` (zeros); buffers `running_mean` (zeros), `running_var`
+/// (ones) and `num_batches_tracked` (a Float32 scalar here; int64 in PyTorch, and
+/// `load_state_dict` converts it). Layout (N, C) or (N, C, L) for 1-D, (N, C, H, W) for 2-D.
+/// Fused kernel with its own backward (checked against finite differences):
+/// `dx = weight · rstd / n · (n·dy − Σdy − x̂·Σ(dy·x̂))` per channel.
+public class BatchNorm: UnaryLayer {
+    public let featureCount: Int
+    public var epsilon: Float
+    public var momentum: Float?
+    public let weight: Tensor?
+    public let bias: Tensor?
+    public let runningMean: Tensor
+    public let runningVar: Tensor
+    public let batchesTracked: Tensor
+    public var isTraining = true
+    let allowedRanks: Set<Int>
+    let kind: String
+
+    init(kind: String, allowedRanks: Set<Int>, featureCount: Int, epsilon: Float, momentum: Float?, affine: Bool) {
+        precondition(featureCount > 0, "\(kind): featureCount must be positive")
+        self.kind = kind
+        self.allowedRanks = allowedRanks
+        self.featureCount = featureCount
+        self.epsilon = epsilon
+        self.momentum = momentum
+        weight = affine ? Tensor.ones([featureCount], requiresGrad: true) : nil
+        bias = affine ? Tensor.zeros([featureCount], requiresGrad: true) : nil
+        runningMean = Tensor.zeros([featureCount])
+        runningVar = Tensor.ones([featureCount])
+        batchesTracked = Tensor(scalar: 0)
+    }
+
+    public var localParameters: [NamedTensor] {
+        guard let weight, let bias else { return [] }
+        return [("weight", weight), ("bias", bias)]
+    }
+
+    public var localBuffers: [NamedTensor] {
+        [("running_mean", runningMean), ("running_var", runningVar), ("num_batches_tracked", batchesTracked)]
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        precondition(allowedRanks.contains(x.rank) && x.shape[1] == featureCount,
+                     "\(kind)(\(featureCount)): bad input shape \(x.shape)")
+        let N = x.shape[0], C = featureCount, S = x.shape.dropFirst(2).reduce(1, *)
+        let n = N * S
+        let training = isTraining
+        precondition(!training || n > 1, "\(kind): training needs more than one value per channel, got input \(x.shape)")
+        let stats = TensorStorage(uninitializedCount: 2 * C)   // mean, rstd per channel
+        let mean = stats.pointer, rstd = stats.pointer + C
+        let xp = x.storage.pointer
+        let out = TensorStorage(uninitializedCount: x.count)
+        let yp = out.pointer
+        let wp = weight?.storage.pointer, bp = bias?.storage.pointer
+        let rm = runningMean.storage.pointer, rv = runningVar.storage.pointer
+        if training {
+            batchesTracked.storage.pointer[0] += 1
+        }
+        let factor = momentum ?? 1 / batchesTracked.storage.pointer[0]
+        for c in 0..<C {
+            var m: Float, variance: Float
+            if training {
+                var sum: Float = 0
+                for b in 0..<N {
+                    let p = xp + (b * C + c) * S
+                    for s in 0..<S { sum += p[s] }
+                }
+                m = sum / Float(n)
+                var squares: Float = 0
+                for b in 0..<N {
+                    let p = xp + (b * C + c) * S
+                    for s in 0..<S { let d = p[s] - m; squares += d * d }
+                }
+                variance = squares / Float(n)
+                rm[c] = (1 - factor) * rm[c] + factor * m
+                rv[c] = (1 - factor) * rv[c] + factor * variance * Float(n) / Float(n - 1)
+            } else {
+                m = rm[c]
+                variance = rv[c]
+            }
+            let rs = 1 / (variance + epsilon).squareRoot()
+            mean[c] = m
+            rstd[c] = rs
+            let scale = rs * (wp?[c] ?? 1), shift = (bp?[c] ?? 0) - m * scale
+            for b in 0..<N {
+                let p = xp + (b * C + c) * S, y = yp + (b * C + c) * S
+                for s in 0..<S { y[s] = p[s] * scale + shift }
+            }
+        }
+        let inputs = [x] + (weight.map { [$0, bias!] } ?? [])
+        return Tensor.record(kind, shape: x.shape, storage: out, inputs: inputs) { g in
+            // Pointers from the captured owners: the closure must keep `stats` alive.
+            let dy = g.storage.pointer, xp = x.storage.pointer, mean = stats.pointer, rstd = stats.pointer + C
+            let dx = x.requiresGrad ? TensorStorage(uninitializedCount: x.count) : nil
+            let dw = TensorStorage(uninitializedCount: C), db = TensorStorage(uninitializedCount: C)
+            for c in 0..<C {
+                let m = mean[c], rs = rstd[c]
+                var sumG: Float = 0, sumGX: Float = 0
+                for b in 0..<N {
+                    let p = xp + (b * C + c) * S, gy = dy + (b * C + c) * S
+                    for s in 0..<S {
+                        sumG += gy[s]
+                        sumGX += gy[s] * (p[s] - m) * rs
+                    }
+                }
+                dw.pointer[c] = sumGX
+                db.pointer[c] = sumG
+                guard let dx else { continue }
+                let scale = rs * (wp?[c] ?? 1)
+                let meanG = training ? sumG / Float(n) : 0, meanGX = training ? sumGX / Float(n) : 0
+                for b in 0..<N {
+                    let p = xp + (b * C + c) * S, gy = dy + (b * C + c) * S, out = dx.pointer + (b * C + c) * S
+                    for s in 0..<S { out[s] = scale * (gy[s] - meanG - (p[s] - m) * rs * meanGX) }
+                }
+            }
+            var grads: [Tensor?] = [dx.map { Tensor(shape: x.shape, storage: $0) }]
+            if wp != nil {
+                grads.append(Tensor(shape: [C], storage: dw))
+                grads.append(Tensor(shape: [C], storage: db))
+            }
+            return grads
+        }
+    }
+}
+
+/// Batch normalisation of (N, C) or (N, C, L) inputs; see `BatchNorm`.
+public final class BatchNorm1d: BatchNorm {
+    public init(_ featureCount: Int, epsilon: Float = 1e-5, momentum: Float? = 0.1, affine: Bool = true) {
+        super.init(kind: "BatchNorm1d", allowedRanks: [2, 3], featureCount: featureCount, epsilon: epsilon,
+                   momentum: momentum, affine: affine)
+    }
+}
+
+/// Batch normalisation of (N, C, H, W) inputs; see `BatchNorm`.
+public final class BatchNorm2d: BatchNorm {
+    public init(_ featureCount: Int, epsilon: Float = 1e-5, momentum: Float? = 0.1, affine: Bool = true) {
+        super.init(kind: "BatchNorm2d", allowedRanks: [4], featureCount: featureCount, epsilon: epsilon,
+                   momentum: momentum, affine: affine)
+    }
+}

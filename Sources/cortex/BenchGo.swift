@@ -1,0 +1,87 @@
+import ArgumentParser
+import Envs
+import Foundation
+
+/// `cortex bench go`: random-play speed of the Go rules engine on one core, the method of the
+/// references measured on this machine kind: uniform random play over the legal moves
+/// including pass, 19×19, games capped at 722 moves; then the same with the observation
+/// planes written after every move.
+struct BenchGo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "go",
+        abstract: "Go rules engine: random-play moves/s and games/s, with and without observation planes.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Board size.")
+    var size = 19
+
+    @Option(help: "Games per measurement.")
+    var games = 400
+
+    @Option(help: "Past positions in the observation planes (11 + 2·history planes).")
+    var history = 3
+
+    /// OpenSpiel's C++ Go (go_game), same method, same machine kind.
+    static let openSpielMovesPerSecond = 103_600.0
+    static let openSpielMovesPerSecondWithTensor = 28_100.0
+
+    func validate() throws {
+        guard (2...25).contains(size) else { throw ValidationError("--size must be in 2...25, got \(size)") }
+        guard games >= 1 else { throw ValidationError("--games must be at least 1, got \(games)") }
+        guard history >= 0 else { throw ValidationError("--history must be at least 0, got \(history)") }
+    }
+
+    func run() throws {
+        let cap = 2 * size * size
+        printError("bench go: \(size)×\(size), \(games) games per measurement, cap \(cap) moves, one core")
+        let plain = measure(planes: false, cap: cap)
+        let withPlanes = measure(planes: true, cap: cap)
+        let movesPerSecond = Double(plain.moves) / plain.seconds
+        let gamesPerSecond = Double(games) / plain.seconds
+        let planesPerSecond = Double(withPlanes.moves) / withPlanes.seconds
+        let planeCount = GoBoard.planeCount(historyLength: history)
+        print(String(format: "random play:             %10.0f moves/s  %7.1f games/s  (%.1f moves/game)",
+                     movesPerSecond, gamesPerSecond, Double(plain.moves) / Double(games)))
+        print(String(format: "with %2d×%d×%d planes:     %10.0f moves/s", planeCount, size, size, planesPerSecond))
+        if size == 19 {
+            print(String(format: "vs OpenSpiel C++ Go:     %10.2f×  (103,600 moves/s); with planes %.2f× (28,100 moves/s)",
+                         movesPerSecond / BenchGo.openSpielMovesPerSecond,
+                         planesPerSecond / BenchGo.openSpielMovesPerSecondWithTensor))
+        }
+        if common.json {
+            printJSON(["moves_per_s": movesPerSecond.rounded(), "games_per_s": (gamesPerSecond * 10).rounded() / 10,
+                       "moves_per_s_with_planes": planesPerSecond.rounded(), "size": size,
+                       "moves_per_game": Double(plain.moves) / Double(games), "planes": planeCount])
+        }
+    }
+
+    /// Plays `games` random games (a fresh generator from the seed each time, so both runs play
+    /// the same games) and returns the moves played and the seconds taken.
+    func measure(planes: Bool, cap: Int) -> (moves: Int, seconds: Double) {
+        let board = GoBoard(size: size, historyLength: history)
+        var random = GoRandom(seed: common.seed)
+        let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: board.planeCount * size * size)
+        defer { buffer.deallocate() }
+        var moves = 0
+        var checksum: Float = 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<games {
+            board.clear()
+            while !board.isOver && board.moveCount < cap {
+                let color = board.toPlay
+                let p = board.randomMoveIndex(for: color, using: &random, includePass: true, protectEyes: false)
+                if p < 0 { board.pass(color: color) } else { board.play(index: p, color: color) }
+                if planes {
+                    board.writePlanes(into: buffer)
+                    checksum += buffer[moves % buffer.count]
+                }
+                moves += 1
+            }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        // Keeps the plane writes observable so the optimiser cannot drop them.
+        if checksum < 0 { printError("impossible checksum \(checksum)") }
+        return (moves, seconds)
+    }
+}

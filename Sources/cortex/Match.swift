@@ -1,0 +1,193 @@
+import ArgumentParser
+import Envs
+import Foundation
+
+/// `cortex match`: whole Go games between two engines, refereed by Cortex's rules, with a
+/// results table and one SGF per game. Optionally a referee engine scores each finished game
+/// too (`loadsgf` + `final_score`), to check Cortex's area scoring against it.
+struct MatchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "match",
+        abstract: "Play Go games between two GTP engines (or built-in players) and tabulate the results.",
+        discussion: """
+            Engines are command lines run through /bin/sh, e.g. "gnugo --mode gtp --level 1 --chinese-rules", \
+            or the built-in "random" (uniform among legal moves that do not fill its own eyes). \
+            Colours alternate: the --black engine takes black in odd games, white in even ones.
+            """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Engine playing black in the first game.")
+    var black: String
+
+    @Option(help: "Engine playing white in the first game.")
+    var white: String
+
+    @Option(help: "Number of games.")
+    var games = 10
+
+    @Option(help: "Board size.")
+    var size = 19
+
+    @Option(help: "Komi (always sent to both engines).")
+    var komi = 7.5
+
+    @Option(help: "Write each game as SGF into this directory.")
+    var sgfDir: String?
+
+    @Option(help: "Moves before a game is stopped and scored as it stands (default 2·size²).")
+    var maxMoves: Int?
+
+    @Option(help: "Engine that also scores every game ended by two passes (loadsgf + final_score), e.g. \"gnugo --mode gtp --chinese-rules\".")
+    var referee: String?
+
+    func validate() throws {
+        guard (2...25).contains(size) else { throw ValidationError("--size must be in 2...25, got \(size)") }
+        guard games >= 1 else { throw ValidationError("--games must be at least 1, got \(games)") }
+        if let maxMoves, maxMoves < 1 { throw ValidationError("--max-moves must be at least 1, got \(maxMoves)") }
+    }
+
+    /// Per-engine tallies, from that engine's side.
+    struct Tally {
+        let name: String
+        var wins = 0.0
+        var winsAsBlack = 0.0, gamesAsBlack = 0
+        var margins: [Double] = []
+    }
+
+    func run() throws {
+        // A dead engine must surface as an error on the next write, not kill the match.
+        signal(SIGPIPE, SIG_IGN)
+        let cap = maxMoves ?? 2 * size * size
+        let first = try makePlayer(black, seed: common.seed &* 2 &+ 1)
+        let second = black == white && black != "random" ? first : try makePlayer(white, seed: common.seed &* 2 &+ 2)
+        let judge = try referee.map { try GTPProcess(commandLine: $0) }
+        defer { first.close(); second.close(); judge?.close() }
+        if let sgfDir { try FileManager.default.createDirectory(atPath: sgfDir, withIntermediateDirectories: true) }
+
+        // The same engine on both sides still needs two rows.
+        var tallies = black == white ? [Tally(name: black + " #1"), Tally(name: white + " #2")]
+                                     : [Tally(name: black), Tally(name: white)]
+        var lengths: [Int] = []
+        var illegal = 0, resignations = 0, capped = 0, draws = 0
+        var compared = 0, agreed = 0
+        var disagreements: [String] = []
+        for g in 0..<games {
+            // Engine 0 (--black) takes black in games 1, 3, 5, …
+            let swap = g % 2 == 1
+            let (bp, wp) = swap ? (second, first) : (first, second)
+            let (bi, wi) = swap ? (1, 0) : (0, 1)
+            let played = try playRefereedGame(black: bp, white: wp, size: size, komi: komi, maxMoves: cap)
+            let game = played.game
+            game.blackPlayer = tallies[bi].name
+            game.whitePlayer = tallies[wi].name
+            let result = game.result
+            lengths.append(game.moves.count)
+            if played.capped { capped += 1 }
+            switch result {
+            case .resignation: resignations += 1
+            case .forfeit: illegal += 1
+            case .score(let margin):
+                tallies[bi].margins.append(margin)
+                tallies[wi].margins.append(-margin)
+                if margin == 0 { draws += 1 }
+            }
+            switch result.winner {
+            case .black?: tallies[bi].wins += 1; tallies[bi].winsAsBlack += 1
+            case .white?: tallies[wi].wins += 1
+            case nil: tallies[bi].wins += 0.5; tallies[wi].wins += 0.5; tallies[bi].winsAsBlack += 0.5
+            }
+            tallies[bi].gamesAsBlack += 1
+
+            let sgfText = SGF.write(game.record)
+            var sgfPath: String?
+            if let sgfDir {
+                let path = (sgfDir as NSString).appendingPathComponent(String(format: "game-%03d.sgf", g + 1))
+                try sgfText.write(toFile: path, atomically: true, encoding: .utf8)
+                sgfPath = path
+            }
+            var refereeNote = ""
+            if let judge, game.board.isOver, !played.capped, case .score = result {
+                let path = sgfPath ?? (NSTemporaryDirectory() as NSString)
+                    .appendingPathComponent("cortex-referee-\(ProcessInfo.processInfo.processIdentifier).sgf")
+                if sgfPath == nil { try sgfText.write(toFile: path, atomically: true, encoding: .utf8) }
+                try judge.send("loadsgf \(path)")
+                let theirs = try judge.send("final_score")
+                compared += 1
+                if GoResult(sgf: theirs) == result {
+                    agreed += 1
+                    refereeNote = ", referee agrees"
+                } else {
+                    refereeNote = ", referee says \(theirs)"
+                    disagreements.append("game \(g + 1): Cortex \(result), referee \(theirs)")
+                    // Keep the position for inspection when no directory was asked for.
+                    if sgfPath == nil {
+                        let keep = (NSTemporaryDirectory() as NSString).appendingPathComponent("cortex-disagreement-\(g + 1).sgf")
+                        try? sgfText.write(toFile: keep, atomically: true, encoding: .utf8)
+                    }
+                }
+                if sgfPath == nil { try? FileManager.default.removeItem(atPath: path) }
+            }
+            printError("game \(g + 1)/\(games): black \(tallies[bi].name), white \(tallies[wi].name): \(result) "
+                       + "in \(game.moves.count) moves" + (played.note.map { " (\($0))" } ?? "") + refereeNote)
+        }
+
+        // MARK: Table
+        let averageLength = Double(lengths.reduce(0, +)) / Double(games)
+        let width = max(24, tallies.map(\.name.count).max() ?? 0)
+        print("\(games) games, \(size)×\(size), komi \(komi), Tromp–Taylor area scoring by Cortex")
+        print("engine".padding(toLength: width, withPad: " ", startingAt: 0)
+              + "    wins  win rate  95% interval      as black   avg margin")
+        var engineRows: [[String: Any]] = []
+        for tally in tallies {
+            let rate = tally.wins / Double(games)
+            let (low, high) = wilsonInterval(successes: tally.wins, trials: games)
+            let margin = tally.margins.isEmpty ? Double.nan : tally.margins.reduce(0, +) / Double(tally.margins.count)
+            print(tally.name.padding(toLength: width, withPad: " ", startingAt: 0)
+                  + String(format: "  %6.1f  %7.1f%%  [%5.1f%%, %5.1f%%]  %4.1f/%-4d  %+9.1f",
+                           tally.wins, 100 * rate, 100 * low, 100 * high, tally.winsAsBlack, tally.gamesAsBlack, margin))
+            engineRows.append(["engine": tally.name, "wins": tally.wins, "win_rate": rate, "ci_low": low, "ci_high": high,
+                               "avg_margin": tally.margins.isEmpty ? NSNull() : margin as Any,
+                               "counted_games": tally.margins.count])
+        }
+        print(String(format: "average game length %.1f moves; %d resigned, %d illegal-move forfeits, %d capped, %d draws",
+                     averageLength, resignations, illegal, capped, draws))
+        if judge != nil {
+            print(String(format: "referee agreement: %d/%d counted games (%.1f%%)", agreed, compared,
+                         compared == 0 ? 0 : 100 * Double(agreed) / Double(compared)))
+            for line in disagreements { print("  " + line) }
+        }
+        if common.json {
+            var object: [String: Any] = ["games": games, "size": size, "komi": komi, "engines": engineRows,
+                                         "avg_length": averageLength, "resignations": resignations,
+                                         "illegal_moves": illegal, "capped": capped, "draws": draws]
+            if judge != nil {
+                object["referee_compared"] = compared
+                object["referee_agreed"] = agreed
+            }
+            printJSON(object)
+        }
+    }
+
+    /// `random`, `cortex:<checkpoint>` (once the Go agent exists), or a GTP command line.
+    func makePlayer(_ spec: String, seed: UInt64) throws -> GoPlayer {
+        if spec == "random" { return LocalPlayer(generator: GoRandomPlayer(seed: seed)) }
+        if spec.hasPrefix("cortex:") {
+            // Hook for the learning agent: load the checkpoint after the colon into a
+            // GoMoveGenerator and seat it with LocalPlayer(generator:).
+            throw MatchError.agentUnavailable(String(spec.dropFirst("cortex:".count)))
+        }
+        return try GTPProcess(commandLine: spec)
+    }
+}
+
+enum MatchError: Error, CustomStringConvertible {
+    case agentUnavailable(String)
+
+    var description: String {
+        switch self {
+        case .agentUnavailable(let checkpoint):
+            return "cortex:\(checkpoint): the Go agent is not built yet; use \"random\" or a GTP engine command line"
+        }
+    }
+}

@@ -1,0 +1,144 @@
+import Cortex
+import CortexTestSupport
+import XCTest
+
+final class ConvolutionTests: XCTestCase {
+    private let image = Tensor(shape: [1, 1, 3, 3], data: (0..<9).map(Float.init))
+    private let kernel = Tensor(shape: [1, 1, 2, 2], data: [0, 1, 2, 3])
+
+    func testTextbookCrossCorrelation() {
+        assertTensor(conv2d(image, weight: kernel), shape: [1, 1, 2, 2], [19, 25, 37, 43])
+    }
+
+    func testTextbookPadding() {
+        assertTensor(conv2d(image, weight: kernel, padding: (1, 1)), shape: [1, 1, 4, 4],
+                     [0, 3, 8, 4, 9, 19, 25, 10, 21, 37, 43, 16, 6, 7, 8, 0])
+    }
+
+    func testTextbookPaddingAndStride() {
+        assertTensor(conv2d(image, weight: kernel, stride: (3, 2), padding: (1, 1)), shape: [1, 1, 2, 2], [0, 8, 6, 8])
+    }
+
+    func testDilation() {
+        // Kernel [[1, 0], [0, 1]] dilated by 2 on 0…15 (4×4): out[y, x] = in[y, x] + in[y + 2, x + 2].
+        let x = Tensor(shape: [1, 1, 4, 4], data: (0..<16).map(Float.init))
+        let w = Tensor(shape: [1, 1, 2, 2], data: [1, 0, 0, 1])
+        assertTensor(conv2d(x, weight: w, dilation: (2, 2)), shape: [1, 1, 2, 2], [10, 12, 18, 20])
+    }
+
+    func testPointwiseKernelMixesChannels() {
+        // 1×1 kernel: out = 2·x₀ + 0.5·x₁ + bias 1 at every pixel.
+        let x = Tensor(shape: [1, 2, 2, 2], data: [1, 2, 3, 4, 10, 20, 30, 40])
+        let w = Tensor(shape: [1, 2, 1, 1], data: [2, 0.5])
+        assertTensor(conv2d(x, weight: w, bias: Tensor([1])), shape: [1, 1, 2, 2], [8, 15, 22, 29])
+    }
+
+    func testKernelAsLargeAsTheInput() {
+        // One output: 1·1 + 0·2 − 1·3 + 2·4 + 0·5 + 1·6 = 12.
+        let x = Tensor(shape: [1, 1, 2, 3], data: [1, 2, 3, 4, 5, 6])
+        let w = Tensor(shape: [1, 1, 2, 3], data: [1, 0, -1, 2, 0, 1])
+        assertTensor(conv2d(x, weight: w), shape: [1, 1, 1, 1], [12])
+    }
+
+    /// Direct six-loop convolution: the definition, as an oracle for the im2col path.
+    private func directConv(_ x: Tensor, _ w: Tensor, _ b: Tensor?, stride: (Int, Int), padding: (Int, Int),
+                            dilation: (Int, Int)) -> [Float] {
+        let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (o, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
+        let oh = (h + 2 * padding.0 - dilation.0 * (kh - 1) - 1) / stride.0 + 1
+        let ow = (wd + 2 * padding.1 - dilation.1 * (kw - 1) - 1) / stride.1 + 1
+        var out: [Float] = []
+        for ni in 0..<n {
+            for oi in 0..<o {
+                for y in 0..<oh {
+                    for xx in 0..<ow {
+                        var total: Double = Double(b?[oi] ?? 0)
+                        for ci in 0..<c {
+                            for i in 0..<kh {
+                                for j in 0..<kw {
+                                    let iy = y * stride.0 - padding.0 + i * dilation.0
+                                    let ix = xx * stride.1 - padding.1 + j * dilation.1
+                                    guard iy >= 0, iy < h, ix >= 0, ix < wd else { continue }
+                                    total += Double(x[ni, ci, iy, ix]) * Double(w[oi, ci, i, j])
+                                }
+                            }
+                        }
+                        out.append(Float(total))
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    func testMatchesDirectConvolution() {
+        var generator = RandomGenerator(seed: 5)
+        let cases: [(input: [Int], weight: [Int], stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int))] = [
+            ([3, 4, 9, 7], [5, 4, 3, 2], (2, 1), (1, 2), (1, 2)),
+            ([2, 4, 20, 20], [8, 4, 8, 8], (4, 4), (0, 0), (1, 1)),
+            ([1, 3, 6, 5], [2, 3, 3, 3], (1, 1), (1, 1), (1, 1)),
+            ([2, 2, 5, 8], [3, 2, 1, 1], (2, 3), (0, 1), (1, 1)),
+            ([2, 3, 4, 4], [2, 3, 2, 2], (1, 1), (3, 3), (2, 2)),   // padding beyond the kernel: zero borders
+        ]
+        for testCase in cases {
+            let x = Tensor.randn(testCase.input, using: &generator)
+            let w = Tensor.randn(testCase.weight, using: &generator)
+            let b = Tensor.randn([testCase.weight[0]], using: &generator)
+            let y = conv2d(x, weight: w, bias: b, stride: testCase.stride, padding: testCase.padding, dilation: testCase.dilation)
+            assertClose(y.scalars, directConv(x, w, b, stride: testCase.stride, padding: testCase.padding,
+                                              dilation: testCase.dilation), accuracy: 1e-4, "case \(testCase)")
+        }
+    }
+
+    func testGradients() {
+        var generator = RandomGenerator(seed: 6)
+        // Stride, padding, dilation, bias, several channels, batch 2, non-square everything.
+        let x = Tensor.randn([2, 3, 5, 6], using: &generator, requiresGrad: true)
+        let w = Tensor.randn([4, 3, 3, 2], using: &generator, requiresGrad: true)
+        let b = Tensor.randn([4], using: &generator, requiresGrad: true)
+        checkGradients([x, w, b]) {
+            conv2d($0[0], weight: $0[1], bias: $0[2], stride: (2, 1), padding: (1, 2), dilation: (1, 2))
+        }
+        // Batch 1, stride larger than the kernel (pixels no window touches get zero gradient), no bias.
+        let x1 = Tensor.randn([1, 2, 7, 7], using: &generator, requiresGrad: true)
+        let w1 = Tensor.randn([3, 2, 2, 2], using: &generator, requiresGrad: true)
+        checkGradients([x1, w1]) { conv2d($0[0], weight: $0[1], stride: (3, 3)) }
+        // 1×1 kernel and a kernel as large as the padded input.
+        let w2 = Tensor.randn([2, 2, 1, 1], using: &generator, requiresGrad: true)
+        checkGradients([x1, w2]) { conv2d($0[0], weight: $0[1]) }
+        let w3 = Tensor.randn([2, 2, 9, 9], using: &generator, requiresGrad: true)
+        checkGradients([x1, w3]) { conv2d($0[0], weight: $0[1], padding: (1, 1)) }
+    }
+
+    func testOnlyTheWeightNeedsGrad() {
+        // Input without grad (as a network's first layer): weight and bias still get theirs.
+        var generator = RandomGenerator(seed: 8)
+        let x = Tensor.randn([2, 2, 6, 6], using: &generator)
+        let w = Tensor.randn([3, 2, 3, 3], using: &generator, requiresGrad: true)
+        let b = Tensor.randn([3], using: &generator, requiresGrad: true)
+        checkGradients([w, b]) { conv2d(x, weight: $0[0], bias: $0[1], stride: (2, 2)) }
+        XCTAssertNil(x.grad)
+    }
+
+    func testThreadedBlocksMatchOneThread() {
+        // Big enough to split the batch between threads and into several blocks per thread
+        // (9 images of 30×30 per block, 10 per thread): the split must not change any sum.
+        var generator = RandomGenerator(seed: 18)
+        let x = Tensor.randn([20, 4, 30, 30], using: &generator, requiresGrad: true)
+        let w = Tensor.randn([8, 4, 3, 3], using: &generator, requiresGrad: true)
+        let b = Tensor.randn([8], using: &generator, requiresGrad: true)
+        let projection = Tensor.randn([20, 8, 28, 28], using: &generator)
+        func run(threads: Int) -> [[Float]] {
+            let saved = Runtime.blasThreads
+            Runtime.blasThreads = threads
+            defer { Runtime.blasThreads = saved }
+            x.zeroGrad(); w.zeroGrad(); b.zeroGrad()
+            let y = conv2d(x, weight: w, bias: b, padding: (0, 0))
+            y.backward(gradient: projection)
+            return [y.scalars, x.grad!.scalars, w.grad!.scalars, b.grad!.scalars]
+        }
+        let one = run(threads: 1), two = run(threads: 2)
+        for (a, c) in zip(one, two) { assertClose(c, a, accuracy: 1e-4) }
+        assertClose(one[0], directConv(x, w, b, stride: (1, 1), padding: (0, 0), dilation: (1, 1)), accuracy: 1e-4)
+    }
+}

@@ -1,0 +1,261 @@
+import Foundation
+
+/// Go Text Protocol version 2 (Farnebäck 2002) vocabulary: colours and vertices.
+public enum GTP {
+    /// `b`, `black`, `w`, `white`, any case.
+    public static func color(_ text: String) -> GoColor? {
+        switch text.lowercased() {
+        case "b", "black": return .black
+        case "w", "white": return .white
+        default: return nil
+        }
+    }
+
+    /// A vertex (`D4`, `j10`, `pass`), any case, columns A–Z without I; nil when malformed or
+    /// off a board of `size`. `resign` is not a vertex.
+    public static func move(_ text: String, size: Int) -> GoMove? {
+        let t = text.uppercased()
+        if t == "PASS" { return .pass }
+        guard let letter = t.first, let column = GoPoint.columnLetters.firstIndex(of: letter),
+              let number = Int(t.dropFirst()), column < size, number >= 1, number <= size else { return nil }
+        return .play(GoPoint(column: column, row: size - number))
+    }
+
+    /// Standard handicap points (the GTP spec's `fixed_handicap` table), or nil when the board
+    /// has no such placement for `count` stones.
+    public static func handicapPoints(count: Int, size: Int) -> [GoPoint]? {
+        guard size >= 7, count >= 2, count <= (size % 2 == 1 ? 9 : 4), size >= 9 || count <= 4 else { return nil }
+        let lo = size >= 13 ? 3 : 2, hi = size - 1 - lo, mid = size / 2
+        let corners = [GoPoint(column: lo, row: hi), GoPoint(column: hi, row: lo),
+                       GoPoint(column: hi, row: hi), GoPoint(column: lo, row: lo)]
+        let center = GoPoint(column: mid, row: mid)
+        let leftRight = [GoPoint(column: lo, row: mid), GoPoint(column: hi, row: mid)]
+        let topBottom = [GoPoint(column: mid, row: lo), GoPoint(column: mid, row: hi)]
+        switch count {
+        case 2, 3, 4: return Array(corners.prefix(count))
+        case 5: return corners + [center]
+        case 6: return corners + leftRight
+        case 7: return corners + leftRight + [center]
+        case 8: return corners + leftRight + topBottom
+        default: return corners + leftRight + topBottom + [center]
+        }
+    }
+
+    /// The board as text: columns lettered, rows numbered from the bottom, `X` black, `O`
+    /// white, `.` empty, `#` the ko point, the last move in parentheses.
+    public static func boardText(_ board: GoBoard) -> String {
+        let n = board.size
+        let letters = GoPoint.columnLetters.prefix(n).map { String($0) }.joined(separator: " ")
+        var lines = ["   " + letters]
+        let last: GoPoint? = { if case .play(let p)? = board.lastMove { return p } else { return nil } }()
+        for row in 0..<n {
+            let number = n - row
+            var line = number < 10 ? " \(number) " : "\(number) "
+            for column in 0..<n {
+                let p = GoPoint(column: column, row: row)
+                let mark: String
+                switch board[p] {
+                case .black: mark = "X"
+                case .white: mark = "O"
+                case nil: mark = board.koPoint == p ? "#" : "."
+                }
+                if p == last {
+                    line.removeLast()
+                    line += "(\(mark))"
+                } else {
+                    line += mark + " "
+                }
+            }
+            line += number < 10 ? " \(number)" : "\(number)"
+            if row == 0 { line += "   \(board.toPlay) to play" }
+            if row == 1 { line += "   captured by black \(board.capturedBy.black), by white \(board.capturedBy.white)" }
+            lines.append(line)
+        }
+        lines.append("   " + letters)
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// A GTP v2 engine: parses command lines, keeps the game, answers. Moves come from a pluggable
+/// `GoMoveGenerator` (the random player now, a trained agent later).
+///
+/// Input handling per the spec: control characters other than tab and line feed (so CR) are
+/// dropped, tabs become spaces, `#` starts a comment, empty lines are ignored, an optional
+/// numeric id is echoed as `=id` / `?id`; every response ends with an empty line.
+public final class GTPEngine {
+    public let name: String
+    public let version: String
+    public var generator: GoMoveGenerator
+    /// The game being played.
+    public private(set) var game: GoGame
+    /// Set by `quit`: the driver loop stops after sending the answer.
+    public private(set) var quitRequested = false
+
+    /// Every command this engine knows, in `list_commands` order.
+    public static let commands = [
+        "protocol_version", "name", "version", "known_command", "list_commands", "quit",
+        "boardsize", "clear_board", "komi", "play", "genmove", "reg_genmove", "undo", "showboard",
+        "final_score", "final_status_list", "time_settings", "time_left", "kgs-time_settings",
+        "fixed_handicap", "place_free_handicap", "set_free_handicap", "loadsgf", "printsgf",
+    ]
+
+    public init(size: Int = 19, komi: Double = 7.5, generator: GoMoveGenerator,
+                name: String = "Cortex", version: String = "0.1.0") {
+        precondition((2...25).contains(size), "GTPEngine: size must be in 2...25, got \(size)")
+        self.name = name
+        self.version = version
+        self.generator = generator
+        game = GoGame(size: size, komi: komi)
+        generator.startGame(size: size, komi: komi)
+    }
+
+    /// A failed command: the text after `?`.
+    struct Failure: Error {
+        let message: String
+        init(_ message: String) { self.message = message }
+        static let syntax = Failure("syntax error")
+    }
+
+    /// The full response to one input line (ending with the empty line), or nil for a line the
+    /// protocol says to ignore (empty or comment only).
+    public func respond(to rawLine: String) -> String? {
+        var cleaned = ""
+        for scalar in rawLine.unicodeScalars {
+            if scalar == "#" { break }
+            if scalar == "\t" { cleaned.unicodeScalars.append(" "); continue }
+            if scalar.value < 32 || scalar.value == 127 { continue }
+            cleaned.unicodeScalars.append(scalar)
+        }
+        var words = cleaned.split(separator: " ").map(String.init)
+        guard !words.isEmpty else { return nil }
+        var id = ""
+        if words[0].allSatisfy(\.isNumber) {
+            id = words.removeFirst()
+            guard !words.isEmpty else { return "?\(id) syntax error\n\n" }
+        }
+        let command = words.removeFirst().lowercased()
+        do {
+            let text = try execute(command, words)
+            return "=\(id)" + (text.isEmpty ? "" : " " + text) + "\n\n"
+        } catch let failure as Failure {
+            return "?\(id) \(failure.message)\n\n"
+        } catch {
+            return "?\(id) \(error)\n\n"
+        }
+    }
+
+    /// Reads lines from `readLine` and writes responses through `write` until `quit` or end of input.
+    public func run(readLine: () -> String?, write: (String) -> Void) {
+        while !quitRequested, let line = readLine() {
+            if let response = respond(to: line) { write(response) }
+        }
+    }
+
+    // MARK: - Commands
+
+    func execute(_ command: String, _ args: [String]) throws -> String {
+        switch command {
+        case "protocol_version": return "2"
+        case "name": return name
+        case "version": return version
+        case "known_command":
+            guard args.count == 1 else { throw Failure.syntax }
+            return GTPEngine.commands.contains(args[0].lowercased()) ? "true" : "false"
+        case "list_commands": return GTPEngine.commands.joined(separator: "\n")
+        case "quit":
+            quitRequested = true
+            return ""
+        case "boardsize":
+            guard args.count == 1, let n = Int(args[0]) else { throw Failure.syntax }
+            guard (2...25).contains(n) else { throw Failure("unacceptable size") }
+            game.resize(n)
+            generator.startGame(size: n, komi: game.komi)
+            return ""
+        case "clear_board":
+            game.clear()
+            generator.startGame(size: game.size, komi: game.komi)
+            return ""
+        case "komi":
+            guard args.count == 1, let komi = Double(args[0]), komi.isFinite else { throw Failure.syntax }
+            game.komi = komi
+            return ""
+        case "play":
+            guard args.count == 2, let color = GTP.color(args[0]) else { throw Failure.syntax }
+            guard let move = GTP.move(args[1], size: game.size) else {
+                // A well-formed vertex off this board is an illegal move; anything else is syntax.
+                if GTP.move(args[1], size: 25) != nil { throw Failure("illegal move") }
+                throw Failure.syntax
+            }
+            guard game.play(move, color: color) else { throw Failure("illegal move") }
+            return ""
+        case "genmove", "reg_genmove":
+            guard args.count == 1, let color = GTP.color(args[0]) else { throw Failure.syntax }
+            var move = generator.generateMove(in: game, for: color)
+            if case .play = move, !game.board.isLegal(move, color: color) { move = .pass }
+            if command == "genmove" && move != .resign { game.play(move, color: color) }
+            return move.vertex(size: game.size)
+        case "undo":
+            guard args.isEmpty else { throw Failure.syntax }
+            guard game.undo() else { throw Failure("cannot undo") }
+            return ""
+        case "showboard": return "\n" + GTP.boardText(game.board)
+        case "final_score": return GoResult.score(margin: game.board.score(komi: game.komi)).description
+        case "final_status_list":
+            guard args.count == 1 else { throw Failure.syntax }
+            switch args[0].lowercased() {
+            // Tromp–Taylor: whatever stands on the board at the end is alive.
+            case "alive":
+                var vertices: [String] = []
+                for row in 0..<game.size {
+                    for column in 0..<game.size where game.board[GoPoint(column: column, row: row)] != nil {
+                        vertices.append(GoPoint(column: column, row: row).vertex(size: game.size))
+                    }
+                }
+                return vertices.joined(separator: " ")
+            case "dead", "seki": return ""
+            default: throw Failure.syntax
+            }
+        case "time_settings":
+            guard args.count == 3, args.allSatisfy({ Int($0) != nil }) else { throw Failure.syntax }
+            return ""
+        case "time_left":
+            guard args.count == 3, GTP.color(args[0]) != nil, Int(args[1]) != nil, Int(args[2]) != nil else { throw Failure.syntax }
+            return ""
+        case "kgs-time_settings": return ""
+        case "fixed_handicap", "place_free_handicap":
+            guard args.count == 1, let count = Int(args[0]) else { throw Failure.syntax }
+            guard game.moves.isEmpty, game.setupBlack.isEmpty, game.setupWhite.isEmpty else { throw Failure("board not empty") }
+            guard let points = GTP.handicapPoints(count: count, size: game.size) else { throw Failure("invalid number of stones") }
+            for point in points { try game.place(.black, at: point) }
+            return points.map { $0.vertex(size: game.size) }.joined(separator: " ")
+        case "set_free_handicap":
+            guard args.count >= 2 else { throw Failure("invalid number of stones") }
+            guard game.moves.isEmpty, game.setupBlack.isEmpty, game.setupWhite.isEmpty else { throw Failure("board not empty") }
+            var points: [GoPoint] = []
+            for arg in args {
+                guard case .play(let p)? = GTP.move(arg, size: game.size), !points.contains(p) else { throw Failure("bad vertex list") }
+                points.append(p)
+            }
+            for point in points { try game.place(.black, at: point) }
+            return ""
+        case "loadsgf":
+            guard (1...2).contains(args.count) else { throw Failure.syntax }
+            var limit: Int?
+            if args.count == 2 {
+                guard let n = Int(args[1]), n >= 1 else { throw Failure.syntax }
+                limit = n - 1
+            }
+            do {
+                let loaded = try SGF.game(contentsOf: args[0], moveLimit: limit)
+                game = loaded
+                generator.startGame(size: loaded.size, komi: loaded.komi)
+                return loaded.board.toPlay.letter.lowercased() == "b" ? "black" : "white"
+            } catch {
+                throw Failure("cannot load file")
+            }
+        case "printsgf": return "\n" + SGF.write(game.record).trimmingCharacters(in: .newlines)
+        default:
+            throw Failure("unknown command")
+        }
+    }
+}
