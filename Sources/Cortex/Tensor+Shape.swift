@@ -235,13 +235,13 @@ extension Tensor {
 
 /// `dst[i·dstRow + j] = src[i + j·srcRow]` for i in `rows`, j < `columns`.
 ///
-/// Tiles of 64 source columns × 32 source rows go through a small contiguous buffer: each
+/// Tiles of 128 source columns × 32 source rows (16 KB) go through a small contiguous buffer: each
 /// source row segment is read in one sequential run and each destination row segment (one
 /// or two cache lines) written in one run. Tiling straight from source to destination thrashed L1
 /// when row strides are powers of two (every row of a tile falls into the same cache set).
 private func transposeTiles(_ src: UnsafePointer<Float>, _ srcRow: Int, _ dst: UnsafeMutablePointer<Float>, _ dstRow: Int,
                             rows: Range<Int>, columns: Int) {
-    let tileI = 64, tileJ = 32
+    let tileI = 128, tileJ = 32
     withUnsafeTemporaryAllocation(of: Float.self, capacity: tileI * tileJ) { buffer in
         let buf = buffer.baseAddress!
         var i0 = rows.lowerBound
