@@ -1,3 +1,5 @@
+import Foundation
+
 /// Reverse-mode automatic differentiation.
 ///
 /// Each op computes its value eagerly and, when any input requires a gradient and grad mode
@@ -6,9 +8,19 @@
 /// once in reverse topological order, sums the gradients that reach a node, hands leaves
 /// their `.grad` and drops the graph as it goes, so nothing outlives the call.
 public enum GradMode {
-    /// Whether new results record their op. Off inside `withNoGrad`.
-    /// One flag for the process: Cortex records graphs on one thread at a time.
-    nonisolated(unsafe) public static var isEnabled = true
+    /// Per-thread flag (a thread-specific key: unset means enabled), so a worker thread can
+    /// compute targets in no-grad mode while the main thread records a graph.
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// Whether new results record their op on this thread. Off inside `withNoGrad`.
+    public static var isEnabled: Bool {
+        get { pthread_getspecific(key) == nil }
+        set { pthread_setspecific(key, newValue ? nil : UnsafeRawPointer(bitPattern: 1)) }
+    }
 }
 
 /// Runs `body` without recording any op (inference, target networks, optimizer updates).
@@ -66,8 +78,13 @@ extension Tensor {
             seed = Tensor(shape: shape, storage: TensorStorage(count: 1, repeating: 1))
         }
         let order = topologicalOrder()
+        // Storages handed to a leaf's `.grad` or a pending gradient in this call: a gradient
+        // whose storage is already held elsewhere (an op may pass one gradient to several
+        // inputs, or share storage through a reshape) is copied; a fresh one is kept as is.
+        var held = Set<ObjectIdentifier>()
+        if gradient != nil { held.insert(ObjectIdentifier(seed.storage)) }
         withNoGrad {
-            Tensor.accumulate(seed, into: self)
+            Tensor.accumulate(seed, into: self, held: &held)
             for node in order.reversed() {
                 guard let backwardFunction = node.backwardFunction, let gradOut = node.pendingGrad else {
                     continue
@@ -81,7 +98,7 @@ extension Tensor {
                     guard let gradient else { continue }
                     precondition(gradient.shape == input.shape,
                                  "backward of \(node.opName): gradient shape \(gradient.shape) for input of shape \(input.shape)")
-                    Tensor.accumulate(gradient, into: input)
+                    Tensor.accumulate(gradient, into: input, held: &held)
                 }
                 node.inputs = []
                 node.backwardFunction = nil
@@ -90,12 +107,13 @@ extension Tensor {
     }
 
     /// Adds `gradient` to a leaf's `.grad` or an interior node's pending gradient.
-    private static func accumulate(_ gradient: Tensor, into node: Tensor) {
+    private static func accumulate(_ gradient: Tensor, into node: Tensor, held: inout Set<ObjectIdentifier>) {
         if node.isLeaf {
             if let existing = node.grad {
                 existing.addInPlace(gradient)
+            } else if held.insert(ObjectIdentifier(gradient.storage)).inserted {
+                node.grad = gradient
             } else {
-                // Own a copy: the same gradient tensor may be handed to several inputs.
                 node.grad = gradient.copy()
             }
         } else if let existing = node.pendingGrad {
@@ -109,6 +127,7 @@ extension Tensor {
                 node.pendingGradIsOwned = true
             }
         } else {
+            held.insert(ObjectIdentifier(gradient.storage))
             node.pendingGrad = gradient
             node.pendingGradIsOwned = false
         }

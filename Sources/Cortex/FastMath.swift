@@ -7,7 +7,8 @@
 /// exponent field in two halves so results down to the subnormals and up to overflow are right.
 @inline(__always)
 func fastExp(_ x: Float) -> Float {
-    let clamped = x < -104 ? -104 : (x > 89 ? 89 : x)
+    // NaN goes through as 0 (and is restored at the end): converting NaN to Int32 traps.
+    let clamped = x < -104 ? -104 : (x > 89 ? 89 : (x == x ? x : 0))
     // Round to nearest by adding 1.5·2²³ (SSE2 has no vector round instruction).
     let k = (clamped * 1.442695041 + 12_582_912) - 12_582_912
     let r = clamped - k * 0.693359375 + k * 2.12194440e-4

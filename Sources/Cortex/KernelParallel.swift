@@ -1,3 +1,4 @@
+import CCBLAS
 import Dispatch
 
 /// Splits a kernel's independent work over the threads the runtime may use.
@@ -17,6 +18,7 @@ enum KernelParallel {
         // A few chunks per thread even out unequal items (e.g. border rows of an image).
         let chunks = min(count, threads * 4)
         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            cortex_flush_denormals()
             body((count * chunk / chunks)..<(count * (chunk + 1) / chunks))
         }
     }
@@ -25,6 +27,7 @@ enum KernelParallel {
     /// one per thread (for work that keeps per-thread buffers or partial sums).
     static func forEachPart(_ count: Int, parts: Int, _ body: (Int, Range<Int>) -> Void) {
         DispatchQueue.concurrentPerform(iterations: parts) { part in
+            cortex_flush_denormals()
             body(part, (count * part / parts)..<(count * (part + 1) / parts))
         }
     }

@@ -213,9 +213,18 @@ public func clipGradNorm(_ parameters: [Tensor], maxNorm: Float) -> Float {
     for parameter in parameters {
         guard let gradient = parameter.grad else { continue }
         let g = gradient.storage.pointer
-        var partial: Float = 0
-        for i in 0..<gradient.count { partial += g[i] * g[i] }
-        sum += Double(partial)
+        // Sixteen running lanes so the sum vectorises (a single accumulator is a serial chain).
+        var lanes = SIMD16<Float>()
+        let count = gradient.count
+        var i = 0
+        while i + 16 <= count {
+            let v = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD16<Float>.self)
+            lanes += v * v
+            i += 16
+        }
+        var partial = Double(lanes.sum())
+        while i < count { partial += Double(g[i] * g[i]); i += 1 }
+        sum += partial
     }
     let norm = Float(sum.squareRoot())
     let coefficient = min(1, maxNorm / (norm + 1e-6))

@@ -1,3 +1,4 @@
+import CCBLAS
 import Dispatch
 
 /// Below this many elements a kernel runs on the calling thread: a `concurrentPerform`
@@ -17,6 +18,7 @@ func parallelRanges(_ count: Int, threshold: Int = parallelThreshold, _ body: (I
     let chunk = ((count + threads - 1) / threads + 15) & ~15
     withoutActuallyEscaping(body) { body in
         DispatchQueue.concurrentPerform(iterations: threads) { t in
+            cortex_flush_denormals()
             let start = t * chunk
             if start < count { body(start, min(count, start + chunk)) }
         }

@@ -58,6 +58,17 @@ public final class Progress {
         if isTerminal { output("\n") }
     }
 
+    /// Prints a line of its own (an evaluation result, a checkpoint) without breaking the
+    /// progress line: on a terminal the line is cleared, the message printed, the line redrawn.
+    public func message(_ text: String) {
+        if isTerminal {
+            output("\r\u{1B}[2K" + text + "\n")
+            if start != nil { draw(now: clock()) }
+        } else {
+            output(text + "\n")
+        }
+    }
+
     /// The text of the progress line at `now` (no control characters).
     func line(now: Double) -> String {
         var parts: [String] = []

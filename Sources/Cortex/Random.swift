@@ -5,7 +5,7 @@ import Foundation
 ///
 /// Pure integer arithmetic, so the same seed gives the same stream on every run and machine.
 /// Floats come from the top 24 bits; normals from the Box–Muller transform computed in Double.
-public struct RandomGenerator: RandomNumberGenerator, Sendable {
+public struct RandomGenerator: RandomNumberGenerator, Sendable, Codable, Equatable {
     private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
     /// A second normal from the last Box–Muller pair, if not yet used.
     private var spareNormal: Double?

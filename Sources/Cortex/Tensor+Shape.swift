@@ -135,10 +135,11 @@ extension Tensor {
         let a = first.axis(axis, op: "concat")
         var outShape = first.shape
         outShape[a] = 0
+        let offAxis = outShape
         for t in tensors {
             var probe = t.shape
             if t.rank == first.rank { probe[a] = 0 }
-            precondition(probe == outShape, "concat: shapes \(tensors.map { $0.shape }) differ off axis \(axis)")
+            precondition(probe == offAxis, "concat: shapes \(tensors.map { $0.shape }) differ off axis \(axis)")
             outShape[a] += t.shape[a]
         }
         let outer = first.axisBlocks(a).outer, inner = first.axisBlocks(a).inner

@@ -9,7 +9,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure speed against references taken in the same run.",
-        subcommands: [BenchCore.self, BenchEnvs.self, BenchGo.self])
+        subcommands: [BenchCore.self, BenchEnvs.self, BenchGo.self, BenchDQN.self])
 }
 
 /// `cortex bench core`: matmul through the tensor API against raw `cblas_sgemm`, elementwise
@@ -29,7 +29,7 @@ struct BenchCore: ParsableCommand {
     }
 
     func run() throws {
-        Runtime.blasThreads = common.threads
+        Runtime.configure(threads: common.threads)
         var generator = RandomGenerator(seed: common.seed)
         printError("bench core: \(common.threads) thread(s), best of \(repetitions)")
 

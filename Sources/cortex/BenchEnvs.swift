@@ -23,7 +23,7 @@ struct BenchEnvs: ParsableCommand {
     @Option(help: "Timed runs per measurement (the best is kept).")
     var repetitions = 3
 
-    @Option(help: "Games to measure, comma-separated (default: all).")
+    @Option(help: "Games to measure, comma-separated.")
     var games: String = Games.names.joined(separator: ",")
 
     @Flag(help: "Also play random-policy episodes and report average return and length.")

@@ -54,6 +54,17 @@ public enum PixelPreprocessing {
         }
     }
 
+    /// Area-resizes `gray` to any `width × height` (the general plan; `downsample` takes a faster
+    /// path for the game pictures, which are exactly twice 84 × 84).
+    public static func resizeArea(_ gray: GrayFrame, width: Int, height: Int) -> GrayFrame {
+        var out = GrayFrame(width: width, height: height)
+        out.pixels.withUnsafeMutableBufferPointer { buffer in
+            AreaResizePlan(inWidth: gray.width, inHeight: gray.height, outWidth: width, outHeight: height)
+                .apply(gray.pixels, into: buffer)
+        }
+        return out
+    }
+
     /// The area resize for an exact factor of 2: each output pixel is the mean of a 2 × 2
     /// block, rounded half up (the general plan gives the same bytes, slower). Works on 8 source
     /// bytes at a time in the four 16-bit lanes of a `UInt64` (even and odd bytes summed apart).

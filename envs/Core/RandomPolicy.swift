@@ -5,25 +5,26 @@ public enum RandomPolicy {
     /// buffer). Returns the episodes that finished.
     public static func run<E: Environment>(_ env: inout E, steps: Int, seed: UInt64, observe: Bool) -> [EpisodeRecord] {
         var random = MersenneTwister(seed: seed)
-        var scratch = [Float](repeating: 0, count: env.observationShape.count)
+        // A raw buffer rather than a closure over `env`: a closure capturing `env` made the
+        // optimiser copy the whole game on every observation.
+        let scratch = UnsafeMutableBufferPointer<Float>.allocate(capacity: env.observationShape.count)
+        defer { scratch.deallocate() }
         var finished: [EpisodeRecord] = []
         var episodeReturn: Float = 0, episodeLength = 0
         let actions = env.actionCount
         env.reset(seed: nil)
-        scratch.withUnsafeMutableBufferPointer { buffer in
-            if observe { env.writeObservation(into: buffer) }
-            for _ in 0..<steps {
-                let result = env.step(random.nextInt(below: actions))
-                episodeReturn += result.reward
-                episodeLength += 1
-                if result.isDone {
-                    finished.append(EpisodeRecord(totalReward: episodeReturn, length: episodeLength))
-                    episodeReturn = 0
-                    episodeLength = 0
-                    env.reset(seed: nil)
-                }
-                if observe { env.writeObservation(into: buffer) }
+        if observe { env.writeObservation(into: scratch) }
+        for _ in 0..<steps {
+            let result = env.step(random.nextInt(below: actions))
+            episodeReturn += result.reward
+            episodeLength += 1
+            if result.isDone {
+                finished.append(EpisodeRecord(totalReward: episodeReturn, length: episodeLength))
+                episodeReturn = 0
+                episodeLength = 0
+                env.reset(seed: nil)
             }
+            if observe { env.writeObservation(into: scratch) }
         }
         return finished
     }

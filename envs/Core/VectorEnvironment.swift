@@ -76,4 +76,9 @@ public struct VectorEnvironment<Base: Environment> {
 
     /// Access to one environment (for its wrappers' statistics, or to render it).
     public subscript(i: Int) -> AutoReset<Base> { environments[i] }
+
+    /// Changes environment `i` in place (e.g. to clear an `EpisodeStatistics` log once read).
+    public mutating func withEnvironment<R>(_ i: Int, _ body: (inout AutoReset<Base>) throws -> R) rethrows -> R {
+        try body(&environments[i])
+    }
 }

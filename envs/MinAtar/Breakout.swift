@@ -144,15 +144,14 @@ public struct Breakout: MinAtarGame {
     }
 
     public func writeGrid<T: PlaneValue>(into planes: UnsafeMutableBufferPointer<T>) {
-        clearPlanes(planes, channels: 4)
+        clearPlanes(planes, channels: 3)
         setCell(planes, 0, 9, paddle)
         setCell(planes, 1, ballY, ballX)
         setCell(planes, 2, lastY, lastX)
-        var rest = bricks
-        while rest != 0 {
-            let bit = rest.trailingZeroBitCount
-            planes[300 + bit] = .one
-            rest &= rest - 1
+        // The brick plane is written whole, row by row (branch-free, faster than visiting bits).
+        for row in 0..<10 {
+            let mask = UInt16(truncatingIfNeeded: bricks >> (row * 10))
+            for column in 0..<10 { planes[300 + row * 10 + column] = mask >> column & 1 != 0 ? .one : .zero }
         }
     }
 

@@ -137,8 +137,12 @@ enum Paint {
 
     /// Background, wall on three sides, score at the left and lives at the right of the top strip.
     static func frame<C: Canvas>(on canvas: inout C, wall: RGB, background: RGB = .black, score: Int, lives: Int) {
+        // Every pixel is painted exactly once (the gray observation starts from uninitialised memory).
         canvas.fillRect(x: 0, y: 0, width: Screen.width, height: Screen.hudHeight, color: .black)
-        canvas.fillRect(x: 0, y: Screen.hudHeight, width: Screen.width, height: Screen.height - Screen.hudHeight, color: wall)
+        canvas.fillRect(x: 0, y: Screen.hudHeight, width: Screen.width, height: Screen.topWall, color: wall)
+        canvas.fillRect(x: 0, y: Screen.playfieldY, width: Screen.sideWall, height: 10 * Screen.cell, color: wall)
+        canvas.fillRect(x: Screen.width - Screen.sideWall, y: Screen.playfieldY, width: Screen.sideWall,
+                        height: 10 * Screen.cell, color: wall)
         canvas.fillRect(x: Screen.playfieldX, y: Screen.playfieldY, width: 10 * Screen.cell, height: 10 * Screen.cell,
                         color: background)
         let scale = Screen.hudScale

@@ -1,0 +1,98 @@
+import Agents
+import ArgumentParser
+import Cortex
+import Foundation
+
+/// `cortex bench dqn`: DQN update steps per second for both Q-networks and frames per
+/// second of the whole training loop.
+struct BenchDQN: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dqn",
+        abstract: "DQN: update steps/s of the MinAtar and Nature networks, and training-loop frames/s.")
+
+    @Option(help: "Timed updates per network.")
+    var updates = 300
+    @Option(help: "Frames of the timed training loop (after 1,000 frames of random play).")
+    var frames = 5_000
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        guard updates > 0, frames > 0 else { throw ValidationError("--updates and --frames must be positive") }
+    }
+
+    /// Seconds per update of an agent on random batches (replay sampling excluded).
+    private func updateSeconds(shape: [Int], actions: Int, count: Int) -> Double {
+        var config = DQNConfig()
+        config.seed = common.seed
+        let agent = DQNAgent(config: config, observationShape: shape, actionCount: actions)
+        let threads = Runtime.blasThreads
+        if threads > 1 && shape[1] <= 10 {   // as DQNTrainer does for the small network
+            agent.overlapTargets = true
+            Runtime.blasThreads = 1
+        }
+        defer { Runtime.blasThreads = threads }
+        var generator = RandomGenerator(seed: common.seed)
+        var batch = ReplayBatch(size: config.batchSize, observationSize: shape.reduce(1, *))
+        for i in 0..<batch.states.count {
+            batch.states[i] = generator.nextFloat() < 0.2 ? 1 : 0
+            batch.nextStates[i] = generator.nextFloat() < 0.2 ? 1 : 0
+        }
+        for row in 0..<batch.size {
+            batch.actions[row] = generator.nextInt(below: actions)
+            batch.returns[row] = generator.nextFloat()
+            batch.discounts[row] = 0.99
+        }
+        for _ in 0..<min(20, count) { agent.update(batch) }
+        var times: [Double] = []
+        for _ in 0..<count {
+            let start = DispatchTime.now().uptimeNanoseconds
+            agent.update(batch)
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+        }
+        return times.sorted()[times.count / 2]
+    }
+
+    func run() throws {
+        Runtime.configure(threads: common.threads)
+        printError("bench dqn: \(common.threads) thread(s); median of \(updates) updates per network")
+        let minAtar = updateSeconds(shape: [4, 10, 10], actions: 3, count: updates)
+        printError("  MinAtar network: \(String(format: "%.3f", minAtar * 1000)) ms/update")
+        let nature = updateSeconds(shape: [4, 84, 84], actions: 4, count: max(1, updates / 10))
+        printError("  Nature network: \(String(format: "%.3f", nature * 1000)) ms/update")
+
+        // The whole loop: env step + ε-greedy act + replay + one batch-32 update per frame.
+        var config = DQNConfig()
+        config.seed = common.seed
+        config.learningStarts = 1_000
+        config.frames = config.learningStarts + frames
+        config.evalEvery = 0
+        config.checkpointEvery = Int.max
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cortex-bench-dqn-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let trainer = try DQNTrainer(config: config, folder: folder)
+        var timedStart: (frame: Int, time: UInt64)?
+        var timedEnd: (frame: Int, time: UInt64)?
+        trainer.onProgress = { frame, _ in
+            let now = DispatchTime.now().uptimeNanoseconds
+            if frame >= config.learningStarts + 500 && timedStart == nil { timedStart = (frame, now) }
+            timedEnd = (frame, now)
+        }
+        _ = try trainer.run()
+        var loopRate = Double.nan
+        if let s = timedStart, let e = timedEnd, e.frame > s.frame {
+            loopRate = Double(e.frame - s.frame) / (Double(e.time - s.time) * 1e-9)
+        }
+        // Reference (issue 5): one PyTorch 2.15 training step of the MinAtar network, batch 32,
+        // 2 threads, takes 2.75 ms on this machine kind.
+        let pytorchStep = 2.75e-3
+        print("DQN (batch 32, Double DQN, Huber, \(config.optimizer.rawValue), \(common.threads) thread(s))")
+        print(String(format: "  MinAtar net 4×10×10:  %8.0f updates/s  (%.3f ms; PyTorch reference 2.75 ms → %.1f× faster)",
+                     1 / minAtar, minAtar * 1000, pytorchStep / minAtar))
+        print(String(format: "  Nature net 4×84×84:   %8.1f updates/s  (%.2f ms)", 1 / nature, nature * 1000))
+        print(String(format: "  training loop, Breakout grid: %.0f frames/s (one update per frame)", loopRate))
+        if common.json {
+            printJSON(["minatar_updates_per_s": 1 / minAtar, "nature_updates_per_s": 1 / nature,
+                       "loop_frames_per_s": loopRate, "threads": common.threads])
+        }
+    }
+}
