@@ -29,4 +29,7 @@ public enum Runtime {
             if newValue <= 0 { StorageCache.clear() }
         }
     }
+
+    /// Bytes the storage cache holds right now (freed blocks waiting for reuse).
+    public static var storageCacheHeldBytes: Int { StorageCache.cachedBytes }
 }

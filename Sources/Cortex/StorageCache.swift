@@ -26,19 +26,35 @@ enum StorageCache {
         return UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
     }
 
-    /// Returns a block from `allocate(byteCount:)`: kept for reuse or freed.
+    /// Returns a block from `allocate(byteCount:)`: kept for reuse or freed. When the cache
+    /// is full, blocks of other sizes are freed to make room, so it follows the sizes in use.
     static func release(_ pointer: UnsafeMutableRawPointer, byteCount: Int) {
-        if byteCount >= minimumBytes {
+        if byteCount >= minimumBytes && byteCount <= limitBytes {
+            var evicted: [UnsafeMutableRawPointer] = []
             lock.lock()
+            while heldBytes + byteCount > limitBytes,
+                  let size = free.first(where: { $0.key != byteCount && !$0.value.isEmpty })?.key {
+                evicted.append(free[size]!.removeLast())
+                heldBytes -= size
+                if free[size]!.isEmpty { free[size] = nil }
+            }
             let keep = heldBytes + byteCount <= limitBytes
             if keep {
                 free[byteCount, default: []].append(pointer)
                 heldBytes += byteCount
             }
             lock.unlock()
+            for block in evicted { block.deallocate() }
             if keep { return }
         }
         pointer.deallocate()
+    }
+
+    /// Bytes currently held for reuse.
+    static var cachedBytes: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return heldBytes
     }
 
     /// Frees every cached block.

@@ -51,7 +51,10 @@ extension Tensor {
 
 // MARK: - Arithmetic with a scalar
 
+// x ⊕ s and s ⊕ x for a Float s: one loop without broadcasting machinery; the gradient
+// reaches only the tensor.
 extension Tensor {
+    /// x + s. ∂/∂x = g.
     public static func + (a: Tensor, s: Float) -> Tensor {
         record("addScalar", shape: a.shape, storage: unaryMap(a, AddScalar(s: s)), inputs: [a]) { g in [g] }
     }
@@ -60,8 +63,10 @@ extension Tensor {
 
     public static func - (a: Tensor, s: Float) -> Tensor { a + (-s) }
 
+    /// s − x. ∂/∂x = −g.
     public static func - (s: Float, a: Tensor) -> Tensor { a.apply("rsubScalar", ScalarMinus(s: s)) }
 
+    /// x · s. ∂/∂x = g·s.
     public static func * (a: Tensor, s: Float) -> Tensor {
         record("mulScalar", shape: a.shape, storage: unaryMap(a, MultiplyScalar(s: s)), inputs: [a]) { g in [g * s] }
     }
@@ -176,6 +181,7 @@ extension Tensor {
     /// 1 where `self <= other`, else 0; no gradient.
     public func le(_ other: Tensor) -> Tensor { compare(other, "le", LessOrEqual()) }
 
+    /// 1 where `self == value`, else 0; no gradient (likewise `gt`, `lt`, `ge`, `le`).
     public func eq(_ value: Float) -> Tensor { compare(value, Equal()) }
     public func gt(_ value: Float) -> Tensor { compare(value, Greater()) }
     public func lt(_ value: Float) -> Tensor { compare(value, Less()) }

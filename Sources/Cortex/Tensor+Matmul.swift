@@ -75,7 +75,16 @@ private struct BatchedProduct {
 /// the result is [batch..., M, N]. A batched `a` times a 2-D `b` runs as one GEMM with the
 /// batch folded into M. Gradients: ∂a = g·op(b)ᵀ, ∂b = op(a)ᵀ·g, each one GEMM per batch
 /// entry with transpose flags, summed over broadcast batch entries.
+///
+/// As in PyTorch, a 1-D `a` is a row [1, K] and a 1-D `b` a column [K, 1], and that unit
+/// axis is removed from the result (vector · vector gives rank 0).
 public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
+    if a.rank == 1 {
+        return matmul(a.unsqueezed(axis: 0), b, transposeB: transposeB).squeezed(axis: -2)
+    }
+    if b.rank == 1 {
+        return matmul(a, b.unsqueezed(axis: 1), transposeA: transposeA).squeezed(axis: -1)
+    }
     if b.rank == 2 && !transposeA && a.rank >= 2 {
         return foldedMatmul(a, b, transposeB: transposeB)
     }

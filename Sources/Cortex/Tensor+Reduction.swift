@@ -27,22 +27,25 @@ protocol Reducer {
     @inlinable static func combine(_ a: Float, _ b: Float) -> Float { b < a ? b : a }
 }
 
-/// Folds `n` contiguous floats with eight independent accumulators, which LLVM packs into
-/// two vector registers (so sums vectorise despite strict floating-point order, and rounding
-/// error grows more slowly). Plain scalars rather than `SIMD4`/`SIMD8` values: on the portable
-/// x86-64 target those came out as shuffles between every add.
+/// Folds `n` contiguous floats into 16 running lanes, `lane[j] = combine(lane[j], p[i + j])`:
+/// an elementwise loop LLVM vectorises, where a written-out reduction would stay scalar
+/// (strict floating-point order) and `SIMD4`/`SIMD8` accumulators came out as shuffles on
+/// the portable x86-64 target. Sixteen partial sums also grow rounding error more slowly.
 @inline(__always)
 func foldRow<R: Reducer>(_ p: UnsafePointer<Float>, _ n: Int, _: R.Type) -> Float {
     var i = 0
-    var s0 = R.identity, s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0
-    while i + 8 <= n {
-        s0 = R.combine(s0, p[i]); s1 = R.combine(s1, p[i + 1])
-        s2 = R.combine(s2, p[i + 2]); s3 = R.combine(s3, p[i + 3])
-        s4 = R.combine(s4, p[i + 4]); s5 = R.combine(s5, p[i + 5])
-        s6 = R.combine(s6, p[i + 6]); s7 = R.combine(s7, p[i + 7])
-        i += 8
+    var result = R.identity
+    if n >= 32 {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { buffer in
+            let lane = buffer.baseAddress!
+            lane.initialize(repeating: R.identity, count: 16)
+            while i + 16 <= n {
+                for j in 0..<16 { lane[j] = R.combine(lane[j], p[i + j]) }
+                i += 16
+            }
+            for j in 0..<16 { result = R.combine(result, lane[j]) }
+        }
     }
-    var result = R.combine(R.combine(R.combine(s0, s4), R.combine(s1, s5)), R.combine(R.combine(s2, s6), R.combine(s3, s7)))
     while i < n {
         result = R.combine(result, p[i])
         i += 1

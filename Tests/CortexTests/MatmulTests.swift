@@ -76,6 +76,18 @@ final class MatmulTests: XCTestCase {
         checkGradients([a, b]) { matmul($0[0].transposed(0, 1), $0[1].transposed(0, 1)) }
     }
 
+    func testVectorOperands() {
+        let m = Tensor([[1, 2], [3, 4]]), v = Tensor([5, 6])
+        assertTensor(matmul(v, m), shape: [2], [23, 34])
+        assertTensor(matmul(m, v), shape: [2], [17, 39])
+        assertTensor(matmul(v, v), shape: [], [61])
+        assertTensor(matmul(v, m, transposeB: true), shape: [2], [17, 39])
+        XCTAssertEqual(matmul(Tensor.zeros([3, 2, 4]), Tensor.zeros([4])).shape, [3, 2])
+        let a = random([3]), b = random([2, 3, 4])
+        checkGradients([a, b]) { matmul($0[0], $0[1]) }
+        checkGradients([b, a]) { matmul($0[0], $0[1], transposeA: true) }
+    }
+
     func testLinear() {
         let x = Tensor([[1, 2]]), w = Tensor([[1, 0], [0, 1], [1, 1]]), bias = Tensor([10, 20, 30])
         assertTensor(linear(x, weight: w, bias: bias), shape: [1, 3], [11, 22, 33])

@@ -39,6 +39,19 @@ final class ShapeTests: XCTestCase {
         let big = iota([70, 45])
         let bt = big.transposed(0, 1)
         for (i, j) in [(0, 0), (44, 69), (33, 31), (32, 32), (10, 64)] { XCTAssertEqual(bt[i, j], big[j, i]) }
+        // Large enough to split over threads, with partial tiles at every border.
+        let batch = iota([3, 300, 257])
+        let swapped = batch.permuted([0, 2, 1])
+        XCTAssertEqual(swapped.shape, [3, 257, 300])
+        for (b, i, j) in [(0, 0, 0), (2, 256, 299), (1, 63, 64), (1, 64, 63), (2, 200, 31), (0, 128, 150)] {
+            XCTAssertEqual(swapped[b, i, j], batch[b, j, i])
+        }
+        let values = swapped.scalars
+        var mismatches = 0
+        for b in 0..<3 { for i in 0..<257 { for j in 0..<300 where values[(b * 257 + i) * 300 + j] != Float((b * 300 + j) * 257 + i) {
+            mismatches += 1
+        } } }
+        XCTAssertEqual(mismatches, 0)
         let x = random([2, 3, 4])
         checkGradients([x]) { $0[0].permuted([1, 2, 0]) }
         checkGradients([x]) { $0[0].transposed(0, 2) }
