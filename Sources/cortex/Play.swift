@@ -53,6 +53,21 @@ struct Play: ParsableCommand {
                                   .init("Step", "\(steps)")],
                           actionNames: env.actionNames, chosenAction: action, hints: hints, banner: banner)
                 }
+                // Wait for the player: space, Enter or an arrow starts the game (not recorded).
+                let ready = ["Space or arrow", "to start", "Esc quit"]
+                start: while !quit {
+                    for event in screen.events() {
+                        switch event {
+                        case .quit: quit = true
+                        case .keyDown(let key) where key != .p && key != .q && key != .other:
+                            if keys.activeKeys.contains(key) { pressed.append(key) }
+                            break start
+                        default: break
+                        }
+                    }
+                    if !quit { screen.present(env.render(), panel("READY", hints: ready), record: false) }
+                }
+                if quit { break }
                 screen.present(env.render(), panel())
                 play: while !env.isDone {
                     for event in screen.events() {
@@ -79,9 +94,11 @@ struct Play: ParsableCommand {
                 best = max(best, Int(score))
                 printError("game \(games): score \(Int(score)), \(steps) steps")
                 // GAME OVER: recorded for one second, then shown until space, Enter or quit.
-                let again = ["Space: play again", "Esc quit"]
-                for _ in 0..<max(1, Int(fps.rounded())) { screen.present(env.render(), panel("GAME OVER", hints: again)) }
-                waiting: while true {
+                let againHints = ["Space: play again", "Esc quit"]
+                for _ in 0..<max(1, Int(fps.rounded())) {
+                    screen.present(env.render(), panel("GAME OVER", hints: againHints))
+                }
+                waiting: while !quit {
                     for event in screen.events() {
                         switch event {
                         case .quit: quit = true; break waiting
@@ -89,7 +106,7 @@ struct Play: ParsableCommand {
                         default: break
                         }
                     }
-                    screen.present(env.render(), panel("GAME OVER", hints: again), record: false)
+                    screen.present(env.render(), panel("GAME OVER", hints: againHints), record: false)
                 }
             }
             if let path = try screen.finish() {

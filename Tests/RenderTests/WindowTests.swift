@@ -3,72 +3,37 @@ import Foundation
 import Render
 import XCTest
 
-/// The SDL window for real: `cortex watch` on a virtual X server (Xvfb), captured with
-/// ImageMagick's `import`, compared pixel for pixel with what the window should show.
+/// The SDL window for real: `cortex watch` and `cortex play` on a virtual X server (Xvfb),
+/// captured with ImageMagick's `import` and compared pixel for pixel with what the window should
+/// show; keys typed with xdotool.
 final class WindowTests: XCTestCase {
     func testWindowShowsTheGameUnderXvfb() throws {
-        guard let xvfb = which("Xvfb") else { throw XCTSkip("Xvfb is not installed (apt-get install xvfb)") }
-        guard let importTool = which("import"), let convert = which("convert") else {
-            throw XCTSkip("ImageMagick's import/convert are not installed (apt-get install imagemagick)")
-        }
         let cortex = try cortexExecutable()
         let dir = try temporaryDirectory("window")
         defer { try? FileManager.default.removeItem(at: dir) }
 
-        // Xvfb picks a free display number and writes it once it accepts clients (-displayfd).
-        let numberFile = dir.appendingPathComponent("display")
-        _ = FileManager.default.createFile(atPath: numberFile.path, contents: nil)
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: xvfb)
-        server.arguments = ["-displayfd", "1", "-screen", "0", "1024x768x24", "-nolisten", "tcp"]
-        server.standardOutput = try FileHandle(forWritingTo: numberFile)
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer { server.terminate(); server.waitUntilExit() }
-        var display = ""
-        try waitFor("Xvfb to start") {
-            let text = String(decoding: (try? Data(contentsOf: numberFile)) ?? Data(), as: UTF8.self)
-            guard text.hasSuffix("\n") else { return false }
-            display = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            return true
-        }
-        guard !display.isEmpty else { return }
+        let screen = try VirtualScreen(directory: dir)
+        defer { screen.stop() }
 
-        var environment = environmentWithoutDisplay()
-        environment["DISPLAY"] = ":\(display)"
         // 2 steps a second: the ball needs 6 steps to fall and as many to rise again, so the
         // bricks are untouched for the first few seconds.
-        let watch = Process()
-        watch.executableURL = URL(fileURLWithPath: cortex)
-        watch.arguments = ["watch", "breakout", "--fps", "2", "--max-frames", "30", "--seed", "0"]
-        watch.environment = environment
         let errorFile = dir.appendingPathComponent("watch.err")
-        _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
-        watch.standardError = try FileHandle(forWritingTo: errorFile)
-        watch.standardOutput = FileHandle.nullDevice
-        try watch.run()
+        let watch = try launch(cortex, ["watch", "breakout", "--fps", "2", "--max-frames", "30", "--seed", "0"],
+                               environment: screen.environment, errorFile: errorFile)
         defer { if watch.isRunning { watch.terminate() }; watch.waitUntilExit() }
 
-        // Capture the whole screen until the window has been drawn, then find it: with no window
-        // manager it has no frame, and the panel's divider is a column of its colour as tall as
-        // the window, 440 pixels from its left edge.
         let view = GameView(gameWidth: Screen.width, gameHeight: Screen.height, zoom: 5)
         let shot = dir.appendingPathComponent("shot.png").path
-        var screenshot: Frame?
-        try waitFor("the window to appear", seconds: 15) {
-            guard watch.isRunning else { return true }
-            let captured = try runProgram(importTool, ["-window", "root", shot], environment: environment, timeout: 10)
-            guard captured.status == 0 else { return false }
-            let ppm = try runProgram(convert, [shot, "ppm:-"], timeout: 10)
-            guard ppm.status == 0, let root = try? readPPM(ppm.stdout) else { return false }
-            screenshot = findWindow(in: root, view: view)
-            return screenshot != nil
-        }
-        let picture = try XCTUnwrap(screenshot, "cortex watch ended early: \(String(decoding: (try? Data(contentsOf: errorFile)) ?? Data(), as: UTF8.self))")
+        let screenshot = try screen.waitForWindow(view, while: { watch.isRunning }, keepingScreenshotAt: shot)
         if let keep = ProcessInfo.processInfo.environment["CORTEX_KEEP_SCREENSHOT"] {
             try? FileManager.default.removeItem(atPath: keep)
             try? FileManager.default.copyItem(atPath: shot, toPath: keep)
         }
+        let errors = String(decoding: (try? Data(contentsOf: errorFile)) ?? Data(), as: UTF8.self)
+        if screenshot == nil && errors.contains("built without SDL") {
+            throw XCTSkip("cortex was built without the SDL trait: no window to test")
+        }
+        let picture = try XCTUnwrap(screenshot, "cortex watch ended early: \(errors)")
 
         XCTAssertEqual(picture.width, view.width)
         XCTAssertEqual(picture.height, view.height)
@@ -90,31 +55,54 @@ final class WindowTests: XCTestCase {
         XCTAssertTrue(sameRegion(picture, expected, x: 440..<view.width, y: 0..<60), "panel title")
     }
 
-    /// The window's picture cut out of a screenshot of the whole screen, if it is there.
-    private func findWindow(in root: Frame, view: GameView) -> Frame? {
-        let dividerX = view.gameWidth * view.zoom
-        for y in 0...(root.height - view.height) {
-            for x in dividerX...(root.width - view.width + dividerX) where root[x, y] == GameView.divider {
-                guard (y..<y + view.height).allSatisfy({ root[x, $0] == GameView.divider }),
-                      y == 0 || root[x, y - 1] != GameView.divider else { continue }
-                var window = Frame(width: view.width, height: view.height)
-                for row in 0..<view.height {
-                    let from = ((y + row) * root.width + x - dividerX) * 3
-                    window.pixels.replaceSubrange(row * view.width * 3..<(row + 1) * view.width * 3,
-                                                  with: root.pixels[from..<from + view.width * 3])
-                }
-                return window
-            }
-        }
-        return nil
-    }
+    /// A person's keys: Right starts the game and, held, moves the paddle one column a step
+    /// (4 → 9 in five steps); Esc after GAME OVER quits cleanly, writing the GIF of the game.
+    func testPlayFollowsTheKeyboard() throws {
+        let cortex = try cortexExecutable()
+        guard let xdotool = which("xdotool") else { throw XCTSkip("xdotool is not installed (apt-get install xdotool)") }
+        let dir = try temporaryDirectory("play")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let screen = try VirtualScreen(directory: dir)
+        defer { screen.stop() }
 
-    private func waitFor(_ what: String, seconds: Double = 5, _ condition: () throws -> Bool) throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return }
-            usleep(100_000)
+        let gif = dir.appendingPathComponent("play.gif").path
+        let errorFile = dir.appendingPathComponent("play.err"), outputFile = dir.appendingPathComponent("play.out")
+        let play = try launch(cortex, ["play", "breakout", "--fps", "5", "--seed", "0", "--record", gif, "--json"],
+                              environment: screen.environment, errorFile: errorFile, outputFile: outputFile)
+        defer { if play.isRunning { play.terminate() }; play.waitUntilExit() }
+        let view = GameView(gameWidth: Screen.width, gameHeight: Screen.height, zoom: 5)
+        let ready = try screen.waitForWindow(view, while: { play.isRunning },
+                                             keepingScreenshotAt: dir.appendingPathComponent("ready.png").path)
+        let errors = String(decoding: (try? Data(contentsOf: errorFile)) ?? Data(), as: UTF8.self)
+        if ready == nil && errors.contains("built without SDL") {
+            throw XCTSkip("cortex was built without the SDL trait: no window to test")
         }
-        XCTFail("timed out waiting for \(what)")
+        XCTAssertNotNil(ready, "cortex play ended early: \(errors)")
+
+        // The pointer rests on the centred window, so without a window manager it has the focus.
+        func type(_ arguments: [String]) throws {
+            let result = try runProgram(xdotool, arguments, environment: screen.environment, timeout: 10)
+            XCTAssertEqual(result.status, 0, result.stderr)
+        }
+        try type(["key", "Right"])
+        try type(["keydown", "Right"])
+        usleep(2_000_000)  // 6 steps until the ball is lost at 5 steps/s, then GAME OVER
+        try type(["keyup", "Right"])
+        try type(["key", "Escape"])
+        try waitFor("cortex play to quit") { !play.isRunning }
+        XCTAssertEqual(play.terminationStatus, 0, errors)
+
+        let summary = try lastJSONLine(Array(try Data(contentsOf: outputFile)))
+        XCTAssertEqual(summary["games"] as? Int, 1)
+        let recording = try DecodedGIF(Array(try Data(contentsOf: URL(fileURLWithPath: gif))))
+        XCTAssertGreaterThanOrEqual(recording.frames.count, 6)
+        // The paddle is the only paddle-coloured run of a full cell's width in the paddle's rows
+        // while the ball is still above row 9 (pictures 0…5).
+        func paddleColumn(_ picture: Frame) -> Int? {
+            let y = (Screen.y(9) + 3) * 5
+            guard let x = (0..<Screen.width * 5).first(where: { picture[$0, y] == RGB(200, 72, 72) }) else { return nil }
+            return (x / 5 - Screen.playfieldX) / Screen.cell
+        }
+        XCTAssertEqual(recording.frames.prefix(6).map(paddleColumn), [4, 5, 6, 7, 8, 9])
     }
 }
