@@ -7,5 +7,5 @@ struct CortexCommand: ParsableCommand {
         commandName: "cortex",
         abstract: "Deep learning and reinforcement learning sandbox: train, evaluate, watch, benchmark.",
         version: "0.1.0",
-        subcommands: [Play.self, Watch.self])
+        subcommands: [BenchEnvs.self, Play.self, Watch.self])  // BenchEnvs belongs under Bench (ops branch) once both are merged
 }

@@ -34,6 +34,13 @@ public struct GrayFrame: Canvas, Equatable, Sendable {
         pixels = [UInt8](repeating: fill, count: width * height)
     }
 
+    /// A frame whose pixels are left unset, for a caller that paints every one of them.
+    init(uninitializedWidth width: Int, height: Int) {
+        self.width = width
+        self.height = height
+        pixels = [UInt8](unsafeUninitializedCapacity: width * height) { _, count in count = width * height }
+    }
+
     /// The luminance of every pixel of `frame`.
     public init(luminanceOf frame: Frame) {
         self.init(width: frame.width, height: frame.height)

@@ -1,18 +1,23 @@
-/// The picture every game draws: a 10 × 10 playfield of 8 × 8-pixel cells inside a 4-pixel wall,
-/// under a 12-pixel strip for score and lives — 88 × 96 pixels, shown scaled up by a window.
+/// The picture every game draws: a 10 × 10 playfield of 14 × 14-pixel cells between 14-pixel
+/// side walls, under an 8-pixel top wall and a 20-pixel strip for score and lives — 168 × 168
+/// pixels, exactly twice the 84 × 84 observation, so the area resize is a 2 × 2 mean.
 public enum Screen {
     /// Side of one grid cell in pixels.
-    public static let cell = 8
-    /// Thickness of the wall left, right and above the playfield.
-    public static let border = 4
+    public static let cell = 14
+    /// Thickness of the left and right walls.
+    public static let sideWall = 14
+    /// Thickness of the wall above the playfield.
+    public static let topWall = 8
     /// Height of the strip for score and lives at the top.
-    public static let hudHeight = 12
+    public static let hudHeight = 20
+    /// Scale of the HUD font (5 × 7 glyphs drawn 10 × 14).
+    public static let hudScale = 2
     /// Left edge of the playfield.
-    public static let playfieldX = border
+    public static let playfieldX = sideWall
     /// Top edge of the playfield.
-    public static let playfieldY = hudHeight + border
-    public static let width = border + 10 * cell + border
-    public static let height = hudHeight + border + 10 * cell
+    public static let playfieldY = hudHeight + topWall
+    public static let width = sideWall + 10 * cell + sideWall
+    public static let height = hudHeight + topWall + 10 * cell
 
     /// Left edge of grid column `column`.
     @inline(__always) public static func x(_ column: Int) -> Int { playfieldX + column * cell }
@@ -41,13 +46,52 @@ public enum PixelPreprocessing {
     public static func downsample(_ gray: GrayFrame, into buffer: UnsafeMutableBufferPointer<UInt8>) {
         precondition(buffer.count >= size * size,
                      "PixelPreprocessing.downsample: buffer holds \(buffer.count) bytes, needs \(size * size)")
-        let plan = gray.width == Screen.width && gray.height == Screen.height
-            ? screenPlan : AreaResizePlan(inWidth: gray.width, inHeight: gray.height, outWidth: size, outHeight: size)
-        plan.apply(gray.pixels, into: buffer)
+        if gray.width == 2 * size && gray.height == 2 * size {
+            halve(gray, into: buffer)
+        } else {
+            AreaResizePlan(inWidth: gray.width, inHeight: gray.height, outWidth: size, outHeight: size)
+                .apply(gray.pixels, into: buffer)
+        }
     }
 
-    private static let screenPlan = AreaResizePlan(inWidth: Screen.width, inHeight: Screen.height,
-                                                   outWidth: size, outHeight: size)
+    /// Area-resizes `gray` to any `width × height` (the general plan; `downsample` takes a faster
+    /// path for the game pictures, which are exactly twice 84 × 84).
+    public static func resizeArea(_ gray: GrayFrame, width: Int, height: Int) -> GrayFrame {
+        var out = GrayFrame(width: width, height: height)
+        out.pixels.withUnsafeMutableBufferPointer { buffer in
+            AreaResizePlan(inWidth: gray.width, inHeight: gray.height, outWidth: width, outHeight: height)
+                .apply(gray.pixels, into: buffer)
+        }
+        return out
+    }
+
+    /// The area resize for an exact factor of 2: each output pixel is the mean of a 2 × 2
+    /// block, rounded half up (the general plan gives the same bytes, slower). Works on 8 source
+    /// bytes at a time in the four 16-bit lanes of a `UInt64` (even and odd bytes summed apart).
+    static func halve(_ gray: GrayFrame, into out: UnsafeMutableBufferPointer<UInt8>) {
+        let width = gray.width
+        let evenBytes: UInt64 = 0x00FF_00FF_00FF_00FF
+        let two: UInt64 = 0x0002_0002_0002_0002
+        gray.pixels.withUnsafeBytes { raw in
+            let src = raw.baseAddress!
+            let dst = UnsafeMutableRawPointer(out.baseAddress!)
+            for oy in 0..<size {
+                let top = 2 * oy * width, bottom = top + width
+                for group in 0..<(size / 4) {
+                    let a = src.loadUnaligned(fromByteOffset: top + 8 * group, as: UInt64.self)
+                    let b = src.loadUnaligned(fromByteOffset: bottom + 8 * group, as: UInt64.self)
+                    // Lane k holds bytes 2k and 2k+1 of both rows summed, at most 4 · 255.
+                    var lanes = (a & evenBytes) + ((a >> 8) & evenBytes) + (b & evenBytes) + ((b >> 8) & evenBytes)
+                    lanes = ((lanes + two) >> 2) & evenBytes
+                    // Pack the low byte of each 16-bit lane into 4 consecutive bytes.
+                    lanes = (lanes | (lanes >> 8)) & 0x0000_FFFF_0000_FFFF
+                    lanes = (lanes | (lanes >> 16)) & 0xFFFF_FFFF
+                    dst.storeBytes(of: UInt32(truncatingIfNeeded: lanes).littleEndian,
+                                   toByteOffset: oy * size + 4 * group, as: UInt32.self)
+                }
+            }
+        }
+    }
 }
 
 /// Precomputed weights of a separable area resize: for every output index along an axis, `taps`

@@ -52,8 +52,6 @@ public struct Breakout: MinAtarGame {
         reset(seed: nil)
     }
 
-    public var isDone: Bool { terminated }
-
     /// Whether a brick stands at (row, column).
     public func isBrick(row: Int, column: Int) -> Bool { bricks >> (row * 10 + column) & 1 != 0 }
 
@@ -146,15 +144,14 @@ public struct Breakout: MinAtarGame {
     }
 
     public func writeGrid<T: PlaneValue>(into planes: UnsafeMutableBufferPointer<T>) {
-        clearPlanes(planes, channels: 4)
+        clearPlanes(planes, channels: 3)
         setCell(planes, 0, 9, paddle)
         setCell(planes, 1, ballY, ballX)
         setCell(planes, 2, lastY, lastX)
-        var rest = bricks
-        while rest != 0 {
-            let bit = rest.trailingZeroBitCount
-            planes[300 + bit] = .one
-            rest &= rest - 1
+        // The brick plane is written whole, row by row (branch-free, faster than visiting bits).
+        for row in 0..<10 {
+            let mask = UInt16(truncatingIfNeeded: bricks >> (row * 10))
+            for column in 0..<10 { planes[300 + row * 10 + column] = mask >> column & 1 != 0 ? .one : .zero }
         }
     }
 
@@ -171,14 +168,14 @@ public struct Breakout: MinAtarGame {
             let bit = rest.trailingZeroBitCount
             let row = bit / 10
             let color = Breakout.rowColors[(row + Breakout.rowColors.count - 1) % Breakout.rowColors.count]
-            canvas.fillRect(x: Screen.x(bit % 10), y: Screen.y(row) + 1, width: Screen.cell - 1, height: Screen.cell - 2,
+            canvas.fillRect(x: Screen.x(bit % 10), y: Screen.y(row) + 2, width: Screen.cell - 1, height: Screen.cell - 4,
                             color: color)
             rest &= rest - 1
         }
-        canvas.fillRect(x: Screen.x(paddle), y: Screen.y(9) + 2, width: Screen.cell, height: 3, color: Breakout.paddleColor)
+        canvas.fillRect(x: Screen.x(paddle), y: Screen.y(9) + 3, width: Screen.cell, height: 5, color: Breakout.paddleColor)
         if lastX != ballX || lastY != ballY {
-            Paint.cell(on: &canvas, row: lastY, column: lastX, color: Breakout.trailColor, inset: 3)
+            Paint.cell(on: &canvas, row: lastY, column: lastX, color: Breakout.trailColor, inset: 5)
         }
-        Paint.cell(on: &canvas, row: ballY, column: ballX, color: Breakout.paddleColor, inset: 2)
+        Paint.cell(on: &canvas, row: ballY, column: ballX, color: Breakout.paddleColor, inset: 4)
     }
 }

@@ -39,6 +39,8 @@ public protocol MinAtarGame: Environment {
     static var name: String { get }
     /// The observation mode chosen at construction.
     var mode: ObservationMode { get }
+    /// The game reached a terminal state (MinAtar's `terminal`).
+    var terminated: Bool { get }
     /// Advances one tick with an action of MinAtar's full set (the test fixtures record those).
     mutating func act(_ action: MinAtarAction) -> StepResult
     /// Writes the object planes (C × 10 × 10, channel-major, 0/1) into `planes`.
@@ -50,6 +52,7 @@ public protocol MinAtarGame: Environment {
 extension MinAtarGame {
     public var actionNames: [String] { Self.actions.map(\.name) }
     public var actionCount: Int { Self.actions.count }
+    public var isDone: Bool { terminated }
 
     public var observationShape: ObservationShape {
         switch mode {
@@ -90,7 +93,8 @@ extension MinAtarGame {
 
     /// The picture in luminance, drawn directly (equal to `GrayFrame(luminanceOf: render())`).
     public func grayPicture() -> GrayFrame {
-        var gray = GrayFrame(width: Screen.width, height: Screen.height)
+        // `draw` starts with `Paint.frame`, which paints every pixel.
+        var gray = GrayFrame(uninitializedWidth: Screen.width, height: Screen.height)
         draw(on: &gray)
         return gray
     }
@@ -113,6 +117,13 @@ func setCell<T: PlaneValue>(_ planes: UnsafeMutableBufferPointer<T>, _ channel: 
     planes[channel * 100 + row * 10 + column] = .one
 }
 
+/// The cell an object moving sideways came from (MinAtar's trail), if it is on the screen.
+@inline(__always)
+func trailColumn(_ x: Int, movingRight: Bool) -> Int? {
+    let back = movingRight ? x - 1 : x + 1
+    return back >= 0 && back <= 9 ? back : nil
+}
+
 /// Zeroes the first `channels · 100` values.
 @inline(__always)
 func clearPlanes<T: PlaneValue>(_ planes: UnsafeMutableBufferPointer<T>, channels: Int) {
@@ -130,9 +141,10 @@ enum Paint {
         canvas.fillRect(x: 0, y: Screen.hudHeight, width: Screen.width, height: Screen.height - Screen.hudHeight, color: wall)
         canvas.fillRect(x: Screen.playfieldX, y: Screen.playfieldY, width: 10 * Screen.cell, height: 10 * Screen.cell,
                         color: background)
-        BitmapFont.drawNumber(score, into: &canvas, x: Screen.border, y: 3, color: hudColor)
-        BitmapFont.drawNumber(lives, into: &canvas, x: Screen.width - Screen.border - BitmapFont.glyphWidth, y: 3,
-                              color: hudColor)
+        let scale = Screen.hudScale
+        BitmapFont.drawNumber(score, into: &canvas, x: Screen.sideWall, y: 3, color: hudColor, scale: scale)
+        BitmapFont.drawNumber(lives, into: &canvas, x: Screen.width - Screen.sideWall - BitmapFont.glyphWidth * scale, y: 3,
+                              color: hudColor, scale: scale)
     }
 
     /// Fills cell (row, column) with an inset of `inset` pixels on every side.
