@@ -22,13 +22,18 @@ func reportingFailures(_ command: String, _ body: () throws -> Void) throws {
     }
 }
 
+/// A game's name as a title: `space_invaders` → `SPACE INVADERS`.
+func gameTitle(_ name: String) -> String {
+    name.replacingOccurrences(of: "_", with: " ").replacingOccurrences(of: "-", with: " ").uppercased()
+}
+
 /// The picture options `play` and `watch` share.
 struct ScreenOptions: ParsableArguments {
     @Option(help: "Write an animated GIF of what the window shows (watch: instead of opening it).")
     var record: String?
 
-    @Option(help: "Screen pixels per game pixel.")
-    var zoom = 5
+    @Option(help: "Screen pixels per game pixel (the games draw 168 × 168).")
+    var zoom = 3
 
     func validate() throws {
         guard (1...16).contains(zoom) else { throw ValidationError("--zoom must be in 1…16, got \(zoom)") }

@@ -10,10 +10,11 @@ struct Play: ParsableCommand {
         discussion: """
             Arrows move, space fires (for the games that have those actions), P pauses, Esc or \
             closing the window quits; after GAME OVER space or Enter starts a new game. \
-            --record also writes what was played to an animated GIF.
+            The game is MinAtar's without sticky actions. --record also writes what was played \
+            to an animated GIF.
             """)
 
-    @Argument(help: "The game: \(GameCatalog.names.joined(separator: ", ")).")
+    @Argument(help: "The game: \(Games.names.joined(separator: ", ")).")
     var game: String
 
     @Option(help: "Game steps per second (MinAtar's games are hard above about 10).")
@@ -28,14 +29,14 @@ struct Play: ParsableCommand {
 
     func run() throws {
         try reportingFailures("play") {
-            var env = try GameCatalog.make(game, seed: common.seed)
+            var env = try Games.make(game, seed: common.seed)
             let first = env.render()
             let screen = try GameScreen(
                 view: GameView(gameWidth: first.width, gameHeight: first.height, zoom: display.zoom),
-                title: "Cortex — \(GameCatalog.title(game))", framesPerSecond: fps, record: display.record,
+                title: "Cortex — \(gameTitle(game))", framesPerSecond: fps, record: display.record,
                 window: true, noWindowAdvice: "cortex play needs one (cortex watch --record out.gif works without)")
             let keys = KeyMap(actionNames: env.actionNames)
-            let title = GameCatalog.title(game)
+            let title = gameTitle(game)
             var hints = [keys.activeKeys.contains(.up) ? "Arrows move" : "Left right move"]
             if keys.activeKeys.contains(.space) { hints.append("Space fire") }
             hints.append("P pause  Esc quit")

@@ -9,13 +9,14 @@ struct Watch: ParsableCommand {
         commandName: "watch",
         abstract: "Watch a policy play a game in a window, or record it as an animated GIF.",
         discussion: """
-            Without --checkpoint a random policy plays. The panel beside the game shows the \
+            Without --checkpoint a random policy plays. The game is MinAtar's as agents learn \
+            it: sticky actions (p = 0.1) and, here, episodes truncated at --max-steps. The panel beside the game shows the \
             score, the episode, the action and, for an agent, its Q-values. In the window P \
             pauses and Esc or closing the window quits. With --record the episodes are written \
             to a GIF without opening a window (no display or SDL needed).
             """)
 
-    @Argument(help: "The game: \(GameCatalog.names.joined(separator: ", ")).")
+    @Argument(help: "The game: \(Games.names.joined(separator: ", ")).")
     var game: String
 
     @Option(help: "A trained agent's checkpoint (default: a random policy).")
@@ -30,6 +31,12 @@ struct Watch: ParsableCommand {
     @Option(help: "Stop after this many pictures, 0 for no limit.")
     var maxFrames = 0
 
+    @Option(help: "Probability that the previous action repeats (MinAtar's sticky actions).")
+    var stickyActions = 0.1
+
+    @Option(help: "Truncate an episode after this many steps (a good Breakout player never loses).")
+    var maxSteps = 10_000
+
     @OptionGroup var display: ScreenOptions
     @OptionGroup var common: CommonOptions
 
@@ -37,20 +44,25 @@ struct Watch: ParsableCommand {
         guard episodes >= 1 else { throw ValidationError("--episodes must be at least 1, got \(episodes)") }
         guard fps > 0 && fps <= 1000 else { throw ValidationError("--fps must be in (0, 1000], got \(fps)") }
         guard maxFrames >= 0 else { throw ValidationError("--max-frames must be at least 0, got \(maxFrames)") }
+        guard (0...1).contains(stickyActions) else {
+            throw ValidationError("--sticky-actions must be in [0, 1], got \(stickyActions)")
+        }
+        guard maxSteps >= 1 else { throw ValidationError("--max-steps must be at least 1, got \(maxSteps)") }
     }
 
     func run() throws {
         try reportingFailures("watch") {
-            let env = try GameCatalog.make(game, seed: common.seed)
+            let env = try Games.makeMinAtar(game, seed: common.seed, stickyActionProbability: stickyActions,
+                                            maxEpisodeSteps: maxSteps)
             let policy = try checkpoint.map { try Policy.load(checkpoint: $0, actionCount: env.actionCount) }
                 ?? Policy.random(actionCount: env.actionCount, seed: common.seed &+ 0x5EED)
             let first = env.render()
             let screen = try GameScreen(
                 view: GameView(gameWidth: first.width, gameHeight: first.height, zoom: display.zoom),
-                title: "Cortex — \(GameCatalog.title(game))", framesPerSecond: fps, record: display.record,
+                title: "Cortex — \(gameTitle(game))", framesPerSecond: fps, record: display.record,
                 window: display.record == nil, frameLimit: maxFrames,
                 noWindowAdvice: "use --record out.gif to write a GIF instead")
-            let session = WatchSession(env: env, policy: policy, screen: screen, title: GameCatalog.title(game),
+            let session = WatchSession(env: env, policy: policy, screen: screen, title: gameTitle(game),
                                        episodes: episodes)
             let result = session.play(seed: common.seed)
             let path = try screen.finish()

@@ -7,7 +7,7 @@ import XCTest
 final class WatchCommandTests: XCTestCase {
     /// Two episodes recorded: one picture after each reset, one per step, and 12 GAME OVER
     /// pictures (one second at 12 frames/s) per episode; the game part of the first picture is
-    /// Breakout's first frame zoomed 5 times.
+    /// Breakout's first frame zoomed 3 times (the default zoom).
     func testRecordWithoutDisplayWritesEveryFrame() throws {
         let cortex = try cortexExecutable()
         let dir = try temporaryDirectory("watch-record")
@@ -26,10 +26,10 @@ final class WatchCommandTests: XCTestCase {
         XCTAssertEqual(gif.frames.count, expectedFrames)
         XCTAssertEqual(gif.loopCount, 0)
         XCTAssertEqual(gif.delays.reduce(0, +), Int((Double(expectedFrames) * 100 / 12).rounded()))
-        let view = GameView(gameWidth: Screen.width, gameHeight: Screen.height, zoom: 5)
+        let view = GameView(gameWidth: Screen.width, gameHeight: Screen.height, zoom: 3)
         XCTAssertEqual(gif.width, view.width)
         XCTAssertEqual(gif.height, view.height)
-        let game = Breakout(observation: .grid, seed: 5).render().zoomed(by: 5)
+        let game = Breakout(observation: .grid, seed: 5).render().zoomed(by: 3)
         XCTAssertTrue(sameRegion(gif.frames[0], game, x: 0..<game.width, y: 0..<game.height),
                       "the first recorded picture shows Breakout's first frame")
     }

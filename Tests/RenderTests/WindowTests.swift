@@ -22,7 +22,8 @@ final class WindowTests: XCTestCase {
                                environment: screen.environment, errorFile: errorFile)
         defer { if watch.isRunning { watch.terminate() }; watch.waitUntilExit() }
 
-        let view = GameView(gameWidth: Screen.width, gameHeight: Screen.height, zoom: 5)
+        let view = GameView(gameWidth: Screen.width, gameHeight: Screen.height, zoom: 3)  // cortex's default zoom
+        let z = view.zoom, panelX = view.gameWidth * z
         let shot = dir.appendingPathComponent("shot.png").path
         let screenshot = try screen.waitForWindow(view, while: { watch.isRunning }, keepingScreenshotAt: shot)
         if let keep = ProcessInfo.processInfo.environment["CORTEX_KEEP_SCREENSHOT"] {
@@ -39,20 +40,19 @@ final class WindowTests: XCTestCase {
         XCTAssertEqual(picture.height, view.height)
         let expected = view.compose(Breakout(observation: .grid, seed: 0).render(), panel: Panel(title: "BREAKOUT"))
         // The wall and the first two brick rows (rows 1 and 2; the ball starts in row 3).
-        let wallAndBricks = 0..<(Screen.y(3) * 5)
-        XCTAssertTrue(sameRegion(picture, expected, x: Screen.border * 5..<(Screen.width - Screen.border) * 5,
-                                 y: Screen.hudHeight * 5..<wallAndBricks.upperBound),
-                      "wall and bricks as Breakout draws them, zoomed 5 times")
+        XCTAssertTrue(sameRegion(picture, expected, x: Screen.sideWall * z..<(Screen.width - Screen.sideWall) * z,
+                                 y: Screen.hudHeight * z..<Screen.y(3) * z),
+                      "wall and bricks as Breakout draws them, zoomed \(z) times")
         for (row, colour) in [(1, RGB(200, 72, 72)), (2, RGB(198, 108, 58))] {
             for column in 0..<10 {
-                let x = (Screen.x(column) + 3) * 5, y = (Screen.y(row) + 4) * 5
+                let x = (Screen.x(column) + Screen.cell / 2) * z, y = (Screen.y(row) + Screen.cell / 2) * z
                 XCTAssertEqual(picture[x, y], colour, "brick at row \(row), column \(column)")
             }
         }
-        XCTAssertEqual(picture[(Screen.x(0) + 3) * 5, (Screen.y(5) + 4) * 5], .black, "empty playfield")
-        XCTAssertEqual(picture[2, (Screen.y(5)) * 5], RGB(142, 142, 142), "left wall")
+        XCTAssertEqual(picture[(Screen.x(0) + 3) * z, (Screen.y(5) + 4) * z], .black, "empty playfield")
+        XCTAssertEqual(picture[2, Screen.y(5) * z], RGB(142, 142, 142), "left wall")
         // The panel's title and its stripe.
-        XCTAssertTrue(sameRegion(picture, expected, x: 440..<view.width, y: 0..<60), "panel title")
+        XCTAssertTrue(sameRegion(picture, expected, x: panelX..<view.width, y: 0..<60), "panel title")
     }
 
     /// A person's keys: Right starts the game and, held, moves the paddle one column a step
@@ -70,7 +70,7 @@ final class WindowTests: XCTestCase {
         let play = try launch(cortex, ["play", "breakout", "--fps", "5", "--seed", "0", "--record", gif, "--json"],
                               environment: screen.environment, errorFile: errorFile, outputFile: outputFile)
         defer { if play.isRunning { play.terminate() }; play.waitUntilExit() }
-        let view = GameView(gameWidth: Screen.width, gameHeight: Screen.height, zoom: 5)
+        let view = GameView(gameWidth: Screen.width, gameHeight: Screen.height, zoom: 3)
         let ready = try screen.waitForWindow(view, while: { play.isRunning },
                                              keepingScreenshotAt: dir.appendingPathComponent("ready.png").path)
         let errors = String(decoding: (try? Data(contentsOf: errorFile)) ?? Data(), as: UTF8.self)
@@ -99,9 +99,9 @@ final class WindowTests: XCTestCase {
         // The paddle is the only paddle-coloured run of a full cell's width in the paddle's rows
         // while the ball is still above row 9 (pictures 0…5).
         func paddleColumn(_ picture: Frame) -> Int? {
-            let y = (Screen.y(9) + 3) * 5
-            guard let x = (0..<Screen.width * 5).first(where: { picture[$0, y] == RGB(200, 72, 72) }) else { return nil }
-            return (x / 5 - Screen.playfieldX) / Screen.cell
+            let z = view.zoom, y = (Screen.y(9) + 5) * z
+            guard let x = (0..<Screen.width * z).first(where: { picture[$0, y] == RGB(200, 72, 72) }) else { return nil }
+            return (x / z - Screen.playfieldX) / Screen.cell
         }
         XCTAssertEqual(recording.frames.prefix(6).map(paddleColumn), [4, 5, 6, 7, 8, 9])
     }
