@@ -74,7 +74,12 @@ final class GameScreen {
         } else {
             recorder = nil
         }
-        guard wantsWindow else { return }
+        guard wantsWindow else {
+            // Recording only: Ctrl-C ends the run like Esc, so the GIF so far is still written.
+            // (With a window SDL turns SIGINT into its quit event itself.)
+            signal(SIGINT) { _ in GameScreen.interrupted = 1 }
+            return
+        }
         #if SDL
         do {
             window = try Window(title: title, width: view.width, height: view.height)
@@ -105,8 +110,12 @@ final class GameScreen {
         clock?.wait()
     }
 
-    /// Input since the last call (nothing without a window).
+    /// Set by the SIGINT handler (a plain flag: a signal handler may only store to memory).
+    nonisolated(unsafe) static var interrupted: sig_atomic_t = 0
+
+    /// Input since the last call: the window's, or `.quit` after Ctrl-C when recording only.
     func events() -> [WindowEvent] {
+        if GameScreen.interrupted != 0 { return [.quit] }
         #if SDL
         return window?.pollEvents() ?? []
         #else
