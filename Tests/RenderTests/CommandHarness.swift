@@ -84,8 +84,9 @@ final class VirtualScreen {
     }
 
     /// Takes screenshots of the whole screen until a window showing `view`'s layout is drawn
-    /// (or `running` turns false), and returns the window's picture.
-    func waitForWindow(_ view: GameView, while running: () -> Bool, keepingScreenshotAt shot: String) throws -> Frame? {
+    /// and passes `accept` (or `running` turns false), and returns the window's picture.
+    func waitForWindow(_ view: GameView, while running: () -> Bool, keepingScreenshotAt shot: String,
+                       accept: (Frame) -> Bool = { _ in true }) throws -> Frame? {
         var window: Frame?
         try waitFor("the window to appear", seconds: 15) {
             guard running() else { return true }
@@ -93,7 +94,7 @@ final class VirtualScreen {
             guard captured.status == 0 else { return false }
             let ppm = try runProgram(convert, [shot, "ppm:-"], timeout: 10)
             guard ppm.status == 0, let root = try? readPPM(ppm.stdout) else { return false }
-            window = findWindow(in: root, view: view)
+            window = findWindow(in: root, view: view).flatMap { accept($0) ? $0 : nil }
             return window != nil
         }
         return window

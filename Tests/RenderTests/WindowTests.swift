@@ -86,7 +86,14 @@ final class WindowTests: XCTestCase {
         }
         try type(["key", "Right"])
         try type(["keydown", "Right"])
-        usleep(2_000_000)  // 6 steps until the ball is lost at 5 steps/s, then GAME OVER
+        // The ball is lost after 6 steps; wait for the GAME OVER banner, whose edges are the
+        // only lines of the divider's colour across the whole game.
+        let panelX = view.gameWidth * view.zoom
+        let over = try screen.waitForWindow(view, while: { play.isRunning },
+                                            keepingScreenshotAt: dir.appendingPathComponent("over.png").path) { picture in
+            (0..<picture.height).contains { y in (0..<panelX).allSatisfy { picture[$0, y] == GameView.divider } }
+        }
+        XCTAssertNotNil(over, "no GAME OVER banner")
         try type(["keyup", "Right"])
         try type(["key", "Escape"])
         try waitFor("cortex play to quit") { !play.isRunning }
