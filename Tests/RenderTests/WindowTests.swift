@@ -86,12 +86,19 @@ final class WindowTests: XCTestCase {
         }
         try type(["key", "Right"])
         try type(["keydown", "Right"])
-        // The ball is lost after 6 steps; wait for the GAME OVER banner, whose edges are the
-        // only lines of the divider's colour across the whole game.
+        // The ball is lost after 6 steps; wait for the GAME OVER banner. A banner's top edge is
+        // the only line of the divider's colour across the whole game; GAME OVER (not READY) has
+        // text starting where its centred width puts it (banner text is drawn at font scale 3).
         let panelX = view.gameWidth * view.zoom
+        let textLeft = (panelX - BitmapFont.width(of: "GAME OVER", scale: 3)) / 2
         let over = try screen.waitForWindow(view, while: { play.isRunning },
                                             keepingScreenshotAt: dir.appendingPathComponent("over.png").path) { picture in
-            (0..<picture.height).contains { y in (0..<panelX).allSatisfy { picture[$0, y] == GameView.divider } }
+            guard let top = (0..<picture.height).first(where: { y in
+                (0..<panelX).allSatisfy { picture[$0, y] == GameView.divider }
+            }) else { return false }
+            return (top..<min(picture.height, top + 60)).contains { y in
+                (textLeft..<textLeft + 3).contains { picture[$0, y] == GameView.scoreColor }
+            }
         }
         XCTAssertNotNil(over, "no GAME OVER banner")
         try type(["keyup", "Right"])
