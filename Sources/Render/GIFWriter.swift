@@ -144,23 +144,18 @@ public final class GIFWriter {
     /// The bounding box of the pixels that differ; 1×1 at the origin when none does.
     private func changedRegion(from old: [UInt8], to new: [UInt8]) -> (x: Int, y: Int, width: Int, height: Int) {
         var x0 = width, y0 = height, x1 = -1, y1 = -1
-        let w = width
+        let rowBytes = width * 3
         old.withUnsafeBufferPointer { a in
             new.withUnsafeBufferPointer { b in
                 for y in 0..<height {
-                    let row = y * w * 3
-                    var first = -1, last = -1
-                    for x in 0..<w {
-                        let i = row + x * 3
-                        if a[i] != b[i] || a[i + 1] != b[i + 1] || a[i + 2] != b[i + 2] {
-                            if first < 0 { first = x }
-                            last = x
-                        }
-                    }
-                    if first >= 0 {
-                        x0 = min(x0, first); x1 = max(x1, last)
-                        y0 = min(y0, y); y1 = y
-                    }
+                    let row = y * rowBytes
+                    // Most rows of a game picture do not change: compare them whole first.
+                    if memcmp(a.baseAddress! + row, b.baseAddress! + row, rowBytes) == 0 { continue }
+                    var first = 0, last = rowBytes - 1
+                    while a[row + first] == b[row + first] { first += 1 }
+                    while a[row + last] == b[row + last] { last -= 1 }
+                    x0 = min(x0, first / 3); x1 = max(x1, last / 3)
+                    y0 = min(y0, y); y1 = y
                 }
             }
         }
@@ -186,7 +181,8 @@ public final class GIFWriter {
                 globalIndex[pack(c)] = UInt8(globalPalette.count)
                 globalPalette.append(c)
             }
-            fillIndices(frame, r) { globalIndex[$0]! }
+            let map = globalIndex
+            fillIndices(frame, r) { map[$0]! }
             return nil
         }
         if colours.count <= 256 {
@@ -228,20 +224,27 @@ public final class GIFWriter {
 
     private func fillIndices(_ frame: Frame, _ r: (x: Int, y: Int, width: Int, height: Int),
                              _ index: (UInt32) -> UInt8) {
-        indexBuffer.removeAll(keepingCapacity: true)
-        indexBuffer.reserveCapacity(r.width * r.height)
+        // A local array, moved in and out: appending to the stored property inside the loop
+        // costs a dynamic exclusivity check per pixel.
+        var indices = [UInt8](repeating: 0, count: r.width * r.height)
+        let frameWidth = width
         var lastKey: UInt32 = .max, lastIndex: UInt8 = 0
         frame.pixels.withUnsafeBufferPointer { p in
-            for y in r.y..<r.y + r.height {
-                var i = (y * width + r.x) * 3
-                for _ in 0..<r.width {
-                    let key = UInt32(p[i]) << 16 | UInt32(p[i + 1]) << 8 | UInt32(p[i + 2])
-                    if key != lastKey { lastIndex = index(key); lastKey = key }
-                    indexBuffer.append(lastIndex)
-                    i += 3
+            indices.withUnsafeMutableBufferPointer { out in
+                var o = 0
+                for y in r.y..<r.y + r.height {
+                    var i = (y * frameWidth + r.x) * 3
+                    for _ in 0..<r.width {
+                        let key = UInt32(p[i]) << 16 | UInt32(p[i + 1]) << 8 | UInt32(p[i + 2])
+                        if key != lastKey { lastIndex = index(key); lastKey = key }
+                        out[o] = lastIndex
+                        o += 1
+                        i += 3
+                    }
                 }
             }
         }
+        indexBuffer = indices
     }
 
     // MARK: - Bytes

@@ -68,6 +68,8 @@ public struct GameView: Sendable {
     public static let chosenColor = RGB(92, 186, 92)
     public static let barColor = RGB(84, 92, 214)
     public static let hintColor = RGB(104, 104, 104)
+    static let stripe = [RGB(200, 72, 72), RGB(198, 108, 58), RGB(180, 122, 48), RGB(162, 162, 42),
+                         RGB(72, 160, 72), RGB(66, 72, 200)]
 
     /// - Parameters:
     ///   - gameWidth, gameHeight: the size of the frames the game renders.
@@ -126,7 +128,7 @@ public struct GameView: Sendable {
         let textWidth = BitmapFont.width(of: text, scale: scale)
         let bandHeight = BitmapFont.glyphHeight * scale + 24
         let gameW = gameWidth * zoom
-        let y = (height - bandHeight) / 2
+        let y = height * 3 / 5 - bandHeight / 2
         out.fillRect(x: 0, y: y, width: gameW, height: bandHeight, color: Self.background)
         out.fillRect(x: 0, y: y, width: gameW, height: 3, color: Self.divider)
         out.fillRect(x: 0, y: y + bandHeight - 3, width: gameW, height: 3, color: Self.divider)
@@ -141,8 +143,16 @@ public struct GameView: Sendable {
         let s = Self.textScale, line = Self.lineHeight
         var y = Self.margin
 
-        BitmapFont.draw(panel.title.uppercased(), into: &out, x: x, y: y, color: Self.titleColor, scale: s)
-        y += line + 12
+        let title = panel.title.uppercased()
+        let titleScale = BitmapFont.width(of: title, scale: 3) <= panelWidth - 2 * Self.margin ? 3 : s
+        BitmapFont.draw(title, into: &out, x: x, y: y, color: Self.titleColor, scale: titleScale)
+        y += BitmapFont.glyphHeight * titleScale + 8
+        // A strip in the colours of Atari Breakout's six brick rows, under the title.
+        let stripe = (panelWidth - 2 * Self.margin) / Self.stripe.count
+        for (i, colour) in Self.stripe.enumerated() {
+            out.fillRect(x: x + i * stripe, y: y, width: stripe, height: 4, color: colour)
+        }
+        y += 4 + 16
         BitmapFont.draw("SCORE", into: &out, x: x, y: y, color: Self.labelColor, scale: s)
         y += line
         BitmapFont.drawNumber(panel.score, into: &out, x: x, y: y, color: Self.scoreColor, scale: 4)
@@ -174,16 +184,17 @@ public struct GameView: Sendable {
         BitmapFont.draw(panel.qValues == nil ? "ACTIONS" : "Q-VALUES", into: &out, x: x, y: y,
                         color: Self.labelColor, scale: s)
         y += line
+        let nameX = x + 2 * BitmapFont.advance * s
         let nameColumns = (panel.actionNames.map(\.count).max() ?? 0) + 1
-        let barX = x + nameColumns * BitmapFont.advance * s
+        let barX = nameX + nameColumns * BitmapFont.advance * s
         let right = width - Self.margin
         let q = panel.qValues.flatMap { $0.count == panel.actionNames.count ? $0 : nil }
         let low = q?.min() ?? 0, high = q?.max() ?? 0
         for (i, name) in panel.actionNames.enumerated() {
             let chosen = i == panel.chosenAction
             let color = chosen ? Self.chosenColor : Self.valueColor
-            if chosen { BitmapFont.draw(">", into: &out, x: x - 12, y: y, color: Self.chosenColor, scale: s) }
-            BitmapFont.draw(name.uppercased(), into: &out, x: x, y: y, color: color, scale: s)
+            if chosen { BitmapFont.draw(">", into: &out, x: x, y: y, color: Self.chosenColor, scale: s) }
+            BitmapFont.draw(name.uppercased(), into: &out, x: nameX, y: y, color: color, scale: s)
             if let q {
                 let text = String(format: "%+.2f", q[i])
                 let textX = right - BitmapFont.width(of: text, scale: s)

@@ -45,3 +45,41 @@ public struct FrameClock {
         }
     }
 }
+
+/// Turns keys into a game's actions by name: arrows are `left`/`right`/`up`/`down` and space is
+/// `fire`, for whichever of them the game's action set has; anything else is `noop`.
+public struct KeyMap: Sendable {
+    public let actionNames: [String]
+    /// The action taken when no key asks for one: `noop` if the game has it, else action 0.
+    public let idle: Int
+    private let actionOfKey: [Key: Int]
+
+    /// Keys of the actions, held-key priority first: a held arrow steers even while space is held.
+    static let keyNames: [(Key, String)] = [(.left, "left"), (.right, "right"), (.up, "up"),
+                                            (.down, "down"), (.space, "fire")]
+
+    public init(actionNames: [String]) {
+        self.actionNames = actionNames
+        idle = actionNames.firstIndex(of: "noop") ?? 0
+        var map: [Key: Int] = [:]
+        for (key, name) in Self.keyNames {
+            if let index = actionNames.firstIndex(of: name) { map[key] = index }
+        }
+        actionOfKey = map
+    }
+
+    /// The keys that do something in this game.
+    public var activeKeys: [Key] { Self.keyNames.map(\.0).filter { actionOfKey[$0] != nil } }
+
+    /// The action for one tick: the last key pressed since the previous tick that the game
+    /// knows (so a tap shorter than a tick still counts), else a held key, else `idle`.
+    public func action(pressed: [Key], held: Set<Key>) -> Int {
+        for key in pressed.reversed() {
+            if let action = actionOfKey[key] { return action }
+        }
+        for (key, _) in Self.keyNames where held.contains(key) {
+            if let action = actionOfKey[key] { return action }
+        }
+        return idle
+    }
+}

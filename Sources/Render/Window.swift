@@ -1,19 +1,21 @@
 #if SDL
 import CSDL2
 import Envs
+import Foundation
 
 /// Why a window could not be opened.
 public enum WindowError: Error, CustomStringConvertible, Equatable {
-    /// SDL started, but with a video driver that shows nothing (`offscreen` or `dummy`): SDL 2.26
-    /// falls back to `offscreen` silently when there is no X11/Wayland display.
-    case noDisplay(driver: String)
+    /// No screen to show a window on: neither `DISPLAY` nor `WAYLAND_DISPLAY` is set, or SDL
+    /// started with a video driver that shows nothing (`offscreen`, `dummy`; SDL 2.26 falls back
+    /// to `offscreen` silently when it finds no display). The reason says which.
+    case noDisplay(reason: String)
     /// SDL refused; the message is `SDL_GetError()`.
     case sdl(String)
 
     public var description: String {
         switch self {
-        case .noDisplay(let driver):
-            return "no display to open a window on (SDL's video driver is '\(driver)'; is DISPLAY set?)"
+        case .noDisplay(let reason):
+            return "no display to open a window on (\(reason))"
         case .sdl(let message):
             return "cannot open a window: \(message)"
         }
@@ -47,12 +49,23 @@ public final class Window {
         self.width = width
         self.height = height
         self.scale = scale
-        guard SDL_Init(SDL_INIT_VIDEO) == 0 else { throw WindowError.sdl(Self.lastError()) }
+        // Without any display SDL would probe Wayland (whose library prints its own complaint
+        // on stderr) before falling back to `offscreen`: say so directly instead.
+        let environment = ProcessInfo.processInfo.environment
+        if ["DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER"].allSatisfy({ (environment[$0] ?? "").isEmpty }) {
+            throw WindowError.noDisplay(reason: "DISPLAY and WAYLAND_DISPLAY are not set")
+        }
+        let x11Only = (environment["WAYLAND_DISPLAY"] ?? "").isEmpty && (environment["SDL_VIDEODRIVER"] ?? "").isEmpty
+        if x11Only { _ = SDL_SetHint("SDL_VIDEODRIVER", "x11") }  // an X display only: no Wayland probe
+        guard SDL_Init(SDL_INIT_VIDEO) == 0 else {
+            let display = x11Only ? " (DISPLAY=\(environment["DISPLAY"] ?? ""))" : ""
+            throw WindowError.sdl(Self.lastError() + display)
+        }
         let driver = SDL_GetCurrentVideoDriver().map { String(cString: $0) } ?? "none"
         videoDriver = driver
         if driver == "offscreen" || driver == "dummy" {
             SDL_QuitSubSystem(SDL_INIT_VIDEO)
-            throw WindowError.noDisplay(driver: driver)
+            throw WindowError.noDisplay(reason: "SDL's video driver is '\(driver)'")
         }
         _ = SDL_SetHint("SDL_RENDER_SCALE_QUALITY", "0")  // nearest neighbour: crisp pixels
         let centered = Int32(bitPattern: 0x2FFF_0000)  // SDL_WINDOWPOS_CENTERED (a C macro)

@@ -7,5 +7,6 @@ struct CortexCommand: ParsableCommand {
         commandName: "cortex",
         abstract: "Deep learning and reinforcement learning sandbox: train, evaluate, watch, benchmark.",
         version: "0.1.0",
-        subcommands: [Train.self, Eval.self, Bench.self, GTPCommand.self, MatchCommand.self])
+        subcommands: [Train.self, Eval.self, Bench.self, Play.self, Watch.self,
+                      GTPCommand.self, MatchCommand.self])
 }

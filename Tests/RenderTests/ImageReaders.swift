@@ -179,11 +179,11 @@ func which(_ name: String) -> String? {
     return nil
 }
 
-/// Runs a program to completion; returns its exit status, stdout and stderr. Output goes
+/// Runs a program to completion (killed after `timeout` seconds); returns its exit status, stdout and stderr. Output goes
 /// through temporary files, so a chatty child never blocks on a full pipe.
 @discardableResult
-func runProgram(_ executable: String, _ arguments: [String], environment: [String: String]? = nil)
-    throws -> (status: Int32, stdout: [UInt8], stderr: String) {
+func runProgram(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                timeout: Double = 60) throws -> (status: Int32, stdout: [UInt8], stderr: String) {
     let dir = try temporaryDirectory("run-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: dir) }
     let outURL = dir.appendingPathComponent("out"), errURL = dir.appendingPathComponent("err")
@@ -196,6 +196,13 @@ func runProgram(_ executable: String, _ arguments: [String], environment: [Strin
     process.standardOutput = try FileHandle(forWritingTo: outURL)
     process.standardError = try FileHandle(forWritingTo: errURL)
     try process.run()
+    let deadline = Date().addingTimeInterval(timeout)
+    while process.isRunning && Date() < deadline { usleep(20_000) }
+    if process.isRunning {
+        process.terminate()
+        process.waitUntilExit()
+        XCTFail("\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout) s")
+    }
     process.waitUntilExit()
     return (process.terminationStatus, Array(try Data(contentsOf: outURL)),
             String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
