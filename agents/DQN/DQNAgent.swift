@@ -74,7 +74,7 @@ public final class DQNAgent {
         return Self.argmax(qValues(observation))
     }
 
-    static func argmax(_ values: [Float]) -> Int {
+    public static func argmax(_ values: [Float]) -> Int {
         var best = 0
         for i in 1..<values.count where values[i] > values[best] { best = i }
         return best
