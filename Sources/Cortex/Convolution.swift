@@ -214,7 +214,7 @@ struct ConvGeometry {
                     let line = out + y * oW
                     for x in 0..<xLo { line[x] = 0 }
                     if sW == 1 {
-                        (line + xLo).update(from: source + xLo, count: xHi - xLo)
+                        copyRow(from: source, to: line, xLo, xHi)
                     } else {
                         for x in xLo..<xHi { line[x] = source[x * sW] }
                     }
@@ -222,6 +222,26 @@ struct ConvGeometry {
                 }
                 if yHi < oH { (out + yHi * oW).update(repeating: 0, count: (oH - yHi) * oW) }
             }
+        }
+    }
+
+    /// `line[x] = source[x]` for `x` in `lo..<hi`, in vector moves: rows here are short (8 to
+    /// 80 floats) and a `memmove` call per row cost more than the copying.
+    @inline(__always)
+    private func copyRow(from source: UnsafePointer<Float>, to line: UnsafeMutablePointer<Float>, _ lo: Int, _ hi: Int) {
+        let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(line)
+        var x = lo
+        while x + 8 <= hi {
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: x * 4, as: SIMD8<Float>.self), toByteOffset: x * 4, as: SIMD8<Float>.self)
+            x += 8
+        }
+        if x + 4 <= hi {
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: x * 4, as: SIMD4<Float>.self), toByteOffset: x * 4, as: SIMD4<Float>.self)
+            x += 4
+        }
+        while x < hi {
+            line[x] = source[x]
+            x += 1
         }
     }
 

@@ -11,7 +11,7 @@ enum KernelParallel {
     /// Calls `body(range)` for disjoint chunks covering `0..<count`, in parallel when the total
     /// work (`count · workPerItem`, in rough element operations) is worth a thread hand-off.
     static func forEachChunk(_ count: Int, workPerItem: Int, _ body: (Range<Int>) -> Void) {
-        let threads = min(Runtime.blasThreads, count)
+        let threads = min(Runtime.kernelThreads, count)
         if threads <= 1 || count * workPerItem < 32_768 {
             if count > 0 { body(0..<count) }
             return

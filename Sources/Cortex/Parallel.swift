@@ -10,7 +10,7 @@ import Dispatch
 /// Chunk bounds are multiples of 16 so vector loops stay aligned.
 @inline(__always) @usableFromInline
 func parallelRanges(_ count: Int, threshold: Int = parallelThreshold, _ body: (Int, Int) -> Void) {
-    let threads = count >= threshold ? min(Runtime.blasThreads, count / (threshold / 2)) : 1
+    let threads = count >= threshold ? min(Runtime.kernelThreads, count / (threshold / 2)) : 1
     if threads <= 1 {
         body(0, count)
         return

@@ -8,6 +8,13 @@ public enum Runtime {
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
     }
 
+    /// Threads for Cortex's own parallel kernels (elementwise loops, optimizers, the two
+    /// independent GEMMs of a linear layer's backward pass); by default the BLAS thread count.
+    /// Set it apart from `blasThreads` when small GEMMs run better single-threaded but two
+    /// cores are still there (the DQN update).
+    nonisolated(unsafe) public static var kernelThreadsOverride: Int?
+    public static var kernelThreads: Int { kernelThreadsOverride ?? blasThreads }
+
     /// Flushes denormal floats to zero on the calling thread (as PyTorch's
     /// `set_flush_denormal(True)`): values below 1.2e-38 become 0, which changes no result
     /// that matters and avoids a ~100× slowdown of arithmetic on them. Cortex's worker

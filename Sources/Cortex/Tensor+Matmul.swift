@@ -1,3 +1,4 @@
+import Dispatch
 import CCBLAS
 
 // Matrix products through OpenBLAS `cblas_sgemm`. Transposed operands are passed as BLAS
@@ -79,6 +80,10 @@ private struct BatchedProduct {
 /// As in PyTorch, a 1-D `a` is a row [1, K] and a 1-D `b` a column [K, 1], and that unit
 /// axis is removed from the result (vector · vector gives rank 0).
 public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
+    if a.rank == 1 && b.rank == 1 {
+        precondition(a.count == b.count, "matmul: vectors of shapes \(a.shape) and \(b.shape) differ in length")
+        return matmul(a.unsqueezed(axis: 0), b.unsqueezed(axis: 1)).reshaped([])
+    }
     if a.rank == 1 {
         return matmul(a.unsqueezed(axis: 0), b, transposeB: transposeB).squeezed(axis: -2)
     }
@@ -168,16 +173,29 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
          beta: bias == nil ? 0 : 1)
     return Tensor.record("linear", shape: shape, storage: storage, inputs: inputs) { g in
         var grads: [Tensor?] = [nil, nil]
-        if x.requiresGrad {
-            let grad = TensorStorage(uninitializedCount: x.count)
-            gemm(false, false, rows, inFeatures, outFeatures, g.storage.pointer, weight.storage.pointer, grad.pointer)
-            grads[0] = Tensor(shape: x.shape, storage: grad)
+        let gradX = x.requiresGrad ? TensorStorage(uninitializedCount: x.count) : nil
+        let gradW = weight.requiresGrad ? TensorStorage(uninitializedCount: weight.count) : nil
+        // ∂x = ∂y·W and ∂W = ∂yᵀ·x are independent: with single-threaded BLAS and a second
+        // kernel thread they run side by side.
+        func product(_ which: Int) {
+            if which == 0, let gradX {
+                gemm(false, false, rows, inFeatures, outFeatures, g.storage.pointer, weight.storage.pointer, gradX.pointer)
+            } else if which == 1, let gradW {
+                gemm(true, false, outFeatures, inFeatures, rows, g.storage.pointer, x.storage.pointer, gradW.pointer)
+            }
         }
-        if weight.requiresGrad {
-            let grad = TensorStorage(uninitializedCount: weight.count)
-            gemm(true, false, outFeatures, inFeatures, rows, g.storage.pointer, x.storage.pointer, grad.pointer)
-            grads[1] = Tensor(shape: weight.shape, storage: grad)
+        if gradX != nil && gradW != nil && Runtime.blasThreads == 1 && Runtime.kernelThreads > 1
+            && rows * inFeatures * outFeatures >= 1 << 20 {
+            DispatchQueue.concurrentPerform(iterations: 2) { which in
+                Runtime.flushDenormalsToZero()
+                product(which)
+            }
+        } else {
+            product(0)
+            product(1)
         }
+        if let gradX { grads[0] = Tensor(shape: x.shape, storage: gradX) }
+        if let gradW { grads[1] = Tensor(shape: weight.shape, storage: gradW) }
         if let bias {
             grads.append(bias.requiresGrad ? g.sumToShape(bias.shape) : nil)
         }

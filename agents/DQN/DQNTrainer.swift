@@ -87,6 +87,7 @@ public final class DQNTrainer {
         // computation with the online pass instead.
         if Runtime.blasThreads > 1 {
             agent.overlapTargets = true
+            Runtime.kernelThreadsOverride = Runtime.blasThreads
             Runtime.blasThreads = 1
         }
         replay = ReplayBuffer(capacity: config.replayCapacity, observationSize: shape.count,
