@@ -15,6 +15,9 @@ public enum Runtime {
     nonisolated(unsafe) public static var kernelThreadsOverride: Int?
     public static var kernelThreads: Int { kernelThreadsOverride ?? blasThreads }
 
+    /// Whether the CPU runs AVX2 and FMA: kernels with a wider variant (Adam) pick it at run time.
+    public static let hasAVX2: Bool = cortex_cpu_has_avx2_fma() != 0
+
     /// Flushes denormal floats to zero on the calling thread (as PyTorch's
     /// `set_flush_denormal(True)`): values below 1.2e-38 become 0, which changes no result
     /// that matters and avoids a ~100× slowdown of arithmetic on them. Cortex's worker

@@ -12,7 +12,7 @@ struct DQNTrainOptions: ParsableArguments {
     var frames: Int = 1_000_000
     @Option(help: "Run folder (default runs/<game>-<obs>-s<seed>).")
     var out: String?
-    @Option(help: "Resume from this checkpoint (default with --resume-last: the run folder's last.safetensors).")
+    @Option(help: "Resume from this checkpoint (--resume alone takes the run folder's last.safetensors).")
     var resumeFrom: String?
     @Flag(help: "Resume the run in --out from its last.safetensors.")
     var resume = false

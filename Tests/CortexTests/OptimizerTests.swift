@@ -76,6 +76,17 @@ final class OptimizerTests: XCTestCase {
                          [[0.9, -1.9], [0.80041223, -1.80016649], [0.70158627, -1.70062339]])
     }
 
+    /// Twenty elements go through the vector paths (AVX2 eight at a time where the CPU has it,
+    /// then SSE, then scalars); each pair must follow the two-element path worked above.
+    func testAdamVectorPathsMatchTheHandWorkedSteps() {
+        func tiled(_ pair: [Float]) -> [Float] { Array((0..<10).map { _ in pair }.joined()) }
+        let adam: [[Float]] = [[0.9, -1.9], [0.80041223, -1.80016649], [0.70158627, -1.70062339]]
+        let adamW: [[Float]] = [[0.89, -1.88], [0.78157186, -1.76140895], [0.67510122, -1.64436868]]
+        assertTrajectory(trajectory(tiled([1, -2])) { Adam($0, learningRate: 0.1) }, adam.map(tiled))
+        assertTrajectory(trajectory(tiled([1, -2])) { AdamW($0, learningRate: 0.1, weightDecay: 0.1) },
+                         adamW.map(tiled), accuracy: 2e-6)
+    }
+
     func testAdamL2WeightDecayDiffersFromAdamW() {
         // Adam with λ = 0.1 adds 0.1θ to the gradient: g = 1.1θ, and Adam is nearly scale-free,
         // so the path barely moves (9.1e-10 at step 1).
