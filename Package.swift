@@ -30,8 +30,9 @@ let package = Package(
                        providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
-        .systemLibrary(name: "CSDL2", path: "Sources/CSDL2", pkgConfig: "sdl2",
-                       providers: [.apt(["libsdl2-dev"])]),
+        // No pkgConfig for SDL2: its cflags carry -D_REENTRANT, which SwiftPM refuses with a
+        // warning on every build; the shim includes <SDL2/SDL.h> and the module map links SDL2.
+        .systemLibrary(name: "CSDL2", path: "Sources/CSDL2", providers: [.apt(["libsdl2-dev"])]),
 
         // The library, bottom up: tensor core → environments → agents, data, rendering.
         .target(name: "Cortex", dependencies: ["CCBLAS"], path: "Sources/Cortex",

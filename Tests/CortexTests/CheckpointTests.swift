@@ -215,15 +215,16 @@ final class CheckpointTests: XCTestCase {
         }
     }
 
+    /// `steps` optimizer steps on ½‖θ‖², whose gradient is θ for every parameter.
+    private func train(_ net: TinyStateNet, _ optimizer: Optimizer, steps: Int) {
+        for _ in 0..<steps {
+            for p in net.parameters() { p.grad = p.copy() }
+            optimizer.step()
+        }
+    }
+
     func testModelAndOptimizerCheckpointResumesTraining() throws {
         let path = folder + "/run.safetensors"
-        // Gradient of ½‖θ‖² is θ, for every parameter.
-        func train(_ net: TinyStateNet, _ optimizer: Optimizer, steps: Int) {
-            for _ in 0..<steps {
-                for p in net.parameters() { p.grad = p.copy() }
-                optimizer.step()
-            }
-        }
         let straight = TinyStateNet(seed: 5)
         train(straight, Adam(straight.parameterGroups(), learningRate: 0.01), steps: 4)
 
@@ -258,47 +259,12 @@ final class CheckpointTests: XCTestCase {
         }
     }
 
-    // MARK: Python interoperability (runs when python3 with safetensors and numpy is present)
-
-    private func python(_ script: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script] + arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw NSError(domain: "python", code: Int(process.terminationStatus),
-                          userInfo: [NSLocalizedDescriptionKey: String(decoding: errors, as: UTF8.self)])
-        }
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    private func requirePython() throws {
-        do {
-            _ = try python("import safetensors, numpy", [])
-        } catch {
-            throw XCTSkip("python3 with safetensors and numpy not available; interoperability not checked")
-        }
-    }
+    // MARK: Python interoperability (scripts/python-interop; skipped without python3, safetensors, numpy)
 
     func testPythonReadsWhatCortexWrites() throws {
-        try requirePython()
         let path = folder + "/for-python.safetensors"
         try sample().write(to: path)
-        let script = """
-        import json, sys
-        from safetensors import safe_open
-        with safe_open(sys.argv[1], framework="np") as f:
-            out = {"metadata": f.metadata(), "tensors": {k: {"shape": list(f.get_tensor(k).shape),
-                   "dtype": str(f.get_tensor(k).dtype), "values": [float(x) for x in f.get_tensor(k).ravel()]} for k in f.keys()}}
-        print(json.dumps(out))
-        """
-        let output = try python(script, [path])
+        let output = try pythonInterop(["read-safetensors", path])
         let json = try JSONSerialization.jsonObject(with: Data(output.utf8)) as! [String: Any]
         XCTAssertEqual(json["metadata"] as? [String: String], sample().metadata)
         let tensors = json["tensors"] as! [String: [String: Any]]
@@ -313,19 +279,34 @@ final class CheckpointTests: XCTestCase {
     }
 
     func testCortexReadsWhatPythonWrites() throws {
-        try requirePython()
         let path = folder + "/from-python.safetensors"
-        let script = """
-        import sys, numpy as np
-        from safetensors.numpy import save_file
-        save_file({"blocks.0.attn.qkv.weight": (np.arange(12, dtype=np.float64).reshape(3, 4) / 7).astype(np.float32),
-                   "z": np.array([-1.0, 2.5], dtype=np.float32)}, sys.argv[1], metadata={"config": "{\\"n\\": 1}"})
-        """
-        _ = try python(script, [path])
+        _ = try pythonInterop(["write-safetensors", path])
         let file = try SafeTensors.read(from: path)
         XCTAssertEqual(file.metadata, ["config": #"{"n": 1}"#])
         let tensors = file.dictionary
         assertTensor(tensors["blocks.0.attn.qkv.weight"]!, shape: [3, 4], (0..<12).map { Float(Double($0) / 7) }, accuracy: 0)
         assertTensor(tensors["z"]!, shape: [2], [-1, 2.5], accuracy: 0)
+    }
+
+    /// A model and its Adam state saved by Cortex, loaded and saved again by Python's
+    /// `safetensors`, resume in Cortex exactly as from the original file.
+    func testCheckpointResavedByPythonResumesTraining() throws {
+        let straight = TinyStateNet(seed: 3)
+        train(straight, Adam(straight.parameterGroups(), learningRate: 0.1), steps: 3)
+
+        let first = TinyStateNet(seed: 3)
+        let firstOptimizer = Adam(first.parameterGroups(), learningRate: 0.1)
+        train(first, firstOptimizer, steps: 1)
+        let path = folder + "/cortex.safetensors", resaved = folder + "/python.safetensors"
+        try Checkpoint.save(first, optimizer: firstOptimizer, metadata: ["note": "resaved"], to: path)
+        _ = try pythonInterop(["resave-safetensors", path, resaved])
+
+        let resumed = TinyStateNet(seed: 99)
+        let resumedOptimizer = Adam(resumed.parameterGroups(), learningRate: 0.5)
+        XCTAssertEqual(try Checkpoint.load(into: resumed, optimizer: resumedOptimizer, from: resaved)["note"], "resaved")
+        train(resumed, resumedOptimizer, steps: 2)
+        for ((name, a), (_, b)) in zip(straight.stateDict(), resumed.stateDict()) {
+            XCTAssertEqual(bits(a), bits(b), name)
+        }
     }
 }

@@ -117,30 +117,20 @@ final class RunLogTests: XCTestCase {
                        "step,wall_time,loss\n1,5.000,1\n2,6.000,0.5\n")
     }
 
-    /// When the `tensorboard` Python package is installed, its own reader must see our scalars.
-    func testTensorBoardsEventAccumulatorReadsOurFile() throws {
-        let logger = try RunLogger(folder: folder, config: Config())
-        for step in 0..<5 { try logger.log(step: step * 100, [("train/loss", 1 / Double(step + 1))]) }
-        let script = """
-        import sys
-        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-        acc = EventAccumulator(sys.argv[1]); acc.Reload()
-        for e in acc.Scalars("train/loss"): print(e.step, repr(e.value))
-        """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, folder]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = Pipe()
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw XCTSkip("python3 with tensorboard not available") }
-        // TensorBoard prints the float32 value widened to a Python float.
-        let pairs = text.split(separator: "\n").map { $0.split(separator: " ") }
-        XCTAssertEqual(pairs.map { Int($0[0])! }, [0, 100, 200, 300, 400])
-        XCTAssertEqual(pairs.map { Float(Double($0[1])!) }, (0..<5).map { Float(1 / Double($0 + 1)) })
+    /// A real `tensorboard --logdir` process (through scripts/python-interop; skipped without
+    /// python3 and tensorboard) serves our scalars over HTTP with their steps and values.
+    func testTensorBoardServesOurScalars() throws {
+        let logger = try RunLogger(folder: folder + "/run-a", config: Config())
+        for step in 0..<5 { try logger.log(step: step * 100, [("train/loss", 1 / Double(step + 1)), ("eval/return", Double(step))]) }
+        let output = try pythonInterop(["read-events", folder, "--server"])
+        let json = try JSONSerialization.jsonObject(with: Data(output.utf8)) as! [String: Any]
+        let runs = try XCTUnwrap(json["runs"] as? [String: [String: [[Double]]]])
+        let tags = try XCTUnwrap(runs["run-a"], "runs seen: \(runs.keys.sorted())")
+        XCTAssertEqual(Set(tags.keys), ["train/loss", "eval/return"])
+        // TensorBoard gives the float32 value widened to a double.
+        XCTAssertEqual(tags["train/loss"]?.map { Int($0[0]) }, [0, 100, 200, 300, 400])
+        XCTAssertEqual(tags["train/loss"]?.map { Float($0[1]) }, (0..<5).map { Float(1 / Double($0 + 1)) })
+        XCTAssertEqual(tags["eval/return"]?.map { Float($0[1]) }, [0, 1, 2, 3, 4])
     }
 
     // MARK: progress
