@@ -212,9 +212,10 @@ public final class DQNTrainer {
         state.episodes += 1
         state.recentReturns.append(episodeReturn)
         if state.recentReturns.count > 100 { state.recentReturns.removeFirst(state.recentReturns.count - 100) }
-        state.trainCurve.append([Float(state.frame), state.recentReturnMean])
-        if state.trainCurve.count > 2_000 {   // keep every other point: bounded, still covers the run
-            state.trainCurve = state.trainCurve.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
+        // One point per 1/500 of the run (at least 1,000 frames apart): evenly spread and bounded.
+        let spacing = Float(max(1_000, config.frames / 500))
+        if state.trainCurve.last.map({ Float(state.frame) - $0[0] >= spacing }) ?? true {
+            state.trainCurve.append([Float(state.frame), state.recentReturnMean])
         }
         try? logger.log(step: state.frame, [("charts/episodic_return", Double(episodeReturn)),
                                             ("charts/episodic_length", Double(length)),
