@@ -47,7 +47,7 @@ let package = Package(
         // The command.
         .executableTarget(
             name: "cortex",
-            dependencies: ["Cortex", "CCBLAS", "Envs", "Agents", "Render",
+            dependencies: ["Cortex", "CCBLAS", "Envs", "Agents", "Render", "Data",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/cortex", swiftSettings: numericFlags),
 
