@@ -17,11 +17,15 @@ struct BenchText: ParsableCommand {
     @OptionGroup var common: CommonOptions
     @Option(help: "Timed training iterations per model (the median is reported).") var iterations = 20
     @Option(help: "Characters generated per generation measurement.") var characters = 2000
+    @Option(help: "Measure only: gpt, lstm or generation (for profiling).") var only: String?
 
     static let pytorchGPTMilliseconds = 50.0
     static let pytorchLSTMMilliseconds = 109.0
 
     func validate() throws {
+        if let only, !["gpt", "lstm", "generation"].contains(only) {
+            throw ValidationError("--only must be gpt, lstm or generation, got '\(only)'")
+        }
         guard iterations >= 3, characters >= 10 else {
             throw ValidationError("--iterations must be at least 3 and --characters at least 10")
         }
@@ -35,18 +39,19 @@ struct BenchText: ParsableCommand {
 
         let gpt = GPT(config: GPTConfig(vocabularySize: vocabulary), generator: &generator)
         let gptOptimizer = AdamW(gpt.weightDecayGroups(weightDecay: 0.1), learningRate: 1e-3, beta2: 0.99, weightDecay: 0.1)
+        let measures = { (part: String) in only == nil || only == part }
         printError("  GPT 4×128, batch 12 × 64")
-        let gptMs = timeTraining(module: gpt, optimizer: gptOptimizer, batch: 12, block: 64, vocabulary: vocabulary,
+        let gptMs = !measures("gpt") ? .nan : timeTraining(module: gpt, optimizer: gptOptimizer, batch: 12, block: 64, vocabulary: vocabulary,
                                  clip: 1, generator: &generator) { gpt.loss(inputs: $0, targets: $1, batchSize: 12) }
 
         let lstm = CharRNN(config: CharRNNConfig(vocabularySize: vocabulary), generator: &generator)
         let lstmOptimizer = Adam(lstm.parameterGroups(), learningRate: 2e-3)
         printError("  LSTM 2×256, batch 32 × 64 (fused)")
-        let lstmMs = timeTraining(module: lstm, optimizer: lstmOptimizer, batch: 32, block: 64, vocabulary: vocabulary,
+        let lstmMs = !measures("lstm") ? .nan : timeTraining(module: lstm, optimizer: lstmOptimizer, batch: 32, block: 64, vocabulary: vocabulary,
                                   clip: 5, generator: &generator) { lstm.loss(inputs: $0, targets: $1, batchSize: 32) }
         printError("  LSTM 2×256 unrolled through primitive ops")
         let network = lstm.rnn as! LSTM
-        let unrolledMs = timeTraining(module: lstm, optimizer: lstmOptimizer, batch: 32, block: 64, vocabulary: vocabulary,
+        let unrolledMs = only != nil ? .nan : timeTraining(module: lstm, optimizer: lstmOptimizer, batch: 32, block: 64, vocabulary: vocabulary,
                                       clip: 5, generator: &generator, repeats: max(3, iterations / 4)) { inputs, targets in
             var x = lstm.embedding(inputs, shape: [32, 64])
             for cell in network.cells { x = cell.unrolled(x, state: cell.zeroState(batchSize: 32)).output }
@@ -54,9 +59,11 @@ struct BenchText: ParsableCommand {
         }
 
         printError("  GPT generation, \(characters) characters")
-        let cached = generationRate(GPTSession(model: gpt), count: characters, generator: &generator)
-        let recomputed = generationRate(RecomputingSession(model: gpt), count: max(10, characters / 4), generator: &generator)
-        let lstmRate = generationRate(CharRNNSession(model: lstm), count: characters, generator: &generator)
+        let generation = measures("generation")
+        let cached = !generation ? .nan : generationRate(GPTSession(model: gpt), count: characters, generator: &generator)
+        let recomputed = !generation ? .nan : generationRate(RecomputingSession(model: gpt), count: max(10, characters / 4),
+                                                             generator: &generator)
+        let lstmRate = !generation ? .nan : generationRate(CharRNNSession(model: lstm), count: characters, generator: &generator)
 
         print(String(format: "GPT  4×128, batch 12×64:  %7.1f ms/iteration   PyTorch %.0f ms   ratio %.2f",
                      gptMs, Self.pytorchGPTMilliseconds, gptMs / Self.pytorchGPTMilliseconds))
