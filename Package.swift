@@ -58,6 +58,7 @@ let package = Package(
         .testTarget(name: "EnvsTests", dependencies: ["Envs"], path: "Tests/EnvsTests", exclude: ["Fixtures"]),
         .testTarget(name: "GoTests", dependencies: ["Envs"], path: "Tests/GoTests"),
         .testTarget(name: "DataTests", dependencies: ["Data", "Cortex", "CZlib"], path: "Tests/DataTests"),
+        .testTarget(name: "TextTests", dependencies: ["Cortex", "Data"], path: "Tests/TextTests"),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Envs"], path: "Tests/RenderTests"),
     ],
     swiftLanguageModes: [.v5]

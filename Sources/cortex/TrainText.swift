@@ -62,9 +62,10 @@ struct TrainText: ParsableCommand {
     @Option(help: "Embedding width (default 128 for gpt, 64 otherwise).") var embed: Int?
     @Option(help: "Recurrent hidden size.") var hidden = 256
     @Option(help: "Dropout.") var dropout: Float = 0
+    @Flag(inversion: .prefixedNo, help: "GPT: biases in the linear layers (nanoGPT's bias).") var bias = true
     @Option(help: "Learning rate (default 1e-3 for gpt, 2e-3 otherwise).") var lr: Float?
     @Option(help: "GPT: final learning rate of the cosine decay.") var minLr: Float = 1e-4
-    @Option(help: "GPT: warmup iterations.") var warmup = 100
+    @Option(help: "GPT: warmup iterations (fewer when the decay is shorter).") var warmup = 100
     @Option(help: "GPT: iterations of the cosine decay (default: --iters).") var decayIters: Int?
     @Option(help: "GPT: AdamW weight decay on matrices.") var weightDecay: Float = 0.1
     @Option(help: "Gradient-norm clip (default 1 for gpt, 5 otherwise; 0 = none).") var gradClip: Float?
@@ -78,12 +79,13 @@ struct TrainText: ParsableCommand {
         }
         for (name, value) in [("--iters", iters ?? 1), ("--batch", batch ?? 1), ("--block", block), ("--layers", layers ?? 1),
                               ("--heads", heads), ("--embed", embed ?? 1), ("--hidden", hidden), ("--eval-every", evalEvery),
-                              ("--eval-batches", evalBatches)] where value < 1 {
+                              ("--eval-batches", evalBatches), ("--decay-iters", decayIters ?? 1)] where value < 1 {
             throw ValidationError("\(name) must be at least 1, got \(value)")
         }
         if model == "gpt" && (embed ?? 128) % heads != 0 {
             throw ValidationError("--embed \(embed ?? 128) must be divisible by --heads \(heads)")
         }
+        guard warmup >= 0 else { throw ValidationError("--warmup must not be negative, got \(warmup)") }
         guard dropout >= 0 && dropout < 1 else { throw ValidationError("--dropout must be in [0, 1), got \(dropout)") }
         if let lr, !(lr > 0) { throw ValidationError("--lr must be positive, got \(lr)") }
     }
@@ -97,13 +99,15 @@ struct TrainText: ParsableCommand {
         c.seed = common.seed
         c.batchSize = batch ?? (gpt ? 12 : 32)
         c.blockSize = block
-        c.gpt = GPTConfig(blockSize: block, layers: layers ?? 4, heads: heads, embedDimension: embed ?? 128, dropout: dropout)
+        c.gpt = GPTConfig(blockSize: block, layers: layers ?? 4, heads: heads, embedDimension: embed ?? 128, dropout: dropout,
+                          bias: bias)
         c.recurrent = CharRNNConfig(cell: RecurrentCellKind(rawValue: model) ?? .lstm, embedDimension: embed ?? 64,
                                     hiddenSize: hidden, layers: layers ?? 2, dropout: dropout)
         c.learningRate = lr ?? (gpt ? 1e-3 : 2e-3)
         c.minimumLearningRate = minLr
-        c.warmupIterations = warmup
-        c.decayIterations = decayIters ?? c.iterations
+        c.decayIterations = max(1, decayIters ?? c.iterations)
+        // A run shorter than the warmup (a smoke test) warms up over part of it instead.
+        c.warmupIterations = min(warmup, c.decayIterations - 1)
         c.beta2 = gpt ? 0.99 : 0.999
         c.weightDecay = gpt ? weightDecay : 0
         c.gradientClip = gradClip ?? (gpt ? 1 : 5)
