@@ -41,13 +41,13 @@ struct BenchText: ParsableCommand {
         let gptOptimizer = AdamW(gpt.weightDecayGroups(weightDecay: 0.1), learningRate: 1e-3, beta2: 0.99, weightDecay: 0.1)
         let measures = { (part: String) in only == nil || only == part }
         printError("  GPT 4×128, batch 12 × 64")
-        let gptMs = !measures("gpt") ? .nan : timeTraining(module: gpt, optimizer: gptOptimizer, batch: 12, block: 64, vocabulary: vocabulary,
+        let (gptMs, gptCPU) = !measures("gpt") ? (.nan, .nan) : timeTraining(module: gpt, optimizer: gptOptimizer, batch: 12, block: 64, vocabulary: vocabulary,
                                  clip: 1, generator: &generator) { gpt.loss(inputs: $0, targets: $1, batchSize: 12) }
 
         let lstm = CharRNN(config: CharRNNConfig(vocabularySize: vocabulary), generator: &generator)
         let lstmOptimizer = Adam(lstm.parameterGroups(), learningRate: 2e-3)
         printError("  LSTM 2×256, batch 32 × 64 (fused)")
-        let lstmMs = !measures("lstm") ? .nan : timeTraining(module: lstm, optimizer: lstmOptimizer, batch: 32, block: 64, vocabulary: vocabulary,
+        let (lstmMs, lstmCPU) = !measures("lstm") ? (.nan, .nan) : timeTraining(module: lstm, optimizer: lstmOptimizer, batch: 32, block: 64, vocabulary: vocabulary,
                                   clip: 5, generator: &generator) { lstm.loss(inputs: $0, targets: $1, batchSize: 32) }
         printError("  LSTM 2×256 unrolled through primitive ops")
         let network = lstm.rnn as! LSTM
@@ -56,7 +56,7 @@ struct BenchText: ParsableCommand {
             var x = lstm.embedding(inputs, shape: [32, 64])
             for cell in network.cells { x = cell.unrolled(x, state: cell.zeroState(batchSize: 32)).output }
             return crossEntropy(logits: lstm.head(x), targets: targets)
-        }
+        }.wall
 
         printError("  GPT generation, \(characters) characters")
         let generation = measures("generation")
@@ -65,15 +65,15 @@ struct BenchText: ParsableCommand {
                                                              generator: &generator)
         let lstmRate = !generation ? .nan : generationRate(CharRNNSession(model: lstm), count: characters, generator: &generator)
 
-        print(String(format: "GPT  4×128, batch 12×64:  %7.1f ms/iteration   PyTorch %.0f ms   ratio %.2f",
-                     gptMs, Self.pytorchGPTMilliseconds, gptMs / Self.pytorchGPTMilliseconds))
-        print(String(format: "LSTM 2×256, batch 32×64:  %7.1f ms/iteration   PyTorch %.0f ms   ratio %.2f   (unrolled ops %.1f ms, %.1f× slower)",
-                     lstmMs, Self.pytorchLSTMMilliseconds, lstmMs / Self.pytorchLSTMMilliseconds, unrolledMs, unrolledMs / lstmMs))
+        print(String(format: "GPT  4×128, batch 12×64:  %7.1f ms/iteration (CPU %.1f ms)   PyTorch %.0f ms   ratio %.2f",
+                     gptMs, gptCPU, Self.pytorchGPTMilliseconds, gptMs / Self.pytorchGPTMilliseconds))
+        print(String(format: "LSTM 2×256, batch 32×64:  %7.1f ms/iteration (CPU %.1f ms)   PyTorch %.0f ms   ratio %.2f   (unrolled ops %.1f ms, %.1f× slower)",
+                     lstmMs, lstmCPU, Self.pytorchLSTMMilliseconds, lstmMs / Self.pytorchLSTMMilliseconds, unrolledMs, unrolledMs / lstmMs))
         print(String(format: "GPT generation: %.0f characters/s with the key/value cache, %.0f recomputing the context (%.1f×)",
                      cached, recomputed, cached / recomputed))
         print(String(format: "LSTM generation: %.0f characters/s with carried state", lstmRate))
         if common.json {
-            printJSON(["gpt_ms_per_iter": gptMs, "lstm_ms_per_iter": lstmMs, "lstm_unrolled_ms_per_iter": unrolledMs,
+            printJSON(["gpt_ms_per_iter": gptMs, "lstm_ms_per_iter": lstmMs, "gpt_cpu_ms_per_iter": gptCPU, "lstm_cpu_ms_per_iter": lstmCPU, "lstm_unrolled_ms_per_iter": unrolledMs,
                        "pytorch_gpt_ms_per_iter": Self.pytorchGPTMilliseconds, "pytorch_lstm_ms_per_iter": Self.pytorchLSTMMilliseconds,
                        "gpt_chars_per_s": cached, "gpt_chars_per_s_no_cache": recomputed, "lstm_chars_per_s": lstmRate,
                        "threads": common.threads, "load_average": loadAverage()])
@@ -84,21 +84,23 @@ struct BenchText: ParsableCommand {
     /// random tokens, after two warm-up iterations.
     private func timeTraining(module: any Module, optimizer: Optimizer, batch: Int, block: Int, vocabulary: Int, clip: Float,
                               generator: inout RandomGenerator, repeats: Int? = nil,
-                              loss: ([Int], [Int]) -> Tensor) -> Double {
-        var samples: [Double] = []
+                              loss: ([Int], [Int]) -> Tensor) -> (wall: Double, cpu: Double) {
+        var samples: [(wall: Double, cpu: Double)] = []
         let count = repeats ?? iterations
         for index in 0..<(count + 2) {
             let inputs = (0..<(batch * block)).map { _ in generator.nextInt(below: vocabulary) }
             let targets = (0..<(batch * block)).map { _ in generator.nextInt(below: vocabulary) }
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = DispatchTime.now().uptimeNanoseconds, cpuStart = processCPUSeconds()
             let value = loss(inputs, targets)
             optimizer.zeroGrad()
             value.backward()
             _ = clipGradNorm(module.parameters(), maxNorm: clip)
             optimizer.step()
-            if index >= 2 { samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6) }
+            if index >= 2 {
+                samples.append((Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6, (processCPUSeconds() - cpuStart) * 1000))
+            }
         }
-        return samples.sorted()[samples.count / 2]
+        return (samples.map(\.wall).sorted()[samples.count / 2], samples.map(\.cpu).sorted()[samples.count / 2])
     }
 
     private func generationRate(_ session: GenerationSession, count: Int, generator: inout RandomGenerator) -> Double {
@@ -124,6 +126,14 @@ private final class RecomputingSession: GenerationSession {
             return Array(logits.scalars.suffix(model.config.vocabularySize))
         }
     }
+}
+
+/// CPU seconds used by the whole process so far (all threads): with other jobs on the machine,
+/// the time a step would take on an idle one, when the step runs on one thread.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
 /// The 1-minute load average (other jobs on the machine change every figure).
