@@ -81,33 +81,32 @@ extension RecurrentCell {
     }
 }
 
-/// PyTorch's initialisation of every recurrent weight and bias: U(−1/√H, 1/√H).
-private func recurrentParameters(gates: Int, inputSize: Int, hiddenSize: Int, bias: Bool,
-                                 generator: inout RandomGenerator) -> (Tensor, Tensor, Tensor?, Tensor?) {
-    precondition(inputSize > 0 && hiddenSize > 0, "recurrent cell: sizes must be positive, got input \(inputSize), hidden \(hiddenSize)")
-    let bound = 1 / Float(hiddenSize).squareRoot()
-    let uniform = WeightInit.uniform(bound: bound)
-    let wih = uniform.make([gates * hiddenSize, inputSize], fallback: uniform, generator: &generator)
-    let whh = uniform.make([gates * hiddenSize, hiddenSize], fallback: uniform, generator: &generator)
-    let bih = bias ? uniform.make([gates * hiddenSize], fallback: uniform, generator: &generator) : nil
-    let bhh = bias ? uniform.make([gates * hiddenSize], fallback: uniform, generator: &generator) : nil
-    return (wih, whh, bih, bhh)
+/// What every built-in cell stores: its sizes and the four PyTorch tensors, initialised as
+/// PyTorch does, U(−1/√H, 1/√H) for every weight and bias.
+public class RecurrentCellStorage {
+    public let inputSize: Int, hiddenSize: Int
+    public let weightIH: Tensor, weightHH: Tensor, biasIH: Tensor?, biasHH: Tensor?
+    public var isTraining = true
+
+    init(gates: Int, inputSize: Int, hiddenSize: Int, bias: Bool, generator: inout RandomGenerator) {
+        precondition(inputSize > 0 && hiddenSize > 0, "recurrent cell: sizes must be positive, got input \(inputSize), hidden \(hiddenSize)")
+        self.inputSize = inputSize
+        self.hiddenSize = hiddenSize
+        let uniform = WeightInit.uniform(bound: 1 / Float(hiddenSize).squareRoot())
+        weightIH = uniform.make([gates * hiddenSize, inputSize], fallback: uniform, generator: &generator)
+        weightHH = uniform.make([gates * hiddenSize, hiddenSize], fallback: uniform, generator: &generator)
+        biasIH = bias ? uniform.make([gates * hiddenSize], fallback: uniform, generator: &generator) : nil
+        biasHH = bias ? uniform.make([gates * hiddenSize], fallback: uniform, generator: &generator) : nil
+    }
 }
 
 // MARK: - Cells
 
 /// Elman RNN cell with tanh (Elman 1990), as `torch.nn.RNNCell`:
 /// `h' = tanh(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh)`. G = 1.
-public final class RNNCell: RecurrentCell {
-    public let inputSize: Int, hiddenSize: Int
-    public let weightIH: Tensor, weightHH: Tensor, biasIH: Tensor?, biasHH: Tensor?
-    public var isTraining = true
-
+public final class RNNCell: RecurrentCellStorage, RecurrentCell {
     public init(inputSize: Int, hiddenSize: Int, bias: Bool = true, generator: inout RandomGenerator) {
-        self.inputSize = inputSize
-        self.hiddenSize = hiddenSize
-        (weightIH, weightHH, biasIH, biasHH) = recurrentParameters(gates: 1, inputSize: inputSize, hiddenSize: hiddenSize,
-                                                                   bias: bias, generator: &generator)
+        super.init(gates: 1, inputSize: inputSize, hiddenSize: hiddenSize, bias: bias, generator: &generator)
     }
 
     public func callAsFunction(_ input: Tensor, state: RecurrentState) -> RecurrentState {
@@ -124,16 +123,9 @@ public final class RNNCell: RecurrentCell {
 /// al. 2000), as `torch.nn.LSTMCell`; gates stacked i, f, g, o (G = 4):
 /// `i = σ(·), f = σ(·), g = tanh(·), o = σ(·)` of `x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh`,
 /// `c' = f ⊙ c + i ⊙ g`, `h' = o ⊙ tanh(c')`.
-public final class LSTMCell: RecurrentCell {
-    public let inputSize: Int, hiddenSize: Int
-    public let weightIH: Tensor, weightHH: Tensor, biasIH: Tensor?, biasHH: Tensor?
-    public var isTraining = true
-
+public final class LSTMCell: RecurrentCellStorage, RecurrentCell {
     public init(inputSize: Int, hiddenSize: Int, bias: Bool = true, generator: inout RandomGenerator) {
-        self.inputSize = inputSize
-        self.hiddenSize = hiddenSize
-        (weightIH, weightHH, biasIH, biasHH) = recurrentParameters(gates: 4, inputSize: inputSize, hiddenSize: hiddenSize,
-                                                                   bias: bias, generator: &generator)
+        super.init(gates: 4, inputSize: inputSize, hiddenSize: hiddenSize, bias: bias, generator: &generator)
     }
 
     public func zeroState(batchSize: Int) -> RecurrentState {
@@ -157,16 +149,9 @@ public final class LSTMCell: RecurrentCell {
 /// Gated recurrent unit (Cho et al. 2014), as `torch.nn.GRUCell`; gates stacked r, z, n (G = 3):
 /// `r = σ(x_r + h_r)`, `z = σ(x_z + h_z)`, `n = tanh(x_n + r ⊙ h_n)`, `h' = (1 − z) ⊙ n + z ⊙ h`,
 /// where `x_• = x·W_i•ᵀ + b_i•` and `h_• = h·W_h•ᵀ + b_h•`.
-public final class GRUCell: RecurrentCell {
-    public let inputSize: Int, hiddenSize: Int
-    public let weightIH: Tensor, weightHH: Tensor, biasIH: Tensor?, biasHH: Tensor?
-    public var isTraining = true
-
+public final class GRUCell: RecurrentCellStorage, RecurrentCell {
     public init(inputSize: Int, hiddenSize: Int, bias: Bool = true, generator: inout RandomGenerator) {
-        self.inputSize = inputSize
-        self.hiddenSize = hiddenSize
-        (weightIH, weightHH, biasIH, biasHH) = recurrentParameters(gates: 3, inputSize: inputSize, hiddenSize: hiddenSize,
-                                                                   bias: bias, generator: &generator)
+        super.init(gates: 3, inputSize: inputSize, hiddenSize: hiddenSize, bias: bias, generator: &generator)
     }
 
     public func callAsFunction(_ input: Tensor, state: RecurrentState) -> RecurrentState {
