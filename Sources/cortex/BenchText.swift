@@ -60,22 +60,23 @@ struct BenchText: ParsableCommand {
 
         printError("  GPT generation, \(characters) characters")
         let generation = measures("generation")
-        let cached = !generation ? .nan : generationRate(GPTSession(model: gpt), count: characters, generator: &generator)
-        let recomputed = !generation ? .nan : generationRate(RecomputingSession(model: gpt), count: max(10, characters / 4),
+        let cached = !generation ? (wall: .nan, cpu: .nan) : generationRate(GPTSession(model: gpt), count: characters, generator: &generator)
+        let recomputed = !generation ? (wall: .nan, cpu: .nan) : generationRate(RecomputingSession(model: gpt), count: max(10, characters / 4),
                                                              generator: &generator)
-        let lstmRate = !generation ? .nan : generationRate(CharRNNSession(model: lstm), count: characters, generator: &generator)
+        let lstmRate = !generation ? (wall: .nan, cpu: .nan) : generationRate(CharRNNSession(model: lstm), count: characters, generator: &generator)
 
         print(String(format: "GPT  4×128, batch 12×64:  %7.1f ms/iteration (CPU %.1f ms)   PyTorch %.0f ms   ratio %.2f",
                      gptMs, gptCPU, Self.pytorchGPTMilliseconds, gptMs / Self.pytorchGPTMilliseconds))
         print(String(format: "LSTM 2×256, batch 32×64:  %7.1f ms/iteration (CPU %.1f ms)   PyTorch %.0f ms   ratio %.2f   (unrolled ops %.1f ms, %.1f× slower)",
                      lstmMs, lstmCPU, Self.pytorchLSTMMilliseconds, lstmMs / Self.pytorchLSTMMilliseconds, unrolledMs, unrolledMs / lstmMs))
-        print(String(format: "GPT generation: %.0f characters/s with the key/value cache, %.0f recomputing the context (%.1f×)",
-                     cached, recomputed, cached / recomputed))
-        print(String(format: "LSTM generation: %.0f characters/s with carried state", lstmRate))
+        print(String(format: "GPT generation: %.0f characters/s with the key/value cache (CPU %.0f), %.0f recomputing the context (%.1f×)",
+                     cached.wall, cached.cpu, recomputed.wall, cached.cpu / recomputed.cpu))
+        print(String(format: "LSTM generation: %.0f characters/s with carried state (CPU %.0f)", lstmRate.wall, lstmRate.cpu))
         if common.json {
             printJSON(["gpt_ms_per_iter": gptMs, "lstm_ms_per_iter": lstmMs, "gpt_cpu_ms_per_iter": gptCPU, "lstm_cpu_ms_per_iter": lstmCPU, "lstm_unrolled_ms_per_iter": unrolledMs,
                        "pytorch_gpt_ms_per_iter": Self.pytorchGPTMilliseconds, "pytorch_lstm_ms_per_iter": Self.pytorchLSTMMilliseconds,
-                       "gpt_chars_per_s": cached, "gpt_chars_per_s_no_cache": recomputed, "lstm_chars_per_s": lstmRate,
+                       "gpt_chars_per_s": cached.wall, "gpt_chars_per_s_no_cache": recomputed.wall, "lstm_chars_per_s": lstmRate.wall,
+                       "gpt_cpu_chars_per_s": cached.cpu, "gpt_cpu_chars_per_s_no_cache": recomputed.cpu, "lstm_cpu_chars_per_s": lstmRate.cpu,
                        "threads": common.threads, "load_average": loadAverage()])
         }
     }
@@ -103,10 +104,12 @@ struct BenchText: ParsableCommand {
         return (samples.map(\.wall).sorted()[samples.count / 2], samples.map(\.cpu).sorted()[samples.count / 2])
     }
 
-    private func generationRate(_ session: GenerationSession, count: Int, generator: inout RandomGenerator) -> Double {
-        let start = DispatchTime.now().uptimeNanoseconds
+    /// Characters per second of wall time and of process CPU time.
+    private func generationRate(_ session: GenerationSession, count: Int, generator: inout RandomGenerator) -> (wall: Double, cpu: Double) {
+        let start = DispatchTime.now().uptimeNanoseconds, cpuStart = processCPUSeconds()
         let tokens = Cortex.generate(session: session, prompt: [0], count: count, generator: &generator)
-        return Double(tokens.count) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        return (Double(tokens.count) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9),
+                Double(tokens.count) / (processCPUSeconds() - cpuStart))
     }
 }
 
@@ -129,7 +132,7 @@ private final class RecomputingSession: GenerationSession {
 }
 
 /// CPU seconds used by the whole process so far (all threads): with other jobs on the machine,
-/// the time a step would take on an idle one, when the step runs on one thread.
+/// about the time the work would take on an idle one, when it runs on one thread.
 func processCPUSeconds() -> Double {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
