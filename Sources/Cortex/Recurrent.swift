@@ -265,21 +265,22 @@ func fusedRecurrentSequence<Cell: RecurrentCell>(_ kind: RecurrentKind, cell: Ce
     let h0 = state.hidden, c0 = lstm ? state.cell! : nil
     let wih = cell.weightIH, whh = cell.weightHH, bih = cell.biasIH, bhh = cell.biasHH
 
-    // Input projection of every step at once: xp (B·T, G·H) = x·W_ihᵀ + b_ih (+ b_hh where it adds).
+    // Input projection of every step at once: xp (B·T, G·H) = x·W_ihᵀ + b_ih (+ b_hh where it adds);
+    // the rows start as the bias and the GEMM adds onto them (beta = 1), saving a pass.
     let xp = TensorStorage(uninitializedCount: B * T * GH)
-    stridedGemm(false, true, B * T, GH, I, input.storage.pointer, I, wih.storage.pointer, I, xp.pointer, GH)
     let bi = bih?.storage.pointer, bh = bhh?.storage.pointer
     // GRU keeps b_hn inside r ⊙ (h·W_hnᵀ + b_hn), so its hidden bias goes to the per-step product.
     let foldHiddenBias = kind != .gru
-    if bi != nil || (foldHiddenBias && bh != nil) {
-        let bias = TensorStorage(count: GH)
-        if let bi { for j in 0..<GH { bias.pointer[j] += bi[j] } }
-        if foldHiddenBias, let bh { for j in 0..<GH { bias.pointer[j] += bh[j] } }
-        for r in 0..<(B * T) {
-            let row = xp.pointer + r * GH, b = bias.pointer
-            for j in 0..<GH { row[j] += b[j] }
-        }
+    let hasBias = bi != nil || (foldHiddenBias && bh != nil)
+    if hasBias {
+        let bias = xp.pointer
+        bias.update(repeating: 0, count: GH)
+        if let bi { for j in 0..<GH { bias[j] += bi[j] } }
+        if foldHiddenBias, let bh { for j in 0..<GH { bias[j] += bh[j] } }
+        for r in 1..<(B * T) { (xp.pointer + r * GH).update(from: bias, count: GH) }
     }
+    stridedGemm(false, true, B * T, GH, I, input.storage.pointer, I, wih.storage.pointer, I, xp.pointer, GH,
+                beta: hasBias ? 1 : 0)
 
     let out = TensorStorage(uninitializedCount: B * L * H)
     // Saved for backward: gate activations (B, T, G·H); LSTM cell states (B, T, H); GRU h·W_hnᵀ + b_hn (B, T, H).
