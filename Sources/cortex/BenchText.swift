@@ -91,14 +91,14 @@ struct BenchText: ParsableCommand {
         for index in 0..<(count + 2) {
             let inputs = (0..<(batch * block)).map { _ in generator.nextInt(below: vocabulary) }
             let targets = (0..<(batch * block)).map { _ in generator.nextInt(below: vocabulary) }
-            let start = DispatchTime.now().uptimeNanoseconds, cpuStart = processCPUSeconds()
+            let start = DispatchTime.now().uptimeNanoseconds, cpuStart = cpuSecondsUsed()
             let value = loss(inputs, targets)
             optimizer.zeroGrad()
             value.backward()
             _ = clipGradNorm(module.parameters(), maxNorm: clip)
             optimizer.step()
             if index >= 2 {
-                samples.append((Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6, (processCPUSeconds() - cpuStart) * 1000))
+                samples.append((Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6, (cpuSecondsUsed() - cpuStart) * 1000))
             }
         }
         return (samples.map(\.wall).sorted()[samples.count / 2], samples.map(\.cpu).sorted()[samples.count / 2])
@@ -106,10 +106,10 @@ struct BenchText: ParsableCommand {
 
     /// Characters per second of wall time and of process CPU time.
     private func generationRate(_ session: GenerationSession, count: Int, generator: inout RandomGenerator) -> (wall: Double, cpu: Double) {
-        let start = DispatchTime.now().uptimeNanoseconds, cpuStart = processCPUSeconds()
+        let start = DispatchTime.now().uptimeNanoseconds, cpuStart = cpuSecondsUsed()
         let tokens = Cortex.generate(session: session, prompt: [0], count: count, generator: &generator)
         return (Double(tokens.count) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9),
-                Double(tokens.count) / (processCPUSeconds() - cpuStart))
+                Double(tokens.count) / (cpuSecondsUsed() - cpuStart))
     }
 }
 
@@ -133,14 +133,14 @@ private final class RecomputingSession: GenerationSession {
 
 /// CPU seconds used by the whole process so far (all threads): with other jobs on the machine,
 /// about the time the work would take on an idle one, when it runs on one thread.
-func processCPUSeconds() -> Double {
+private func cpuSecondsUsed() -> Double {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
 /// The 1-minute load average (other jobs on the machine change every figure).
-func loadAverage() -> Double {
+private func loadAverage() -> Double {
     var loads = [Double](repeating: 0, count: 3)
     return getloadavg(&loads, 3) > 0 ? loads[0] : -1
 }
