@@ -48,7 +48,7 @@ let package = Package(
         // The command.
         .executableTarget(
             name: "cortex",
-            dependencies: ["Cortex", "CCBLAS", "Envs", "Agents", "Render",
+            dependencies: ["Cortex", "CCBLAS", "Envs", "Agents", "Render", "Data",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/cortex", swiftSettings: numericFlags),
 
@@ -59,6 +59,7 @@ let package = Package(
         .testTarget(name: "EnvsTests", dependencies: ["Envs"], path: "Tests/EnvsTests", exclude: ["Fixtures"]),
         .testTarget(name: "GoTests", dependencies: ["Envs"], path: "Tests/GoTests"),
         .testTarget(name: "DataTests", dependencies: ["Data", "Cortex", "CZlib"], path: "Tests/DataTests"),
+        .testTarget(name: "TextTests", dependencies: ["Cortex", "Data"], path: "Tests/TextTests"),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Envs"], path: "Tests/RenderTests"),
     ],
     swiftLanguageModes: [.v5]
