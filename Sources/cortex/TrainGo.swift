@@ -59,6 +59,8 @@ struct TrainGo: ParsableCommand {
     var evalEvery = GoDQNConfig().evalEvery
     @Option(help: "Games per evaluation.")
     var evalGames = GoDQNConfig().evalGames
+    @Flag(help: "Train without the random board symmetry per sample.")
+    var noAugment = false
     @Option(help: "Komi.")
     var komi = 7.5
     @OptionGroup var common: CommonOptions
@@ -95,6 +97,7 @@ struct TrainGo: ParsableCommand {
         c.randomOpponentFraction = randomFraction
         c.evalEvery = evalEvery
         c.evalGames = evalGames
+        c.augment = !noAugment
         c.checkpointEvery = max(1, min(c.checkpointEvery, moves / 4))
         return c
     }

@@ -165,6 +165,32 @@ final class GoAgentTests: XCTestCase {
         XCTAssertEqual(seen.count, 3)
     }
 
+    func testSymmetryOfStoredPlanesMatchesTheSymmetricGame() {
+        // Play the same moves on two boards, one through symmetry k: the transformed planes and
+        // mask of the first must equal the second's, for each of the eight symmetries.
+        let moves = [(2, 1), (3, 3), (1, 2), (2, 2), (0, 1), (4, 0), (1, 1), (3, 0), (1, 0)]   // (row, column), 6×6
+        let layout = GoObservationLayout(size: 6, historyLength: 3)
+        var seen = Set<[Float]>()
+        for k in 0..<GoSymmetry.count {
+            let board = GoBoard(size: 6, historyLength: 3), mirrored = GoBoard(size: 6, historyLength: 3)
+            for (r, c) in moves {
+                XCTAssertTrue(board.play(.play(GoPoint(column: c, row: r))))
+                let (r2, c2) = GoSymmetry.map(row: r, column: c, size: 6, symmetry: k)
+                XCTAssertTrue(mirrored.play(.play(GoPoint(column: c2, row: r2))))
+            }
+            var a = [Float](repeating: 0, count: layout.count), b = a, scratch = [Float](repeating: 0, count: 36)
+            a.withUnsafeMutableBufferPointer { layout.write(board, into: $0) }
+            b.withUnsafeMutableBufferPointer { layout.write(mirrored, into: $0) }
+            a.withUnsafeMutableBufferPointer { p in
+                scratch.withUnsafeMutableBufferPointer { GoSymmetry.apply(k, to: p.baseAddress!, layout: layout, scratch: $0.baseAddress!) }
+            }
+            XCTAssertEqual(a, b, "symmetry \(k)")
+            seen.insert(b)
+            XCTAssertEqual(GoSymmetry.map(action: 36, size: 6, symmetry: k), 36, "pass stays pass")
+        }
+        XCTAssertEqual(seen.count, 8, "the eight symmetries give eight different positions")
+    }
+
     // MARK: training and checkpoints
 
     private func smokeConfig() -> GoDQNConfig {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Every setting of a Go self-play DQN run. Logged in full at the start of a run and stored in
 /// checkpoints. The learning rule is DQN's (Mnih et al. 2015) with Double-DQN targets (van
 /// Hasselt et al. 2016), turned into negamax for two players taking turns: the state after a
@@ -43,6 +45,8 @@ public struct GoDQNConfig: Codable, Equatable, Sendable {
     public var batchSize = 64
     /// Moves per gradient update.
     public var trainEvery = 4
+    /// Train on one of the board's eight symmetries per sample, drawn at random (`GoSymmetry`).
+    public var augment = true
     /// Multi-step returns (Sutton 1988), signs alternating with the player; 1 is plain DQN.
     public var nSteps = 1
     /// Discount γ of the negamax target y = r − γ·max_{legal a′} Q(s′, a′).
@@ -75,6 +79,15 @@ public struct GoDQNConfig: Codable, Equatable, Sendable {
 
     /// The move cap of a game on this board.
     public var moveCap: Int { maxMoves > 0 ? maxMoves : 2 * size * size }
+
+    /// A config from JSON written by this or an earlier version: settings the JSON lacks
+    /// (added since) keep their defaults.
+    public static func decode(json: String) -> GoDQNConfig? {
+        guard let defaults = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(GoDQNConfig())) as? [String: Any],
+              let stored = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+              let merged = try? JSONSerialization.data(withJSONObject: defaults.merging(stored) { $1 }) else { return nil }
+        return try? JSONDecoder().decode(GoDQNConfig.self, from: merged)
+    }
 
     /// ε after `move` moves.
     public func epsilon(atMove move: Int) -> Float {

@@ -38,8 +38,7 @@ public enum GoDQNCheckpoint {
     /// The config stored in a checkpoint.
     public static func readConfig(_ path: String) throws -> GoDQNConfig {
         let file = try SafeTensors.read(from: path)
-        guard file.metadata["go.kind"] == kind, let json = file.metadata[configKey], let data = json.data(using: .utf8),
-              let config = try? JSONDecoder().decode(GoDQNConfig.self, from: data) else {
+        guard file.metadata["go.kind"] == kind, let json = file.metadata[configKey], let config = GoDQNConfig.decode(json: json) else {
             throw AgentError.badCheckpoint(path: path, reason: "its metadata has no '\(configKey)' (was it written by `cortex train go`?)")
         }
         return config

@@ -199,6 +199,7 @@ public final class GoDQNTrainer {
                 let due = (state.moves - learningStarts) / config.trainEvery
                 while state.updates < updatesAtStart + due {
                     replay.sample(into: &batch, nSteps: config.nSteps, gamma: -config.gamma, using: &state.generator)
+                    if config.augment { augment(&batch, scratch: &unpackedA) }
                     let result = agent.update(batch)
                     state.updates = agent.updates
                     lossSum += Double(result.loss)
@@ -262,6 +263,23 @@ public final class GoDQNTrainer {
         let opponent = state.generator.nextFloat() < config.randomOpponentFraction ? -1 : state.generator.nextInt(below: pool.count)
         state.games += 1
         return Slot(board: GoBoard(size: config.size, historyLength: config.historyLength), learner: learner, opponent: opponent)
+    }
+
+    /// One random symmetry per row, the same for s, s′ and the action.
+    private func augment(_ batch: inout ReplayBatch, scratch: inout [Float]) {
+        let layout = agent.layout, count = layout.count
+        scratch.withUnsafeMutableBufferPointer { temporary in
+            batch.states.withUnsafeMutableBufferPointer { states in
+                batch.nextStates.withUnsafeMutableBufferPointer { next in
+                    for row in 0..<batch.size {
+                        let k = state.generator.nextInt(below: GoSymmetry.count)
+                        GoSymmetry.apply(k, to: states.baseAddress! + row * count, layout: layout, scratch: temporary.baseAddress!)
+                        GoSymmetry.apply(k, to: next.baseAddress! + row * count, layout: layout, scratch: temporary.baseAddress!)
+                        batch.actions[row] = GoSymmetry.map(action: batch.actions[row], size: layout.size, symmetry: k)
+                    }
+                }
+            }
+        }
     }
 
     /// Exploration: uniform among legal moves that fill none of the mover's own eyes, and pass.
