@@ -59,6 +59,8 @@ struct TrainGo: ParsableCommand {
     var evalEvery = GoDQNConfig().evalEvery
     @Option(help: "Games per evaluation.")
     var evalGames = GoDQNConfig().evalGames
+    @Flag(help: "Never fill the agent's own single-point eyes (the random baseline's rule): masked like illegal moves.")
+    var protectEyes = false
     @Flag(help: "Train without the random board symmetry per sample.")
     var noAugment = false
     @Option(help: "Komi.")
@@ -98,6 +100,7 @@ struct TrainGo: ParsableCommand {
         c.evalEvery = evalEvery
         c.evalGames = evalGames
         c.augment = !noAugment
+        c.protectEyes = protectEyes
         c.checkpointEvery = max(1, min(c.checkpointEvery, moves / 4))
         return c
     }

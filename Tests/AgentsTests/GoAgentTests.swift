@@ -80,6 +80,21 @@ final class GoAgentTests: XCTestCase {
         XCTAssertGreaterThan(checked, 3)
     }
 
+    func testEyeProtectionMasksOnlyTheMoversOwnEyes() {
+        // Black B1 and A2 make A1 a single-point eye of black's; white plays far away.
+        let board = GoBoard(size: 5, historyLength: 3)
+        for vertex in ["B1", "E5", "A2", "E4"] { XCTAssertTrue(board.play(GTP.move(vertex, size: 5)!)) }
+        let eye = 4 * 5 + 0   // A1: row 4 (bottom), column 0
+        for protect in [false, true] {
+            let layout = GoObservationLayout(size: 5, historyLength: 3, protectEyes: protect)
+            var row = [Float](repeating: 0, count: layout.count)
+            row.withUnsafeMutableBufferPointer { layout.write(board, into: $0) }
+            let mask = Array(row[layout.planeValues...])
+            XCTAssertEqual(mask[eye], protect ? 0 : 1, "A1 with protectEyes \(protect)")
+            XCTAssertEqual(mask.reduce(0, +), Float(25 - 4 + 1 - (protect ? 1 : 0)), "every other empty point and pass stay legal")
+        }
+    }
+
     func testTargetMaxIgnoresIllegalMovesAndNegatesTheOpponentsValue() {
         // Two rows of 4 actions (3 points + pass). Row 0: s′ not terminal, the best value 0.9 is
         // on an illegal point; legal best is 0.2 → y = 0 + (−0.9)·0.2 = −0.18.

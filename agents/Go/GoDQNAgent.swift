@@ -7,13 +7,18 @@ import Foundation
 ///
 /// Layout: `planeCount · size²` plane values (C, H, W) then `size² + 1` mask values (points
 /// row-major, then pass). The mask of s′ is what the target's max runs over.
+///
+/// With `protectEyes` the mask also leaves out the mover's own single-point eyes
+/// (`GoBoard.isEye`), the rule the random baseline plays by: filling one can only hurt.
 public struct GoObservationLayout: Equatable, Sendable {
     public let size: Int
     public let planeCount: Int
+    public let protectEyes: Bool
 
-    public init(size: Int, historyLength: Int) {
+    public init(size: Int, historyLength: Int, protectEyes: Bool = false) {
         self.size = size
         planeCount = GoBoard.planeCount(historyLength: historyLength)
+        self.protectEyes = protectEyes
     }
 
     public var planeValues: Int { planeCount * size * size }
@@ -27,6 +32,12 @@ public struct GoObservationLayout: Equatable, Sendable {
                      "GoObservationLayout.write: board \(board.size)×\(board.size) with \(board.planeCount) planes into \(buffer.count) floats, layout \(size)×\(size) × \(planeCount) needs \(count)")
         board.writePlanes(into: UnsafeMutableBufferPointer(rebasing: buffer[0..<planeValues]))
         board.writeLegalMask(into: UnsafeMutableBufferPointer(rebasing: buffer[planeValues..<count]))
+        guard protectEyes else { return }
+        for row in 0..<size {
+            for column in 0..<size where board.isEye(index: (row + 1) * board.stride + column + 1, color: board.toPlay) {
+                buffer[planeValues + row * size + column] = 0
+            }
+        }
     }
 }
 
@@ -54,7 +65,7 @@ public final class GoDQNAgent {
 
     public init(config: GoDQNConfig) {
         self.config = config
-        layout = GoObservationLayout(size: config.size, historyLength: config.historyLength)
+        layout = GoObservationLayout(size: config.size, historyLength: config.historyLength, protectEyes: config.protectEyes)
         var generator = RandomGenerator(seed: config.seed &+ 0x5EED)
         online = GoQNetwork(inputChannels: layout.planeCount, channels: config.channels, layers: config.layers,
                             generator: &generator)

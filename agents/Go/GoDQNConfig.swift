@@ -16,6 +16,10 @@ public struct GoDQNConfig: Codable, Equatable, Sendable {
     /// Seed of every generator in the run.
     public var seed: UInt64 = 0
 
+    /// Leave the mover's own single-point eyes out of its moves (acting, the target's max and
+    /// play), the random baseline's rule; `false` masks only illegal moves.
+    public var protectEyes = false
+
     // MARK: network
     /// Feature maps of the trunk's 3×3 convolutions.
     public var channels = 32

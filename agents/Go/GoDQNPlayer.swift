@@ -97,7 +97,7 @@ public final class GoDQNPlayer: GoMoveGenerator {
         if epsilon > 0 && generator.nextFloat() < epsilon {
             return board.randomMove(for: color, using: &random, includePass: true, protectEyes: true)
         }
-        let layout = GoObservationLayout(size: board.size, historyLength: board.historyLength)
+        let layout = GoObservationLayout(size: board.size, historyLength: board.historyLength, protectEyes: config.protectEyes)
         var row = [Float](repeating: 0, count: layout.count)
         return row.withUnsafeMutableBufferPointer { buffer in
             layout.write(board, into: buffer)

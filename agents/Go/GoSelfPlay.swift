@@ -372,20 +372,28 @@ public enum GoEvaluation {
         /// Mean score margin from the network's side.
         public var meanMargin: Double
         public var meanLength: Double
+        /// Each game's margin from the network's side, in game order (the network is black in
+        /// even-numbered games, counting from 0).
+        public var margins: [Double]
+        /// Moves of each game, in game order.
+        public var lengths: [Int]
     }
 
     /// Plays `games` games (the network black in even games, white in odd ones), up to
     /// `config.parallelGames` at once with one batched forward per turn, on `config.size`.
-    public static func versusRandom(network: GoQNetwork, config: GoDQNConfig, games: Int, seed: UInt64) -> Result {
-        let layout = GoObservationLayout(size: config.size, historyLength: config.historyLength)
+    public static func versusRandom(network: GoQNetwork, config: GoDQNConfig, games: Int, seed: UInt64,
+                                    onGame: ((_ finished: Int, _ margin: Double) -> Void)? = nil) -> Result {
+        let layout = GoObservationLayout(size: config.size, historyLength: config.historyLength, protectEyes: config.protectEyes)
         var random = GoRandom(seed: seed)
         var wins: Float = 0, marginSum = 0.0, lengthSum = 0
-        var started = 0
-        var boards: [(board: GoBoard, color: GoColor)] = []
+        var started = 0, finishedCount = 0
+        var margins = [Double](repeating: 0, count: games), lengths = [Int](repeating: 0, count: games)
+        var boards: [(board: GoBoard, color: GoColor, number: Int)] = []
         var rows = [Float](repeating: 0, count: config.parallelGames * layout.count)
         while started < games || !boards.isEmpty {
             while boards.count < config.parallelGames && started < games {
-                boards.append((GoBoard(size: config.size, historyLength: config.historyLength), started % 2 == 0 ? .black : .white))
+                boards.append((GoBoard(size: config.size, historyLength: config.historyLength), started % 2 == 0 ? .black : .white,
+                               started))
                 started += 1
             }
             let networkTurns = boards.indices.filter { boards[$0].board.toPlay == boards[$0].color }
@@ -414,14 +422,18 @@ public enum GoEvaluation {
                 if boards[i].board.isOver || boards[i].board.moveCount >= config.moveCap { finished.append(i) }
             }
             for i in finished.reversed() {
-                let (board, color) = boards.remove(at: i)
+                let (board, color, number) = boards.remove(at: i)
                 let margin = board.score(komi: config.komi) * (color == .black ? 1 : -1)
                 wins += margin > 0 ? 1 : margin == 0 ? 0.5 : 0
                 marginSum += margin
                 lengthSum += board.moveCount
+                margins[number] = margin
+                lengths[number] = board.moveCount
+                finishedCount += 1
+                onGame?(finishedCount, margin)
             }
         }
         return Result(games: games, winRate: wins / Float(max(1, games)), meanMargin: marginSum / Double(max(1, games)),
-                      meanLength: Double(lengthSum) / Double(max(1, games)))
+                      meanLength: Double(lengthSum) / Double(max(1, games)), margins: margins, lengths: lengths)
     }
 }
