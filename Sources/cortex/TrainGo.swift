@@ -45,6 +45,10 @@ struct TrainGo: ParsableCommand {
     var replay = GoDQNConfig().replayCapacity
     @Option(help: "Moves of random play before learning starts.")
     var learningStarts = GoDQNConfig().learningStarts
+    @Option(help: "ε of the learner when learning starts (lower it when starting from a trained network).")
+    var epsilonStart = GoDQNConfig().epsilonStart
+    @Option(help: "Final ε of the learner.")
+    var epsilonEnd = GoDQNConfig().epsilonEnd
     @Option(help: "Moves over which ε decays to its final value.")
     var epsilonMoves = GoDQNConfig().epsilonDecayMoves
     @Option(help: "Multi-step return length (signs alternate with the player).")
@@ -59,8 +63,8 @@ struct TrainGo: ParsableCommand {
     var evalEvery = GoDQNConfig().evalEvery
     @Option(help: "Games per evaluation.")
     var evalGames = GoDQNConfig().evalGames
-    @Flag(help: "Never fill the agent's own single-point eyes (the random baseline's rule): masked like illegal moves.")
-    var protectEyes = false
+    @Flag(inversion: .prefixedNo, help: "Never fill the agent's own single-point eyes (the random baseline's rule): masked like illegal moves.")
+    var protectEyes = GoDQNConfig().protectEyes
     @Flag(help: "Train without the random board symmetry per sample.")
     var noAugment = false
     @Option(help: "Komi.")
@@ -73,8 +77,9 @@ struct TrainGo: ParsableCommand {
               nSteps >= 1, targetUpdate > 0, evalEvery >= 0, evalGames > 0, learningStarts >= 0, epsilonMoves >= 0 else {
             throw ValidationError("--moves, --channels, --layers, --parallel, --batch, --train-every, --n-steps, --target-update, --eval-games must be positive and --replay larger than --batch")
         }
-        guard lr > 0, gamma > 0, gamma <= 1, (0...1).contains(randomFraction) else {
-            throw ValidationError("--lr must be positive, --gamma in (0, 1], --random-fraction in [0, 1]")
+        guard lr > 0, gamma > 0, gamma <= 1, (0...1).contains(randomFraction), (0...1).contains(epsilonStart),
+              (0...1).contains(epsilonEnd) else {
+            throw ValidationError("--lr must be positive, --gamma in (0, 1], --random-fraction, --epsilon-start and --epsilon-end in [0, 1]")
         }
     }
 
@@ -92,6 +97,8 @@ struct TrainGo: ParsableCommand {
         c.trainEvery = trainEvery
         c.replayCapacity = replay
         c.learningStarts = learningStarts
+        c.epsilonStart = epsilonStart
+        c.epsilonEnd = epsilonEnd
         c.epsilonDecayMoves = epsilonMoves
         c.nSteps = nSteps
         c.gamma = gamma
