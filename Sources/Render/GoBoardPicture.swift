@@ -23,8 +23,11 @@ public struct GoBoardPicture: Sendable {
         precondition((2...25).contains(size), "GoBoardPicture: size \(size) is not 2…25")
         self.size = size
         cell = max(12, pixels / (size + 1))
-        margin = cell
+        margin = cell * 5 / 4
     }
+
+    /// Width of the strip along each edge that edge stones leave free, for the coordinates.
+    private var labelBand: Int { margin - cell / 2 }
 
     public var width: Int { 2 * margin + (size - 1) * cell }
     public var height: Int { width }
@@ -97,10 +100,10 @@ public struct GoBoardPicture: Sendable {
             let x = margin + i * cell, y = margin + i * cell
             let letterWidth = BitmapFont.width(of: letter, scale: scale)
             let numberWidth = BitmapFont.width(of: number, scale: scale)
-            for top in [(margin - glyph) / 2, height - (margin + glyph) / 2] {
+            for top in [(labelBand - glyph) / 2, height - (labelBand + glyph) / 2] {
                 _ = BitmapFont.draw(letter, into: &frame, x: x - letterWidth / 2, y: top, color: Self.label, scale: scale)
             }
-            for left in [(margin - numberWidth) / 2, width - (margin + numberWidth) / 2] {
+            for left in [(labelBand - numberWidth) / 2, width - (labelBand + numberWidth) / 2] {
                 _ = BitmapFont.draw(number, into: &frame, x: left, y: y - glyph / 2, color: Self.label, scale: scale)
             }
         }
