@@ -12,8 +12,8 @@ public struct Panel: Equatable, Sendable {
 
     /// The game's name, at the top.
     public var title: String
-    /// The score, drawn large under the title.
-    public var score: Int
+    /// The score, drawn large under the title (nil: no score line, e.g. for Go).
+    public var score: Int?
     /// Figures under the score.
     public var stats: [Stat]
     /// Names of the actions, for the action list or the Q-value bars.
@@ -27,7 +27,7 @@ public struct Panel: Equatable, Sendable {
     /// A word laid over the middle of the game (`PAUSED`, `GAME OVER`).
     public var banner: String?
 
-    public init(title: String, score: Int = 0, stats: [Stat] = [], actionNames: [String] = [],
+    public init(title: String, score: Int? = 0, stats: [Stat] = [], actionNames: [String] = [],
                 chosenAction: Int? = nil, qValues: [Float]? = nil, hints: [String] = [],
                 banner: String? = nil) {
         self.title = title
@@ -153,10 +153,12 @@ public struct GameView: Sendable {
             out.fillRect(x: x + i * stripe, y: y, width: stripe, height: 4, color: colour)
         }
         y += 4 + 16
-        BitmapFont.draw("SCORE", into: &out, x: x, y: y, color: Self.labelColor, scale: s)
-        y += line
-        BitmapFont.drawNumber(panel.score, into: &out, x: x, y: y, color: Self.scoreColor, scale: 4)
-        y += BitmapFont.glyphHeight * 4 + 14
+        if let score = panel.score {
+            BitmapFont.draw("SCORE", into: &out, x: x, y: y, color: Self.labelColor, scale: s)
+            y += line
+            BitmapFont.drawNumber(score, into: &out, x: x, y: y, color: Self.scoreColor, scale: 4)
+            y += BitmapFont.glyphHeight * 4 + 14
+        }
 
         let labelColumns = (panel.stats.map(\.label.count).max() ?? 0) + 1
         for stat in panel.stats {

@@ -7,9 +7,9 @@ import Foundation
 /// `cortex eval <game> --checkpoint FILE`: evaluation episodes of a trained agent.
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Evaluate a trained model: a DQN agent on its game (mean, std, min, max return).")
+        abstract: "Evaluate a trained model: a DQN agent on its game (mean, std, min, max return), or a Go agent against the random player.")
 
-    @Argument(help: "What to evaluate: a game (\(Games.names.joined(separator: ", "))).")
+    @Argument(help: "What to evaluate: a game (\(Games.names.joined(separator: ", "))) or go.")
     var target: String
     @Option(help: "Checkpoint written by `cortex train`.")
     var checkpoint: String
@@ -17,6 +17,10 @@ struct Eval: ParsableCommand {
     var episodes: Int = 100
     @Option(help: "ε of the ε-greedy policy (DQN paper's evaluation: 0.05).")
     var epsilon: Float = 0.05
+    @Option(help: "Go: board size (default: the one the agent trained on; the network plays any size).")
+    var size: Int?
+    @Option(help: "Go: komi.")
+    var komi = 7.5
     @Option(help: "Episodes are truncated after this many steps (a good Breakout policy can play forever).")
     var maxSteps: Int = 10_000
     @OptionGroup var common: CommonOptions
@@ -28,6 +32,7 @@ struct Eval: ParsableCommand {
     }
 
     func run() throws {
+        if target == "go" { return try reportingFailures("eval go") { try evaluateGo() } }
         guard Games.names.contains(target) else {
             throw ValidationError("unknown evaluation target '\(target)'; expected one of \(Games.names.joined(separator: ", "))")
         }
@@ -56,6 +61,44 @@ struct Eval: ParsableCommand {
         if common.json {
             printJSON(["episodes": episodes, "mean": Double(mean), "std": Double(std), "min": Double(totals.min()!),
                        "max": Double(totals.max()!), "truncated": results.truncatedCount])
+        }
+    }
+}
+
+extension Eval {
+    /// `cortex eval go`: greedy games of the agent against the random eye-preserving player,
+    /// colours alternating, 16 games at a time with one batched forward per turn.
+    func evaluateGo() throws {
+        Runtime.configure(threads: common.threads)
+        var (config, network) = try GoDQNCheckpoint.loadNetwork(checkpoint)
+        let trainedSize = config.size
+        if let size {
+            guard (2...25).contains(size) else { throw CommandFailure("--size must be in 2...25, got \(size)") }
+            config.size = size
+        }
+        config.komi = komi
+        config.maxMoves = 0
+        let progress = Progress(total: episodes, label: "go \(config.size)×\(config.size) games")
+        var wins = 0.0
+        let result = GoEvaluation.versusRandom(network: network, config: config, games: episodes, seed: common.seed) { finished, margin in
+            wins += margin > 0 ? 1 : margin == 0 ? 0.5 : 0
+            progress.update(finished, metrics: [("win_rate", wins / Double(finished))])
+        }
+        progress.finish()
+        let black = stride(from: 0, to: episodes, by: 2).map { result.margins[$0] }
+        let white = stride(from: 1, to: episodes, by: 2).map { result.margins[$0] }
+        func score(_ margins: [Double]) -> Double { margins.map { $0 > 0 ? 1 : $0 == 0 ? 0.5 : 0 }.reduce(0, +) }
+        let (low, high) = wilsonInterval(successes: Double(result.winRate) * Double(episodes), trials: episodes)
+        let capped = result.lengths.filter { $0 >= config.moveCap }.count
+        print("go \(config.size)×\(config.size), komi \(komi), \(episodes) greedy games against the random player (agent trained on \(trainedSize)×\(trainedSize)):")
+        print(String(format: "  win rate %.1f%% [95%%: %.1f%%, %.1f%%]; as black %.1f/%d, as white %.1f/%d",
+                     100 * Double(result.winRate), 100 * low, 100 * high, score(black), black.count, score(white), white.count))
+        print(String(format: "  mean margin %+.1f; mean length %.0f moves; %d capped at %d moves",
+                     result.meanMargin, result.meanLength, capped, config.moveCap))
+        if common.json {
+            printJSON(["games": episodes, "size": config.size, "win_rate": Double(result.winRate), "ci_low": low, "ci_high": high,
+                       "wins_as_black": score(black), "wins_as_white": score(white), "mean_margin": result.meanMargin,
+                       "mean_length": result.meanLength, "capped": capped])
         }
     }
 }

@@ -1,4 +1,6 @@
+import Agents
 import ArgumentParser
+import Cortex
 import Envs
 import Foundation
 
@@ -6,7 +8,7 @@ import Foundation
 struct GTPCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gtp",
-        abstract: "Play Go through GTP v2 on standard input and output (random eye-preserving player for now).")
+        abstract: "Play Go through GTP v2 on standard input and output: a trained agent (--checkpoint) or the random eye-preserving player.")
 
     @OptionGroup var common: CommonOptions
 
@@ -16,13 +18,22 @@ struct GTPCommand: ParsableCommand {
     @Option(help: "Initial komi.")
     var komi = 7.5
 
+    @Option(help: "A `cortex train go` checkpoint whose agent plays (default: the random eye-preserving player).")
+    var checkpoint: String?
+
     func validate() throws {
         guard (2...25).contains(size) else { throw ValidationError("--size must be in 2...25, got \(size)") }
     }
 
     func run() throws {
-        // When the agent exists, `--checkpoint` selects it here; until then the baseline plays.
-        let engine = GTPEngine(size: size, komi: komi, generator: GoRandomPlayer(seed: common.seed),
+        var generator: GoMoveGenerator = GoRandomPlayer(seed: common.seed)
+        if let checkpoint {
+            try reportingFailures("gtp") {
+                Runtime.configure(threads: common.threads)
+                generator = try GoDQNPlayer(checkpoint: checkpoint, seed: common.seed)
+            }
+        }
+        let engine = GTPEngine(size: size, komi: komi, generator: generator,
                                name: "Cortex", version: CortexCommand.configuration.version)
         let stdout = FileHandle.standardOutput
         // FileHandle writes go straight to the descriptor: each response reaches the

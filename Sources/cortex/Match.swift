@@ -1,4 +1,6 @@
+import Agents
 import ArgumentParser
+import Cortex
 import Envs
 import Foundation
 
@@ -11,7 +13,8 @@ struct MatchCommand: ParsableCommand {
         abstract: "Play Go games between two GTP engines (or built-in players) and tabulate the results.",
         discussion: """
             Engines are command lines run through /bin/sh, e.g. "gnugo --mode gtp --level 1 --chinese-rules", \
-            or the built-in "random" (uniform among legal moves that do not fill its own eyes). \
+            the built-in "random" (uniform among legal moves that do not fill its own eyes), \
+            or "cortex:<checkpoint>", the agent of a `cortex train go` checkpoint playing greedily. \
             Colours alternate: the --black engine takes black in odd games, white in even ones.
             """)
 
@@ -56,8 +59,13 @@ struct MatchCommand: ParsableCommand {
     }
 
     func run() throws {
+        try reportingFailures("match") { try play() }
+    }
+
+    func play() throws {
         // A dead engine must surface as an error on the next write, not kill the match.
         signal(SIGPIPE, SIG_IGN)
+        Runtime.configure(threads: common.threads)
         let cap = maxMoves ?? 2 * size * size
         let first = try makePlayer(black, seed: common.seed &* 2 &+ 1)
         // Always two players, even for the same command line: each keeps its own board.
@@ -170,25 +178,13 @@ struct MatchCommand: ParsableCommand {
         }
     }
 
-    /// `random`, `cortex:<checkpoint>` (once the Go agent exists), or a GTP command line.
+    /// `random`, `cortex:<checkpoint>` (a trained agent), or a GTP command line.
     func makePlayer(_ spec: String, seed: UInt64) throws -> GoPlayer {
         if spec == "random" { return LocalPlayer(generator: GoRandomPlayer(seed: seed)) }
         if spec.hasPrefix("cortex:") {
-            // Hook for the learning agent: load the checkpoint after the colon into a
-            // GoMoveGenerator and seat it with LocalPlayer(generator:).
-            throw MatchError.agentUnavailable(String(spec.dropFirst("cortex:".count)))
+            let path = String(spec.dropFirst("cortex:".count))
+            return LocalPlayer(generator: try GoDQNPlayer(checkpoint: path, seed: seed))
         }
         return try GTPProcess(commandLine: spec)
-    }
-}
-
-enum MatchError: Error, CustomStringConvertible {
-    case agentUnavailable(String)
-
-    var description: String {
-        switch self {
-        case .agentUnavailable(let checkpoint):
-            return "cortex:\(checkpoint): the Go agent is not built yet; use \"random\" or a GTP engine command line"
-        }
     }
 }

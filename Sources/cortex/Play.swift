@@ -1,4 +1,6 @@
+import Agents
 import ArgumentParser
+import Cortex
 import Envs
 import Render
 
@@ -14,8 +16,20 @@ struct Play: ParsableCommand {
             to an animated GIF.
             """)
 
-    @Argument(help: "The game: \(Games.names.joined(separator: ", ")).")
+    @Argument(help: "The game: \(Games.names.joined(separator: ", ")), or go (click to play against an agent).")
     var game: String
+
+    @Option(help: "Go: the agent's checkpoint (default: the random player).")
+    var checkpoint: String?
+
+    @Option(help: "Go: board size.")
+    var size = 9
+
+    @Option(help: "Go: komi.")
+    var komi = 7.5
+
+    @Option(help: "Go: your colour, black or white.")
+    var color = "black"
 
     @Option(help: "Game steps per second (MinAtar's games are hard above about 10).")
     var fps: Double = 7
@@ -24,10 +38,13 @@ struct Play: ParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
+        guard (2...25).contains(size) else { throw ValidationError("--size must be in 2...25, got \(size)") }
+        guard GTP.color(color) != nil else { throw ValidationError("--color must be black or white, got '\(color)'") }
         guard fps > 0 && fps <= 60 else { throw ValidationError("--fps must be in (0, 60], got \(fps)") }
     }
 
     func run() throws {
+        if game == "go" { return try reportingFailures("play go") { try playGo() } }
         try reportingFailures("play") {
             var env = try Games.make(game, seed: common.seed)
             let first = env.render()
@@ -117,5 +134,21 @@ struct Play: ParsableCommand {
                 printJSON(["game": game, "games": scores.count, "scores": scores, "best": best])
             }
         }
+    }
+}
+
+extension Play {
+    /// `cortex play go`: click a point to play it, Space to pass, against the --checkpoint agent.
+    func playGo() throws {
+        Runtime.configure(threads: common.threads)
+        let agent = try checkpoint.map { try GoDQNPlayer(checkpoint: $0, seed: common.seed) as GoMoveGenerator }
+            ?? GoRandomPlayer(seed: common.seed)
+        let (picture, screen) = try GoScreen.makeScreen(
+            size: size, zoom: display.zoom, title: "Cortex — Go", fps: fps, record: display.record, window: true,
+            frameLimit: 0, advice: "cortex play needs one (cortex watch go --record out.gif works without)")
+        let results = GoScreen.play(agent: agent, human: GTP.color(color)!, size: size, komi: komi, screen: screen,
+                                    picture: picture)
+        if let path = try screen.finish() { printError("wrote \(path) (\(screen.frameCount) frames)") }
+        if common.json { printJSON(["game": "go", "size": size, "games": results.count, "results": results]) }
     }
 }

@@ -1,4 +1,6 @@
+import Agents
 import ArgumentParser
+import Cortex
 import Envs
 import Foundation
 import Render
@@ -16,7 +18,7 @@ struct Watch: ParsableCommand {
             to a GIF without opening a window (no display or SDL needed).
             """)
 
-    @Argument(help: "The game: \(Games.names.joined(separator: ", ")).")
+    @Argument(help: "The game: \(Games.names.joined(separator: ", ")), or go.")
     var game: String
 
     @Option(help: "A trained agent's checkpoint (default: a random policy).")
@@ -40,10 +42,20 @@ struct Watch: ParsableCommand {
     @Option(help: "Truncate an episode after this many steps (a good Breakout player never loses).")
     var maxSteps = 10_000
 
+    @Option(help: "Go: board size.")
+    var size = 9
+
+    @Option(help: "Go: komi.")
+    var komi = 7.5
+
+    @Option(help: "Go: the other player: random, self (the --checkpoint agent) or another checkpoint.")
+    var opponent = "random"
+
     @OptionGroup var display: ScreenOptions
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
+        guard (2...25).contains(size) else { throw ValidationError("--size must be in 2...25, got \(size)") }
         guard episodes >= 1 else { throw ValidationError("--episodes must be at least 1, got \(episodes)") }
         guard fps > 0 && fps <= 1000 else { throw ValidationError("--fps must be in (0, 1000], got \(fps)") }
         guard maxFrames >= 0 else { throw ValidationError("--max-frames must be at least 0, got \(maxFrames)") }
@@ -55,6 +67,7 @@ struct Watch: ParsableCommand {
     }
 
     func run() throws {
+        if game == "go" { return try reportingFailures("watch go") { try watchGo() } }
         try reportingFailures("watch") {
             let env: AnyEnvironment, policy: Policy
             if let checkpoint {
@@ -84,6 +97,30 @@ struct Watch: ParsableCommand {
                            "returns": result.returns, "lengths": result.lengths,
                            "frames": screen.frameCount, "record": path ?? NSNull()])
             }
+        }
+    }
+}
+
+extension Watch {
+    /// `cortex watch go`: the --checkpoint agent (or the random player) against --opponent.
+    func watchGo() throws {
+        Runtime.configure(threads: common.threads)
+        let first = try checkpoint.map { try GoDQNPlayer(checkpoint: $0, epsilon: epsilon, seed: common.seed) as GoMoveGenerator }
+            ?? GoRandomPlayer(seed: common.seed)
+        let second = try GoScreen.player(opponent, agent: checkpoint, epsilon: epsilon, seed: common.seed &+ 1)
+        let (picture, screen) = try GoScreen.makeScreen(
+            size: size, zoom: display.zoom, title: "Cortex — Go", fps: fps, record: display.record,
+            window: display.record == nil, frameLimit: maxFrames, advice: "use --record out.gif to write a GIF instead")
+        let results = GoScreen.watch(first, second, size: size, komi: komi, games: episodes, screen: screen, picture: picture)
+        let path = try screen.finish()
+        for (i, game) in results.enumerated() {
+            printError("game \(i + 1): \(game.result) in \(game.moves) moves; \(GoScreen.label(first)) played \(i % 2 == 0 ? "black" : "white")")
+        }
+        if let path { printError("wrote \(path) (\(screen.frameCount) frames at \(min(fps, 50)) frames/s)") }
+        if common.json {
+            printJSON(["game": "go", "size": size, "games": results.count, "results": results.map(\.result),
+                       "first_wins": results.filter { $0.firstWon == true }.count,
+                       "lengths": results.map(\.moves), "frames": screen.frameCount, "record": path ?? NSNull()])
         }
     }
 }

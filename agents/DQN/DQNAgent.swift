@@ -91,6 +91,24 @@ public final class DQNAgent {
         public var gradientNorm: Float
         /// Q_online(s, a) − y per row (for priorities).
         public var tdErrors: [Float]
+
+        /// The result of a batch of `count` predictions Q_online(s, a) and targets y.
+        init(loss: Float, predicted: UnsafePointer<Float>, targets: UnsafePointer<Float>, count: Int, gradientNorm: Float) {
+            var errors = [Float](repeating: 0, count: count)
+            var sumQ: Float = 0
+            for i in 0..<count {
+                errors[i] = predicted[i] - targets[i]
+                sumQ += predicted[i]
+            }
+            self.init(loss: loss, meanQ: sumQ / Float(count), gradientNorm: gradientNorm, tdErrors: errors)
+        }
+
+        init(loss: Float, meanQ: Float, gradientNorm: Float, tdErrors: [Float]) {
+            self.loss = loss
+            self.meanQ = meanQ
+            self.gradientNorm = gradientNorm
+            self.tdErrors = tdErrors
+        }
     }
 
     /// One gradient step on `batch`; syncs the target network every `targetUpdateEvery` updates.
@@ -151,14 +169,8 @@ public final class DQNAgent {
         updates += 1
         if updates % config.targetUpdateEvery == 0 { syncTarget() }
 
-        var tdErrors = [Float](repeating: 0, count: n)
-        var sumQ: Float = 0
-        for i in 0..<n {
-            let q = predicted.storage.pointer[i]
-            tdErrors[i] = q - targets.storage.pointer[i]
-            sumQ += q
-        }
-        return UpdateResult(loss: loss.item, meanQ: sumQ / Float(n), gradientNorm: norm, tdErrors: tdErrors)
+        return UpdateResult(loss: loss.item, predicted: predicted.storage.pointer, targets: targets.storage.pointer,
+                            count: n, gradientNorm: norm)
     }
 
     /// Restores the update count (from a checkpoint).
