@@ -65,7 +65,8 @@ public struct ViTConfig: Codable, Equatable, Sendable {
 ///
 /// Keys (timm's names): `cls_token [1, 1, D]`, `pos_embed [1, N + 1, D]`,
 /// `patch_embed.proj.weight [D, C, P, P]`, `patch_embed.proj.bias [D]`,
-/// `blocks.<i>.…` (see `TransformerBlock`), `norm.weight`, `norm.bias`,
+/// `blocks.<i>.norm1.*`, `.attn.qkv.*`, `.attn.proj.*`, `.norm2.*`, `.mlp.fc1.*`, `.mlp.fc2.*`
+/// (Cortex's `TransformerBlock`, the GPT's block), `norm.weight`, `norm.bias`,
 /// `head.weight [classes, D]`, `head.bias`. Initialisation: class token and positions
 /// N(0, 0.02²) (timm's `trunc_normal_(std=.02)` without the truncation, which at 2σ changes
 /// nothing measurable), the rest PyTorch's layer defaults. With the defaults (28×28, P = 4,
@@ -93,9 +94,9 @@ public final class VisionTransformer: UnaryLayer {
         embeddingDropout = Dropout(probability: config.dropout, generator: &generator)
         var blocks: [TransformerBlock] = []
         for _ in 0..<config.depth {
-            blocks.append(TransformerBlock(dimension: config.dimension, heads: config.heads,
-                                           mlpDimension: config.mlpDimension, dropout: config.dropout,
-                                           generator: &generator))
+            blocks.append(TransformerBlock(embedDimension: config.dimension, heads: config.heads,
+                                           mlpRatio: Float(config.mlpDimension) / Float(config.dimension),
+                                           dropout: config.dropout, generator: &generator))
         }
         self.blocks = ModuleList(blocks)
         norm = LayerNorm(config.dimension)
@@ -142,15 +143,12 @@ public final class VisionTransformer: UnaryLayer {
         eval()
         defer { train(wasTraining) }
         var attentions: [Tensor] = []
-        for block in blocks { block.attention.recordsAttention = true }
-        defer {
-            for block in blocks {
-                block.attention.recordsAttention = false
-                block.attention.lastAttention = nil
-            }
-        }
+        for block in blocks { block.attn.storesAttentionWeights = true }
         let logits = withNoGrad { self(x) }
-        for block in blocks { attentions.append(block.attention.lastAttention!) }
+        for block in blocks {
+            attentions.append(block.attn.attentionWeights!)
+            block.attn.storesAttentionWeights = false
+        }
         let B = x.shape[0], H = config.heads, T = config.patchCount + 1
         var maps: [[Float]] = []
         for b in 0..<B {
