@@ -3,13 +3,15 @@ import ArgumentParser
 import Cortex
 import Envs
 import Foundation
+import Models
 
-/// `cortex eval <game> --checkpoint FILE`: evaluation episodes of a trained agent.
+/// `cortex eval <game> --checkpoint FILE`: evaluation episodes of a trained agent;
+/// `cortex eval vit|lenet --checkpoint FILE`: test accuracy of an image classifier.
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Evaluate a trained model: a DQN agent on its game (mean, std, min, max return).")
+        abstract: "Evaluate a trained model: a DQN agent on its game (mean, std, min, max return), or an image classifier (accuracy, per class, confusion matrix).")
 
-    @Argument(help: "What to evaluate: a game (\(Games.names.joined(separator: ", "))).")
+    @Argument(help: "What to evaluate: a game (\(Games.names.joined(separator: ", "))) or an image model (vit, lenet).")
     var target: String
     @Option(help: "Checkpoint written by `cortex train`.")
     var checkpoint: String
@@ -19,6 +21,7 @@ struct Eval: ParsableCommand {
     var epsilon: Float = 0.05
     @Option(help: "Episodes are truncated after this many steps (a good Breakout policy can play forever).")
     var maxSteps: Int = 10_000
+    @OptionGroup var vision: VisionEvalOptions
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -28,8 +31,14 @@ struct Eval: ParsableCommand {
     }
 
     func run() throws {
+        if let kind = ImageModelKind(rawValue: target) {
+            try reportingFailures("eval \(target)") {
+                try VisionEvaluation(kind: kind, checkpoint: checkpoint, options: vision, common: common).run()
+            }
+            return
+        }
         guard Games.names.contains(target) else {
-            throw ValidationError("unknown evaluation target '\(target)'; expected one of \(Games.names.joined(separator: ", "))")
+            throw ValidationError("unknown evaluation target '\(target)'; expected one of \(Games.names.joined(separator: ", ")), vit, lenet")
         }
         guard FileManager.default.fileExists(atPath: checkpoint) else { throw ValidationError("no such checkpoint: \(checkpoint)") }
         Runtime.configure(threads: common.threads)
