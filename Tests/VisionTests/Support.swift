@@ -1,3 +1,4 @@
+import CortexTestSupport
 import Data
 import Foundation
 import XCTest
@@ -47,17 +48,6 @@ func writeBarDataset(directory: String, split: String, count: Int, seed: UInt64)
     try IDXArray(elementType: .uint8, shape: [count, 28, 28], bytes: pixels)
         .write(to: "\(directory)/\(split)-images-idx3-ubyte")
     try IDXArray(elementType: .uint8, shape: [count], bytes: labels).write(to: "\(directory)/\(split)-labels-idx1-ubyte")
-}
-
-/// The built `cortex` executable beside the test bundle (`swift build --build-tests` builds it).
-func cortexExecutable() throws -> String {
-    let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    let candidates = [bundle.appendingPathComponent("cortex").path] +
-        Bundle.allBundles.map { $0.bundleURL.deletingLastPathComponent().appendingPathComponent("cortex").path }
-    guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-        throw XCTSkip("the cortex executable is not built next to the tests (run swift build --build-tests)")
-    }
-    return path
 }
 
 /// Runs `cortex` with `arguments`; returns the exit status, stdout and stderr (collected in
