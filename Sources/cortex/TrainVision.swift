@@ -194,7 +194,7 @@ struct VisionTraining {
         printError("\(kind.rawValue): \(model.parameterCount) parameters; \(train.count) training and \(test.count) test images of \(train.channels)x\(train.height)x\(train.width); normalisation mean \(normalization.mean) std \(normalization.std)")
         printError("run folder: \(folder) (TensorBoard: tensorboard --logdir \((folder as NSString).deletingLastPathComponent))")
 
-        var trainSeconds = 0.0, epochsRun = 0
+        var trainSeconds = 0.0, trainCPUSeconds = 0.0, epochsRun = 0
         var lastAccuracy = Double.nan
         for epoch in firstEpoch..<epochs {
             // A loader per epoch, seeded by (seed, epoch): a resumed run sees the same order.
@@ -204,7 +204,7 @@ struct VisionTraining {
                                      seed: seed &* 1_000_003 &+ UInt64(epoch))
             let progress = Progress(total: stepsPerEpoch, label: "epoch \(epoch + 1)/\(epochs)")
             model.train()
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = DispatchTime.now().uptimeNanoseconds, startCPU = processCPUSeconds()
             var lossSum = 0.0, correct = 0, seen = 0
             for (index, batch) in loader.epoch().enumerated() {
                 let step = epoch * stepsPerEpoch + index
@@ -228,33 +228,36 @@ struct VisionTraining {
             }
             progress.finish()
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let cpuSeconds = processCPUSeconds() - startCPU
             if Interrupt.requested {
                 printError("interrupted during epoch \(epoch + 1); \(lastPath) keeps the end of epoch \(epoch)")
                 throw ExitCode(130)
             }
             trainSeconds += seconds
+            trainCPUSeconds += cpuSeconds
             epochsRun += 1
             let result = evaluateClassifier(classifier, on: test)
             lastAccuracy = result.accuracy
             let step = (epoch + 1) * stepsPerEpoch
             try log.log(step: step, [("train/epoch_loss", lossSum / Double(seen)), ("train/accuracy", Double(correct) / Double(seen)),
                                      ("test/loss", result.loss), ("test/accuracy", result.accuracy),
-                                     ("epoch", Double(epoch + 1)), ("s_per_epoch", seconds)])
+                                     ("epoch", Double(epoch + 1)), ("s_per_epoch", seconds), ("cpu_s_per_epoch", cpuSeconds)])
             let improved = result.accuracy > bestAccuracy
             if improved { bestAccuracy = result.accuracy }
             let extra = ["epoch": "\(epoch + 1)", "test_accuracy": "\(result.accuracy)", "best_test_accuracy": "\(bestAccuracy)",
                          "seed": "\(seed)"]
             try classifier.save(to: lastPath, optimizer: optimizer, extra: extra)
             if improved { try classifier.save(to: bestPath, extra: extra) }
-            printError(String(format: "epoch %d/%d: train loss %.4f acc %.2f%%, test loss %.4f acc %.2f%%%@, %.1f s",
+            printError(String(format: "epoch %d/%d: train loss %.4f acc %.2f%%, test loss %.4f acc %.2f%%%@, %.1f s (%.1f CPU s)",
                               epoch + 1, epochs, lossSum / Double(seen), 100 * Double(correct) / Double(seen),
-                              result.loss, 100 * result.accuracy, (improved ? " (best)" : "") as NSString, seconds))
+                              result.loss, 100 * result.accuracy, (improved ? " (best)" : "") as NSString, seconds, cpuSeconds))
         }
         let perEpoch = epochsRun > 0 ? trainSeconds / Double(epochsRun) : 0
+        let cpuPerEpoch = epochsRun > 0 ? trainCPUSeconds / Double(epochsRun) : 0
         printError("checkpoints: \(lastPath), best \(bestPath) (\(String(format: "%.2f%%", 100 * bestAccuracy))); logs: \(folder)")
         if options.common.json {
             printJSON(["epochs": epochs, "test_accuracy": lastAccuracy, "best_test_accuracy": bestAccuracy,
-                       "s_per_epoch": perEpoch, "checkpoint": lastPath, "best_checkpoint": bestPath, "model": kind.rawValue,
+                       "s_per_epoch": perEpoch, "cpu_s_per_epoch": cpuPerEpoch, "checkpoint": lastPath, "best_checkpoint": bestPath, "model": kind.rawValue,
                        "parameters": model.parameterCount])
         }
     }
