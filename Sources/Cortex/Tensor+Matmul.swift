@@ -79,6 +79,9 @@ private struct BatchedProduct {
 /// As in PyTorch, a 1-D `a` is a row [1, K] and a 1-D `b` a column [K, 1], and that unit
 /// axis is removed from the result (vector · vector gives rank 0).
 public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
+    if a.rank == 1 && b.rank == 1 {
+        return matmul(a.unsqueezed(axis: 0), b.unsqueezed(axis: 1)).reshaped([])
+    }
     if a.rank == 1 {
         return matmul(a.unsqueezed(axis: 0), b, transposeB: transposeB).squeezed(axis: -2)
     }
