@@ -60,6 +60,7 @@ let package = Package(
         .testTarget(name: "EnvsTests", dependencies: ["Envs"], path: "Tests/EnvsTests", exclude: ["Fixtures"]),
         .testTarget(name: "GoTests", dependencies: ["Envs"], path: "Tests/GoTests"),
         .testTarget(name: "DataTests", dependencies: ["Data", "Cortex", "CZlib"], path: "Tests/DataTests"),
+        .testTarget(name: "TextTests", dependencies: ["Cortex", "Data"], path: "Tests/TextTests"),
         .testTarget(name: "VisionTests", dependencies: ["Models", "Data", "Cortex", "CortexTestSupport"],
                     path: "Tests/VisionTests"),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Envs"], path: "Tests/RenderTests"),

@@ -49,6 +49,43 @@ func stridedGemm(_ tA: Bool, _ tB: Bool, _ m: Int, _ n: Int, _ k: Int,
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
+/// max of `p[0..<count]` (−∞ when empty) with eight lanes, since a scalar max loop does not vectorise.
+@inline(__always)
+func rowMaximum(_ p: UnsafePointer<Float>, count: Int) -> Float {
+    var lanes = SIMD8<Float>(repeating: -.infinity)
+    let raw = UnsafeRawPointer(p)
+    var i = 0
+    while i + 8 <= count {
+        let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        lanes.replace(with: v, where: v .> lanes)
+        i += 8
+    }
+    var m = lanes.max()
+    while i < count {
+        m = Swift.max(m, p[i])
+        i += 1
+    }
+    return m
+}
+
+/// `Σ a[j]·b[j]` with eight accumulators.
+@inline(__always)
+func dotProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+    var lanes = SIMD8<Float>()
+    let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+    var i = 0
+    while i + 8 <= count {
+        lanes += ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        i += 8
+    }
+    var total = lanes.sum()
+    while i < count {
+        total += a[i] * b[i]
+        i += 1
+    }
+    return total
+}
+
 /// The fused kernel: forward writes the output and the attention probabilities; the returned
 /// tensor's backward writes dQ, dK, dV into the given gradient layouts.
 enum AttentionKernel {
@@ -82,32 +119,20 @@ enum AttentionKernel {
             for i in 0..<s.Tq {
                 let row = p + i * s.Tk
                 let end = s.visibleEnd(i)
-                var m = -Float.infinity
                 if let padding {
-                    for j in 0..<end where !padding[b * s.Tk + j] { m = Swift.max(m, row[j]) }
-                } else {
-                    for j in 0..<end { m = Swift.max(m, row[j]) }
+                    for j in 0..<end where padding[b * s.Tk + j] { row[j] = -.infinity }
                 }
+                let m = rowMaximum(row, count: end)
                 if m == -Float.infinity {
                     // Every key hidden: the row attends to nothing and outputs zeros (no NaN).
                     row.update(repeating: 0, count: s.Tk)
                     continue
                 }
-                var total: Float = 0
+                for j in 0..<end { row[j] = fastExp(row[j] - m) }
                 if let padding {
-                    for j in 0..<end {
-                        let e = padding[b * s.Tk + j] ? 0 : fastExp(row[j] - m)
-                        row[j] = e
-                        total += e
-                    }
-                } else {
-                    for j in 0..<end {
-                        let e = fastExp(row[j] - m)
-                        row[j] = e
-                        total += e
-                    }
+                    for j in 0..<end where padding[b * s.Tk + j] { row[j] = 0 }
                 }
-                let reciprocal = 1 / total
+                let reciprocal = 1 / KernelParallel.sum(row, count: end)
                 for j in 0..<end { row[j] *= reciprocal }
                 if end < s.Tk { (row + end).update(repeating: 0, count: s.Tk - end) }
             }
@@ -137,8 +162,7 @@ enum AttentionKernel {
             stridedGemm(false, true, s.Tq, s.Tk, s.Dv, go, ol.row, v + vl.base(b, h), vl.row, dp, s.Tk)
             for i in 0..<s.Tq {
                 let pr = p + i * s.Tk, dr = dp + i * s.Tk
-                var dot: Float = 0
-                for j in 0..<s.Tk { dot += pr[j] * dr[j] }
+                let dot = dotProduct(pr, dr, count: s.Tk)
                 for j in 0..<s.Tk { dr[j] = pr[j] * (dr[j] - dot) }
             }
             if let dq {

@@ -9,9 +9,9 @@
 func fastExp(_ x: Float) -> Float {
     // NaN goes through as 0 (and is restored at the end): converting NaN to Int32 traps.
     let clamped = x < -104 ? -104 : (x > 89 ? 89 : (x == x ? x : 0))
-    // Round to nearest by adding 1.5·2²³ (SSE2 has no vector round instruction); the sum's
-    // low mantissa bits then hold k itself, read below without a float-to-integer conversion
-    // (Swift's `Int32(Float)` checks its range, and that branch kept these loops scalar).
+    // Round to nearest by adding 1.5·2²³ (SSE2 has no vector round instruction); the sum's low
+    // mantissa bits then hold k itself, read below without a float-to-integer conversion (Swift's
+    // checked `Int32(Float)` branches, which kept every loop calling this from vectorising).
     let shifted = clamped * 1.442695041 + 12_582_912
     let k = shifted - 12_582_912
     let r = clamped - k * 0.693359375 + k * 2.12194440e-4
@@ -23,7 +23,7 @@ func fastExp(_ x: Float) -> Float {
     p = p * r + 1.6666665459e-1
     p = p * r + 5.0000001201e-1
     p = p * z + r + 1
-    let n = Int32(bitPattern: shifted.bitPattern &- 0x4B40_0000)
+    let n = Int32(bitPattern: shifted.bitPattern) &- 0x4B40_0000
     let half = n &>> 1
     let scale1 = Float(bitPattern: UInt32(bitPattern: (half &+ 127) &<< 23))
     let scale2 = Float(bitPattern: UInt32(bitPattern: (n &- half &+ 127) &<< 23))

@@ -318,16 +318,18 @@ func fusedRecurrentSequence<Cell: RecurrentCell>(_ kind: RecurrentKind, cell: Ce
                     act[j] = v
                 }
             case .lstm:
+                // Short loops over at most four arrays each, so every one of them vectorises.
                 let c = e + (b * T + t) * H
                 let cPrev = t == 0 ? UnsafePointer(c0!.storage.pointer + b * H) : UnsafePointer(e + (b * T + t - 1) * H)
-                for j in 0..<H {
-                    let i = sigmoid(g[j] + hrow[j]), f = sigmoid(g[H + j] + hrow[H + j])
-                    let gg = fastTanh(g[2 * H + j] + hrow[2 * H + j]), o = sigmoid(g[3 * H + j] + hrow[3 * H + j])
-                    let cell = f * cPrev[j] + i * gg
-                    c[j] = cell
-                    h[j] = o * fastTanh(cell)
-                    act[j] = i; act[H + j] = f; act[2 * H + j] = gg; act[3 * H + j] = o
-                }
+                for j in 0..<GH { act[j] = g[j] + hrow[j] }
+                for j in 0..<(2 * H) { act[j] = sigmoid(act[j]) }
+                let gate = act + 2 * H, out = act + 3 * H
+                for j in 0..<H { gate[j] = fastTanh(gate[j]) }
+                for j in 0..<H { out[j] = sigmoid(out[j]) }
+                let f = act + H
+                for j in 0..<H { c[j] = f[j] * cPrev[j] }
+                for j in 0..<H { c[j] += act[j] * gate[j] }
+                for j in 0..<H { h[j] = out[j] * fastTanh(c[j]) }
             case .gru:
                 let hn = e + (b * T + t) * H
                 for j in 0..<H {
@@ -362,6 +364,8 @@ func fusedRecurrentSequence<Cell: RecurrentCell>(_ kind: RecurrentKind, cell: Ce
         let dcRec = TensorStorage(count: lstm ? B * H : 0)
         if lstm { for b in 0..<B { (dcRec.pointer + b * H).update(from: dy + (b * L + T) * H, count: H) } }
         let dhr = dhRec.pointer, dcr = dcRec.pointer
+        let tanhStorage = TensorStorage(uninitializedCount: H)
+        let tanhScratch = tanhStorage.pointer
         for t in stride(from: T - 1, through: 0, by: -1) {
             for b in 0..<B {
                 let gy = dy + (b * L + t) * H, dh = dhr + b * H
@@ -373,19 +377,19 @@ func fusedRecurrentSequence<Cell: RecurrentCell>(_ kind: RecurrentKind, cell: Ce
                         dg[j] = d * (1 - v * v)
                     }
                 case .lstm:
-                    let c = e + (b * T + t) * H, dc = dcr + b * H
+                    // As in the forward pass: short loops that vectorise. dh becomes d = dy + dh.
+                    let c = e + (b * T + t) * H, dc = dcr + b * H, tc = tanhScratch
                     let cPrev = t == 0 ? UnsafePointer(c0!.storage.pointer + b * H) : UnsafePointer(e + (b * T + t - 1) * H)
-                    for j in 0..<H {
-                        let i = act[j], f = act[H + j], gg = act[2 * H + j], o = act[3 * H + j]
-                        let tc = fastTanh(c[j])
-                        let d = gy[j] + dh[j]
-                        let dcell = dc[j] + d * o * (1 - tc * tc)
-                        dg[j] = dcell * gg * i * (1 - i)
-                        dg[H + j] = dcell * cPrev[j] * f * (1 - f)
-                        dg[2 * H + j] = dcell * i * (1 - gg * gg)
-                        dg[3 * H + j] = d * tc * o * (1 - o)
-                        dc[j] = dcell * f
-                    }
+                    let i = act, f = act + H, gg = act + 2 * H, o = act + 3 * H
+                    for j in 0..<H { dh[j] += gy[j] }
+                    for j in 0..<H { tc[j] = fastTanh(c[j]) }
+                    for j in 0..<H { dc[j] += dh[j] * o[j] * (1 - tc[j] * tc[j]) }
+                    let di = dg, df = dg + H, dgg = dg + 2 * H, dout = dg + 3 * H
+                    for j in 0..<H { dout[j] = dh[j] * tc[j] * o[j] * (1 - o[j]) }
+                    for j in 0..<H { di[j] = dc[j] * gg[j] * i[j] * (1 - i[j]) }
+                    for j in 0..<H { dgg[j] = dc[j] * i[j] * (1 - gg[j] * gg[j]) }
+                    for j in 0..<H { df[j] = dc[j] * cPrev[j] * f[j] * (1 - f[j]) }
+                    for j in 0..<H { dc[j] *= f[j] }
                 case .gru:
                     let hn = e + (b * T + t) * H, dhh = dhp + (b * T + t) * GH
                     let hPrev = t == 0 ? UnsafePointer(h0.storage.pointer + b * H) : UnsafePointer(y + (b * L + t - 1) * H)

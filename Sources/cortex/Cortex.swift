@@ -8,5 +8,5 @@ struct CortexCommand: ParsableCommand {
         abstract: "Deep learning and reinforcement learning sandbox: train, evaluate, watch, benchmark.",
         version: "0.1.0",
         subcommands: [Train.self, Eval.self, Classify.self, Bench.self, Play.self, Watch.self,
-                      GTPCommand.self, MatchCommand.self])
+                      GTPCommand.self, MatchCommand.self, Generate.self])
 }

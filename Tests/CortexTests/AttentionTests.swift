@@ -110,6 +110,20 @@ final class AttentionTests: XCTestCase {
         checkGradients([y] + padded.parameters()) { padded($0[0], keyPaddingMask: [false, false, false, true, false, true, false, false]) }
     }
 
+    func testMLPsFusedGELUMatchesTheCoreOp() {
+        let mlp = TransformerMLP(features: 4, hiddenFeatures: 16, generator: &generator)
+        let x = Tensor(shape: [2, 3, 4], data: (0..<24).map { Float($0 - 12) * 0.4 }, requiresGrad: true)
+        let fused = mlp(x)
+        (fused * fused).sum().backward()
+        let fusedGrad = x.grad!.scalars
+        x.zeroGrad()
+        let composed = mlp.fc2(mlp.fc1(x).gelu())
+        (composed * composed).sum().backward()
+        assertClose(fused.scalars, composed.scalars, accuracy: 1e-5)
+        assertClose(fusedGrad, x.grad!.scalars, accuracy: 1e-4)
+        checkGradients([x] + mlp.parameters()) { mlp($0[0]) }
+    }
+
     func testKeyValueCacheMatchesFullRecomputation() {
         let block = TransformerBlock(embedDimension: 8, heads: 2, causal: true, generator: &generator)
         block.eval()
