@@ -40,6 +40,9 @@ public struct ViTConfig: Codable, Equatable, Sendable {
     /// Patches per image (N); the encoder sees N + 1 tokens with the class token.
     public var patchCount: Int { gridSize * gridSize }
 
+    /// `mlpDimension / dimension`, as `TransformerBlock` takes it.
+    public var mlpRatio: Float { Float(mlpDimension) / Float(dimension) }
+
     /// Why these sizes cannot make a ViT, or nil.
     public var problem: String? {
         if channels < 1 || imageSize < 1 || patchSize < 1 || dimension < 1 || depth < 1 || heads < 1
@@ -49,6 +52,10 @@ public struct ViTConfig: Codable, Equatable, Sendable {
         if imageSize % patchSize != 0 { return "patch size \(patchSize) does not divide image size \(imageSize)" }
         if dimension % heads != 0 { return "\(heads) heads do not divide dimension \(dimension)" }
         if !(dropout >= 0 && dropout < 1) { return "dropout \(dropout) outside [0, 1)" }
+        // TransformerBlock takes the MLP width as a ratio to the dimension.
+        if Int(Float(dimension) * mlpRatio) != mlpDimension {
+            return "MLP width \(mlpDimension) is not reproducible as a ratio of dimension \(dimension)"
+        }
         return nil
     }
 }
@@ -95,7 +102,7 @@ public final class VisionTransformer: UnaryLayer {
         var blocks: [TransformerBlock] = []
         for _ in 0..<config.depth {
             blocks.append(TransformerBlock(embedDimension: config.dimension, heads: config.heads,
-                                           mlpRatio: Float(config.mlpDimension) / Float(config.dimension),
+                                           mlpRatio: config.mlpRatio,
                                            dropout: config.dropout, generator: &generator))
         }
         self.blocks = ModuleList(blocks)
