@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Cortex", targets: ["Cortex"]),
         .library(name: "Envs", targets: ["Envs"]),
         .library(name: "Data", targets: ["Data"]),
+        .library(name: "Models", targets: ["Models"]),
         .library(name: "Render", targets: ["Render"]),
         .executable(name: "cortex", targets: ["cortex"]),
     ],
@@ -40,6 +41,7 @@ let package = Package(
         .target(name: "Envs", path: "envs", exclude: ["README.md"]),
         .target(name: "Data", dependencies: ["Cortex", "CZlib", "CPNG"], path: "Sources/Data",
                 swiftSettings: numericFlags),
+        .target(name: "Models", dependencies: ["Cortex"], path: "Sources/Models", swiftSettings: numericFlags),
         .target(name: "Agents", dependencies: ["Cortex", "Envs"], path: "agents", swiftSettings: numericFlags),
         .target(name: "Render",
                 dependencies: ["Envs", .target(name: "CSDL2", condition: .when(traits: ["SDL"]))],
@@ -48,7 +50,7 @@ let package = Package(
         // The command.
         .executableTarget(
             name: "cortex",
-            dependencies: ["Cortex", "CCBLAS", "Envs", "Agents", "Render", "Data",
+            dependencies: ["Cortex", "CCBLAS", "Envs", "Agents", "Render", "Data", "Models",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/cortex", swiftSettings: numericFlags),
 
@@ -60,6 +62,8 @@ let package = Package(
         .testTarget(name: "GoTests", dependencies: ["Envs"], path: "Tests/GoTests"),
         .testTarget(name: "DataTests", dependencies: ["Data", "Cortex", "CZlib"], path: "Tests/DataTests"),
         .testTarget(name: "TextTests", dependencies: ["Cortex", "Data"], path: "Tests/TextTests"),
+        .testTarget(name: "VisionTests", dependencies: ["Models", "Data", "Cortex", "CortexTestSupport"],
+                    path: "Tests/VisionTests"),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Envs"], path: "Tests/RenderTests"),
     ],
     swiftLanguageModes: [.v5]

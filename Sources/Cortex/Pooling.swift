@@ -19,6 +19,10 @@ public func maxPool2d(_ input: Tensor, kernelSize: (Int, Int), stride: (Int, Int
     let x = input.storage.pointer, y = output.pointer
     argmax.withUnsafeMutableBufferPointer { indices in
         let arg = indices.baseAddress!
+        if g.kH == 2 && g.kW == 2 && g.sH == 2 && g.sW == 2 && g.pH == 0 && g.pW == 0 {
+            maxPool2x2(g, x, y, arg)
+            return
+        }
         g.forEachWindow { plane, out, y0, y1, x0, x1 in
             let source = x + plane * g.H * g.W
             var best = -Float.infinity, bestIndex = y0 * g.W + x0
@@ -47,6 +51,39 @@ public func maxPool2d(_ input: Tensor, kernelSize: (Int, Int), stride: (Int, Int
             }
         }
         return [Tensor(shape: input.shape, storage: grad)]
+    }
+}
+
+/// The 2×2, stride-2 case (LeNet, most CNNs) without the per-window closure: the same result
+/// and tie rule as the general loop (row-major first maximum; a NaN wins, the last one).
+private func maxPool2x2(_ g: PoolGeometry, _ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                        _ arg: UnsafeMutablePointer<Int32>) {
+    let (H, W, oH, oW) = (g.H, g.W, g.oH, g.oW)
+    KernelParallel.forEachChunk(g.N * g.C, workPerItem: 4 * oH * oW) { planes in
+        for plane in planes {
+            let source = x + plane * H * W
+            var out = plane * oH * oW
+            for oy in 0..<oH {
+                let top = 2 * oy * W
+                for ox in 0..<oW {
+                    let i0 = top + 2 * ox
+                    var best = source[i0], bestIndex = i0
+                    @inline(__always) func visit(_ i: Int) {
+                        let value = source[i]
+                        if value > best || value.isNaN {
+                            best = value
+                            bestIndex = i
+                        }
+                    }
+                    visit(i0 + 1)
+                    visit(i0 + W)
+                    visit(i0 + W + 1)
+                    y[out] = best
+                    arg[out] = Int32(truncatingIfNeeded: bestIndex)
+                    out += 1
+                }
+            }
+        }
     }
 }
 

@@ -30,6 +30,17 @@ extension Tensor {
         return Tensor.record(op, shape: shape, storage: storage, inputs: [self]) { gradOut in
             let grad = TensorStorage(uninitializedCount: storage.count)
             let y = storage.pointer, g = gradOut.storage.pointer, dx = grad.pointer
+            if inner == 1 && !logarithm {
+                KernelParallel.forEachChunk(outer, workPerItem: 4 * length) { lines in
+                    for line in lines {
+                        let yl = y + line * length, gl = g + line * length, dl = dx + line * length
+                        for a in 0..<length { dl[a] = gl[a] * yl[a] }
+                        let total = KernelParallel.sum(dl, count: length)
+                        for a in 0..<length { dl[a] = yl[a] * (gl[a] - total) }
+                    }
+                }
+                return [Tensor(shape: gradOut.shape, storage: grad)]
+            }
             Tensor.forEachLine(outer: outer, length: length, inner: inner) { base in
                 // Σ g for log-softmax, Σ g ⊙ y for softmax.
                 var total: Float = 0
@@ -58,6 +69,10 @@ extension Tensor {
     private static func normalizeLines(_ y: UnsafeMutablePointer<Float>, from x: UnsafeMutablePointer<Float>,
                                        outer: Int, length: Int, inner: Int, logarithm: Bool) {
         guard length > 0 else { return }
+        if inner == 1 {
+            normalizeContiguousLines(y, from: x, count: outer, length: length, logarithm: logarithm)
+            return
+        }
         forEachLine(outer: outer, length: length, inner: inner) { base in
             var m = -Float.infinity
             for a in 0..<length { m = Swift.max(m, x[base + a * inner]) }
@@ -76,6 +91,28 @@ extension Tensor {
             } else {
                 let reciprocal = 1 / total
                 for a in 0..<length { y[base + a * inner] *= reciprocal }
+            }
+        }
+    }
+
+    /// The last-axis case (attention weights, logits): each line is contiguous, so the
+    /// exponentials are one vectorised loop (`fastExp`) and the sum runs in SIMD lanes.
+    private static func normalizeContiguousLines(_ y: UnsafeMutablePointer<Float>, from x: UnsafeMutablePointer<Float>,
+                                                 count: Int, length: Int, logarithm: Bool) {
+        KernelParallel.forEachChunk(count, workPerItem: 20 * length) { lines in
+            for line in lines {
+                let row = x + line * length, out = y + line * length
+                var m = -Float.infinity
+                for a in 0..<length { m = Swift.max(m, row[a]) }
+                for a in 0..<length { out[a] = fastExp(row[a] - m) }
+                let total = KernelParallel.sum(out, count: length)
+                if logarithm {
+                    let logTotal = Foundation.log(total)
+                    for a in 0..<length { out[a] = (row[a] - m) - logTotal }
+                } else {
+                    let reciprocal = 1 / total
+                    for a in 0..<length { out[a] *= reciprocal }
+                }
             }
         }
     }

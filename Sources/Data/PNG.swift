@@ -15,10 +15,20 @@ extension PixelImage {
     /// by compositing onto `background` (black by default, the background of MNIST-style data).
     /// - Throws: `DataError.notAnImage` with libpng's message for a damaged or non-PNG file.
     public init(png bytes: [UInt8], path: String, background: UInt8 = 0) throws {
+        // libpng keeps the memory pointer from `begin_read` until `finish_read`, so both calls run
+        // inside one `withUnsafeBytes`: outside it the optimiser may free `bytes` after its last
+        // use, and libpng then inflates whatever reused that memory ("IDAT: CRC error").
+        self = try bytes.withUnsafeBytes { raw in
+            try PixelImage.decodePNG(raw, path: path, background: background)
+        }
+    }
+
+    private static func decodePNG(_ raw: UnsafeRawBufferPointer, path: String, background: UInt8) throws -> PixelImage {
         var image = png_image()
         image.version = UInt32(PNG_IMAGE_VERSION)
-        let begun = bytes.withUnsafeBytes { png_image_begin_read_from_memory(&image, $0.baseAddress, $0.count) }
-        guard begun != 0 else { throw DataError.notAnImage(path: path, reason: PixelImage.message(of: &image)) }
+        guard png_image_begin_read_from_memory(&image, raw.baseAddress, raw.count) != 0 else {
+            throw DataError.notAnImage(path: path, reason: PixelImage.message(of: &image))
+        }
         let width = Int(image.width), height = Int(image.height)
         guard width > 0, height > 0, width * height <= 1 << 28 else {
             png_image_free(&image)
@@ -34,7 +44,7 @@ extension PixelImage {
             png_image_finish_read(&image, nil, $0.baseAddress, Int32(width * channels), nil)
         }
         guard finished != 0 else { throw DataError.notAnImage(path: path, reason: PixelImage.message(of: &image)) }
-        self.init(width: width, height: height, channels: channels, pixels: pixels)
+        return PixelImage(width: width, height: height, channels: channels, pixels: pixels)
     }
 
     /// The picture encoded as an 8-bit grey or RGB PNG (`path` is for messages).

@@ -7,6 +7,6 @@ struct CortexCommand: ParsableCommand {
         commandName: "cortex",
         abstract: "Deep learning and reinforcement learning sandbox: train, evaluate, watch, benchmark.",
         version: "0.1.0",
-        subcommands: [Train.self, Eval.self, Bench.self, Play.self, Watch.self,
+        subcommands: [Train.self, Eval.self, Classify.self, Bench.self, Play.self, Watch.self,
                       GTPCommand.self, MatchCommand.self, Generate.self])
 }

@@ -3,13 +3,15 @@ import ArgumentParser
 import Cortex
 import Envs
 import Foundation
+import Models
 
-/// `cortex eval <game> --checkpoint FILE`: evaluation episodes of a trained agent.
+/// `cortex eval <game> --checkpoint FILE`: evaluation episodes of a trained agent;
+/// `cortex eval vit|lenet --checkpoint FILE`: test accuracy of an image classifier.
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Evaluate a trained model: a DQN agent on its game (mean, std, min, max return), or a Go agent against the random player.")
+        abstract: "Evaluate a trained model: a DQN agent on its game (mean, std, min, max return), a Go agent against the random player, or an image classifier (accuracy, per class, confusion matrix).")
 
-    @Argument(help: "What to evaluate: a game (\(Games.names.joined(separator: ", "))) or go.")
+    @Argument(help: "What to evaluate: a game (\(Games.names.joined(separator: ", "))), go, or an image model (vit, lenet).")
     var target: String
     @Option(help: "Checkpoint written by `cortex train`.")
     var checkpoint: String
@@ -23,6 +25,7 @@ struct Eval: ParsableCommand {
     var komi = 7.5
     @Option(help: "Episodes are truncated after this many steps (a good Breakout policy can play forever).")
     var maxSteps: Int = 10_000
+    @OptionGroup var vision: VisionEvalOptions
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -33,8 +36,14 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         if target == "go" { return try reportingFailures("eval go") { try evaluateGo() } }
+        if let kind = ImageModelKind(rawValue: target) {
+            try reportingFailures("eval \(target)") {
+                try VisionEvaluation(kind: kind, checkpoint: checkpoint, options: vision, common: common).run()
+            }
+            return
+        }
         guard Games.names.contains(target) else {
-            throw ValidationError("unknown evaluation target '\(target)'; expected one of \(Games.names.joined(separator: ", "))")
+            throw ValidationError("unknown evaluation target '\(target)'; expected one of \(Games.names.joined(separator: ", ")), go, vit, lenet")
         }
         guard FileManager.default.fileExists(atPath: checkpoint) else { throw ValidationError("no such checkpoint: \(checkpoint)") }
         Runtime.configure(threads: common.threads)

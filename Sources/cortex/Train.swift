@@ -5,5 +5,5 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a model: a DQN agent on a game, a text model, an image classifier.",
         subcommands: [TrainBreakout.self, TrainSpaceInvaders.self, TrainFreeway.self, TrainAsterix.self, TrainSeaquest.self,
-                      TrainGo.self, TrainText.self])
+                      TrainGo.self, TrainText.self, TrainViT.self, TrainLeNet.self])
 }

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Cortex
+import Data
+import Foundation
+import Models
+
+/// `cortex bench vision`: seconds per training epoch (forward + backward + AdamW over 60,000
+/// images, batch 128) of the ViT and LeNet-5, next to the PyTorch figures of the issue.
+struct BenchVision: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vision",
+        abstract: "Image models: seconds per 60,000-image training epoch of the ViT and LeNet-5.")
+
+    @Option(help: "Directory of an IDX or CIFAR-10 dataset (default: Fashion-MNIST from dataset-fashion-mnist).")
+    var data: String = FashionMNIST.defaultDirectory
+    @Option(help: "Timed batches per model (the epoch time is extrapolated from them).")
+    var batches = 60
+    @Option(help: "Batch size.")
+    var batch = 128
+    @Option(help: "Models to time (comma-separated: vit, lenet).")
+    var models = "vit,lenet"
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        guard batches >= 1, batch >= 1 else { throw ValidationError("--batches and --batch must be positive") }
+        for name in models.split(separator: ",") where ImageModelKind(rawValue: String(name)) == nil {
+            throw ValidationError("unknown model '\(name)' in --models; expected vit, lenet")
+        }
+    }
+
+    /// PyTorch 2.15 on this machine kind (2 cores), batch 128, from the issue.
+    static let pytorchSecondsPerEpoch: [ImageModelKind: Double] = [.vit: 59, .lenet: 5.8]
+
+    func run() throws {
+        Runtime.configure(threads: common.threads)
+        let train = try ImageDataset.load(directory: data, split: .train)
+        let epochImages = 60_000
+        printError("bench vision: \(common.threads) thread(s), batch \(batch), \(batches) timed batches per model after 5 warm-up batches")
+        printError("  wall-clock figures count waiting for a core; on a busy machine compare the CPU seconds (all threads)")
+        var rows: [[String: Any]] = []
+        for name in models.split(separator: ",") {
+            let kind = ImageModelKind(rawValue: String(name))!
+            var generator = RandomGenerator(seed: common.seed)
+            let normalization = ImageNormalization.computed(from: train)
+            let classifier = ImageClassifier.make(
+                kind: kind, vit: ViTConfig(channels: train.channels, imageSize: train.height, classes: train.classCount),
+                lenet: LeNetConfig(channels: train.channels, imageSize: train.height, classes: train.classCount),
+                classNames: train.classNames, mean: normalization.mean, std: normalization.std, generator: &generator)
+            let model = classifier.network
+            model.train()
+            let optimizer = AdamW(model.weightDecayGroups(weightDecay: 0.05), learningRate: 1e-3)
+            let loader = ImageLoader(dataset: train, batchSize: batch, normalization: normalization, seed: common.seed)
+            var epoch = loader.epoch()
+            func step() {
+                guard let b = epoch.next() else { return }
+                let loss = crossEntropy(logits: model(b.images), targets: b.labels)
+                optimizer.zeroGrad()
+                loss.backward()
+                optimizer.step()
+            }
+            for _ in 0..<5 { step() }
+            let start = DispatchTime.now().uptimeNanoseconds, startCPU = processCPUSeconds()
+            for _ in 0..<batches { step() }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let cpuPerEpoch = (processCPUSeconds() - startCPU) / Double(batches * batch) * Double(epochImages)
+            let perEpoch = seconds / Double(batches * batch) * Double(epochImages)
+            let reference = BenchVision.pytorchSecondsPerEpoch[kind]!
+            printError(String(format: "  %@: %.1f ms/batch", kind.rawValue, seconds / Double(batches) * 1000))
+            rows.append(["model": kind.rawValue, "parameters": model.parameterCount, "s_per_epoch": perEpoch,
+                         "ms_per_batch": seconds / Double(batches) * 1000, "pytorch_s_per_epoch": reference,
+                         "speedup_vs_pytorch": reference / perEpoch, "cpu_s_per_epoch": cpuPerEpoch])
+        }
+        print("vision training epoch (60,000 images, batch \(batch), forward + backward + AdamW, \(common.threads) thread(s))")
+        for row in rows {
+            print(String(format: "  %-6@ %7d parameters  %7.1f s/epoch  (PyTorch 2.15: %.1f s → %.2f× faster); %.1f CPU s/epoch",
+                         (row["model"] as! String) as NSString, row["parameters"] as! Int, row["s_per_epoch"] as! Double,
+                         row["pytorch_s_per_epoch"] as! Double, row["speedup_vs_pytorch"] as! Double,
+                         row["cpu_s_per_epoch"] as! Double))
+        }
+        if common.json { printJSON(["models": rows, "batch": batch, "threads": common.threads]) }
+    }
+}

@@ -1,0 +1,104 @@
+import Cortex
+import Data
+import Foundation
+import Models
+import XCTest
+
+/// The commands end to end on a small IDX set the test writes: train, eval (with pictures),
+/// classify, bad input.
+final class VisionCommandTests: XCTestCase {
+    private func barDataset() throws -> String {
+        let folder = try makeTemporaryDirectory(self)
+        try writeBarDataset(directory: folder, split: "train", count: 96, seed: 1)
+        try writeBarDataset(directory: folder, split: "t10k", count: 32, seed: 2)
+        return folder
+    }
+
+    func testTrainEvalClassifyLeNet() throws {
+        let data = try barDataset()
+        let run = "\(data)/run"
+        let train = try runCortex(["train", "lenet", "--data", data, "--epochs", "2", "--batch", "16", "--lr", "3e-3",
+                                   "--out", run, "--threads", "1", "--json"])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let summary = try lastJSONLine(train.stdout)
+        XCTAssertEqual(Set(summary.keys).isSuperset(of: ["epochs", "test_accuracy", "s_per_epoch", "checkpoint"]), true, "\(summary)")
+        XCTAssertEqual(summary["epochs"] as? Int, 2)
+        XCTAssertEqual(summary["checkpoint"] as? String, "\(run)/last.safetensors")
+        let accuracy = try XCTUnwrap(summary["test_accuracy"] as? Double)
+        XCTAssertGreaterThan(accuracy, 0.9, "four bar positions are easy: \(train.stderr)")
+        for file in ["best.safetensors", "last.safetensors", "metrics.csv", "config.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: "\(run)/\(file)"), file)
+        }
+        XCTAssertTrue(try FileManager.default.contentsOfDirectory(atPath: run).contains { $0.hasPrefix("events.out.tfevents") })
+
+        // eval agrees with the training run's last test accuracy and writes the grid.
+        let grid = "\(data)/grid.png"
+        let eval = try runCortex(["eval", "lenet", "--checkpoint", "\(run)/last.safetensors", "--data", data,
+                                  "--grid", grid, "--picture-count", "12", "--json"])
+        XCTAssertEqual(eval.status, 0, eval.stderr)
+        let figures = try lastJSONLine(eval.stdout)
+        XCTAssertEqual(figures["test_accuracy"] as? Double, accuracy)
+        let confusion = try XCTUnwrap(figures["confusion_matrix"] as? [[Int]])
+        // Rows are the true classes: 8 test images of each bar; the set's directory name gives it the digits' names.
+        XCTAssertEqual(confusion.map { $0.reduce(0, +) }, [8, 8, 8, 8, 0, 0, 0, 0, 0, 0])
+        let picture = try PixelImage.read(path: grid)
+        XCTAssertEqual(picture.channels, 3)
+        XCTAssertGreaterThan(picture.width, 8 * 84)
+
+        // classify on a PNG written here gives the prediction of the same tensor in memory.
+        let (classifier, _, _) = try ImageClassifier.load(path: "\(run)/last.safetensors")
+        let test = try ImageDataset.load(directory: data, split: .test)
+        let loader = ImageLoader(dataset: test, batchSize: 4, shuffle: false,
+                                 normalization: ImageNormalization(mean: classifier.mean, std: classifier.std), seed: 0)
+        var paths: [String] = []
+        for index in 0..<3 {
+            let path = "\(data)/image\(index).png"
+            try test.image(at: index).write(to: path)
+            paths.append(path)
+        }
+        let memory = classifier.probabilities(loader.batch(indices: [0, 1, 2]).images)
+        let classify = try runCortex(["classify", "--checkpoint", "\(run)/last.safetensors", "--json"] + paths)
+        XCTAssertEqual(classify.status, 0, classify.stderr)
+        let results = try XCTUnwrap(try lastJSONLine(classify.stdout)["results"] as? [[String: Any]])
+        XCTAssertEqual(results.count, 3)
+        for (row, result) in results.enumerated() {
+            let top = try XCTUnwrap(result["top"] as? [[String: Any]])
+            XCTAssertEqual(top.count, 3)
+            let probabilities = (0..<4).map { memory[row, $0] }
+            let best = probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
+            XCTAssertEqual(top[0]["index"] as? Int, best)
+            XCTAssertEqual(top[0]["class"] as? String, classifier.classNames[best])
+            XCTAssertEqual(Float(top[0]["probability"] as! Double), probabilities[best], accuracy: 1e-6)
+        }
+
+        // A file that is not an image, and a checkpoint that is not one, each give one line.
+        let text = "\(data)/notes.png"
+        try Data("not a picture".utf8).write(to: URL(fileURLWithPath: text))
+        let bad = try runCortex(["classify", "--checkpoint", "\(run)/last.safetensors", text])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.contains("not an image"), bad.stderr)
+        XCTAssertEqual(bad.stderr.split(separator: "\n").count, 1, bad.stderr)
+        let wrong = try runCortex(["eval", "lenet", "--checkpoint", text, "--data", data])
+        XCTAssertEqual(wrong.status, 1)
+        XCTAssertEqual(wrong.stderr.split(separator: "\n").count, 1, wrong.stderr)
+    }
+
+    func testTrainViTAndAttentionPicture() throws {
+        let data = try barDataset()
+        let run = "\(data)/vit"
+        let train = try runCortex(["train", "vit", "--data", data, "--epochs", "1", "--batch", "32", "--dim", "16",
+                                   "--depth", "1", "--heads", "2", "--mlp", "32", "--out", run, "--threads", "1", "--json"])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        XCTAssertEqual(try lastJSONLine(train.stdout)["epochs"] as? Int, 1)
+        let attention = "\(data)/attention.png"
+        let eval = try runCortex(["eval", "vit", "--checkpoint", "\(run)/best.safetensors", "--data", data,
+                                  "--attention", attention, "--picture-count", "8", "--json"])
+        XCTAssertEqual(eval.status, 0, eval.stderr)
+        XCTAssertEqual(try lastJSONLine(eval.stdout)["attention"] as? String, attention)
+        XCTAssertEqual(try PixelImage.read(path: attention).channels, 3)
+        // The wrong model kind is refused in one line.
+        let mismatch = try runCortex(["eval", "lenet", "--checkpoint", "\(run)/best.safetensors", "--data", data])
+        XCTAssertEqual(mismatch.status, 1)
+        XCTAssertTrue(mismatch.stderr.contains("holds a vit model, not lenet"), mismatch.stderr)
+    }
+}
