@@ -45,11 +45,11 @@ struct Eval: ParsableCommand {
         guard Games.names.contains(target) else {
             throw ValidationError("unknown evaluation target '\(target)'; expected one of \(Games.names.joined(separator: ", ")), go, vit, lenet")
         }
-        guard FileManager.default.fileExists(atPath: checkpoint) else { throw ValidationError("no such checkpoint: \(checkpoint)") }
+        guard FileManager.default.fileExists(atPath: checkpoint) else { throw CommandFailure("no such checkpoint: \(checkpoint)") }
         Runtime.configure(threads: common.threads)
         var (config, network) = try DQNCheckpoint.loadNetwork(checkpoint)
         guard config.game == target else {
-            throw ValidationError("\(checkpoint) is an agent for \(config.game), not \(target)")
+            throw CommandFailure("\(checkpoint) is an agent for \(config.game), not \(target)")
         }
         config.evalMaxSteps = maxSteps
         let progress = Progress(total: episodes, label: "\(target) episodes")

@@ -99,7 +99,7 @@ extension GameTrainingCommand {
         var resumePath = options.resumeFrom
         if options.resume && resumePath == nil { resumePath = folder + "/last.safetensors" }
         if let path = resumePath, !FileManager.default.fileExists(atPath: path) {
-            throw ValidationError("no checkpoint to resume from at \(path)")
+            throw CommandFailure("no checkpoint to resume from at \(path)")
         }
         let trainer = try DQNTrainer(config: config, folder: folder, resume: resumePath)
         let configJSON = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)

@@ -194,7 +194,7 @@ final class TextTrainer {
                       corpus.evaluationBatches(.validation, count: config.evalBatches, batchSize: config.batchSize, blockSize: config.blockSize))
         logger = try RunLogger(folder: folder, config: config)
         if let resume {
-            guard FileManager.default.fileExists(atPath: resume) else { throw ValidationError("no checkpoint to resume from at \(resume)") }
+            guard FileManager.default.fileExists(atPath: resume) else { throw CommandFailure("no checkpoint to resume from at \(resume)") }
             let metadata = try Checkpoint.load(into: model.module, optimizer: optimizer, from: resume)
             guard metadata[Self.vocabularyKey] == corpus.tokenizer.serialized() else {
                 throw ValidationError("\(resume) was trained on another vocabulary than \(config.data)")

@@ -184,7 +184,7 @@ struct VisionTraining {
         let lastPath = folder + "/last.safetensors", bestPath = folder + "/best.safetensors"
         if options.resume {
             guard FileManager.default.fileExists(atPath: lastPath) else {
-                throw ValidationError("no checkpoint to resume from at \(lastPath)")
+                throw CommandFailure("no checkpoint to resume from at \(lastPath)")
             }
             let meta = try Checkpoint.load(into: model, optimizer: optimizer, from: lastPath)
             firstEpoch = Int(meta["epoch"] ?? "") ?? 0
