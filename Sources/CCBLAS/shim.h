@@ -12,6 +12,14 @@ static inline void cortex_flush_denormals(void) {
 #endif
 }
 
+/// A spin-wait hint (x86 `pause`): lets the sibling hardware thread and the memory system
+/// breathe while a worker polls for its next job.
+static inline void cortex_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_pause();
+#endif
+}
+
 #if defined(__x86_64__)
 #include <cpuid.h>
 #include <immintrin.h>

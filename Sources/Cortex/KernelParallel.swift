@@ -1,12 +1,10 @@
 import CCBLAS
-import Dispatch
-import Synchronization
 
 /// Splits a kernel's independent work over the threads the runtime may use.
 ///
 /// Thread count follows `Runtime.blasThreads` (the `--threads` budget), so a kernel and the
-/// GEMMs around it use the same cores. One `concurrentPerform` costs about a microsecond, so
-/// callers pass the work per item and small jobs run inline.
+/// GEMMs around it use the same cores; the work runs on `WorkerTeam.shared`. A hand-off still
+/// costs a few hundred nanoseconds, so callers pass the work per item and small jobs run inline.
 enum KernelParallel {
     /// Calls `body(range)` for disjoint chunks covering `0..<count`, in parallel when the total
     /// work (`count · workPerItem`, in rough element operations) is worth a thread hand-off.
@@ -18,8 +16,7 @@ enum KernelParallel {
         }
         // A few chunks per thread even out unequal items (e.g. border rows of an image).
         let chunks = min(count, threads * 4)
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            cortex_flush_denormals()
+        WorkerTeam.shared.perform(chunks, threads: threads) { _, chunk in
             body((count * chunk / chunks)..<(count * (chunk + 1) / chunks))
         }
     }
@@ -27,25 +24,16 @@ enum KernelParallel {
     /// Calls `body(part, range)` for `parts` near-equal slices of `0..<count`, concurrently,
     /// one per thread (for work that keeps per-thread buffers or partial sums).
     static func forEachPart(_ count: Int, parts: Int, _ body: (Int, Range<Int>) -> Void) {
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
-            cortex_flush_denormals()
+        WorkerTeam.shared.perform(parts, threads: parts) { _, part in
             body(part, (count * part / parts)..<(count * (part + 1) / parts))
         }
     }
 
-    /// Runs `workers` threads that take the items `0..<count` in turn from a shared counter and
-    /// call `body(worker, item)`: a thread slowed by other load simply takes fewer items.
-    /// `worker` (in `0..<workers`) names per-thread buffers and partial sums.
+    /// Calls `body(worker, item)` for the items `0..<count` on up to `workers` threads that take
+    /// them in turn from a shared counter: a thread slowed by other load simply takes fewer
+    /// items. `worker` (in `0..<workers`) names per-thread buffers and partial sums.
     static func forEachItem(_ count: Int, workers: Int, _ body: (Int, Int) -> Void) {
-        let next = Atomic<Int>(0)
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            cortex_flush_denormals()
-            while true {
-                let item = next.add(1, ordering: .relaxed).oldValue
-                if item >= count { break }
-                body(worker, item)
-            }
-        }
+        WorkerTeam.shared.perform(count, threads: workers) { participant, item in body(participant, item) }
     }
 
     /// `Σ p[0..<count]` with eight independent accumulators (a plain loop does not vectorise a

@@ -1,8 +1,8 @@
 import CCBLAS
 import Dispatch
 
-/// Below this many elements a kernel runs on the calling thread: a `concurrentPerform`
-/// costs about a microsecond, which only pays off on memory-bound loops this long.
+/// Below this many elements a kernel runs on the calling thread: a hand-off to the worker
+/// team costs up to a microsecond, which only pays off on memory-bound loops this long.
 @usableFromInline let parallelThreshold = 1 << 17
 
 /// Runs `body(start, end)` over `0..<count` split into one contiguous chunk per thread
@@ -16,11 +16,8 @@ func parallelRanges(_ count: Int, threshold: Int = parallelThreshold, _ body: (I
         return
     }
     let chunk = ((count + threads - 1) / threads + 15) & ~15
-    withoutActuallyEscaping(body) { body in
-        DispatchQueue.concurrentPerform(iterations: threads) { t in
-            cortex_flush_denormals()
-            let start = t * chunk
-            if start < count { body(start, min(count, start + chunk)) }
-        }
+    WorkerTeam.shared.perform(threads, threads: threads) { _, t in
+        let start = t * chunk
+        if start < count { body(start, min(count, start + chunk)) }
     }
 }

@@ -30,6 +30,16 @@ public enum Runtime {
         flushDenormalsToZero()
     }
 
+    /// Runs `first` and `second` at the same time when `kernelThreads` allows two threads,
+    /// else one after the other, and returns when both are done. Kernels called inside run on
+    /// their own thread only (the worker team is taken). Grad mode is per thread: either may
+    /// record a graph or run in `withNoGrad`.
+    public static func concurrently(_ first: () -> Void, _ second: () -> Void) {
+        WorkerTeam.shared.perform(2, threads: kernelThreads) { _, which in
+            if which == 0 { first() } else { second() }
+        }
+    }
+
     /// Bytes of freed large tensor buffers kept for reuse (see `StorageCache`); 0 disables
     /// the cache and frees what it holds.
     public static var storageCacheBytes: Int {

@@ -186,10 +186,7 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
         }
         if gradX != nil && gradW != nil && Runtime.blasThreads == 1 && Runtime.kernelThreads > 1
             && rows * inFeatures * outFeatures >= 1 << 20 {
-            DispatchQueue.concurrentPerform(iterations: 2) { which in
-                Runtime.flushDenormalsToZero()
-                product(which)
-            }
+            WorkerTeam.shared.perform(2, threads: 2) { _, which in product(which) }
         } else {
             product(0)
             product(1)

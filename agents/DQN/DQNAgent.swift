@@ -19,10 +19,9 @@ public final class DQNAgent {
     public let optimizer: Optimizer
     /// Gradient updates done so far.
     public private(set) var updates = 0
-    /// Compute the targets on a second thread during the online forward pass (set it when
-    /// two cores are available, with single-threaded BLAS).
+    /// Split the update's three forward passes over two threads (set it when two cores are
+    /// available, with single-threaded BLAS; Double-DQN targets only).
     public var overlapTargets = false
-    private static let worker = DispatchQueue(label: "cortex.dqn.targets", qos: .userInitiated)
     /// Shape of one observation [C, H, W].
     public let observationShape: [Int]
     public var actionCount: Int { online.actionCount }
@@ -120,39 +119,44 @@ public final class DQNAgent {
         let nextStates = Tensor(shape: shape, data: batch.nextStates)
 
         // y = R + discount · Q_target(s′, a*)            (N, 1), no graph
-        func computeTargets() -> Tensor {
-            withNoGrad {
-                let nextTarget = target(nextStates)                                   // (N, A)
-                let choice = config.doubleDQN ? online(nextStates) : nextTarget
-                let best = choice.argmaxIndices(axis: 1)
-                let y = TensorStorage(uninitializedCount: n)
-                let q = nextTarget.storage.pointer
-                for i in 0..<n {
-                    y.pointer[i] = batch.returns[i] + batch.discounts[i] * q[i * actionCount + best[i]]
-                }
-                return Tensor(shape: [n, 1], storage: y)
+        func targets(nextTarget: Tensor, best: [Int]) -> Tensor {
+            let y = TensorStorage(uninitializedCount: n)
+            let q = nextTarget.storage.pointer
+            for i in 0..<n {
+                y.pointer[i] = batch.returns[i] + batch.discounts[i] * q[i * actionCount + best[i]]
             }
-        }
-        // With two cores, the targets (two forward passes) are computed on the second core
-        // while this one runs the online forward pass; each GEMM stays single-threaded.
-        let overlapped = TargetBox()
-        if overlapTargets {
-            let job = UncheckedSendable(computeTargets)
-            Self.worker.async {
-                Runtime.flushDenormalsToZero()
-                overlapped.value = job.value()
-                overlapped.done.signal()
-            }
+            return Tensor(shape: [n, 1], storage: y)
         }
         let actions = Tensor(shape: [n, 1], data: batch.actions.map(Float.init))
-        let predicted = online(states).gather(axis: 1, index: actions)            // (N, 1)
-        let targets: Tensor
-        if overlapTargets {
-            overlapped.done.wait()
-            targets = overlapped.value!
+        var onlinePass: Tensor?
+        var targetPass: Tensor?
+        if overlapTargets && config.doubleDQN && n >= 2 {
+            // Two cores: three forward passes (online on s with a graph, target and online on
+            // s′ without) split evenly — each thread takes one whole pass and half the rows of
+            // Q_online(s′). Each GEMM stays single-threaded.
+            let half = n / 2, size = batch.observationSize
+            let firstNext = Tensor(shape: [half] + observationShape, data: Array(batch.nextStates[0..<(half * size)]))
+            let secondNext = Tensor(shape: [n - half] + observationShape,
+                                    data: Array(batch.nextStates[(half * size)..<(n * size)]))
+            var nextTarget: Tensor?
+            var firstBest: [Int] = [], secondBest: [Int] = []
+            Runtime.concurrently({
+                onlinePass = online(states).gather(axis: 1, index: actions)                    // (N, 1)
+                firstBest = withNoGrad { online(firstNext) }.argmaxIndices(axis: 1)
+            }, {
+                nextTarget = withNoGrad { target(nextStates) }                               // (N, A)
+                secondBest = withNoGrad { online(secondNext) }.argmaxIndices(axis: 1)
+            })
+            targetPass = targets(nextTarget: nextTarget!, best: firstBest + secondBest)
         } else {
-            targets = computeTargets()
+            onlinePass = online(states).gather(axis: 1, index: actions)
+            targetPass = withNoGrad {
+                let nextTarget = target(nextStates)                                          // (N, A)
+                let choice = config.doubleDQN ? online(nextStates) : nextTarget
+                return targets(nextTarget: nextTarget, best: choice.argmaxIndices(axis: 1))
+            }
         }
+        let (predicted, targets) = (onlinePass!, targetPass!)
         let loss: Tensor
         if batch.weights.allSatisfy({ $0 == 1 }) {
             loss = huberLoss(predicted, targets)
@@ -181,18 +185,6 @@ public final class DQNAgent {
         storage.pointer.update(from: buffer.baseAddress!, count: buffer.count)
         return storage
     }
-}
-
-/// The targets computed on the worker thread, handed over through a semaphore.
-private final class TargetBox: @unchecked Sendable {
-    var value: Tensor?
-    let done = DispatchSemaphore(value: 0)
-}
-
-/// A value moved to another thread that the sender no longer touches until it is handed back.
-private struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }
 
 /// A module made of another module's entries plus one named extra child, so a checkpoint
