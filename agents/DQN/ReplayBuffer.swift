@@ -264,6 +264,13 @@ public final class ReplayBuffer {
         return k <= recency ? (slot + k) % capacity : nil
     }
 
+    /// Byte b → eight floats, lane i = bit i of b.
+    private static let bitsToFloats: [SIMD8<Float>] = (0..<256).map { byte in
+        var lanes = SIMD8<Float>()
+        for i in 0..<8 where byte >> i & 1 == 1 { lanes[i] = 1 }
+        return lanes
+    }
+
     private func writeState(of slot: Int, next: Bool, into destination: inout [Float], row: Int) {
         let base = row * observationSize
         destination.withUnsafeMutableBufferPointer { out in
@@ -272,7 +279,16 @@ public final class ReplayBuffer {
                 let source = next ? nextObservations : observations
                 source.withUnsafeBufferPointer { bytes in
                     let offset = slot * bytesPerSlot
-                    for i in 0..<observationSize {
+                    // Eight planes' cells a byte: one table row (bit i → lane i) per full byte.
+                    let whole = observationSize >> 3
+                    let destination = UnsafeMutableRawPointer(out.baseAddress! + base)
+                    Self.bitsToFloats.withUnsafeBufferPointer { table in
+                        for j in 0..<whole {
+                            destination.storeBytes(of: table[Int(bytes[offset + j])], toByteOffset: j * 32,
+                                                   as: SIMD8<Float>.self)
+                        }
+                    }
+                    for i in (whole << 3)..<observationSize {
                         out[base + i] = (bytes[offset + i >> 3] >> UInt8(i & 7)) & 1 == 1 ? 1 : 0
                     }
                 }
