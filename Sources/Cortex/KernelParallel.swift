@@ -33,7 +33,7 @@ enum KernelParallel {
     /// them in turn from a shared counter: a thread slowed by other load simply takes fewer
     /// items. `worker` (in `0..<workers`) names per-thread buffers and partial sums.
     static func forEachItem(_ count: Int, workers: Int, _ body: (Int, Int) -> Void) {
-        WorkerTeam.shared.perform(count, threads: workers) { participant, item in body(participant, item) }
+        WorkerTeam.shared.perform(count, threads: workers, body)
     }
 
     /// `Σ p[0..<count]` with eight independent accumulators (a plain loop does not vectorise a

@@ -1,5 +1,4 @@
 import CCBLAS
-import Dispatch
 
 /// Below this many elements a kernel runs on the calling thread: a hand-off to the worker
 /// team costs up to a microsecond, which only pays off on memory-bound loops this long.

@@ -1,4 +1,3 @@
-import Dispatch
 import CCBLAS
 
 // Matrix products through OpenBLAS `cblas_sgemm`. Transposed operands are passed as BLAS
