@@ -91,8 +91,9 @@ struct BenchDQN: ParsableCommand {
         print(String(format: "  MinAtar net 4×10×10:  %8.0f updates/s  (%.3f ms; PyTorch reference 2.75 ms → %.1f× faster)",
                      1 / minAtar, minAtar * 1000, pytorchStep / minAtar))
         print(String(format: "  Nature net 4×84×84:   %8.1f updates/s  (%.2f ms)", 1 / nature, nature * 1000))
-        print(String(format: "  training loop, Breakout grid: %.0f frames/s (one update per frame; %.3f ms of CPU per frame over all threads)",
-                     loopRate, cpuPerFrame * 1000))
+        let replayKind = "\(config.prioritized ? "prioritized" : "uniform") replay, \(config.nSteps)-step returns"
+        print("  training loop, Breakout grid, defaults (\(replayKind)): "
+              + String(format: "%.0f frames/s (one update per frame; %.3f ms of CPU per frame over all threads)", loopRate, cpuPerFrame * 1000))
         if common.json {
             printJSON(["minatar_updates_per_s": 1 / minAtar, "nature_updates_per_s": 1 / nature,
                        "loop_frames_per_s": loopRate, "loop_cpu_ms_per_frame": cpuPerFrame * 1000, "threads": common.threads])

@@ -20,6 +20,10 @@ struct DQNTrainOptions: ParsableArguments {
     var optimizer: String = DQNConfig().optimizer.rawValue
     @Option(help: "Learning rate (default 1e-4 for adam, 2.5e-4 for rmsprop).")
     var lr: Float?
+    @Option(help: "Learning-rate schedule: constant, or linear (from --lr down to --lr-end at the last frame).")
+    var lrSchedule: String = "constant"
+    @Option(help: "Learning rate at the last frame with --lr-schedule linear.")
+    var lrEnd: Float = 0
     @Option(help: "Minibatch size.")
     var batch: Int = DQNConfig().batchSize
     @Option(help: "Replay capacity in transitions.")
@@ -32,8 +36,8 @@ struct DQNTrainOptions: ParsableArguments {
     var targetUpdate: Int = DQNConfig().targetUpdateEvery
     @Option(help: "Multi-step return length.")
     var nSteps: Int = DQNConfig().nSteps
-    @Flag(help: "Prioritized replay (Schaul et al. 2016).")
-    var prioritized = false
+    @Flag(inversion: .prefixedNo, help: "Prioritized replay (Schaul et al. 2016); --no-prioritized samples uniformly.")
+    var prioritized = DQNConfig().prioritized
     @Flag(help: "Dueling head (Wang et al. 2016).")
     var dueling = false
     @Flag(help: "Plain DQN targets instead of Double DQN.")
@@ -53,6 +57,10 @@ struct DQNTrainOptions: ParsableArguments {
             throw ValidationError("--frames, --batch, --n-steps, --target-update, --eval-episodes must be positive and --replay larger than --batch")
         }
         if let lr, !(lr > 0) { throw ValidationError("--lr must be positive, got \(lr)") }
+        guard ["linear", "constant"].contains(lrSchedule) else {
+            throw ValidationError("--lr-schedule must be linear or constant, got '\(lrSchedule)'")
+        }
+        if !(lrEnd >= 0) { throw ValidationError("--lr-end must be zero or positive, got \(lrEnd)") }
     }
 
     func config(game: String) -> DQNConfig {
@@ -63,6 +71,7 @@ struct DQNTrainOptions: ParsableArguments {
         c.seed = common.seed
         c.optimizer = DQNConfig.Optimizer(rawValue: optimizer)!
         c.learningRate = lr ?? (c.optimizer == .adam ? 1e-4 : 2.5e-4)
+        c.finalLearningRate = lrSchedule == "linear" ? lrEnd : nil
         c.batchSize = batch
         c.replayCapacity = replay
         c.learningStarts = learningStarts

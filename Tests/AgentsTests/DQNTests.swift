@@ -196,6 +196,33 @@ final class DQNTests: XCTestCase {
         XCTAssertEqual(finished.frames, 900)
     }
 
+    func testLearningRateFallsLinearlyToItsFinalValue() throws {
+        var config = DQNConfig()
+        config.frames = 1_000
+        config.learningStarts = 200
+        config.learningRate = 1e-3
+        config.finalLearningRate = 0
+        XCTAssertEqual(config.learningRate(atFrame: 200), 1e-3, accuracy: 1e-9)
+        XCTAssertEqual(config.learningRate(atFrame: 600), 5e-4, accuracy: 1e-9)
+        XCTAssertEqual(config.learningRate(atFrame: 1_000), 0, accuracy: 1e-9)
+        config.finalLearningRate = 2e-4
+        XCTAssertEqual(config.learningRate(atFrame: 400), 8e-4, accuracy: 1e-9)
+        config.finalLearningRate = nil
+        XCTAssertEqual(config.learningRate(atFrame: 900), 1e-3)
+
+        // The trainer applies it: stopped at frame 300 of 400 with learning from frame 200, the
+        // last update ran at half the initial rate.
+        let folder = scratchFolder("schedule")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var run = tinyRun(game: "breakout", frames: 400)
+        run.learningRate = 1e-4
+        run.finalLearningRate = 0
+        let trainer = try DQNTrainer(config: run, folder: folder)
+        _ = try trainer.run(shouldStop: { trainer.state.frame >= 300 })
+        XCTAssertEqual(trainer.state.frame, 300)
+        XCTAssertEqual(trainer.agent.optimizer.learningRate, 5e-5, accuracy: 1e-10)
+    }
+
     func testCorruptCheckpointGivesOneLineError() throws {
         let path = scratchFolder("corrupt") + ".safetensors"
         defer { try? FileManager.default.removeItem(atPath: path) }

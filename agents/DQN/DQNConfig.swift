@@ -1,7 +1,7 @@
 /// Every setting of a DQN run, with the defaults of MinAtar's reference agent (Young & Tian
 /// 2019, `examples/dqn.py`), which follow the DQN paper (Mnih et al. 2015) scaled to 10×10
-/// games, plus Double-DQN targets (van Hasselt et al. 2016). Logged in full at the start of a
-/// run and stored in checkpoints.
+/// games, plus Double-DQN targets (van Hasselt et al. 2016) and Adam. Logged in full at the
+/// start of a run and stored in checkpoints.
 public struct DQNConfig: Codable, Equatable, Sendable {
     public enum Optimizer: String, Codable, Sendable, CaseIterable {
         /// Centered RMSprop as MinAtar's agent: lr 2.5e-4, α 0.95, momentum 0.95, ε 0.01.
@@ -28,12 +28,12 @@ public struct DQNConfig: Codable, Equatable, Sendable {
     public var batchSize = 32
     /// Environment frames per gradient update (MinAtar: 1).
     public var trainEvery = 1
-    /// Prioritized replay (Schaul et al. 2016) instead of uniform sampling.
+    /// Prioritized replay (Schaul et al. 2016, proportional variant) instead of uniform sampling.
     public var prioritized = false
     /// Priority exponent α and initial importance-sampling exponent β (annealed to 1).
     public var priorityAlpha: Float = 0.6
     public var priorityBeta: Float = 0.4
-    /// Multi-step returns (Sutton 1988; Hessel et al. 2018 use 3); 1 is the DQN paper's.
+    /// Multi-step returns (Sutton 1988; 3 as Hessel et al. 2018); 1 is the DQN paper's.
     public var nSteps = 1
     /// Sticky-action probability of the training environment (MinAtar's default 0.1).
     public var stickyActions: Float = 0.1
@@ -44,6 +44,9 @@ public struct DQNConfig: Codable, Equatable, Sendable {
     public var optimizer = Optimizer.adam
     /// Step size: 2.5e-4 for MinAtar's RMSprop; 1e-4 by default for Adam (measured, see README).
     public var learningRate: Float = 1e-4
+    /// When set, the step size falls linearly from `learningRate` at the first update to this
+    /// value at the last frame; nil (the default) keeps it constant, as MinAtar's agent.
+    public var finalLearningRate: Float? = nil
     /// Gradient clipping by global norm (`0` turns it off).
     public var maxGradNorm: Float = 10
     /// Updates between copies of the online network into the target network (MinAtar: 1,000).
@@ -77,6 +80,14 @@ public struct DQNConfig: Codable, Equatable, Sendable {
         if frame < learningStarts { return 1 }
         let progress = min(1, Float(frame - learningStarts) / Float(max(1, epsilonDecayFrames)))
         return epsilonStart + (epsilonEnd - epsilonStart) * progress
+    }
+
+    /// The step size of the update at `frame`.
+    public func learningRate(atFrame frame: Int) -> Float {
+        guard let finalLearningRate else { return learningRate }
+        let span = max(1, frames - learningStarts)
+        let progress = min(1, max(0, Float(frame - learningStarts) / Float(span)))
+        return learningRate + (finalLearningRate - learningRate) * progress
     }
 
     /// Prioritized replay's β, annealed linearly to 1 over the run.

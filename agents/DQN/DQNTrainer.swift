@@ -161,6 +161,7 @@ public final class DQNTrainer {
                 } else {
                     replay.sample(into: &batch, nSteps: config.nSteps, gamma: config.gamma, using: &state.generator)
                 }
+                agent.optimizer.learningRate = config.learningRate(atFrame: state.frame)
                 let update = agent.update(batch)
                 if config.prioritized {
                     replay.updatePriorities(indices: batch.indices, tdErrors: update.tdErrors, alpha: config.priorityAlpha)
