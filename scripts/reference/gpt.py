@@ -86,7 +86,7 @@ def estimate_loss():
         losses = torch.zeros(a.eval_iters)
         for k in range(a.eval_iters):
             X, Y = get_batch(split); losses[k] = model(X, Y).item()
-        out[split] = losses.mean().item()
+        out[split] = losses.mean().item(); out[split + '_std'] = losses.std().item()
     model.train(); return out
 def get_lr(it):
     if it < warmup: return lr0 * (it + 1) / (warmup + 1)
@@ -96,7 +96,7 @@ X, Y = get_batch('train'); t0 = time.time()
 for it in range(a.iters + 1):
     for g in opt.param_groups: g['lr'] = get_lr(it)
     if it % a.eval_interval == 0 or it == a.iters:
-        l = estimate_loss(); print(f"step {it}: train loss {l['train']:.4f}, val loss {l['val']:.4f}", file=sys.stderr, flush=True)
+        l = estimate_loss(); print(f"step {it}: train loss {l['train']:.4f}, val loss {l['val']:.4f} (batch std {l['val_std']:.3f})", file=sys.stderr, flush=True)
     if it == a.iters: break
     loss = model(X, Y); X, Y = get_batch('train')
     loss.backward(); torch.nn.utils.clip_grad_norm_(model.parameters(), clip); opt.step(); opt.zero_grad(set_to_none=True)
