@@ -271,6 +271,26 @@ public struct StepLR: LRSchedule {
     }
 }
 
+/// A straight line from `start` at step 0 to `end` at `steps`, then `end`: the decay of
+/// PyTorch's `LinearLR` and of the DQN agents that anneal their rate over a run.
+public struct LinearLR: LRSchedule {
+    public var start: Float
+    public var end: Float
+    public var steps: Int
+
+    public init(start: Float, end: Float, steps: Int) {
+        precondition(steps > 0, "LinearLR: steps must be positive, got \(steps)")
+        self.start = start
+        self.end = end
+        self.steps = steps
+    }
+
+    public func learningRate(at step: Int) -> Float {
+        let progress = Float(min(steps, max(0, step))) / Float(steps)
+        return start + (end - start) * progress
+    }
+}
+
 /// Linear warmup, then cosine decay to a floor: nanoGPT's `get_lr` (Karpathy 2022; cosine
 /// from Loshchilov & Hutter 2017, SGDR).
 ///

@@ -163,6 +163,12 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(stepped.learningRate(at: 9), 1)
         XCTAssertEqual(stepped.learningRate(at: 10), 0.5)
         XCTAssertEqual(stepped.learningRate(at: 35), 0.125)
+        let linear = LinearLR(start: 1, end: 0.2, steps: 8)
+        XCTAssertEqual(linear.learningRate(at: -3), 1)                         // before the start: start
+        XCTAssertEqual(linear.learningRate(at: 0), 1)
+        XCTAssertEqual(linear.learningRate(at: 2), 0.8, accuracy: 1e-7)      // 1 − 0.8·2/8
+        XCTAssertEqual(linear.learningRate(at: 8), 0.2, accuracy: 1e-7)
+        XCTAssertEqual(linear.learningRate(at: 50), 0.2, accuracy: 1e-7)     // past the end: end
         // nanoGPT's get_lr with max 1, min 0.1, warmup 4, decay until 14:
         let cosine = WarmupCosineLR(maximum: 1, minimum: 0.1, warmupSteps: 4, decaySteps: 14)
         XCTAssertEqual(cosine.learningRate(at: 0), 0.2, accuracy: 1e-7)      // 1·(0+1)/(4+1)

@@ -1,3 +1,5 @@
+import Cortex
+
 /// Every setting of a DQN run, with the defaults of MinAtar's reference agent (Young & Tian
 /// 2019, `examples/dqn.py`), which follow the DQN paper (Mnih et al. 2015) scaled to 10×10
 /// games, plus Double-DQN targets (van Hasselt et al. 2016) and Adam. Logged in full at the
@@ -82,12 +84,12 @@ public struct DQNConfig: Codable, Equatable, Sendable {
         return epsilonStart + (epsilonEnd - epsilonStart) * progress
     }
 
-    /// The step size of the update at `frame`.
+    /// The step size of the update at `frame`: `LinearLR` from the first update (frame
+    /// `learningStarts`) to the last frame when `finalLearningRate` is set.
     public func learningRate(atFrame frame: Int) -> Float {
         guard let finalLearningRate else { return learningRate }
-        let span = max(1, frames - learningStarts)
-        let progress = min(1, max(0, Float(frame - learningStarts) / Float(span)))
-        return learningRate + (finalLearningRate - learningRate) * progress
+        return LinearLR(start: learningRate, end: finalLearningRate, steps: max(1, frames - learningStarts))
+            .learningRate(at: frame - learningStarts)
     }
 
     /// Prioritized replay's β, annealed linearly to 1 over the run.
