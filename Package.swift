@@ -34,9 +34,12 @@ let package = Package(
         // No pkgConfig for SDL2: its cflags carry -D_REENTRANT, which SwiftPM refuses with a
         // warning on every build; the shim includes <SDL2/SDL.h> and the module map links SDL2.
         .systemLibrary(name: "CSDL2", path: "Sources/CSDL2", providers: [.apt(["libsdl2-dev"])]),
+        // Cortex's own C kernels (CPU feature checks, AVX2 loops picked at run time).
+        .target(name: "CKernels", path: "Sources/CKernels"),
 
-        // The library, bottom up: tensor core → environments → agents, data, rendering.
-        .target(name: "Cortex", dependencies: ["CCBLAS"], path: "Sources/Cortex",
+        // The library. Two roots that know nothing of each other: the tensor core (Cortex) and
+        // the environments (Envs); above them models, data, agents, rendering, recipes.
+        .target(name: "Cortex", dependencies: ["CCBLAS", "CKernels"], path: "Sources/Cortex",
                 swiftSettings: numericFlags),
         .target(name: "Envs", path: "envs", exclude: ["README.md"]),
         .target(name: "Data", dependencies: ["Cortex", "CZlib", "CPNG"], path: "Sources/Data",
@@ -50,7 +53,7 @@ let package = Package(
         // The command.
         .executableTarget(
             name: "cortex",
-            dependencies: ["Cortex", "CCBLAS", "Envs", "Agents", "Render", "Data", "Models",
+            dependencies: ["Cortex", "CCBLAS", "CKernels", "Envs", "Agents", "Render", "Data", "Models",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/cortex", swiftSettings: numericFlags),
 
@@ -61,7 +64,7 @@ let package = Package(
         .testTarget(name: "EnvsTests", dependencies: ["Envs"], path: "Tests/EnvsTests", exclude: ["Fixtures"]),
         .testTarget(name: "GoTests", dependencies: ["Envs"], path: "Tests/GoTests"),
         .testTarget(name: "DataTests", dependencies: ["Data", "Cortex", "CZlib"], path: "Tests/DataTests"),
-        .testTarget(name: "TextTests", dependencies: ["Cortex", "Data"], path: "Tests/TextTests"),
+        .testTarget(name: "TextTests", dependencies: ["Cortex", "Data", "Models", "CortexTestSupport"], path: "Tests/TextTests"),
         .testTarget(name: "VisionTests", dependencies: ["Models", "Data", "Cortex", "CortexTestSupport"],
                     path: "Tests/VisionTests"),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Envs"], path: "Tests/RenderTests"),

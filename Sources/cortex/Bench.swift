@@ -1,5 +1,6 @@
 import ArgumentParser
 import CCBLAS
+import CKernels
 import Cortex
 import Foundation
 

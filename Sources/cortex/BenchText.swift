@@ -1,6 +1,7 @@
 import ArgumentParser
 import Cortex
 import Foundation
+import Models
 
 /// `cortex bench text`: training-iteration time of the GPT and LSTM configurations of
 /// `cortex train text`, and GPT generation speed with and without the key/value cache.
@@ -107,7 +108,7 @@ struct BenchText: ParsableCommand {
     /// Characters per second of wall time and of process CPU time.
     private func generationRate(_ session: GenerationSession, count: Int, generator: inout RandomGenerator) -> (wall: Double, cpu: Double) {
         let start = DispatchTime.now().uptimeNanoseconds, cpuStart = cpuSecondsUsed()
-        let tokens = Cortex.generate(session: session, prompt: [0], count: count, generator: &generator)
+        let tokens = Models.generate(session: session, prompt: [0], count: count, generator: &generator)
         return (Double(tokens.count) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9),
                 Double(tokens.count) / (cpuSecondsUsed() - cpuStart))
     }

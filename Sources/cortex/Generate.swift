@@ -2,6 +2,7 @@ import ArgumentParser
 import Cortex
 import Data
 import Foundation
+import Models
 
 /// `cortex generate`: text from a `cortex train text` checkpoint, streamed as it is drawn.
 struct Generate: ParsableCommand {

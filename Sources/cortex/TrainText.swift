@@ -2,6 +2,7 @@ import ArgumentParser
 import Cortex
 import Data
 import Foundation
+import Models
 
 /// Everything a `cortex train text` run is, logged first and stored in its checkpoints.
 /// Defaults per model: GPT = nanoGPT's CPU configuration for character-level Shakespeare

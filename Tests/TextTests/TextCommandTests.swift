@@ -1,4 +1,5 @@
 import Cortex
+import Models
 import Data
 import Foundation
 import XCTest

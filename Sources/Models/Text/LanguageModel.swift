@@ -1,3 +1,4 @@
+import Cortex
 import Foundation
 
 /// Errors a user can cause with a text-model checkpoint.

@@ -1,4 +1,5 @@
 import Cortex
+import Models
 import CortexTestSupport
 import Foundation
 import XCTest

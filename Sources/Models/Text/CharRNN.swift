@@ -1,3 +1,5 @@
+import Cortex
+
 /// The recurrent cell a `CharRNN` uses.
 public enum RecurrentCellKind: String, Codable, CaseIterable, Sendable {
     case rnn, lstm, gru

@@ -1,4 +1,5 @@
 import CCBLAS
+import CKernels
 
 /// Process-wide settings of the numeric runtime.
 public enum Runtime {
