@@ -25,13 +25,10 @@ struct BenchDQN: ParsableCommand {
         var config = DQNConfig()
         config.seed = common.seed
         let agent = DQNAgent(config: config, observationShape: shape, actionCount: actions)
-        let threads = Runtime.blasThreads
-        if threads > 1 && shape[1] <= 10 {   // as DQNTrainer does for the small network
-            agent.overlapTargets = true
-            Runtime.kernelThreadsOverride = Runtime.blasThreads
-            Runtime.blasThreads = 1
-        }
-        defer { Runtime.blasThreads = threads }
+        // As `cortex train <game>` runs the small network: one-thread GEMMs, passes side by side.
+        Runtime.configure(threads: common.threads, smallMatrices: shape[1] <= 10)
+        defer { Runtime.configure(threads: common.threads) }
+        agent.overlapTargets = Runtime.kernelThreads > 1 && Runtime.blasThreads == 1
         var generator = RandomGenerator(seed: common.seed)
         var batch = ReplayBatch(size: config.batchSize, observationSize: shape.reduce(1, *))
         for i in 0..<batch.states.count {
@@ -70,6 +67,8 @@ struct BenchDQN: ParsableCommand {
         config.checkpointEvery = Int.max
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cortex-bench-dqn-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: folder) }
+        Runtime.configure(threads: common.threads, smallMatrices: true)
+        defer { Runtime.configure(threads: common.threads) }
         let trainer = try DQNTrainer(config: config, folder: folder)
         var timedStart: (frame: Int, time: UInt64, cpu: Double)?
         var timedEnd: (frame: Int, time: UInt64, cpu: Double)?

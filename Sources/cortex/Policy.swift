@@ -32,8 +32,9 @@ struct Policy {
         var generator = RandomGenerator(seed: seed &+ 0xE9)
         let policy = Policy(name: "DQN") { observation in
             let q = withNoGrad { network(Tensor(shape: shape, data: observation)) }.scalars
-            let action = epsilon > 0 && generator.nextFloat() < epsilon
-                ? generator.nextInt(below: actionCount) : DQNAgent.argmax(q)
+            let action = EpsilonGreedy.action(epsilon: epsilon, actionCount: actionCount, generator: &generator) {
+                EpsilonGreedy.argmax(q)
+            }
             return (action, q)
         }
         return (policy, env)

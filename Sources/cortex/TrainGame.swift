@@ -103,7 +103,7 @@ extension GameTrainingCommand {
     func run() throws {
         let config = options.config(game: Self.game)
         Interrupt.install()
-        Runtime.configure(threads: options.common.threads)
+        Runtime.configure(threads: options.common.threads, smallMatrices: true)
         let folder = options.out ?? "runs/\(Self.game)-\(config.observation)-s\(config.seed)"
         var resumePath = options.resumeFrom
         if options.resume && resumePath == nil { resumePath = folder + "/last.safetensors" }

@@ -129,7 +129,7 @@ struct TrainGo: ParsableCommand {
                 guard network.channels == config.channels, network.namedParameters().count == trainer.agent.online.namedParameters().count else {
                     throw CommandFailure("--init-from \(initFrom): its network's shape differs from --channels \(channels) --layers \(layers)")
                 }
-                GoDQNAgent.copyParameters(from: network, to: trainer.agent.online)
+                TargetNetwork.copyParameters(from: network, to: trainer.agent.online)
                 trainer.agent.syncTarget()
                 trainer.resetOpponentPool()
             }

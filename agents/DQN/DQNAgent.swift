@@ -48,16 +48,11 @@ public final class DQNAgent {
         case .adam:
             optimizer = Adam(online.parameterGroups(), learningRate: config.learningRate, epsilon: 1.5e-4)
         }
-        for parameter in target.parameters() { parameter.requiresGrad = false }
-        syncTarget()
+        TargetNetwork.prepare(target, from: online)
     }
 
     /// Copies the online network's parameters into the target network.
-    public func syncTarget() {
-        for ((_, source), (_, destination)) in zip(online.namedParameters(), target.namedParameters()) {
-            destination.storage.pointer.update(from: source.storage.pointer, count: source.count)
-        }
-    }
+    public func syncTarget() { TargetNetwork.copyParameters(from: online, to: target) }
 
     // MARK: acting
 
@@ -69,50 +64,16 @@ public final class DQNAgent {
 
     /// ε-greedy action for one observation: uniform with probability ε, else argmax Q (first on ties).
     public func act(_ observation: UnsafeBufferPointer<Float>, epsilon: Float, generator: inout RandomGenerator) -> Int {
-        if epsilon > 0 && generator.nextFloat() < epsilon { return generator.nextInt(below: actionCount) }
-        return Self.argmax(qValues(observation))
-    }
-
-    public static func argmax(_ values: [Float]) -> Int {
-        var best = 0
-        for i in 1..<values.count where values[i] > values[best] { best = i }
-        return best
+        EpsilonGreedy.action(epsilon: epsilon, actionCount: actionCount, generator: &generator) {
+            EpsilonGreedy.argmax(qValues(observation))
+        }
     }
 
     // MARK: learning
 
-    /// What one update reports.
-    public struct UpdateResult {
-        public var loss: Float
-        /// Mean of Q_online(s, a) over the batch.
-        public var meanQ: Float
-        /// Global gradient norm before clipping.
-        public var gradientNorm: Float
-        /// Q_online(s, a) − y per row (for priorities).
-        public var tdErrors: [Float]
-
-        /// The result of a batch of `count` predictions Q_online(s, a) and targets y.
-        init(loss: Float, predicted: UnsafePointer<Float>, targets: UnsafePointer<Float>, count: Int, gradientNorm: Float) {
-            var errors = [Float](repeating: 0, count: count)
-            var sumQ: Float = 0
-            for i in 0..<count {
-                errors[i] = predicted[i] - targets[i]
-                sumQ += predicted[i]
-            }
-            self.init(loss: loss, meanQ: sumQ / Float(count), gradientNorm: gradientNorm, tdErrors: errors)
-        }
-
-        init(loss: Float, meanQ: Float, gradientNorm: Float, tdErrors: [Float]) {
-            self.loss = loss
-            self.meanQ = meanQ
-            self.gradientNorm = gradientNorm
-            self.tdErrors = tdErrors
-        }
-    }
-
     /// One gradient step on `batch`; syncs the target network every `targetUpdateEvery` updates.
     @discardableResult
-    public func update(_ batch: ReplayBatch) -> UpdateResult {
+    public func update(_ batch: ReplayBatch) -> QLearning.UpdateResult {
         let n = batch.size
         let shape = [n] + observationShape
         let states = Tensor(shape: shape, data: batch.states)
@@ -156,25 +117,11 @@ public final class DQNAgent {
                 return targets(nextTarget: nextTarget, best: choice.argmaxIndices(axis: 1))
             }
         }
-        let (predicted, targets) = (onlinePass!, targetPass!)
-        let loss: Tensor
-        if batch.weights.allSatisfy({ $0 == 1 }) {
-            loss = huberLoss(predicted, targets)
-        } else {
-            let perSample = huberLoss(predicted, targets, reduction: .none)       // (N, 1)
-            loss = (perSample * Tensor(shape: [n, 1], data: batch.weights)).mean()
-        }
-        optimizer.zeroGrad()
-        loss.backward()
-        let norm = config.maxGradNorm > 0
-            ? clipGradNorm(online.parameters(), maxNorm: config.maxGradNorm)
-            : Float.nan
-        optimizer.step()
+        let result = QLearning.step(predicted: onlinePass!, targets: targetPass!, weights: batch.weights, optimizer: optimizer,
+                                    parameters: online.parameters(), maxGradNorm: config.maxGradNorm)
         updates += 1
         if updates % config.targetUpdateEvery == 0 { syncTarget() }
-
-        return UpdateResult(loss: loss.item, predicted: predicted.storage.pointer, targets: targets.storage.pointer,
-                            count: n, gradientNorm: norm)
+        return result
     }
 
     /// Restores the update count (from a checkpoint).
@@ -185,21 +132,4 @@ public final class DQNAgent {
         storage.pointer.update(from: buffer.baseAddress!, count: buffer.count)
         return storage
     }
-}
-
-/// A module made of another module's entries plus one named extra child, so a checkpoint
-/// keeps the main module's keys unprefixed (`conv.weight`) next to `target.conv.weight`.
-public final class PairModule: Module {
-    public let main: any Module
-    public let extra: (name: String, module: any Module)
-    public var isTraining = true
-
-    public init(main: any Module, extra: (name: String, module: any Module)) {
-        self.main = main
-        self.extra = extra
-    }
-
-    public var localParameters: [NamedTensor] { main.localParameters }
-    public var localBuffers: [NamedTensor] { main.localBuffers }
-    public var children: [(name: String, module: any Module)] { main.children + [extra] }
 }

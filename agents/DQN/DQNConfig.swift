@@ -79,9 +79,8 @@ public struct DQNConfig: Codable, Equatable, Sendable {
 
     /// ε after `frame` frames.
     public func epsilon(atFrame frame: Int) -> Float {
-        if frame < learningStarts { return 1 }
-        let progress = min(1, Float(frame - learningStarts) / Float(max(1, epsilonDecayFrames)))
-        return epsilonStart + (epsilonEnd - epsilonStart) * progress
+        EpsilonGreedy.linear(step: frame, start: epsilonStart, end: epsilonEnd, decaySteps: epsilonDecayFrames,
+                             delay: learningStarts)
     }
 
     /// The step size of the update at `frame`: `LinearLR` from the first update (frame

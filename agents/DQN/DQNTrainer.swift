@@ -38,20 +38,6 @@ public struct DQNTrainingState: Codable, Sendable {
     }
 }
 
-/// Errors a user can cause when training or loading an agent.
-public enum AgentError: Error, CustomStringConvertible, LocalizedError {
-    case badCheckpoint(path: String, reason: String)
-    case invalidConfig(String)
-
-    public var description: String {
-        switch self {
-        case .badCheckpoint(let path, let reason): "\(path): not a DQN checkpoint of this kind: \(reason)"
-        case .invalidConfig(let reason): reason
-        }
-    }
-    public var errorDescription: String? { description }
-}
-
 /// The training loop of DQN, readable top to bottom: environments, agent, replay, then one
 /// environment step, one ε-greedy action and one batch update per frame, with logging,
 /// periodic evaluation on a separate environment and atomic checkpoints.
@@ -83,13 +69,9 @@ public final class DQNTrainer {
         environment = try DQNEnvironments.training(config)
         let shape = environment.observationShape
         agent = DQNAgent(config: config, observationShape: shape.dimensions, actionCount: environment.actionCount)
-        // Small GEMMs gain nothing from BLAS threads; two cores go to overlapping the target
-        // computation with the online pass instead.
-        if Runtime.blasThreads > 1 {
-            agent.overlapTargets = true
-            Runtime.kernelThreadsOverride = Runtime.blasThreads
-            Runtime.blasThreads = 1
-        }
+        // With two threads for kernels (`Runtime.configure(threads:smallMatrices: true)`), the
+        // target computation runs beside the online pass.
+        agent.overlapTargets = Runtime.kernelThreads > 1 && Runtime.blasThreads == 1
         replay = ReplayBuffer(capacity: config.replayCapacity, observationSize: shape.count,
                               storage: config.observation == "pixels" ? .frames(stack: DQNEnvironments.frameStack) : .bits,
                               prioritized: config.prioritized)
@@ -261,137 +243,5 @@ public final class DQNTrainer {
         for (x, y) in train { csv += "\(Int(x)),\(y),\n" }
         for (x, y) in eval { csv += "\(Int(x)),,\(y)\n" }
         try csv.write(toFile: logger.path("curve.csv"), atomically: true, encoding: .utf8)
-    }
-}
-
-/// The environments DQN trains and evaluates on, built from a config.
-public enum DQNEnvironments {
-    /// Frames per stacked pixel observation (Mnih et al. 2015).
-    public static let frameStack = 4
-    /// Training episodes are cut at this many steps (MinAtar has no limit and a good Breakout
-    /// policy can play forever); the cut is a truncation, so targets still bootstrap.
-    public static let trainingStepLimit = 100_000
-
-    static func mode(_ config: DQNConfig) throws -> ObservationMode {
-        guard let mode = ObservationMode(rawValue: config.observation) else {
-            throw AgentError.invalidConfig("unknown observation mode '\(config.observation)'; use grid or pixels")
-        }
-        return mode
-    }
-
-    /// MinAtar's environment (sticky actions) with a step limit, stacked for pixels.
-    public static func make(_ config: DQNConfig, seed: UInt64, maxSteps: Int) throws -> AnyEnvironment {
-        let mode = try mode(config)
-        let game = try Games.makeMinAtar(config.game, observation: mode, seed: seed,
-                                         stickyActionProbability: Double(config.stickyActions), maxEpisodeSteps: maxSteps)
-        return mode == .pixels ? AnyEnvironment(FrameStack(game, count: frameStack)) : game
-    }
-
-    public static func training(_ config: DQNConfig) throws -> AnyEnvironment {
-        try make(config, seed: config.seed, maxSteps: trainingStepLimit)
-    }
-}
-
-/// Evaluation episodes of a Q-network.
-public enum DQNEvaluation {
-    public struct Episode: Sendable {
-        public var totalReward: Float
-        public var length: Int
-        public var truncated: Bool
-    }
-
-    public struct Results: Sendable {
-        public var episodes: [Episode]
-        public var meanReturn: Float { episodes.isEmpty ? .nan : episodes.map(\.totalReward).reduce(0, +) / Float(episodes.count) }
-        public var stdReturn: Float {
-            guard episodes.count > 1 else { return 0 }
-            let mean = meanReturn
-            return (episodes.map { ($0.totalReward - mean) * ($0.totalReward - mean) }.reduce(0, +) / Float(episodes.count)).squareRoot()
-        }
-        public var truncatedCount: Int { episodes.filter(\.truncated).count }
-    }
-
-    /// Plays `episodes` episodes ε-greedily on a fresh environment (sticky actions as in
-    /// training, episodes truncated at `config.evalMaxSteps`).
-    public static func run(network: QNetwork, config: DQNConfig, episodes: Int, epsilon: Float, seed: UInt64,
-                           onEpisode: ((Int, Episode) -> Void)? = nil) throws -> Results {
-        var environment = try DQNEnvironments.make(config, seed: seed, maxSteps: config.evalMaxSteps)
-        var generator = RandomGenerator(seed: seed)
-        let shape = environment.observationShape
-        let input = TensorStorage(count: shape.count)
-        var results: [Episode] = []
-        for index in 0..<episodes {
-            environment.reset(seed: index == 0 ? seed : nil)
-            var total: Float = 0, length = 0
-            while true {
-                let action: Int
-                if epsilon > 0 && generator.nextFloat() < epsilon {
-                    action = generator.nextInt(below: environment.actionCount)
-                } else {
-                    environment.writeObservation(into: UnsafeMutableBufferPointer(start: input.pointer, count: shape.count))
-                    let q = withNoGrad { network(Tensor(shape: [1] + shape.dimensions, storage: input)) }.scalars
-                    action = DQNAgent.argmax(q)
-                }
-                let result = environment.step(action)
-                total += result.reward
-                length += 1
-                if result.isDone {
-                    let episode = Episode(totalReward: total, length: length, truncated: !result.terminated)
-                    results.append(episode)
-                    onEpisode?(index, episode)
-                    break
-                }
-            }
-        }
-        return Results(episodes: results)
-    }
-}
-
-/// Saving and loading DQN checkpoints.
-///
-/// One `.safetensors` file: the online network's parameters under their plain names
-/// (`conv.weight`, `fc_hidden.weight`, `output.weight`, … — MinAtar's `QNetwork` attribute
-/// names), the target network under `target.`, the optimizer's slots under `optimizer.`; the
-/// metadata holds `dqn.config` (JSON of `DQNConfig`), `dqn.state` (JSON of the training
-/// progress), `dqn.observation_shape` and `dqn.actions`. In Python:
-/// `{k: v for k, v in load_file(p).items() if not k.startswith(("target.", "optimizer."))}`
-/// loads into MinAtar's network.
-public enum DQNCheckpoint {
-    public static let configKey = "dqn.config"
-    public static let stateKey = "dqn.state"
-
-    public static func save(agent: DQNAgent, state: DQNTrainingState, to path: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        var metadata = [
-            configKey: String(decoding: try encoder.encode(agent.config), as: UTF8.self),
-            stateKey: String(decoding: try encoder.encode(state), as: UTF8.self),
-            "dqn.observation_shape": agent.observationShape.map(String.init).joined(separator: ","),
-            "dqn.actions": String(agent.actionCount),
-        ]
-        metadata["dqn.architecture"] = agent.online.architecture.rawValue
-        try Checkpoint.save(agent.checkpointModule, optimizer: agent.optimizer, metadata: metadata, to: path)
-    }
-
-    /// Loads everything into `agent` (networks and optimizer); returns the metadata.
-    @discardableResult
-    public static func load(_ path: String, into agent: DQNAgent) throws -> [String: String] {
-        try Checkpoint.load(into: agent.checkpointModule, optimizer: agent.optimizer, from: path)
-    }
-
-    /// The config stored in a checkpoint and an online network with its weights, for `eval` and `watch`.
-    public static func loadNetwork(_ path: String) throws -> (config: DQNConfig, network: QNetwork) {
-        let file = try SafeTensors.read(from: path)
-        guard let json = file.metadata[configKey], let data = json.data(using: .utf8),
-              let config = try? JSONDecoder().decode(DQNConfig.self, from: data) else {
-            throw AgentError.badCheckpoint(path: path, reason: "its metadata has no '\(configKey)' (was it written by `cortex train <game>`?)")
-        }
-        let shape = (file.metadata["dqn.observation_shape"] ?? "").split(separator: ",").compactMap { Int($0) }
-        guard shape.count == 3, let actions = file.metadata["dqn.actions"].flatMap(Int.init), actions > 0 else {
-            throw AgentError.badCheckpoint(path: path, reason: "observation shape or action count missing in its metadata")
-        }
-        let agent = DQNAgent(config: config, observationShape: shape, actionCount: actions)
-        try Checkpoint.load(into: agent.checkpointModule, from: path, strict: false)
-        return (config, agent.online)
     }
 }

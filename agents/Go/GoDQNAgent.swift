@@ -73,19 +73,10 @@ public final class GoDQNAgent {
                             generator: &generator)
         checkpointModule = PairModule(main: online, extra: ("target", target))
         optimizer = Adam(online.parameterGroups(), learningRate: config.learningRate, epsilon: 1.5e-4)
-        for parameter in target.parameters() { parameter.requiresGrad = false }
-        GoDQNAgent.copyParameters(from: online, to: target)
+        TargetNetwork.prepare(target, from: online)
     }
 
-    /// Copies every parameter of `source` into `destination` (same architecture).
-    public static func copyParameters(from source: GoQNetwork, to destination: GoQNetwork) {
-        for ((_, s), (_, d)) in zip(source.namedParameters(), destination.namedParameters()) {
-            precondition(s.shape == d.shape, "GoDQNAgent.copyParameters: shapes \(s.shape) and \(d.shape) differ")
-            d.storage.pointer.update(from: s.storage.pointer, count: s.count)
-        }
-    }
-
-    public func syncTarget() { GoDQNAgent.copyParameters(from: online, to: target) }
+    public func syncTarget() { TargetNetwork.copyParameters(from: online, to: target) }
 
     public func restore(updates: Int) { self.updates = updates }
 
@@ -148,7 +139,7 @@ public final class GoDQNAgent {
     /// One gradient step on `batch` (rows of `layout.count` floats); syncs the target network
     /// every `targetUpdateEvery` updates.
     @discardableResult
-    public func update(_ batch: ReplayBatch) -> DQNAgent.UpdateResult {
+    public func update(_ batch: ReplayBatch) -> QLearning.UpdateResult {
         let n = batch.size, actions = layout.actionCount
         precondition(batch.observationSize == layout.count,
                      "GoDQNAgent.update: batch rows of \(batch.observationSize) floats, layout needs \(layout.count)")
@@ -169,15 +160,10 @@ public final class GoDQNAgent {
         }
         let index = Tensor(shape: [n, 1], data: batch.actions.map(Float.init))
         let predicted = online(states).gather(axis: 1, index: index)              // (N, 1)
-        let loss = huberLoss(predicted, Tensor(shape: [n, 1], data: targets))
-        optimizer.zeroGrad()
-        loss.backward()
-        let norm = config.maxGradNorm > 0 ? clipGradNorm(online.parameters(), maxNorm: config.maxGradNorm) : Float.nan
-        optimizer.step()
+        let result = QLearning.step(predicted: predicted, targets: Tensor(shape: [n, 1], data: targets),
+                                    optimizer: optimizer, parameters: online.parameters(), maxGradNorm: config.maxGradNorm)
         updates += 1
         if updates % config.targetUpdateEvery == 0 { syncTarget() }
-
-        return DQNAgent.UpdateResult(loss: loss.item, predicted: predicted.storage.pointer, targets: targets,
-                                     count: n, gradientNorm: norm)
+        return result
     }
 }

@@ -97,8 +97,7 @@ public struct GoDQNConfig: Codable, Equatable, Sendable {
 
     /// ε after `move` moves.
     public func epsilon(atMove move: Int) -> Float {
-        if move < learningStarts { return 1 }
-        let progress = min(1, Float(move - learningStarts) / Float(max(1, epsilonDecayMoves)))
-        return epsilonStart + (epsilonEnd - epsilonStart) * progress
+        EpsilonGreedy.linear(step: move, start: epsilonStart, end: epsilonEnd, decaySteps: epsilonDecayMoves,
+                             delay: learningStarts)
     }
 }

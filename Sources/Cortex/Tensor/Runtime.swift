@@ -26,8 +26,13 @@ public enum Runtime {
     public static func flushDenormalsToZero() { cortex_flush_denormals() }
 
     /// Sets the thread count and flushes denormals on this thread: what every command does first.
-    public static func configure(threads: Int) {
-        blasThreads = threads
+    ///
+    /// With `smallMatrices`, GEMMs run on one thread and the `threads` go to Cortex's own
+    /// kernels and to `concurrently` instead: small GEMMs (a DQN update's) gain nothing from
+    /// BLAS threads, while two independent forward passes side by side do.
+    public static func configure(threads: Int, smallMatrices: Bool = false) {
+        blasThreads = smallMatrices ? 1 : threads
+        kernelThreadsOverride = smallMatrices ? threads : nil
         flushDenormalsToZero()
     }
 

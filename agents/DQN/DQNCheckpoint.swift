@@ -1,0 +1,51 @@
+import Cortex
+import Foundation
+
+/// Saving and loading DQN checkpoints.
+///
+/// One `.safetensors` file: the online network's parameters under their plain names
+/// (`conv.weight`, `fc_hidden.weight`, `output.weight`, … — MinAtar's `QNetwork` attribute
+/// names), the target network under `target.`, the optimizer's slots under `optimizer.`; the
+/// metadata holds `dqn.config` (JSON of `DQNConfig`), `dqn.state` (JSON of the training
+/// progress), `dqn.observation_shape` and `dqn.actions`. In Python:
+/// `{k: v for k, v in load_file(p).items() if not k.startswith(("target.", "optimizer."))}`
+/// loads into MinAtar's network.
+public enum DQNCheckpoint {
+    public static let configKey = "dqn.config"
+    public static let stateKey = "dqn.state"
+
+    public static func save(agent: DQNAgent, state: DQNTrainingState, to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var metadata = [
+            configKey: String(decoding: try encoder.encode(agent.config), as: UTF8.self),
+            stateKey: String(decoding: try encoder.encode(state), as: UTF8.self),
+            "dqn.observation_shape": agent.observationShape.map(String.init).joined(separator: ","),
+            "dqn.actions": String(agent.actionCount),
+        ]
+        metadata["dqn.architecture"] = agent.online.architecture.rawValue
+        try Checkpoint.save(agent.checkpointModule, optimizer: agent.optimizer, metadata: metadata, to: path)
+    }
+
+    /// Loads everything into `agent` (networks and optimizer); returns the metadata.
+    @discardableResult
+    public static func load(_ path: String, into agent: DQNAgent) throws -> [String: String] {
+        try Checkpoint.load(into: agent.checkpointModule, optimizer: agent.optimizer, from: path)
+    }
+
+    /// The config stored in a checkpoint and an online network with its weights, for `eval` and `watch`.
+    public static func loadNetwork(_ path: String) throws -> (config: DQNConfig, network: QNetwork) {
+        let file = try SafeTensors.read(from: path)
+        guard let json = file.metadata[configKey], let data = json.data(using: .utf8),
+              let config = try? JSONDecoder().decode(DQNConfig.self, from: data) else {
+            throw AgentError.badCheckpoint(path: path, reason: "its metadata has no '\(configKey)' (was it written by `cortex train <game>`?)")
+        }
+        let shape = (file.metadata["dqn.observation_shape"] ?? "").split(separator: ",").compactMap { Int($0) }
+        guard shape.count == 3, let actions = file.metadata["dqn.actions"].flatMap(Int.init), actions > 0 else {
+            throw AgentError.badCheckpoint(path: path, reason: "observation shape or action count missing in its metadata")
+        }
+        let agent = DQNAgent(config: config, observationShape: shape, actionCount: actions)
+        try Checkpoint.load(into: agent.checkpointModule, from: path, strict: false)
+        return (config, agent.online)
+    }
+}
