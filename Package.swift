@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Data", targets: ["Data"]),
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Render", targets: ["Render"]),
+        .library(name: "Recipes", targets: ["Recipes"]),
         .executable(name: "cortex", targets: ["cortex"]),
     ],
     traits: [
@@ -46,6 +47,9 @@ let package = Package(
                 swiftSettings: numericFlags),
         .target(name: "Models", dependencies: ["Cortex"], path: "Sources/Models", swiftSettings: numericFlags),
         .target(name: "Agents", dependencies: ["Cortex", "Envs"], path: "agents", swiftSettings: numericFlags),
+        // Training recipes: each job's config with every default, and its training loop.
+        .target(name: "Recipes", dependencies: ["Cortex", "Data", "Models"], path: "Sources/Recipes",
+                swiftSettings: numericFlags),
         .target(name: "Render",
                 dependencies: ["Envs", .target(name: "CSDL2", condition: .when(traits: ["SDL"]))],
                 path: "Sources/Render"),
@@ -53,7 +57,7 @@ let package = Package(
         // The command.
         .executableTarget(
             name: "cortex",
-            dependencies: ["Cortex", "CCBLAS", "CKernels", "Envs", "Agents", "Render", "Data", "Models",
+            dependencies: ["Cortex", "CCBLAS", "CKernels", "Envs", "Agents", "Render", "Data", "Models", "Recipes",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/cortex", swiftSettings: numericFlags),
 

@@ -99,11 +99,3 @@ struct BenchDQN: ParsableCommand {
         }
     }
 }
-
-/// CPU time used so far by every thread of this process: unlike wall time, it barely moves
-/// when other work shares the machine.
-func processCPUSeconds() -> Double {
-    var spec = timespec()
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &spec)
-    return Double(spec.tv_sec) + Double(spec.tv_nsec) * 1e-9
-}

@@ -3,6 +3,7 @@ import Cortex
 import Data
 import Foundation
 import Models
+import Recipes
 
 /// Options of `cortex eval vit|lenet` that games do not have.
 struct VisionEvalOptions: ParsableArguments {

@@ -3,6 +3,7 @@ import Cortex
 import Data
 import Foundation
 import Models
+import Recipes
 
 /// `cortex generate`: text from a `cortex train text` checkpoint, streamed as it is drawn.
 struct Generate: ParsableCommand {

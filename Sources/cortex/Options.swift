@@ -27,3 +27,12 @@ func printJSON(_ object: [String: Any]) {
     let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
     print(String(decoding: data, as: UTF8.self))
 }
+
+/// Options every `train` command shares: where the run lives and whether it continues.
+struct RunFolderOptions: ParsableArguments {
+    @Option(help: "Run folder (default runs/<job>-s<seed>; a fresh run there starts its logs anew).")
+    var out: String?
+
+    @Flag(help: "Resume the run in --out from its last.safetensors.")
+    var resume = false
+}

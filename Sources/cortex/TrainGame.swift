@@ -4,86 +4,107 @@ import Cortex
 import Envs
 import Foundation
 
-/// Options of `cortex train <game>` (DQN on a MinAtar game).
+extension ObservationMode: ExpressibleByArgument {}
+extension DQNConfig.Optimizer: ExpressibleByArgument {}
+
+/// How the DQN step size moves over a run.
+enum LRScheduleKind: String, CaseIterable, ExpressibleByArgument {
+    /// The same rate throughout.
+    case constant
+    /// From `--lr` down to `--lr-end` at the last frame.
+    case linear
+}
+
+/// Options of `cortex train <game>` (DQN on a MinAtar game). Every default is the game's
+/// preset (`DQNConfig.preset(for:)`, docs/dqn.md); a flag overrides one field, and `--config`
+/// starts from a logged `config.json` instead.
 struct DQNTrainOptions: ParsableArguments {
+    @Option(help: "Start from this config.json (a run's logged config, or any subset of its fields); flags override it.")
+    var config: String?
     @Option(help: "Observation: grid (MinAtar planes, MinAtar's network) or pixels (84×84×4, the Nature network).")
-    var obs: String = "grid"
-    @Option(help: "Frames (agent steps) to train for.")
-    var frames: Int = 1_000_000
-    @Option(help: "Run folder (default runs/<game>-<obs>-s<seed>).")
-    var out: String?
+    var obs: ObservationMode?
+    @Option(help: "Frames (agent steps) to train for (default 1,000,000).")
+    var frames: Int?
     @Option(help: "Resume from this checkpoint (--resume alone takes the run folder's last.safetensors).")
     var resumeFrom: String?
-    @Flag(help: "Resume the run in --out from its last.safetensors.")
-    var resume = false
     @Option(help: "Optimizer: adam or rmsprop (MinAtar's centered RMSprop).")
-    var optimizer: String = DQNConfig().optimizer.rawValue
+    var optimizer: DQNConfig.Optimizer?
     @Option(help: "Learning rate (default 1e-4 for adam, 2.5e-4 for rmsprop).")
     var lr: Float?
-    @Option(help: "Learning-rate schedule: constant, or linear (from --lr down to --lr-end at the last frame).")
-    var lrSchedule: String = "constant"
-    @Option(help: "Learning rate at the last frame with --lr-schedule linear.")
-    var lrEnd: Float = 0
-    @Option(help: "Minibatch size.")
-    var batch: Int = DQNConfig().batchSize
-    @Option(help: "Replay capacity in transitions.")
-    var replay: Int = DQNConfig().replayCapacity
-    @Option(help: "Frames of random play before learning starts.")
-    var learningStarts: Int = DQNConfig().learningStarts
-    @Option(help: "Frames over which ε decays from 1 to 0.1.")
-    var epsilonFrames: Int = DQNConfig().epsilonDecayFrames
-    @Option(help: "Updates between target-network syncs.")
-    var targetUpdate: Int = DQNConfig().targetUpdateEvery
-    @Option(help: "Multi-step return length.")
-    var nSteps: Int = DQNConfig().nSteps
-    @Flag(inversion: .prefixedNo, help: "Prioritized replay (Schaul et al. 2016); --no-prioritized samples uniformly.")
-    var prioritized = DQNConfig().prioritized
+    @Option(help: "Learning-rate schedule (default: the game's preset).")
+    var lrSchedule: LRScheduleKind?
+    @Option(help: "Learning rate at the last frame with --lr-schedule linear (default 0).")
+    var lrEnd: Float?
+    @Option(help: "Minibatch size (default 32).")
+    var batch: Int?
+    @Option(help: "Replay capacity in transitions (default 100,000).")
+    var replay: Int?
+    @Option(help: "Frames of random play before learning starts (default 5,000).")
+    var learningStarts: Int?
+    @Option(help: "Frames over which ε decays from 1 to 0.1 (default 100,000).")
+    var epsilonFrames: Int?
+    @Option(help: "Updates between target-network syncs (default 1,000).")
+    var targetUpdate: Int?
+    @Option(help: "Multi-step return length (default: the game's preset).")
+    var nSteps: Int?
+    @Flag(inversion: .prefixedNo, help: "Prioritized replay (Schaul et al. 2016); --no-prioritized samples uniformly (default: the game's preset).")
+    var prioritized: Bool?
     @Flag(help: "Dueling head (Wang et al. 2016).")
     var dueling = false
     @Flag(help: "Plain DQN targets instead of Double DQN.")
     var noDouble = false
-    @Option(help: "Frames between evaluations.")
-    var evalEvery: Int = DQNConfig().evalEvery
-    @Option(help: "Episodes per evaluation.")
-    var evalEpisodes: Int = DQNConfig().evalEpisodes
+    @Option(help: "Frames between evaluations (default 50,000).")
+    var evalEvery: Int?
+    @Option(help: "Episodes per evaluation (default 10).")
+    var evalEpisodes: Int?
+    @OptionGroup var runFolder: RunFolderOptions
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
-        guard ["grid", "pixels"].contains(obs) else { throw ValidationError("--obs must be grid or pixels, got '\(obs)'") }
-        guard DQNConfig.Optimizer(rawValue: optimizer) != nil else {
-            throw ValidationError("--optimizer must be adam or rmsprop, got '\(optimizer)'")
-        }
-        guard frames > 0, batch > 0, replay > batch, nSteps >= 1, targetUpdate > 0, evalEvery >= 0, evalEpisodes > 0 else {
-            throw ValidationError("--frames, --batch, --n-steps, --target-update, --eval-episodes must be positive and --replay larger than --batch")
-        }
-        if let lr, !(lr > 0) { throw ValidationError("--lr must be positive, got \(lr)") }
-        guard ["linear", "constant"].contains(lrSchedule) else {
-            throw ValidationError("--lr-schedule must be linear or constant, got '\(lrSchedule)'")
-        }
-        if !(lrEnd >= 0) { throw ValidationError("--lr-end must be zero or positive, got \(lrEnd)") }
+        if let problem = try Self.problem(of: config(game: "breakout")) { throw ValidationError(problem) }
     }
 
-    func config(game: String) -> DQNConfig {
-        var c = DQNConfig()
+    /// The first setting that cannot work, as one line.
+    static func problem(of c: DQNConfig) -> String? {
+        guard c.frames > 0, c.batchSize > 0, c.replayCapacity > c.batchSize, c.nSteps >= 1, c.targetUpdateEvery > 0,
+              c.evalEvery >= 0, c.evalEpisodes > 0 else {
+            return "--frames, --batch, --n-steps, --target-update, --eval-episodes must be positive and --replay larger than --batch"
+        }
+        if !(c.learningRate > 0) { return "--lr must be positive, got \(c.learningRate)" }
+        if let end = c.finalLearningRate, !(end >= 0) { return "--lr-end must be zero or positive, got \(end)" }
+        return nil
+    }
+
+    /// The game's preset (or `--config`) with the flags that were given written over it.
+    func config(game: String) throws -> DQNConfig {
+        var c = DQNConfig.preset(for: game)
+        if let config { c = try ConfigFile.load(config, over: c) }
         c.game = game
-        c.observation = obs
-        c.frames = frames
         c.seed = common.seed
-        c.optimizer = DQNConfig.Optimizer(rawValue: optimizer)!
-        c.learningRate = lr ?? (c.optimizer == .adam ? 1e-4 : 2.5e-4)
-        c.finalLearningRate = lrSchedule == "linear" ? lrEnd : nil
-        c.batchSize = batch
-        c.replayCapacity = replay
-        c.learningStarts = learningStarts
-        c.epsilonDecayFrames = epsilonFrames
-        c.targetUpdateEvery = targetUpdate
-        c.nSteps = nSteps
-        c.prioritized = prioritized
-        c.dueling = dueling
-        c.doubleDQN = !noDouble
-        c.evalEvery = evalEvery
-        c.evalEpisodes = evalEpisodes
-        c.checkpointEvery = max(1, min(c.checkpointEvery, frames / 4))
+        if let obs { c.observation = obs.rawValue }
+        if let frames { c.frames = frames }
+        if let optimizer {
+            c.optimizer = optimizer
+            if lr == nil { c.learningRate = optimizer.defaultLearningRate }
+        }
+        if let lr { c.learningRate = lr }
+        switch lrSchedule {
+        case .constant?: c.finalLearningRate = nil
+        case .linear?: c.finalLearningRate = lrEnd ?? 0
+        case nil: if let lrEnd { c.finalLearningRate = lrEnd }
+        }
+        if let batch { c.batchSize = batch }
+        if let replay { c.replayCapacity = replay }
+        if let learningStarts { c.learningStarts = learningStarts }
+        if let epsilonFrames { c.epsilonDecayFrames = epsilonFrames }
+        if let targetUpdate { c.targetUpdateEvery = targetUpdate }
+        if let nSteps { c.nSteps = nSteps }
+        if let prioritized { c.prioritized = prioritized }
+        if dueling { c.dueling = true }
+        if noDouble { c.doubleDQN = false }
+        if let evalEvery { c.evalEvery = evalEvery }
+        if let evalEpisodes { c.evalEpisodes = evalEpisodes }
+        c.checkpointEvery = max(1, min(c.checkpointEvery, c.frames / 4))
         return c
     }
 }
@@ -101,20 +122,15 @@ extension GameTrainingCommand {
     }
 
     func run() throws {
-        let config = options.config(game: Self.game)
+        let config = try options.config(game: Self.game)
         Interrupt.install()
         Runtime.configure(threads: options.common.threads, smallMatrices: true)
-        let folder = options.out ?? "runs/\(Self.game)-\(config.observation)-s\(config.seed)"
+        let folder = options.runFolder.out ?? "runs/\(Self.game)-\(config.observation)-s\(config.seed)"
         var resumePath = options.resumeFrom
-        if options.resume && resumePath == nil { resumePath = folder + "/last.safetensors" }
-        if let path = resumePath, !FileManager.default.fileExists(atPath: path) {
-            throw CommandFailure("no checkpoint to resume from at \(path)")
-        }
+        if options.runFolder.resume && resumePath == nil { resumePath = folder + "/last.safetensors" }
         let trainer = try DQNTrainer(config: config, folder: folder, resume: resumePath)
-        let configJSON = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
-        printError("config: \(configJSON)")
-        printError("run folder: \(folder) (TensorBoard: tensorboard --logdir \((folder as NSString).deletingLastPathComponent))")
-        if let resumePath { printError("resuming from \(resumePath) at frame \(trainer.state.frame)") }
+        trainer.trainingRun.startLines(config: config).forEach(printError)
+        if resumePath != nil { printError("resuming at frame \(trainer.state.frame)") }
         let progress = Progress(total: config.frames, label: "\(Self.game) frames")
         trainer.onProgress = { frame, metrics in progress.update(frame, metrics: metrics) }
         trainer.onMessage = { message in progress.message(message) }

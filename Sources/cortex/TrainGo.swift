@@ -120,9 +120,6 @@ struct TrainGo: ParsableCommand {
             let folder = out ?? "runs/go\(size)-s\(config.seed)"
             var resumePath = resumeFrom
             if resume && resumePath == nil { resumePath = folder + "/last.safetensors" }
-            if let path = resumePath, !FileManager.default.fileExists(atPath: path) {
-                throw CommandFailure("no checkpoint to resume from at \(path)")
-            }
             let trainer = try GoDQNTrainer(config: config, folder: folder, resume: resumePath)
             if let initFrom, resumePath == nil {
                 let (_, network) = try GoDQNCheckpoint.loadNetwork(initFrom)
@@ -133,10 +130,8 @@ struct TrainGo: ParsableCommand {
                 trainer.agent.syncTarget()
                 trainer.resetOpponentPool()
             }
-            let configJSON = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
-            printError("config: \(configJSON)")
-            printError("run folder: \(folder) (TensorBoard: tensorboard --logdir \((folder as NSString).deletingLastPathComponent))")
-            if let resumePath { printError("resuming from \(resumePath) at move \(trainer.state.moves)") }
+            trainer.trainingRun.startLines(config: config).forEach(printError)
+            if resumePath != nil { printError("resuming at move \(trainer.state.moves)") }
             if let initFrom, resumePath == nil { printError("network initialised from \(initFrom)") }
             let progress = Progress(total: config.moves, label: "go \(size)×\(size) moves")
             trainer.onProgress = { move, metrics in progress.update(move, metrics: metrics) }

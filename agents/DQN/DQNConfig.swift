@@ -1,4 +1,5 @@
 import Cortex
+import Foundation
 
 /// Every setting of a DQN run, with the defaults of MinAtar's reference agent (Young & Tian
 /// 2019, `examples/dqn.py`), which follow the DQN paper (Mnih et al. 2015) scaled to 10×10
@@ -10,10 +11,17 @@ public struct DQNConfig: Codable, Equatable, Sendable {
         case rmsprop
         /// Adam (Kingma & Ba 2015), ε 1.5e-4 as Rainbow/Dopamine use for DQN.
         case adam
+
+        /// The step size each optimizer starts from when none is given: 1e-4 for Adam
+        /// (measured, docs/dqn.md), 2.5e-4 for MinAtar's RMSprop.
+        public var defaultLearningRate: Float { self == .adam ? 1e-4 : 2.5e-4 }
     }
 
     /// Game name from the registry (`breakout`, `space_invaders`, …).
     public var game = "breakout"
+    /// The per-game preset these settings started from (`DQNConfig.preset(for:)`); nil for
+    /// plain defaults.
+    public var preset: String? = nil
     /// `grid` (MinAtar planes, MinAtar's network) or `pixels` (84×84×4, the Nature network).
     public var observation = "grid"
     /// Frames (agent steps) to train for.
@@ -45,7 +53,7 @@ public struct DQNConfig: Codable, Equatable, Sendable {
     public var gamma: Float = 0.99
     public var optimizer = Optimizer.adam
     /// Step size: 2.5e-4 for MinAtar's RMSprop; 1e-4 by default for Adam (measured, see README).
-    public var learningRate: Float = 1e-4
+    public var learningRate: Float = Optimizer.adam.defaultLearningRate
     /// When set, the step size falls linearly from `learningRate` at the first update to this
     /// value at the last frame; nil (the default) keeps it constant, as MinAtar's agent.
     public var finalLearningRate: Float? = nil
@@ -94,5 +102,44 @@ public struct DQNConfig: Codable, Equatable, Sendable {
     /// Prioritized replay's β, annealed linearly to 1 over the run.
     public func priorityBeta(atFrame frame: Int) -> Float {
         priorityBeta + (1 - priorityBeta) * min(1, Float(frame) / Float(max(1, frames)))
+    }
+}
+
+// MARK: - Per-game presets
+
+extension DQNConfig {
+    /// Per-game presets, as RL Baselines3 Zoo ships them: each game's row names only the fields
+    /// it changes from the defaults above, chosen by measurement (docs/dqn.md, 1M frames, seed 0).
+    /// Breakout: 3-step returns, prioritized replay and a rate falling linearly to 0 reach a
+    /// training mean of 10.8 (defaults: 6.4); the same agent loses most of its return on
+    /// Freeway, Asterix and Seaquest, which keep the defaults (as Space Invaders does).
+    public static let presetTable = """
+        {
+          "breakout": {"nSteps": 3, "prioritized": true, "finalLearningRate": 0},
+          "space_invaders": {},
+          "freeway": {},
+          "asterix": {},
+          "seaquest": {}
+        }
+        """
+
+    /// The fields `game`'s preset changes, as JSON text (`{}` when it changes none), or nil
+    /// when the table has no such game.
+    public static func presetRow(for game: String) -> Data? {
+        guard let table = try? JSONSerialization.jsonObject(with: Data(presetTable.utf8)) as? [String: Any],
+              let row = table[game] else { return nil }
+        return try? JSONSerialization.data(withJSONObject: row, options: [.sortedKeys])
+    }
+
+    /// The defaults with `game`'s preset row written over them; games without a row get the
+    /// plain defaults.
+    public static func preset(for game: String) -> DQNConfig {
+        var config = DQNConfig()
+        config.game = game
+        if let row = presetRow(for: game), let merged = try? ConfigFile.merge(config, with: row, source: "preset \(game)") {
+            config = merged
+            config.preset = game
+        }
+        return config
     }
 }

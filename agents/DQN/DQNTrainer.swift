@@ -44,7 +44,9 @@ public struct DQNTrainingState: Codable, Sendable {
 public final class DQNTrainer {
     public let config: DQNConfig
     public let agent: DQNAgent
-    public let logger: RunLogger
+    /// The run folder, its logs and checkpoint paths.
+    public let trainingRun: TrainingRun
+    public var logger: RunLogger { trainingRun.logger }
     public private(set) var state: DQNTrainingState
     /// Called about 10 times a second with the frame and current metrics (for a progress line).
     public var onProgress: ((Int, [(String, Double)]) -> Void)?
@@ -54,8 +56,8 @@ public final class DQNTrainer {
     private var environment: AnyEnvironment
     private let replay: ReplayBuffer
 
-    public var lastCheckpointPath: String { logger.path("last.safetensors") }
-    public var bestCheckpointPath: String { logger.path("best.safetensors") }
+    public var lastCheckpointPath: String { trainingRun.lastCheckpoint }
+    public var bestCheckpointPath: String { trainingRun.bestCheckpoint }
 
     /// Builds a run in `folder` (created, config logged). With `resume`, loads networks,
     /// optimizer and progress from that checkpoint; the replay buffer starts empty again and
@@ -76,7 +78,7 @@ public final class DQNTrainer {
                               storage: config.observation == "pixels" ? .frames(stack: DQNEnvironments.frameStack) : .bits,
                               prioritized: config.prioritized)
         state = DQNTrainingState(seed: config.seed)
-        logger = try RunLogger(folder: folder, config: config)
+        trainingRun = try TrainingRun(folder: folder, config: config, resumeFrom: resume)
         if let resume {
             let metadata = try DQNCheckpoint.load(resume, into: agent)
             guard let json = metadata[DQNCheckpoint.stateKey], let data = json.data(using: .utf8),
@@ -215,7 +217,8 @@ public final class DQNTrainer {
                                            ("eval/truncated", Double(results.truncatedCount))])
         var message = "eval at \(state.frame) frames: mean return \(String(format: "%.2f", mean)) over \(results.episodes.count) episodes"
         if results.truncatedCount > 0 { message += " (\(results.truncatedCount) truncated at \(config.evalMaxSteps) steps)" }
-        if mean > state.bestEvalReturn ?? -.infinity {
+        var best = state.bestEvalReturn.map(Double.init)
+        if TrainingRun.improves(Double(mean), on: &best) {
             state.bestEvalReturn = mean
             try saveCheckpoint(to: bestCheckpointPath)
             message += ", new best → \(bestCheckpointPath)"

@@ -1,3 +1,4 @@
+import Cortex
 import Foundation
 
 /// Every setting of a Go self-play DQN run. Logged in full at the start of a run and stored in
@@ -89,10 +90,7 @@ public struct GoDQNConfig: Codable, Equatable, Sendable {
     /// A config from JSON written by this or an earlier version: settings the JSON lacks
     /// (added since) keep their defaults.
     public static func decode(json: String) -> GoDQNConfig? {
-        guard let defaults = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(GoDQNConfig())) as? [String: Any],
-              let stored = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
-              let merged = try? JSONSerialization.data(withJSONObject: defaults.merging(stored) { $1 }) else { return nil }
-        return try? JSONDecoder().decode(GoDQNConfig.self, from: merged)
+        try? ConfigFile.merge(GoDQNConfig(), with: Data(json.utf8))
     }
 
     /// ε after `move` moves.

@@ -43,7 +43,9 @@ public struct GoTrainingSummary: Sendable {
 public final class GoDQNTrainer {
     public let config: GoDQNConfig
     public let agent: GoDQNAgent
-    public let logger: RunLogger
+    /// The run folder, its logs and checkpoint paths.
+    public let trainingRun: TrainingRun
+    public var logger: RunLogger { trainingRun.logger }
     public private(set) var state: GoTrainingState
     /// Called about 10 times a second with the move count and current metrics.
     public var onProgress: ((Int, [(String, Double)]) -> Void)?
@@ -53,8 +55,8 @@ public final class GoDQNTrainer {
     private let replay: ReplayBuffer
     private var pool: [GoQNetwork] = []
 
-    public var lastCheckpointPath: String { logger.path("last.safetensors") }
-    public var bestCheckpointPath: String { logger.path("best.safetensors") }
+    public var lastCheckpointPath: String { trainingRun.lastCheckpoint }
+    public var bestCheckpointPath: String { trainingRun.bestCheckpoint }
 
     public init(config: GoDQNConfig, folder: String, resume: String? = nil) throws {
         guard (2...25).contains(config.size), config.moves > 0, config.batchSize > 0,
@@ -67,7 +69,7 @@ public final class GoDQNTrainer {
         agent = GoDQNAgent(config: config)
         replay = ReplayBuffer(capacity: config.replayCapacity, observationSize: agent.layout.count, storage: .bits)
         state = GoTrainingState(seed: config.seed)
-        logger = try RunLogger(folder: folder, config: config)
+        trainingRun = try TrainingRun(folder: folder, config: config, resumeFrom: resume)
         if let resume {
             let metadata = try GoDQNCheckpoint.load(resume, into: agent)
             guard let json = metadata[GoDQNCheckpoint.stateKey], let data = json.data(using: .utf8),
@@ -327,7 +329,8 @@ public final class GoDQNTrainer {
                                            ("eval/mean_length", result.meanLength)])
         var message = String(format: "eval at %d moves: %.1f%% wins against random over %d games (mean margin %+.1f, %.0f moves)",
                              state.moves, 100 * result.winRate, result.games, result.meanMargin, result.meanLength)
-        if result.winRate >= state.bestEvalWinRate ?? -.infinity {
+        var best = state.bestEvalWinRate.map(Double.init)
+        if TrainingRun.improves(Double(result.winRate), on: &best) {
             state.bestEvalWinRate = result.winRate
             try saveCheckpoint(to: bestCheckpointPath)
             message += ", best → \(bestCheckpointPath)"

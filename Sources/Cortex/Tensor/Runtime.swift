@@ -1,5 +1,6 @@
 import CCBLAS
 import CKernels
+import Foundation
 
 /// Process-wide settings of the numeric runtime.
 public enum Runtime {
@@ -58,4 +59,11 @@ public enum Runtime {
 
     /// Bytes the storage cache holds right now (freed blocks waiting for reuse).
     public static var storageCacheHeldBytes: Int { StorageCache.cachedBytes }
+}
+
+/// CPU seconds this process has used so far, on all its threads (`CLOCK_PROCESS_CPUTIME_ID`).
+public func processCPUSeconds() -> Double {
+    var spec = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &spec)
+    return Double(spec.tv_sec) + Double(spec.tv_nsec) * 1e-9
 }

@@ -1,0 +1,72 @@
+import Foundation
+
+/// A problem with a training run that its user caused (a missing checkpoint, a config that
+/// cannot work, data too small for it): one line, printed by the command.
+public struct TrainingError: Error, CustomStringConvertible, LocalizedError {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+    public var errorDescription: String? { description }
+}
+
+/// What every training loop repeats, in one place: the run folder with its logged config,
+/// CSV and TensorBoard events (`RunLogger`), the `last.safetensors` / `best.safetensors`
+/// paths, the checkpoint a `--resume` continues from, the best score so far, and the lines a
+/// run prints when it starts. DQN, PQN, Go, text and vision trainers all hold one.
+///
+/// A fresh run into a folder that holds an earlier run's logs starts them anew (the old
+/// `metrics.csv` and event files are removed), so two runs never show as one curve; a resumed
+/// run appends to them.
+public final class TrainingRun {
+    public let folder: String
+    public let logger: RunLogger
+    /// The checkpoint this run continues from, when resuming.
+    public let resumeCheckpoint: String?
+    /// Where the latest state and the best one so far are written (atomically).
+    public var lastCheckpoint: String { logger.path("last.safetensors") }
+    public var bestCheckpoint: String { logger.path("best.safetensors") }
+
+    /// - Parameters:
+    ///   - resume: continue from `resumeFrom`, or from the folder's `last.safetensors`.
+    ///   - resumeFrom: a checkpoint to resume from (implies `resume`).
+    public init<Config: Encodable>(folder: String, config: Config, resume: Bool = false,
+                                   resumeFrom: String? = nil) throws {
+        self.folder = folder
+        let checkpoint = resumeFrom ?? (resume ? folder + "/last.safetensors" : nil)
+        if let checkpoint, !FileManager.default.fileExists(atPath: checkpoint) {
+            throw TrainingError("no checkpoint to resume from at \(checkpoint)")
+        }
+        resumeCheckpoint = checkpoint
+        if checkpoint == nil { TrainingRun.removeLogs(in: folder) }
+        logger = try RunLogger(folder: folder, config: config)
+    }
+
+    /// Removes the metrics and TensorBoard events an earlier run left in `folder`.
+    static func removeLogs(in folder: String) {
+        let manager = FileManager.default
+        guard let names = try? manager.contentsOfDirectory(atPath: folder) else { return }
+        for name in names where name == "metrics.csv" || name.hasPrefix("events.out.tfevents.") {
+            try? manager.removeItem(atPath: folder + "/" + name)
+        }
+    }
+
+    /// The lines a run prints first: its config as one line of JSON (keys sorted) and where
+    /// its logs go.
+    public func startLines<Config: Encodable>(config: Config) -> [String] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let json = (try? encoder.encode(config)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        var lines = ["config: \(json)",
+                     "run folder: \(folder) (TensorBoard: tensorboard --logdir \((folder as NSString).deletingLastPathComponent))"]
+        if let resumeCheckpoint { lines.append("resuming from \(resumeCheckpoint)") }
+        return lines
+    }
+
+    /// Whether `score` beats `best` (strictly, so a tie keeps the earlier checkpoint); when it
+    /// does, `best` becomes `score`.
+    public static func improves(_ score: Double, on best: inout Double?, higherIsBetter: Bool = true) -> Bool {
+        guard !score.isNaN else { return false }
+        if let current = best, higherIsBetter ? score <= current : score >= current { return false }
+        best = score
+        return true
+    }
+}

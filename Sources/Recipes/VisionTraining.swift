@@ -1,0 +1,243 @@
+import Cortex
+import Data
+import Foundation
+import Models
+
+/// Everything a `cortex train vit|lenet` run is set up with; logged to `config.json` first.
+/// Every default lives here; `VisionTrainConfig(model:)` fills the model's recipe (measured in
+/// docs/vision.md): AdamW 2e-3 with weight decay 0.05 on matrices, one warmup epoch then
+/// cosine to 1/100 of the peak, clip 1, batch 128; ViT 20 epochs with 1-pixel random crops
+/// (without them it overfits before 90%), LeNet-5 15 epochs without augmentation.
+public struct VisionTrainConfig: Codable, Equatable, Sendable {
+    public var model: ImageModelKind
+    /// Directory of an IDX set (MNIST, Fashion-MNIST; plain or .gz) or CIFAR-10 binary batches.
+    public var data = FashionMNIST.defaultDirectory
+    public var seed: UInt64 = 0
+    public var epochs: Int
+    public var batchSize = 128
+    /// Peak learning rate of AdamW (Loshchilov & Hutter 2019).
+    public var learningRate: Float = 2e-3
+    /// Floor of the cosine decay, as a fraction of the peak.
+    public var finalLearningRateFraction: Float = 0.01
+    /// Linear warmup before the cosine decay, in epochs.
+    public var warmupEpochs: Double = 1
+    /// AdamW weight decay (matrices only).
+    public var weightDecay: Float = 0.05
+    /// Gradients are clipped to this global norm (0: no clipping).
+    public var maxGradNorm: Float = 1
+    /// Random-crop padding in pixels (0: none).
+    public var cropPadding: Int
+    public var horizontalFlip = false
+    /// Train on only the first `limit` training images (quick trials); nil: all.
+    public var limit: Int?
+    /// Model sizes; channels, image size and classes come from the data.
+    public var vit: ViTConfig?
+    public var lenet: LeNetConfig?
+    public var threads = 2
+
+    public init(model: ImageModelKind) {
+        self.model = model
+        switch model {
+        case .vit:
+            epochs = 20
+            cropPadding = 1
+            vit = ViTConfig()
+        case .lenet:
+            epochs = 15
+            cropPadding = 0
+            lenet = LeNetConfig()
+        }
+    }
+
+    /// The first setting that cannot work, as one line, or nil.
+    public var problem: String? {
+        if epochs < 1 { return "epochs must be at least 1, got \(epochs)" }
+        if batchSize < 1 { return "the batch size must be at least 1, got \(batchSize)" }
+        if !(learningRate > 0) { return "the learning rate must be positive, got \(learningRate)" }
+        if weightDecay < 0 || warmupEpochs < 0 { return "weight decay and warmup epochs must not be negative" }
+        if cropPadding < 0 { return "the crop padding must not be negative, got \(cropPadding)" }
+        if let limit, limit < 1 { return "the image limit must be positive, got \(limit)" }
+        return nil
+    }
+}
+
+/// What a finished (or interrupted) image run reports.
+public struct VisionTrainingSummary: Sendable {
+    public var epochs: Int
+    public var testAccuracy: Double
+    public var bestTestAccuracy: Double
+    public var secondsPerEpoch: Double
+    public var cpuSecondsPerEpoch: Double
+    public var checkpoint: String
+    public var bestCheckpoint: String
+    public var parameters: Int
+    /// Stopped inside an epoch; the checkpoint keeps the end of the epoch before.
+    public var interrupted: Bool
+}
+
+/// Test-set accuracy and predictions of a classifier, in evaluation mode.
+public func evaluateClassifier(_ classifier: ImageClassifier, on dataset: ImageDataset, batchSize: Int = 500)
+    -> (accuracy: Double, predictions: [Int], loss: Double) {
+    let loader = ImageLoader(dataset: dataset, batchSize: batchSize, shuffle: false,
+                             normalization: ImageNormalization(mean: classifier.mean, std: classifier.std), seed: 0)
+    var predictions: [Int] = []
+    predictions.reserveCapacity(dataset.count)
+    var correct = 0, lossSum = 0.0
+    for batch in loader.epoch() {
+        let logits = classifier.logits(batch.images, batchSize: batchSize)
+        lossSum += Double(withNoGrad { crossEntropy(logits: logits, targets: batch.labels, reduction: .sum) }.item)
+        let predicted = logits.argmaxIndices(axis: 1)
+        for (p, label) in zip(predicted, batch.labels) where p == label { correct += 1 }
+        predictions += predicted
+    }
+    return (Double(correct) / Double(dataset.count), predictions, lossSum / Double(dataset.count))
+}
+
+/// The training loop of both image models: AdamW, linear warmup then cosine decay per step,
+/// a seeded shuffle per epoch, test accuracy after every epoch, `last.safetensors` every
+/// epoch and `best.safetensors` when the test accuracy improves.
+public final class VisionTrainer {
+    public let config: VisionTrainConfig
+    public let classifier: ImageClassifier
+    public let trainingRun: TrainingRun
+    let train: ImageDataset
+    let test: ImageDataset
+    let normalization: ImageNormalization
+    let optimizer: AdamW
+    let schedule: WarmupCosineLR
+    let stepsPerEpoch: Int
+    var firstEpoch = 0
+    var bestAccuracy: Double?
+    /// Where one-line messages go (standard error by default).
+    public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+
+    /// Loads the data and builds the model; the sizes that come from the data (channels, image
+    /// size, classes) are written into `config`. With `resume`, continues from the folder's
+    /// `last.safetensors`.
+    public init(config: inout VisionTrainConfig, folder: String, resume: Bool = false) throws {
+        if let problem = config.problem { throw TrainingError(problem) }
+        var train = try ImageDataset.load(directory: config.data, split: .train)
+        let test = try ImageDataset.load(directory: config.data, split: .test)
+        if let limit = config.limit, limit < train.count { train = train.subset(Array(0..<limit)) }
+        guard test.channels == train.channels, test.height == train.height, test.width == train.width else {
+            throw TrainingError("\(config.data): test images (\(test.channels)x\(test.height)x\(test.width)) differ from training images (\(train.channels)x\(train.height)x\(train.width))")
+        }
+        guard train.height == train.width else {
+            throw TrainingError("\(config.data): images are \(train.width)x\(train.height); the models take square images")
+        }
+        switch config.model {
+        case .vit:
+            var sizes = config.vit ?? ViTConfig()
+            sizes.channels = train.channels
+            sizes.imageSize = train.height
+            sizes.classes = train.classCount
+            if let problem = sizes.problem { throw TrainingError(problem) }
+            config.vit = sizes
+        case .lenet:
+            let sizes = LeNetConfig(channels: train.channels, imageSize: train.height, classes: train.classCount)
+            guard sizes.featureSize >= 1 else {
+                throw TrainingError("LeNet-5 needs images of at least 12 pixels, got \(train.height)")
+            }
+            config.lenet = sizes
+        }
+        self.config = config
+        self.train = train
+        self.test = test
+        stepsPerEpoch = (train.count + config.batchSize - 1) / config.batchSize
+        let totalSteps = config.epochs * stepsPerEpoch
+        normalization = ImageNormalization.computed(from: train)
+        var generator = RandomGenerator(seed: config.seed)
+        classifier = ImageClassifier.make(kind: config.model, vit: config.vit ?? ViTConfig(), lenet: config.lenet ?? LeNetConfig(),
+                                          classNames: train.classNames, mean: normalization.mean,
+                                          std: normalization.std, generator: &generator)
+        let model = classifier.network
+        optimizer = AdamW(model.weightDecayGroups(weightDecay: config.weightDecay), learningRate: config.learningRate)
+        let warmupSteps = Int(config.warmupEpochs * Double(stepsPerEpoch))
+        schedule = WarmupCosineLR(maximum: config.learningRate,
+                                  minimum: config.learningRate * config.finalLearningRateFraction,
+                                  warmupSteps: min(warmupSteps, max(totalSteps - 1, 0)), decaySteps: max(totalSteps, 1))
+        trainingRun = try TrainingRun(folder: folder, config: config, resume: resume)
+        if let resume = trainingRun.resumeCheckpoint {
+            let meta = try Checkpoint.load(into: model, optimizer: optimizer, from: resume)
+            firstEpoch = Int(meta["epoch"] ?? "") ?? 0
+            bestAccuracy = Double(meta["best_test_accuracy"] ?? "")
+        }
+        trainingRun.startLines(config: config).forEach(log)
+        log("\(config.model.rawValue): \(model.parameterCount) parameters; \(train.count) training and \(test.count) test images of \(train.channels)x\(train.height)x\(train.width); normalisation mean \(normalization.mean) std \(normalization.std)")
+        if resume { log("resuming after epoch \(firstEpoch)") }
+    }
+
+    /// Trains to `config.epochs`; `shouldStop` is polled every batch (Ctrl-C). A run stopped
+    /// inside an epoch keeps the checkpoint of the epoch before.
+    public func run(shouldStop: () -> Bool = { false }) throws -> VisionTrainingSummary {
+        let model = classifier.network
+        let seed = config.seed
+        let lastPath = trainingRun.lastCheckpoint, bestPath = trainingRun.bestCheckpoint
+        var trainSeconds = 0.0, trainCPUSeconds = 0.0, epochsRun = 0
+        var lastAccuracy = Double.nan
+        var interrupted = false
+        for epoch in firstEpoch..<config.epochs {
+            // A loader per epoch, seeded by (seed, epoch): a resumed run sees the same order.
+            let loader = ImageLoader(dataset: train, batchSize: config.batchSize, normalization: normalization,
+                                     augmentation: ImageAugmentation(cropPadding: config.cropPadding,
+                                                                     horizontalFlip: config.horizontalFlip),
+                                     seed: seed &* 1_000_003 &+ UInt64(epoch))
+            let progress = Cortex.Progress(total: stepsPerEpoch, label: "epoch \(epoch + 1)/\(config.epochs)")
+            model.train()
+            let start = DispatchTime.now().uptimeNanoseconds, startCPU = processCPUSeconds()
+            var lossSum = 0.0, correct = 0, seen = 0
+            for (index, batch) in loader.epoch().enumerated() {
+                let step = epoch * stepsPerEpoch + index
+                optimizer.learningRate = schedule.learningRate(at: step)
+                let logits = model(batch.images)
+                let loss = crossEntropy(logits: logits, targets: batch.labels)
+                optimizer.zeroGrad()
+                loss.backward()
+                let norm = config.maxGradNorm > 0 ? clipGradNorm(model.parameters(), maxNorm: config.maxGradNorm) : 0
+                optimizer.step()
+                let value = Double(loss.item)
+                lossSum += value * Double(batch.labels.count)
+                seen += batch.labels.count
+                for (p, label) in zip(logits.argmaxIndices(axis: 1), batch.labels) where p == label { correct += 1 }
+                if step % 50 == 0 {
+                    try trainingRun.logger.log(step: step, [("train/loss", value), ("train/grad_norm", Double(norm)),
+                                                            ("train/lr", Double(optimizer.learningRate))])
+                }
+                progress.update(index + 1, metrics: [("loss", lossSum / Double(seen)), ("acc", Double(correct) / Double(seen))])
+                if shouldStop() { interrupted = true; break }
+            }
+            progress.finish()
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let cpuSeconds = processCPUSeconds() - startCPU
+            if interrupted {
+                log("interrupted during epoch \(epoch + 1); \(lastPath) keeps the end of epoch \(epoch)")
+                break
+            }
+            trainSeconds += seconds
+            trainCPUSeconds += cpuSeconds
+            epochsRun += 1
+            let result = evaluateClassifier(classifier, on: test)
+            lastAccuracy = result.accuracy
+            let step = (epoch + 1) * stepsPerEpoch
+            try trainingRun.logger.log(step: step, [
+                ("train/epoch_loss", lossSum / Double(seen)), ("train/accuracy", Double(correct) / Double(seen)),
+                ("test/loss", result.loss), ("test/accuracy", result.accuracy),
+                ("epoch", Double(epoch + 1)), ("s_per_epoch", seconds), ("cpu_s_per_epoch", cpuSeconds)])
+            let improved = TrainingRun.improves(result.accuracy, on: &bestAccuracy)
+            let extra = ["epoch": "\(epoch + 1)", "test_accuracy": "\(result.accuracy)",
+                         "best_test_accuracy": "\(bestAccuracy ?? result.accuracy)", "seed": "\(seed)"]
+            try classifier.save(to: lastPath, optimizer: optimizer, extra: extra)
+            if improved { try classifier.save(to: bestPath, extra: extra) }
+            log(String(format: "epoch %d/%d: train loss %.4f acc %.2f%%, test loss %.4f acc %.2f%%%@, %.1f s (%.1f CPU s)",
+                       epoch + 1, config.epochs, lossSum / Double(seen), 100 * Double(correct) / Double(seen),
+                       result.loss, 100 * result.accuracy, (improved ? " (best)" : "") as NSString, seconds, cpuSeconds))
+        }
+        let best = bestAccuracy ?? .nan
+        log("checkpoints: \(lastPath), best \(bestPath) (\(String(format: "%.2f%%", 100 * best))); logs: \(trainingRun.folder)")
+        return VisionTrainingSummary(epochs: config.epochs, testAccuracy: lastAccuracy, bestTestAccuracy: best,
+                                     secondsPerEpoch: epochsRun > 0 ? trainSeconds / Double(epochsRun) : 0,
+                                     cpuSecondsPerEpoch: epochsRun > 0 ? trainCPUSeconds / Double(epochsRun) : 0,
+                                     checkpoint: lastPath, bestCheckpoint: bestPath, parameters: model.parameterCount,
+                                     interrupted: interrupted)
+    }
+}
