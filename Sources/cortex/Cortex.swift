@@ -23,7 +23,7 @@ struct CortexCommand: ParsableCommand {
         }
         do {
             try command.run()
-        } catch let error where error is ExitCode || error is CleanExit || error is ValidationError {
+        } catch let error where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
             exit(withError: error)
         } catch {
             let what = (error as? CustomStringConvertible)?.description ?? error.localizedDescription

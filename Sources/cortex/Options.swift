@@ -22,9 +22,20 @@ func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
 
-/// Prints `object` as one line of JSON on stdout (keys sorted, so output is stable).
+/// Prints `object` as one line of JSON on stdout (keys sorted, so output is stable; slashes
+/// unescaped; NaN and infinities, which JSON cannot hold, as null).
 func printJSON(_ object: [String: Any]) {
-    let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    func clean(_ value: Any) -> Any {
+        switch value {
+        case let number as Double: return number.isFinite ? number : NSNull()
+        case let number as Float: return number.isFinite ? Double(number) : NSNull()
+        case let dictionary as [String: Any]: return dictionary.mapValues(clean)
+        case let array as [Any]: return array.map(clean)
+        default: return value
+        }
+    }
+    let data = (try? JSONSerialization.data(withJSONObject: clean(object), options: [.sortedKeys, .withoutEscapingSlashes]))
+        ?? Data("{}".utf8)
     print(String(decoding: data, as: UTF8.self))
 }
 

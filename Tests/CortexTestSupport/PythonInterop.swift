@@ -20,7 +20,7 @@ public func pythonInterop(_ arguments: [String]) throws -> String {
     do {
         try process.run()
     } catch {
-        throw XCTSkip("python3 is not available: \(error)")
+        throw missingPrerequisite("python3 is not available: \(error)")
     }
     let output = out.fileHandleForReading.readDataToEndOfFile()   // the script writes little to stderr
     let errors = err.fileHandleForReading.readDataToEndOfFile()
@@ -28,7 +28,7 @@ public func pythonInterop(_ arguments: [String]) throws -> String {
     let message = String(decoding: errors, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     switch process.terminationStatus {
     case 0: return String(decoding: output, as: UTF8.self)
-    case 77: throw XCTSkip(message)
+    case 77: throw missingPrerequisite(message)
     default: throw PythonInteropFailure(arguments: arguments, message: message)
     }
 }

@@ -1,5 +1,6 @@
 import Cortex
 import Data
+import CortexTestSupport
 import XCTest
 
 /// Char tokenizer, corpus split and block batches.
@@ -87,7 +88,7 @@ final class CharCorpusTests: XCTestCase {
     func testTinyShakespeare() throws {
         let path = packageRoot.appendingPathComponent("../shared/data/tinyshakespeare.txt").standardized.path
         guard FileManager.default.fileExists(atPath: path) else {
-            throw XCTSkip("../shared/data/tinyshakespeare.txt is absent")
+            throw missingPrerequisite("../shared/data/tinyshakespeare.txt is absent")
         }
         let corpus = try CharCorpus(path: path)
         // nanoGPT's prepare.py prints: vocab size 65, train 1,003,854 tokens, val 111,540 tokens.
@@ -101,7 +102,7 @@ final class CharCorpusTests: XCTestCase {
     func testDefaultShakespeareCorpus() throws {
         let path = packageRoot.appendingPathComponent("data/shakespeare.txt").path
         guard FileManager.default.fileExists(atPath: path) else {
-            throw XCTSkip("data/shakespeare.txt is absent (scripts/setup builds it)")
+            throw missingPrerequisite("data/shakespeare.txt is absent (scripts/setup builds it)")
         }
         let corpus = try CharCorpus(path: path)
         // Python: len(set(open("data/shakespeare.txt").read())) == 84, len(...) == 5057198 (all ASCII).

@@ -1,4 +1,5 @@
 import Data
+import CortexTestSupport
 import XCTest
 
 /// IDX (MNIST format) and CIFAR-10 binary readers, on files the tests write byte by byte.
@@ -100,7 +101,7 @@ final class DatasetTests: XCTestCase {
 
     func testFashionMNISTFromDebianPackage() throws {
         guard FashionMNIST.isInstalled else {
-            throw XCTSkip("Fashion-MNIST is not installed (apt install dataset-fashion-mnist)")
+            throw missingPrerequisite("Fashion-MNIST is not installed (apt install dataset-fashion-mnist)")
         }
         let train = try FashionMNIST.load(split: .train)
         let test = try FashionMNIST.load(split: .test)

@@ -1,4 +1,5 @@
 import Data
+import CortexTestSupport
 import XCTest
 
 /// PNG (libpng), PGM/PPM, conversions and grids.
@@ -98,7 +99,7 @@ final class ImageFileTests: XCTestCase {
         ]
         for arguments in jobs {
             guard let status = try runTool("convert", arguments) else {
-                throw XCTSkip("ImageMagick's convert is not installed")
+                throw missingPrerequisite("ImageMagick's convert is not installed")
             }
             XCTAssertEqual(status, 0, "convert \(arguments)")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import CortexTestSupport
 import XCTest
 
 /// The JSON-lines fixtures in `Tests/EnvsTests/Fixtures`, found next to this file.
@@ -9,7 +10,7 @@ enum Fixtures {
     static func jsonLines(_ name: String) throws -> [[String: Any]] {
         let url = directory.appendingPathComponent(name)
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw XCTSkip("fixture \(name) is missing from Tests/EnvsTests/Fixtures")
+            throw missingPrerequisite("fixture \(name) is missing from Tests/EnvsTests/Fixtures")
         }
         let text = try String(contentsOf: url, encoding: .utf8)
         return try text.split(separator: "\n").map { line in

@@ -1,4 +1,5 @@
 import Foundation
+import CortexTestSupport
 import XCTest
 import Envs
 
@@ -14,7 +15,7 @@ final class GoMatchTests: XCTestCase {
         where FileManager.default.isExecutableFile(atPath: dir + "/gnugo") {
             return dir + "/gnugo " + options
         }
-        throw XCTSkip("gnugo is not installed (Debian package gnugo): skipping the GnuGo checks")
+        throw missingPrerequisite("gnugo is not installed (Debian package gnugo): skipping the GnuGo checks")
     }
 
     func testRandomAgainstRandomCompletesAndAlternatesNothingIllegal() throws {
@@ -100,7 +101,7 @@ final class GoMatchTests: XCTestCase {
     func testCortexBinarySpeaksGTP() throws {
         let binary = GoMatchTests.packageRoot.appendingPathComponent(".build/release/cortex").path
         guard FileManager.default.isExecutableFile(atPath: binary) else {
-            throw XCTSkip("no release build of cortex at .build/release/cortex: skipping the binary check")
+            throw missingPrerequisite("no release build of cortex at .build/release/cortex: skipping the binary check")
         }
         let engine = try GTPProcess(commandLine: "'\(binary)' gtp --size 9 --seed 3", name: "cortex")
         defer { engine.close() }

@@ -1,6 +1,7 @@
 import Envs
 import Foundation
 import Render
+import CortexTestSupport
 import XCTest
 
 /// The built `cortex` executable beside the test bundle (`swift build --build-tests` builds it).
@@ -9,7 +10,7 @@ func cortexExecutable() throws -> String {
     let candidates = [bundle.appendingPathComponent("cortex").path] +
         Bundle.allBundles.map { $0.bundleURL.deletingLastPathComponent().appendingPathComponent("cortex").path }
     guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-        throw XCTSkip("the cortex executable is not built next to the tests (run swift build --build-tests)")
+        throw missingPrerequisite("the cortex executable is not built next to the tests (run swift build --build-tests)")
     }
     return path
 }
@@ -46,9 +47,9 @@ final class VirtualScreen {
     private let convert: String
 
     init(directory: URL) throws {
-        guard let xvfb = which("Xvfb") else { throw XCTSkip("Xvfb is not installed (apt-get install xvfb)") }
+        guard let xvfb = which("Xvfb") else { throw missingPrerequisite("Xvfb is not installed (apt-get install xvfb)") }
         guard let importTool = which("import"), let convert = which("convert") else {
-            throw XCTSkip("ImageMagick's import/convert are not installed (apt-get install imagemagick)")
+            throw missingPrerequisite("ImageMagick's import/convert are not installed (apt-get install imagemagick)")
         }
         self.importTool = importTool
         self.convert = convert

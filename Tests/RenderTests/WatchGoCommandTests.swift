@@ -1,6 +1,7 @@
 import Envs
 import Foundation
 import Render
+import CortexTestSupport
 import XCTest
 
 /// `cortex watch go` and `cortex play go` end to end, in a child process with no display.
@@ -46,7 +47,7 @@ final class WatchGoCommandTests: XCTestCase {
 final class PlayGoWindowTests: XCTestCase {
     func testClickPlaysThePointUnderThePointer() throws {
         let cortex = try cortexExecutable()
-        guard let xdotool = which("xdotool") else { throw XCTSkip("xdotool is not installed (apt-get install xdotool)") }
+        guard let xdotool = which("xdotool") else { throw missingPrerequisite("xdotool is not installed (apt-get install xdotool)") }
         let dir = try temporaryDirectory("play-go")
         defer { try? FileManager.default.removeItem(at: dir) }
         let screen = try VirtualScreen(directory: dir)
@@ -63,7 +64,7 @@ final class PlayGoWindowTests: XCTestCase {
                                              keepingScreenshotAt: dir.appendingPathComponent("board.png").path)
         let errors = String(decoding: (try? Data(contentsOf: errorFile)) ?? Data(), as: UTF8.self)
         if shown == nil && errors.contains("built without SDL") {
-            throw XCTSkip("cortex was built without the SDL trait: no window to test")
+            throw missingPrerequisite("cortex was built without the SDL trait: no window to test")
         }
         XCTAssertNotNil(shown, "cortex play go ended early: \(errors)")
 

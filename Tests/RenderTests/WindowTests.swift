@@ -1,6 +1,7 @@
 import Envs
 import Foundation
 import Render
+import CortexTestSupport
 import XCTest
 
 /// The SDL window for real: `cortex watch` and `cortex play` on a virtual X server (Xvfb),
@@ -32,7 +33,7 @@ final class WindowTests: XCTestCase {
         }
         let errors = String(decoding: (try? Data(contentsOf: errorFile)) ?? Data(), as: UTF8.self)
         if screenshot == nil && errors.contains("built without SDL") {
-            throw XCTSkip("cortex was built without the SDL trait: no window to test")
+            throw missingPrerequisite("cortex was built without the SDL trait: no window to test")
         }
         let picture = try XCTUnwrap(screenshot, "cortex watch ended early: \(errors)")
 
@@ -59,7 +60,7 @@ final class WindowTests: XCTestCase {
     /// (4 → 9 in five steps); Esc after GAME OVER quits cleanly, writing the GIF of the game.
     func testPlayFollowsTheKeyboard() throws {
         let cortex = try cortexExecutable()
-        guard let xdotool = which("xdotool") else { throw XCTSkip("xdotool is not installed (apt-get install xdotool)") }
+        guard let xdotool = which("xdotool") else { throw missingPrerequisite("xdotool is not installed (apt-get install xdotool)") }
         let dir = try temporaryDirectory("play")
         defer { try? FileManager.default.removeItem(at: dir) }
         let screen = try VirtualScreen(directory: dir)
@@ -75,7 +76,7 @@ final class WindowTests: XCTestCase {
                                              keepingScreenshotAt: dir.appendingPathComponent("ready.png").path)
         let errors = String(decoding: (try? Data(contentsOf: errorFile)) ?? Data(), as: UTF8.self)
         if ready == nil && errors.contains("built without SDL") {
-            throw XCTSkip("cortex was built without the SDL trait: no window to test")
+            throw missingPrerequisite("cortex was built without the SDL trait: no window to test")
         }
         XCTAssertNotNil(ready, "cortex play ended early: \(errors)")
 

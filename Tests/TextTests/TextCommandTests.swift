@@ -2,6 +2,7 @@ import Cortex
 import Models
 import Data
 import Foundation
+import CortexTestSupport
 import XCTest
 
 /// `cortex train text` and `cortex generate` end to end on a small corpus: the JSON line, run
@@ -25,7 +26,7 @@ final class TextCommandTests: XCTestCase {
             $0.bundleURL.deletingLastPathComponent().appendingPathComponent("cortex").path
         }
         guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw XCTSkip("the cortex executable is not built next to the tests (run swift build --build-tests)")
+            throw missingPrerequisite("the cortex executable is not built next to the tests (run swift build --build-tests)")
         }
         return path
     }

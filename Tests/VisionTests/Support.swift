@@ -14,7 +14,7 @@ func makeTemporaryDirectory(_ test: XCTestCase) throws -> String {
 /// The first `count` Fashion-MNIST training images, or a skip when the Debian package is absent.
 func fashionMNISTSample(_ count: Int) throws -> ImageDataset {
     guard FashionMNIST.isInstalled else {
-        throw XCTSkip("Fashion-MNIST is not installed at \(FashionMNIST.defaultDirectory) (scripts/setup installs dataset-fashion-mnist)")
+        throw missingPrerequisite("Fashion-MNIST is not installed at \(FashionMNIST.defaultDirectory) (scripts/setup installs dataset-fashion-mnist)")
     }
     return try FashionMNIST.load(split: .train).subset(Array(0..<count))
 }
