@@ -17,8 +17,8 @@ public struct VisionTrainConfig: Codable, Equatable, Sendable {
     public var batchSize = 128
     /// Peak learning rate of AdamW (Loshchilov & Hutter 2019).
     public var learningRate: Float = 2e-3
-    /// Floor of the cosine decay, as a fraction of the peak.
-    public var finalLearningRateFraction: Float = 0.01
+    /// The cosine decay ends at the peak divided by this.
+    public var finalLearningRateDivisor: Float = 100
     /// Linear warmup before the cosine decay, in epochs.
     public var warmupEpochs: Double = 1
     /// AdamW weight decay (matrices only).
@@ -55,6 +55,7 @@ public struct VisionTrainConfig: Codable, Equatable, Sendable {
         if batchSize < 1 { return "the batch size must be at least 1, got \(batchSize)" }
         if !(learningRate > 0) { return "the learning rate must be positive, got \(learningRate)" }
         if weightDecay < 0 || warmupEpochs < 0 { return "weight decay and warmup epochs must not be negative" }
+        if !(finalLearningRateDivisor >= 1) { return "the final learning-rate divisor must be at least 1" }
         if cropPadding < 0 { return "the crop padding must not be negative, got \(cropPadding)" }
         if let limit, limit < 1 { return "the image limit must be positive, got \(limit)" }
         return nil
@@ -154,7 +155,7 @@ public final class VisionTrainer {
         optimizer = AdamW(model.weightDecayGroups(weightDecay: config.weightDecay), learningRate: config.learningRate)
         let warmupSteps = Int(config.warmupEpochs * Double(stepsPerEpoch))
         schedule = WarmupCosineLR(maximum: config.learningRate,
-                                  minimum: config.learningRate * config.finalLearningRateFraction,
+                                  minimum: config.learningRate / config.finalLearningRateDivisor,
                                   warmupSteps: min(warmupSteps, max(totalSteps - 1, 0)), decaySteps: max(totalSteps, 1))
         trainingRun = try TrainingRun(folder: folder, config: config, resume: resume)
         if let resume = trainingRun.resumeCheckpoint {

@@ -88,12 +88,14 @@ final class SmokeTests: XCTestCase {
         guard FileManager.default.fileExists(atPath: FashionMNIST.defaultDirectory) else {
             throw missingPrerequisite("Fashion-MNIST is not installed (scripts/setup installs dataset-fashion-mnist)")
         }
-        let out = folder + "/lenet"
-        let trained = try lastJSON(try cortex(["train", "lenet", "--epochs", "1", "--limit", "256", "--batch", "64",
-                                               "--out", out, "--json"]).stdout)
-        XCTAssertEqual(trained["epochs"] as? Int, 1)
-        let evaluated = try lastJSON(try cortex(["eval", "lenet", "--checkpoint", out + "/last.safetensors", "--json"]).stdout)
-        XCTAssertNotNil(evaluated["test_accuracy"] ?? evaluated["accuracy"], "\(evaluated)")
+        for (model, sizes) in [("lenet", []), ("vit", ["--dim", "16", "--depth", "1", "--heads", "2", "--mlp", "16"])] {
+            let out = folder + "/" + model
+            let trained = try lastJSON(try cortex(["train", model, "--epochs", "1", "--limit", "256", "--batch", "64",
+                                                   "--out", out, "--json"] + sizes).stdout)
+            XCTAssertEqual(trained["epochs"] as? Int, 1, model)
+            let evaluated = try lastJSON(try cortex(["eval", model, "--checkpoint", out + "/last.safetensors", "--json"]).stdout)
+            XCTAssertNotNil(evaluated["test_accuracy"] ?? evaluated["accuracy"], "\(model): \(evaluated)")
+        }
     }
 
     func testBenchmarksRunWithTinySizes() throws {
@@ -101,6 +103,9 @@ final class SmokeTests: XCTestCase {
             ["bench", "envs", "--grid-steps", "2000", "--pixel-steps", "200", "--repetitions", "1"],
             ["bench", "go", "--size", "9", "--games", "4"],
             ["bench", "dqn", "--updates", "5", "--frames", "600"],
+            ["bench", "text", "--iterations", "3", "--characters", "50"],
+            ["bench", "vision", "--batches", "2", "--batch", "16"],
+            ["bench", "core", "--repetitions", "1"],
         ]
         for arguments in runs {
             let json = try lastJSON(try cortex(arguments + ["--json"]).stdout)

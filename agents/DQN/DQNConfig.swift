@@ -91,12 +91,17 @@ public struct DQNConfig: Codable, Equatable, Sendable {
                              delay: learningStarts)
     }
 
-    /// The step size of the update at `frame`: `LinearLR` from the first update (frame
-    /// `learningStarts`) to the last frame when `finalLearningRate` is set.
-    public func learningRate(atFrame frame: Int) -> Float {
-        guard let finalLearningRate else { return learningRate }
+    /// The step-size schedule over updates counted from the first one (frame
+    /// `learningStarts`): `LinearLR` to the last frame when `finalLearningRate` is set, else
+    /// constant.
+    public var learningRateSchedule: any LRSchedule {
+        guard let finalLearningRate else { return ConstantLR(learningRate) }
         return LinearLR(start: learningRate, end: finalLearningRate, steps: max(1, frames - learningStarts))
-            .learningRate(at: frame - learningStarts)
+    }
+
+    /// The step size of the update at `frame`.
+    public func learningRate(atFrame frame: Int) -> Float {
+        learningRateSchedule.learningRate(at: frame - learningStarts)
     }
 
     /// Prioritized replay's β, annealed linearly to 1 over the run.

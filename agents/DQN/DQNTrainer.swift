@@ -103,6 +103,7 @@ public final class DQNTrainer {
         var episodeReturn: Float = 0, episodeLength = 0
         var lossSum: Double = 0, qSum: Double = 0, updatesSinceLog = 0
         let startFrame = state.frame
+        let schedule = config.learningRateSchedule
         let learningStarts = startFrame + (startFrame > 0 ? config.learningStarts : 0)
         let start = Date()
         var lastReport = start
@@ -145,7 +146,7 @@ public final class DQNTrainer {
                 } else {
                     replay.sample(into: &batch, nSteps: config.nSteps, gamma: config.gamma, using: &state.generator)
                 }
-                agent.optimizer.learningRate = config.learningRate(atFrame: state.frame)
+                agent.optimizer.learningRate = schedule.learningRate(at: state.frame - config.learningStarts)
                 let update = agent.update(batch)
                 if config.prioritized {
                     replay.updatePriorities(indices: batch.indices, tdErrors: update.tdErrors, alpha: config.priorityAlpha)
