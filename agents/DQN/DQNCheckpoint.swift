@@ -45,7 +45,7 @@ public enum DQNCheckpoint {
             throw AgentError.badCheckpoint(path: path, reason: "observation shape or action count missing in its metadata")
         }
         let agent = DQNAgent(config: config, observationShape: shape, actionCount: actions)
-        try Checkpoint.load(into: agent.checkpointModule, from: path, strict: false)
+        try Checkpoint.load(into: agent.online, from: path, ignoring: ["target."])
         return (config, agent.online)
     }
 }

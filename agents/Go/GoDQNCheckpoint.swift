@@ -50,7 +50,7 @@ public enum GoDQNCheckpoint {
         var generator = RandomGenerator(seed: 0)
         let network = GoQNetwork(inputChannels: GoBoard.planeCount(historyLength: config.historyLength),
                                  channels: config.channels, layers: config.layers, generator: &generator)
-        try Checkpoint.load(into: network, from: path, strict: false)
+        try Checkpoint.load(into: network, from: path, ignoring: ["target."])
         network.isTraining = false
         return (config, network)
     }

@@ -309,13 +309,17 @@ public enum Checkpoint {
 
     /// Reads `path`, copies its tensors into `module` (and `optimizer`'s state, when given)
     /// and returns the file's metadata. Nothing is changed unless everything fits.
+    ///
+    /// Strict by default, as PyTorch's `load_state_dict`: every tensor the module expects must
+    /// be there with its shape, and no other may be, except the optimizer's and those under
+    /// `ignoring` prefixes (a target network, when only the online one is wanted).
     @discardableResult
     public static func load(into module: any Module, optimizer: Optimizer? = nil, from path: String,
-                            strict: Bool = true) throws -> [String: String] {
+                            strict: Bool = true, ignoring prefixes: [String] = []) throws -> [String: String] {
         let file = try SafeTensors.read(from: path)
         var modelTensors: [String: Tensor] = [:]
         var optimizerTensors: [String: Tensor] = [:]
-        for (name, tensor) in file.tensors {
+        for (name, tensor) in file.tensors where !prefixes.contains(where: { name.hasPrefix($0) }) {
             if name.hasPrefix(optimizerPrefix) {
                 optimizerTensors[String(name.dropFirst(optimizerPrefix.count))] = tensor
             } else {
