@@ -35,7 +35,7 @@ class LN(nn.Module):
 class Attn(nn.Module):
     def __init__(s):
         super().__init__(); s.c_attn = nn.Linear(n_embd, 3 * n_embd, bias=a.bias); s.c_proj = nn.Linear(n_embd, n_embd, bias=a.bias)
-        s.register_buffer('mask', torch.tril(torch.ones(block_size, block_size)).view(1, 1, block_size, block_size))
+        s.register_buffer('mask', torch.tril(torch.ones(block_size, block_size)).view(1, 1, block_size, block_size), persistent=False)
     def forward(s, x):
         B, T, C = x.size(); q, k, v = s.c_attn(x).split(n_embd, dim=2)
         k = k.view(B, T, n_head, C // n_head).transpose(1, 2); q = q.view(B, T, n_head, C // n_head).transpose(1, 2); v = v.view(B, T, n_head, C // n_head).transpose(1, 2)

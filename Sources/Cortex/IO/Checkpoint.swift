@@ -343,3 +343,21 @@ public enum Checkpoint {
         return file.metadata
     }
 }
+
+// MARK: - Weights-only export
+
+extension Checkpoint {
+    /// Metadata keys that hold a run's progress rather than what the network is.
+    public static let trainingStateSuffix = ".state"
+
+    /// The weights of a training checkpoint alone, as model hubs ship them: the optimizer's
+    /// slots and counters, any tensor under `droppingPrefixes` (a target network) and the
+    /// training progress (`*.state` metadata) are left out; the network's own tensors, under
+    /// their own names, and what describes the network (its config) stay.
+    public static func weightsOnly(_ file: SafeTensors, droppingPrefixes prefixes: [String] = ["target."]) -> SafeTensors {
+        let dropped = [optimizerPrefix] + prefixes
+        let tensors = file.tensors.filter { entry in !dropped.contains { entry.name.hasPrefix($0) } }
+        let metadata = file.metadata.filter { key, _ in !key.hasPrefix(optimizerPrefix) && !key.hasSuffix(trainingStateSuffix) }
+        return SafeTensors(tensors: tensors, metadata: metadata)
+    }
+}
