@@ -153,6 +153,17 @@ public struct CharCorpus: Sendable {
         validation = Array(tokens[cut...])
     }
 
+    /// Tokenizes `text` with a given vocabulary (a trained model's) and splits it.
+    /// - Throws: `DataError.unknownCharacter` for a character outside the vocabulary.
+    public init(text: String, tokenizer: CharTokenizer, trainFraction: Double = 0.9) throws {
+        precondition(trainFraction > 0 && trainFraction < 1, "CharCorpus: train fraction \(trainFraction) outside (0, 1)")
+        self.tokenizer = tokenizer
+        let tokens = try tokenizer.encode(text).map(Int32.init)
+        let cut = Int(Double(tokens.count) * trainFraction)
+        train = Array(tokens[..<cut])
+        validation = Array(tokens[cut...])
+    }
+
     /// The corpus in a UTF-8 file (`--data FILE`).
     public init(path: String, trainFraction: Double = 0.9) throws {
         self.init(text: try TextFile.read(path: path), trainFraction: trainFraction)

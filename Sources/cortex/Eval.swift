@@ -4,6 +4,7 @@ import Cortex
 import Envs
 import Foundation
 import Models
+import Recipes
 
 /// `cortex eval <game> --checkpoint FILE`: evaluation episodes of a trained agent;
 /// `cortex eval vit|lenet --checkpoint FILE`: test accuracy of an image classifier.
@@ -11,7 +12,7 @@ struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate a trained model: a DQN agent on its game (mean, std, min, max return), a Go agent against the random player, or an image classifier (accuracy, per class, confusion matrix).")
 
-    @Argument(help: "What to evaluate: a game (\(Games.names.joined(separator: ", "))), go, or an image model (vit, lenet).")
+    @Argument(help: "What to evaluate: a game (\(Games.names.joined(separator: ", "))), go, an image model (vit, lenet) or text.")
     var target: String
     @Option(help: "Checkpoint written by `cortex train`.")
     var checkpoint: String
@@ -25,6 +26,12 @@ struct Eval: ParsableCommand {
     var komi = 7.5
     @Option(help: "Episodes are truncated after this many steps (a good Breakout policy can play forever).")
     var maxSteps: Int = 10_000
+    @Option(help: "text: fixed batches in the loss estimate.")
+    var evalBatches = 200
+    @Option(help: "text: sequences per batch.")
+    var batch = 12
+    @Option(help: "text: sequence length (default 64, at most a GPT's context).")
+    var block: Int?
     @OptionGroup var vision: VisionEvalOptions
     @OptionGroup var common: CommonOptions
 
@@ -36,6 +43,14 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         if target == "go" { return try reportingFailures("eval go") { try evaluateGo() } }
+        if target == "text" {
+            guard evalBatches >= 1, batch >= 1, (block ?? 1) >= 1 else {
+                throw ValidationError("--eval-batches, --batch and --block must be at least 1")
+            }
+            Runtime.configure(threads: common.threads)
+            return try TextEvaluation(checkpoint: checkpoint, data: vision.data ?? TextTrainConfig.defaultCorpus,
+                                      batches: evalBatches, batchSize: batch, blockSize: block, json: common.json).run()
+        }
         if let kind = ImageModelKind(rawValue: target) {
             try reportingFailures("eval \(target)") {
                 try VisionEvaluation(kind: kind, checkpoint: checkpoint, options: vision, common: common).run()
@@ -43,7 +58,7 @@ struct Eval: ParsableCommand {
             return
         }
         guard Games.names.contains(target) else {
-            throw ValidationError("unknown evaluation target '\(target)'; expected one of \(Games.names.joined(separator: ", ")), go, vit, lenet")
+            throw ValidationError("unknown evaluation target '\(target)'; expected one of \(Games.names.joined(separator: ", ")), go, vit, lenet, text")
         }
         guard FileManager.default.fileExists(atPath: checkpoint) else { throw CommandFailure("no such checkpoint: \(checkpoint)") }
         Runtime.configure(threads: common.threads)

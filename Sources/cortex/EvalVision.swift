@@ -7,8 +7,8 @@ import Recipes
 
 /// Options of `cortex eval vit|lenet` that games do not have.
 struct VisionEvalOptions: ParsableArguments {
-    @Option(help: "vit/lenet: dataset directory (default: Fashion-MNIST from dataset-fashion-mnist).")
-    var data: String = FashionMNIST.defaultDirectory
+    @Option(help: "vit/lenet: dataset directory (default: Fashion-MNIST from dataset-fashion-mnist); text: a UTF-8 file (default data/shakespeare.txt).")
+    var data: String?
     @Option(help: "vit/lenet: write a grid of test images labelled with predicted and true class (PNG).")
     var grid: String?
     @Option(help: "vit: write the class token's attention rollout over test images (PNG).")
@@ -34,12 +34,13 @@ struct VisionEvaluation {
         if options.attention != nil && kind != .vit {
             throw CommandFailure("--attention needs a ViT checkpoint (attention rollout); \(checkpoint) is \(kind.rawValue)")
         }
-        let test = try ImageDataset.load(directory: options.data, split: .test)
+        let directory = options.data ?? FashionMNIST.defaultDirectory
+        let test = try ImageDataset.load(directory: directory, split: .test)
         guard test.channels == classifier.channels, test.height == classifier.imageSize, test.width == classifier.imageSize else {
-            throw CommandFailure("\(options.data): test images are \(test.channels)x\(test.height)x\(test.width), the model takes \(classifier.channels)x\(classifier.imageSize)x\(classifier.imageSize)")
+            throw CommandFailure("\(directory): test images are \(test.channels)x\(test.height)x\(test.width), the model takes \(classifier.channels)x\(classifier.imageSize)x\(classifier.imageSize)")
         }
         guard test.classCount == classifier.classNames.count else {
-            throw CommandFailure("\(options.data) has \(test.classCount) classes, the model \(classifier.classNames.count)")
+            throw CommandFailure("\(directory) has \(test.classCount) classes, the model \(classifier.classNames.count)")
         }
         let start = DispatchTime.now().uptimeNanoseconds
         let result = evaluateClassifier(classifier, on: test)

@@ -116,7 +116,7 @@ final class SmokeTests: XCTestCase {
 
 /// Runs the built cortex with `arguments` (stdout and stderr through files, so neither pipe
 /// can fill up and block it).
-func runCortex(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+func runCortex(_ arguments: [String], standardInput: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cortex-run-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
@@ -128,7 +128,13 @@ func runCortex(_ arguments: [String]) throws -> (status: Int32, stdout: String, 
     process.arguments = arguments
     process.standardOutput = try FileHandle(forWritingTo: outURL)
     process.standardError = try FileHandle(forWritingTo: errURL)
-    process.standardInput = FileHandle.nullDevice
+    if let standardInput {
+        let inURL = directory.appendingPathComponent("in")
+        try standardInput.write(to: inURL, atomically: true, encoding: .utf8)
+        process.standardInput = try FileHandle(forReadingFrom: inURL)
+    } else {
+        process.standardInput = FileHandle.nullDevice
+    }
     try process.run()
     process.waitUntilExit()
     return (process.terminationStatus, try String(contentsOf: outURL, encoding: .utf8),
