@@ -46,4 +46,7 @@ struct RunFolderOptions: ParsableArguments {
 
     @Flag(help: "Resume the run in --out from its last.safetensors.")
     var resume = false
+
+    @Option(help: "Start from this config.json (a run's logged config, or any subset of its fields); flags given after it override it.")
+    var config: String?
 }

@@ -19,8 +19,6 @@ enum LRScheduleKind: String, CaseIterable, ExpressibleByArgument {
 /// preset (`DQNConfig.preset(for:)`, docs/dqn.md); a flag overrides one field, and `--config`
 /// starts from a logged `config.json` instead.
 struct DQNTrainOptions: ParsableArguments {
-    @Option(help: "Start from this config.json (a run's logged config, or any subset of its fields); flags override it.")
-    var config: String?
     @Option(help: "Observation: grid (MinAtar planes, MinAtar's network) or pixels (84×84×4, the Nature network).")
     var obs: ObservationMode?
     @Option(help: "Frames (agent steps) to train for (default 1,000,000).")
@@ -78,7 +76,7 @@ struct DQNTrainOptions: ParsableArguments {
     /// The game's preset (or `--config`) with the flags that were given written over it.
     func config(game: String) throws -> DQNConfig {
         var c = DQNConfig.preset(for: game)
-        if let config { c = try ConfigFile.load(config, over: c) }
+        if let file = runFolder.config { c = try ConfigFile.load(file, over: c) }
         c.game = game
         c.seed = common.seed
         if let obs { c.observation = obs.rawValue }

@@ -18,113 +18,114 @@ struct TrainGo: ParsableCommand {
             """)
 
     @Option(help: "Board size to train on (9 or 19; any size 5…25 works).")
-    var size = 9
+    var size: Int?
     @Option(help: "Moves (both sides, all parallel games) to train for.")
-    var moves = GoDQNConfig().moves
-    @Option(help: "Run folder (default runs/go<size>-s<seed>).")
-    var out: String?
-    @Flag(help: "Resume the run in --out from its last.safetensors.")
-    var resume = false
+    var moves: Int?
     @Option(help: "Resume from this checkpoint.")
     var resumeFrom: String?
     @Option(help: "Start from the online network of this checkpoint (any board size: the network is fully convolutional).")
     var initFrom: String?
     @Option(help: "Feature maps of the trunk's convolutions.")
-    var channels = GoDQNConfig().channels
+    var channels: Int?
     @Option(help: "3×3 convolutions in the trunk.")
-    var layers = GoDQNConfig().layers
+    var layers: Int?
     @Option(help: "Games played side by side.")
-    var parallel = GoDQNConfig().parallelGames
+    var parallel: Int?
     @Option(help: "Adam learning rate.")
-    var lr = GoDQNConfig().learningRate
+    var lr: Float?
     @Option(help: "Minibatch size.")
-    var batch = GoDQNConfig().batchSize
+    var batch: Int?
     @Option(help: "Moves per gradient update.")
-    var trainEvery = GoDQNConfig().trainEvery
+    var trainEvery: Int?
     @Option(help: "Replay capacity in transitions.")
-    var replay = GoDQNConfig().replayCapacity
+    var replay: Int?
     @Option(help: "Moves of random play before learning starts.")
-    var learningStarts = GoDQNConfig().learningStarts
+    var learningStarts: Int?
     @Option(help: "ε of the learner when learning starts (lower it when starting from a trained network).")
-    var epsilonStart = GoDQNConfig().epsilonStart
+    var epsilonStart: Float?
     @Option(help: "Final ε of the learner.")
-    var epsilonEnd = GoDQNConfig().epsilonEnd
+    var epsilonEnd: Float?
     @Option(help: "Moves over which ε decays to its final value.")
-    var epsilonMoves = GoDQNConfig().epsilonDecayMoves
+    var epsilonMoves: Int?
     @Option(help: "Multi-step return length (signs alternate with the player).")
-    var nSteps = GoDQNConfig().nSteps
+    var nSteps: Int?
     @Option(help: "Discount γ of the negamax target.")
-    var gamma = GoDQNConfig().gamma
+    var gamma: Float?
     @Option(help: "Updates between target-network syncs.")
-    var targetUpdate = GoDQNConfig().targetUpdateEvery
+    var targetUpdate: Int?
     @Option(help: "Fraction of training games against the random player (the rest against snapshots).")
-    var randomFraction = GoDQNConfig().randomOpponentFraction
+    var randomFraction: Float?
     @Option(help: "Moves between evaluations against the random player (0: none).")
-    var evalEvery = GoDQNConfig().evalEvery
+    var evalEvery: Int?
     @Option(help: "Games per evaluation.")
-    var evalGames = GoDQNConfig().evalGames
+    var evalGames: Int?
     @Flag(inversion: .prefixedNo, help: "Never fill the agent's own single-point eyes (the random baseline's rule): masked like illegal moves.")
-    var protectEyes = GoDQNConfig().protectEyes
+    var protectEyes: Bool?
     @Flag(help: "Train without the random board symmetry per sample.")
     var noAugment = false
     @Option(help: "Komi.")
-    var komi = 7.5
+    var komi: Double?
+    @OptionGroup var runFolder: RunFolderOptions
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
-        guard (5...25).contains(size) else { throw ValidationError("--size must be in 5...25, got \(size)") }
-        guard moves > 0, channels > 0, layers > 0, parallel > 0, batch > 0, replay > batch, trainEvery > 0,
-              nSteps >= 1, targetUpdate > 0, evalEvery >= 0, evalGames > 0, learningStarts >= 0, epsilonMoves >= 0 else {
+        let c = try config()
+        guard (5...25).contains(c.size) else { throw ValidationError("--size must be in 5...25, got \(c.size)") }
+        guard c.moves > 0, c.channels > 0, c.layers > 0, c.parallelGames > 0, c.batchSize > 0, c.replayCapacity > c.batchSize,
+              c.trainEvery > 0, c.nSteps >= 1, c.targetUpdateEvery > 0, c.evalEvery >= 0, c.evalGames > 0,
+              c.learningStarts >= 0, c.epsilonDecayMoves >= 0 else {
             throw ValidationError("--moves, --channels, --layers, --parallel, --batch, --train-every, --n-steps, --target-update, --eval-games must be positive and --replay larger than --batch")
         }
-        guard lr > 0, gamma > 0, gamma <= 1, (0...1).contains(randomFraction), (0...1).contains(epsilonStart),
-              (0...1).contains(epsilonEnd) else {
+        guard c.learningRate > 0, c.gamma > 0, c.gamma <= 1, (0...1).contains(c.randomOpponentFraction),
+              (0...1).contains(c.epsilonStart), (0...1).contains(c.epsilonEnd) else {
             throw ValidationError("--lr must be positive, --gamma in (0, 1], --random-fraction, --epsilon-start and --epsilon-end in [0, 1]")
         }
     }
 
-    var config: GoDQNConfig {
+    /// The defaults (or `--config`) with the flags that were given written over them.
+    func config() throws -> GoDQNConfig {
         var c = GoDQNConfig()
-        c.size = size
-        c.komi = komi
-        c.moves = moves
+        if let file = runFolder.config { c = try ConfigFile.load(file, over: c) }
         c.seed = common.seed
-        c.channels = channels
-        c.layers = layers
-        c.parallelGames = parallel
-        c.learningRate = lr
-        c.batchSize = batch
-        c.trainEvery = trainEvery
-        c.replayCapacity = replay
-        c.learningStarts = learningStarts
-        c.epsilonStart = epsilonStart
-        c.epsilonEnd = epsilonEnd
-        c.epsilonDecayMoves = epsilonMoves
-        c.nSteps = nSteps
-        c.gamma = gamma
-        c.targetUpdateEvery = targetUpdate
-        c.randomOpponentFraction = randomFraction
-        c.evalEvery = evalEvery
-        c.evalGames = evalGames
-        c.augment = !noAugment
-        c.protectEyes = protectEyes
-        c.checkpointEvery = max(1, min(c.checkpointEvery, moves / 4))
+        if let size { c.size = size }
+        if let moves { c.moves = moves }
+        if let channels { c.channels = channels }
+        if let layers { c.layers = layers }
+        if let parallel { c.parallelGames = parallel }
+        if let lr { c.learningRate = lr }
+        if let batch { c.batchSize = batch }
+        if let trainEvery { c.trainEvery = trainEvery }
+        if let replay { c.replayCapacity = replay }
+        if let learningStarts { c.learningStarts = learningStarts }
+        if let epsilonStart { c.epsilonStart = epsilonStart }
+        if let epsilonEnd { c.epsilonEnd = epsilonEnd }
+        if let epsilonMoves { c.epsilonDecayMoves = epsilonMoves }
+        if let nSteps { c.nSteps = nSteps }
+        if let gamma { c.gamma = gamma }
+        if let targetUpdate { c.targetUpdateEvery = targetUpdate }
+        if let randomFraction { c.randomOpponentFraction = randomFraction }
+        if let evalEvery { c.evalEvery = evalEvery }
+        if let evalGames { c.evalGames = evalGames }
+        if let komi { c.komi = komi }
+        if noAugment { c.augment = false }
+        if let protectEyes { c.protectEyes = protectEyes }
+        c.checkpointEvery = max(1, min(c.checkpointEvery, c.moves / 4))
         return c
     }
 
     func run() throws {
         try reportingFailures("train go") {
-            let config = self.config
+            let config = try self.config()
             Interrupt.install()
             Runtime.configure(threads: common.threads)
-            let folder = out ?? "runs/go\(size)-s\(config.seed)"
+            let folder = runFolder.out ?? "runs/go\(config.size)-s\(config.seed)"
             var resumePath = resumeFrom
-            if resume && resumePath == nil { resumePath = folder + "/last.safetensors" }
+            if runFolder.resume && resumePath == nil { resumePath = folder + "/last.safetensors" }
             let trainer = try GoDQNTrainer(config: config, folder: folder, resume: resumePath)
             if let initFrom, resumePath == nil {
                 let (_, network) = try GoDQNCheckpoint.loadNetwork(initFrom)
                 guard network.channels == config.channels, network.namedParameters().count == trainer.agent.online.namedParameters().count else {
-                    throw CommandFailure("--init-from \(initFrom): its network's shape differs from --channels \(channels) --layers \(layers)")
+                    throw CommandFailure("--init-from \(initFrom): its network's shape differs from this run's (\(config.channels) channels, \(config.layers) layers)")
                 }
                 TargetNetwork.copyParameters(from: network, to: trainer.agent.online)
                 trainer.agent.syncTarget()
@@ -133,7 +134,7 @@ struct TrainGo: ParsableCommand {
             trainer.trainingRun.startLines(config: config).forEach(printError)
             if resumePath != nil { printError("resuming at move \(trainer.state.moves)") }
             if let initFrom, resumePath == nil { printError("network initialised from \(initFrom)") }
-            let progress = Progress(total: config.moves, label: "go \(size)×\(size) moves")
+            let progress = Progress(total: config.moves, label: "go \(config.size)×\(config.size) moves")
             trainer.onProgress = { move, metrics in progress.update(move, metrics: metrics) }
             trainer.onMessage = { message in progress.message(message) }
             let summary = try trainer.run(shouldStop: { Interrupt.requested })

@@ -13,7 +13,7 @@ struct TrainText: ParsableCommand {
         commandName: "text",
         abstract: "Train a character-level GPT or LSTM/GRU/RNN language model (default corpus: data/shakespeare.txt).")
 
-    @Option(help: "Model.") var model: TextModelKind = .gpt
+    @Option(help: "Model (default gpt).") var model: TextModelKind?
     @Option(help: "UTF-8 text file to train on (default data/shakespeare.txt, built by scripts/fetch-shakespeare).")
     var data: String?
     @Option(help: "Training iterations (default 2000 for gpt, 1000 otherwise).") var iters: Int?
@@ -37,13 +37,19 @@ struct TrainText: ParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
-        if let problem = config().problem { throw ValidationError(problem) }
+        if let problem = try config().problem { throw ValidationError(problem) }
         if let dropout, !(dropout >= 0 && dropout < 1) { throw ValidationError("--dropout must be in [0, 1), got \(dropout)") }
     }
 
     /// The model's recipe with the flags that were given written over it.
-    func config() -> TextTrainConfig {
-        var c = TextTrainConfig(model: model)
+    func config() throws -> TextTrainConfig {
+        var c = TextTrainConfig(model: model ?? .gpt)
+        if let file = runFolder.config {
+            c = try ConfigFile.load(file, over: c)
+            if let model, model != c.model {
+                throw ValidationError("--config \(file) is a \(c.model.rawValue) config, not \(model.rawValue)")
+            }
+        }
         c.seed = common.seed
         c.threads = common.threads
         if let data { c.data = data }
@@ -71,7 +77,7 @@ struct TrainText: ParsableCommand {
         try reportingFailures("train text") {
             Interrupt.install()
             Runtime.configure(threads: common.threads)
-            var config = config()
+            var config = try config()
             let folder = runFolder.out ?? "runs/text-\(config.model.rawValue)-s\(config.seed)"
             let trainer = try TextTrainer(config: &config, folder: folder, resume: runFolder.resume)
             let summary = try trainer.run(shouldStop: { Interrupt.requested })

@@ -30,8 +30,14 @@ struct VisionTrainOptions: ParsableArguments {
     @OptionGroup var common: CommonOptions
 
     /// The model's recipe with the flags that were given written over it.
-    func config(model: ImageModelKind) -> VisionTrainConfig {
+    func config(model: ImageModelKind) throws -> VisionTrainConfig {
         var c = VisionTrainConfig(model: model)
+        if let file = runFolder.config {
+            c = try ConfigFile.load(file, over: c)
+            guard c.model == model else {
+                throw ValidationError("--config \(file) is a \(c.model.rawValue) config; use it with cortex train \(c.model.rawValue)")
+            }
+        }
         c.seed = common.seed
         c.threads = common.threads
         if let data { c.data = data }
@@ -47,7 +53,8 @@ struct VisionTrainOptions: ParsableArguments {
     }
 
     func validate() throws {
-        if let problem = config(model: .lenet).problem { throw ValidationError(problem) }
+        // The model's own checks run when its command builds the config.
+        if runFolder.config == nil, let problem = try config(model: .lenet).problem { throw ValidationError(problem) }
     }
 
     /// Trains `config` and prints the summary.
@@ -98,7 +105,7 @@ struct TrainViT: ParsableCommand {
 
     func run() throws {
         try reportingFailures("train vit") {
-            var config = options.config(model: .vit)
+            var config = try options.config(model: .vit)
             sizes.apply(to: &config.vit!)
             try options.train(config)
         }
@@ -114,7 +121,7 @@ struct TrainLeNet: ParsableCommand {
 
     func run() throws {
         try reportingFailures("train lenet") {
-            try options.train(options.config(model: .lenet))
+            try options.train(try options.config(model: .lenet))
         }
     }
 }
