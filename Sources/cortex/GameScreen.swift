@@ -104,7 +104,12 @@ final class GameScreen {
         window?.show(picture)
         #endif
         if record {
-            recorder?.add(picture)
+            // Key hints are for someone at the window; a recording has no keys to press.
+            if let recorder {
+                var quiet = panel
+                quiet.hints = []
+                recorder.add(panel.hints.isEmpty ? picture : view.compose(game, panel: quiet))
+            }
             frameCount += 1
         }
         clock?.wait()

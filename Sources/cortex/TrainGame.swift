@@ -135,12 +135,14 @@ extension GameTrainingCommand {
         let summary = try trainer.run(shouldStop: { Interrupt.requested })
         progress.finish()
         printError("trained \(summary.frames) frames in \(summary.episodes) episodes at \(String(format: "%.0f", summary.framesPerSecond)) frames/s")
-        printError("mean return of the last 100 training episodes: \(String(format: "%.2f", summary.trainReturnMean)); last evaluation: \(String(format: "%.2f", summary.evalReturnMean))")
+        let lastEvaluation = summary.evalReturnMean.isNaN ? "none (--eval-every 0)" : String(format: "%.2f", summary.evalReturnMean)
+        printError("mean return of the last 100 training episodes: \(String(format: "%.2f", summary.trainReturnMean)); last evaluation: \(lastEvaluation)")
         printError("checkpoints: \(summary.lastCheckpoint)\(summary.bestCheckpoint.map { ", best " + $0 } ?? ""); curve: \(folder)/curve.svg; logs: \(folder)")
         if options.common.json {
             printJSON(["frames": summary.frames, "eval_return_mean": Double(summary.evalReturnMean),
                        "train_return_mean": Double(summary.trainReturnMean), "frames_per_s": summary.framesPerSecond,
-                       "checkpoint": summary.lastCheckpoint, "episodes": summary.episodes])
+                       "checkpoint": summary.lastCheckpoint, "best_checkpoint": summary.bestCheckpoint ?? NSNull(),
+                       "episodes": summary.episodes])
         }
         if Interrupt.requested { throw ExitCode(130) }
     }

@@ -25,6 +25,8 @@ public final class Progress {
     public var clock: () -> Double = { Date().timeIntervalSince1970 }
     private var start: (time: Double, step: Int)?
     private var lastDraw = -Double.infinity
+    /// The step the last drawn line showed (a plain line is not printed twice for one step).
+    private var lastDrawnStep: Int?
     private var lastLine = ""
     private var latest: (step: Int, metrics: [(String, Double)]) = (0, [])
 
@@ -54,7 +56,7 @@ public final class Progress {
 
     /// Draws the final state and ends the line.
     public func finish() {
-        draw(now: clock())
+        if isTerminal || lastDrawnStep != latest.step { draw(now: clock()) }
         if isTerminal { output("\n") }
     }
 
@@ -94,6 +96,7 @@ public final class Progress {
 
     private func draw(now: Double) {
         lastDraw = now
+        lastDrawnStep = latest.step
         let text = line(now: now)
         if isTerminal {
             let width = Progress.terminalWidth()
