@@ -35,6 +35,8 @@ let package = Package(
         // No pkgConfig for SDL2: its cflags carry -D_REENTRANT, which SwiftPM refuses with a
         // warning on every build; the shim includes <SDL2/SDL.h> and the module map links SDL2.
         .systemLibrary(name: "CSDL2", path: "Sources/CSDL2", providers: [.apt(["libsdl2-dev"])]),
+        // JPEG decoding through Debian's libjpeg-turbo, with libjpeg's errors caught in C.
+        .target(name: "CJPEG", path: "Sources/CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
         // Cortex's own C kernels (CPU feature checks, AVX2 loops picked at run time).
         .target(name: "CKernels", path: "Sources/CKernels"),
 
@@ -43,7 +45,7 @@ let package = Package(
         .target(name: "Cortex", dependencies: ["CCBLAS", "CKernels"], path: "Sources/Cortex",
                 swiftSettings: numericFlags),
         .target(name: "Envs", path: "envs", exclude: ["README.md"]),
-        .target(name: "Data", dependencies: ["Cortex", "CZlib", "CPNG"], path: "Sources/Data",
+        .target(name: "Data", dependencies: ["Cortex", "CZlib", "CPNG", "CJPEG"], path: "Sources/Data",
                 swiftSettings: numericFlags),
         .target(name: "Models", dependencies: ["Cortex"], path: "Sources/Models", swiftSettings: numericFlags),
         .target(name: "Agents", dependencies: ["Cortex", "Envs"], path: "agents", swiftSettings: numericFlags),

@@ -36,11 +36,12 @@ public struct PixelImage: Equatable, Sendable {
 
     // MARK: files
 
-    /// Reads a PNG, PGM or PPM file, recognised by its first bytes, not its name.
+    /// Reads a PNG, JPEG, PGM or PPM file, recognised by its first bytes, not its name.
     /// - Throws: `DataError.fileNotFound`, or `notAnImage` for anything else.
     public static func read(path: String) throws -> PixelImage {
         let bytes = try FileInput.readRaw(path)
         if bytes.starts(with: PixelImage.pngSignature) { return try PixelImage(png: bytes, path: path) }
+        if bytes.starts(with: PixelImage.jpegSignature) { return try PixelImage(jpeg: bytes, path: path) }
         if bytes.count >= 2, bytes[0] == UInt8(ascii: "P"), (UInt8(ascii: "1")...UInt8(ascii: "7")).contains(bytes[1]) {
             return try PixelImage(pnm: bytes, path: path)
         }

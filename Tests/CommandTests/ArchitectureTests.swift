@@ -9,13 +9,13 @@ final class ArchitectureTests: XCTestCase {
         ("Cortex", "Sources/Cortex", ["CCBLAS", "CKernels"]),
         ("Envs", "envs", []),
         ("Models", "Sources/Models", ["Cortex"]),
-        ("Data", "Sources/Data", ["Cortex", "CZlib", "CPNG"]),
+        ("Data", "Sources/Data", ["Cortex", "CZlib", "CPNG", "CJPEG"]),
         ("Agents", "agents", ["Cortex", "Envs"]),
         ("Recipes", "Sources/Recipes", ["Cortex", "Data", "Models"]),
         ("Render", "Sources/Render", ["Envs", "CSDL2"]),
     ]
     static let ours: Set<String> = ["Cortex", "Envs", "Models", "Data", "Agents", "Recipes", "Render", "CCBLAS",
-                                    "CKernels", "CZlib", "CPNG", "CSDL2"]
+                                    "CKernels", "CZlib", "CPNG", "CJPEG", "CSDL2"]
 
     static var root: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -83,3 +83,41 @@ final class ExportTests: XCTestCase {
         XCTAssertTrue(try run(["eval", "lenet", "--checkpoint", folder + "/lenet.safetensors", "--json"]).contains("accuracy"))
     }
 }
+
+/// `cortex classify` on a folder with a JPEG among PNGs, with a CSV of the results.
+final class ClassifyFolderTests: XCTestCase {
+    func testFolderAndCSV() throws {
+        guard FashionMNIST.isInstalled else {
+            throw missingPrerequisite("Fashion-MNIST is not installed (scripts/setup installs dataset-fashion-mnist)")
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cortex-classify-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder + "/pictures", withIntermediateDirectories: true)
+        let trained = try runCortex(["train", "lenet", "--epochs", "1", "--limit", "128", "--batch", "64", "--out", folder + "/run"])
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        let test = try ImageDataset.load(directory: FashionMNIST.defaultDirectory, split: .test)
+        for i in 0..<3 { try test.image(at: i).write(to: folder + "/pictures/item\(i).png") }
+        try "not a picture".write(toFile: folder + "/pictures/notes.txt", atomically: true, encoding: .utf8)
+        let convert = Process()
+        convert.executableURL = URL(fileURLWithPath: "/usr/bin/convert")
+        convert.arguments = [folder + "/pictures/item0.png", folder + "/pictures/item3.jpg"]
+        guard (try? convert.run()) != nil else { throw missingPrerequisite("ImageMagick's convert is not installed") }
+        convert.waitUntilExit()
+        let result = try runCortex(["classify", "--checkpoint", folder + "/run/last.safetensors", "--top", "2",
+                                    folder + "/pictures", "--csv", folder + "/out.csv"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let rows = try String(contentsOfFile: folder + "/out.csv", encoding: .utf8).split(separator: "\n").map(String.init)
+        XCTAssertEqual(rows.first, "image,class_1,probability_1,class_2,probability_2")
+        XCTAssertEqual(rows.count, 5, "four pictures (the text file is not one): \(rows)")
+        XCTAssertTrue(rows[1].hasPrefix(folder + "/pictures/item0.png,"))
+        XCTAssertTrue(rows[4].hasPrefix(folder + "/pictures/item3.jpg,"))
+        for row in rows.dropFirst() {
+            let fields = row.split(separator: ",")
+            XCTAssertEqual(fields.count, 5, row)
+            let p1 = Double(fields[2]) ?? -1, p2 = Double(fields[4]) ?? -1
+            XCTAssertTrue(p1 >= p2 && p2 >= 0 && p1 <= 1, row)
+        }
+        // The JPEG of item 0 is classified like item 0 itself.
+        XCTAssertEqual(rows[4].split(separator: ",")[1], rows[1].split(separator: ",")[1])
+    }
+}
