@@ -242,6 +242,9 @@ public final class TextTrainer {
         log(String(format: "trained %d iterations: train loss %.4f, val loss %.4f, %.1f ms/iteration (%.0f s in all)",
                    state.iteration, state.lastTrainLoss ?? .nan, state.lastValidationLoss ?? .nan, msPerIteration, seconds))
         log("checkpoints: \(lastPath), best \(bestPath); logs: \(trainingRun.folder)")
+        try trainingRun.finish(metrics: [("train_loss", Double(state.lastTrainLoss ?? .nan)),
+                                         ("val_loss", Double(state.lastValidationLoss ?? .nan)),
+                                         ("best_val_loss", Double(state.bestValidationLoss ?? .nan))], step: state.iteration)
         return TextTrainingSummary(iterations: state.iteration, trainLoss: state.lastTrainLoss ?? .nan,
                                    validationLoss: state.lastValidationLoss ?? .nan, millisecondsPerIteration: msPerIteration,
                                    seconds: seconds, checkpoint: lastPath, bestCheckpoint: bestPath)
@@ -253,6 +256,7 @@ public final class TextTrainer {
         state.lastValidationLoss = validation
         var message = String(format: "iter %d: train loss %.4f, val loss %.4f", state.iteration, train, validation)
         try trainingRun.logger.log(step: state.iteration, [("eval/train_loss", Double(train)), ("eval/val_loss", Double(validation))])
+        try trainingRun.logHistograms(of: model.module, step: state.iteration)
         var best = state.bestValidationLoss.map(Double.init)
         if TrainingRun.improves(Double(validation), on: &best, higherIsBetter: false) {
             state.bestValidationLoss = validation

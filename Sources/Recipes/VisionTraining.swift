@@ -224,6 +224,10 @@ public final class VisionTrainer {
                 ("train/epoch_loss", lossSum / Double(seen)), ("train/accuracy", Double(correct) / Double(seen)),
                 ("test/loss", result.loss), ("test/accuracy", result.accuracy),
                 ("epoch", Double(epoch + 1)), ("s_per_epoch", seconds), ("cpu_s_per_epoch", cpuSeconds)])
+            try trainingRun.logHistograms(of: model, step: step)
+            let grid = Self.predictionGrid(test, predictions: result.predictions)
+            try trainingRun.logger.tensorBoard.addImage("test/predictions", width: grid.width, height: grid.height,
+                                                        channels: grid.channels, pixels: grid.pixels, step: step)
             let improved = TrainingRun.improves(result.accuracy, on: &bestAccuracy)
             let extra = ["epoch": "\(epoch + 1)", "test_accuracy": "\(result.accuracy)",
                          "best_test_accuracy": "\(bestAccuracy ?? result.accuracy)", "seed": "\(seed)"]
@@ -234,11 +238,36 @@ public final class VisionTrainer {
                        result.loss, 100 * result.accuracy, (improved ? " (best)" : "") as NSString, seconds, cpuSeconds))
         }
         let best = bestAccuracy ?? .nan
+        try trainingRun.finish(metrics: [("test_accuracy", lastAccuracy), ("best_test_accuracy", best)],
+                               step: config.epochs * stepsPerEpoch)
         log("checkpoints: \(lastPath), best \(bestPath) (\(String(format: "%.2f%%", 100 * best))); logs: \(trainingRun.folder)")
         return VisionTrainingSummary(epochs: config.epochs, testAccuracy: lastAccuracy, bestTestAccuracy: best,
                                      secondsPerEpoch: epochsRun > 0 ? trainSeconds / Double(epochsRun) : 0,
                                      cpuSecondsPerEpoch: epochsRun > 0 ? trainCPUSeconds / Double(epochsRun) : 0,
                                      checkpoint: lastPath, bestCheckpoint: bestPath, parameters: model.parameterCount,
                                      interrupted: interrupted)
+    }
+
+    /// The first 16 test images in a 4×4 grid, each framed green when predicted right and red
+    /// when wrong (RGB), for TensorBoard's images tab.
+    static func predictionGrid(_ test: ImageDataset, predictions: [Int], side: Int = 4) -> PixelImage {
+        let border = 2
+        let cellWidth = test.width + 2 * border, cellHeight = test.height + 2 * border
+        var grid = PixelImage(width: side * cellWidth, height: side * cellHeight, fill: [0, 0, 0])
+        for index in 0..<min(side * side, test.count, predictions.count) {
+            let picture = test.image(at: index).rgb()
+            let right = predictions[index] == test.labels[index]
+            let frame: [UInt8] = right ? [40, 200, 60] : [220, 40, 40]
+            let x0 = (index % side) * cellWidth, y0 = (index / side) * cellHeight
+            for y in 0..<cellHeight {
+                for x in 0..<cellWidth {
+                    let inside = x >= border && y >= border && x < border + test.width && y < border + test.height
+                    for c in 0..<3 {
+                        grid[x0 + x, y0 + y, c] = inside ? picture[x - border, y - border, c] : frame[c]
+                    }
+                }
+            }
+        }
+        return grid
     }
 }

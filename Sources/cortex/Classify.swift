@@ -13,7 +13,7 @@ struct Classify: ParsableCommand {
             (area averaging when shrinking, bilinear when enlarging) and normalised as in training.
             """)
 
-    @Option(help: "Checkpoint written by `cortex train vit|lenet`.")
+    @Option(help: "Checkpoint written by `cortex train vit|lenet`.", transform: ShippedModels.resolve)
     var checkpoint: String
     @Option(help: "Classes to list per picture.")
     var top = 3

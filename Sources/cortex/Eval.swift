@@ -14,7 +14,7 @@ struct Eval: ParsableCommand {
 
     @Argument(help: "What to evaluate: a game (\(Games.names.joined(separator: ", "))), go, an image model (vit, lenet) or text.")
     var target: String
-    @Option(help: "Checkpoint written by `cortex train`.")
+    @Option(help: "Checkpoint written by `cortex train`.", transform: ShippedModels.resolve)
     var checkpoint: String
     @Option(help: "Evaluation episodes.")
     var episodes: Int = 100

@@ -23,7 +23,7 @@ struct Export: ParsableCommand {
             GPT (or scripts/reference/gpt.py) takes them.
             """)
 
-    @Option(help: "Checkpoint written by cortex train.") var checkpoint: String
+    @Option(help: "Checkpoint written by cortex train.", transform: ShippedModels.resolve) var checkpoint: String
     @Option(help: "Where to write the weights (.safetensors).") var out: String
     @Option(help: "Key layout.") var format: ExportFormat = .cortex
 

@@ -19,7 +19,7 @@ struct Play: ParsableCommand {
     @Argument(help: "The game: \(Games.names.joined(separator: ", ")), or go (click to play against an agent).")
     var game: String
 
-    @Option(help: "Go: the agent's checkpoint (default: the random player).")
+    @Option(help: "Go: the agent's checkpoint (default: the random player).", transform: ShippedModels.resolve)
     var checkpoint: String?
 
     @Option(help: "Go: board size.")

@@ -21,7 +21,7 @@ struct Watch: ParsableCommand {
     @Argument(help: "The game: \(Games.names.joined(separator: ", ")), or go.")
     var game: String
 
-    @Option(help: "A trained agent's checkpoint (default: a random policy).")
+    @Option(help: "A trained agent's checkpoint (default: a random policy).", transform: ShippedModels.resolve)
     var checkpoint: String?
 
     @Option(help: "Episodes to play.")

@@ -119,5 +119,15 @@ final class ClassifyFolderTests: XCTestCase {
         }
         // The JPEG of item 0 is classified like item 0 itself.
         XCTAssertEqual(rows[4].split(separator: ",")[1], rows[1].split(separator: ",")[1])
+
+        // The run's TensorBoard log holds the config, weight histograms, the prediction grid and hparams.
+        let summaries = try JSONSerialization.jsonObject(with: Data(try pythonInterop(["read-summaries", folder + "/run"]).utf8))
+        let json = try XCTUnwrap(summaries as? [String: [String: Any]])
+        XCTAssertNotNil(json["text"]?["hyperparameters"])
+        XCTAssertTrue(json["histograms"]?.keys.contains { $0.hasPrefix("weights/") } ?? false, "\(json["histograms"]?.keys.sorted() ?? [])")
+        XCTAssertTrue(json["histograms"]?.keys.contains { $0.hasPrefix("gradients/") } ?? false)
+        let grid = try XCTUnwrap((json["images"]?["test/predictions"] as? [[Any]])?.first)
+        XCTAssertEqual([grid[1] as? Int, grid[2] as? Int], [4 * 32, 4 * 32])
+        XCTAssertNotNil(json["hparams"]?["_hparams_/session_start_info"])
     }
 }

@@ -186,6 +186,9 @@ public final class DQNTrainer {
         }
         try saveCheckpoint(to: lastCheckpointPath)
         try writeCurve()
+        try trainingRun.finish(metrics: [("train_return_mean_100", Double(state.recentReturnMean)),
+                                         ("eval_return_mean", Double(state.lastEvalReturn ?? .nan)),
+                                         ("eval_return_best", Double(state.bestEvalReturn ?? .nan))], step: state.frame)
         let elapsed = Date().timeIntervalSince(start)
         return DQNSummary(frames: state.frame, episodes: state.episodes, trainReturnMean: state.recentReturnMean,
                           evalReturnMean: state.lastEvalReturn ?? .nan, evalReturnBest: state.bestEvalReturn ?? .nan,
@@ -214,6 +217,7 @@ public final class DQNTrainer {
         let mean = results.meanReturn
         state.lastEvalReturn = mean
         state.evalCurve.append([Float(state.frame), mean])
+        try trainingRun.logHistograms(of: agent.online, step: state.frame)
         try logger.log(step: state.frame, [("eval/return_mean", Double(mean)), ("eval/return_std", Double(results.stdReturn)),
                                            ("eval/truncated", Double(results.truncatedCount))])
         var message = "eval at \(state.frame) frames: mean return \(String(format: "%.2f", mean)) over \(results.episodes.count) episodes"

@@ -252,6 +252,8 @@ public final class GoDQNTrainer {
             try evaluateAndSave()
         }
         try saveCheckpoint(to: lastCheckpointPath)
+        try trainingRun.finish(metrics: [("eval_win_rate", Double(state.lastEvalWinRate ?? .nan)),
+                                         ("best_eval_win_rate", Double(state.bestEvalWinRate ?? .nan))], step: state.moves)
         let elapsed = Date().timeIntervalSince(start)
         return GoTrainingSummary(moves: state.moves, games: state.games, updates: state.updates,
                                  evalWinRate: state.lastEvalWinRate ?? .nan, bestEvalWinRate: state.bestEvalWinRate ?? .nan,

@@ -35,6 +35,9 @@ public struct TensorBoardEvent: Equatable {
     public var fileVersion: String?
     /// `Summary.value` entries that carry a `simple_value`, as (tag, value).
     public var scalars: [ScalarValue]
+    /// Other `Summary.value` entries, already encoded (`TensorBoardSummary`): written after
+    /// the scalars; not decoded back.
+    public var encodedValues: [[UInt8]] = []
 
     public struct ScalarValue: Equatable {
         public var tag: String
@@ -68,7 +71,7 @@ public struct TensorBoardEvent: Equatable {
         if let fileVersion {
             Protobuf.appendBytes(3, Array(fileVersion.utf8), to: &out)
         }
-        if !scalars.isEmpty {
+        if !scalars.isEmpty || !encodedValues.isEmpty {
             var summary: [UInt8] = []
             for scalar in scalars {
                 var value: [UInt8] = []
@@ -77,6 +80,7 @@ public struct TensorBoardEvent: Equatable {
                 Protobuf.appendFixed32(scalar.value.bitPattern, to: &value)
                 Protobuf.appendBytes(1, value, to: &summary)
             }
+            for value in encodedValues { Protobuf.appendBytes(1, value, to: &summary) }
             Protobuf.appendBytes(5, summary, to: &out)
         }
         return out
@@ -341,6 +345,36 @@ public final class TensorBoardWriter {
     public func add(step: Int, scalars: [(tag: String, value: Double)], wallTime: Double = Date().timeIntervalSince1970) throws {
         try write(TensorBoardEvent(wallTime: wallTime, step: Int64(step),
                                    scalars: scalars.map { .init(tag: $0.tag, value: Float($0.value)) }))
+    }
+
+    /// Appends summaries from `TensorBoardSummary` (text, images, histograms, hparams) as one event.
+    public func add(step: Int, encodedValues: [[UInt8]], wallTime: Double = Date().timeIntervalSince1970) throws {
+        var event = TensorBoardEvent(wallTime: wallTime, step: Int64(step))
+        event.encodedValues = encodedValues
+        try write(event)
+    }
+
+    /// A text summary (markdown).
+    public func addText(_ tag: String, _ text: String, step: Int = 0) throws {
+        try add(step: step, encodedValues: [TensorBoardSummary.text(tag: tag, text)])
+    }
+
+    /// An image summary of 8-bit pixels, row-major, `channels` (1, 3 or 4) per pixel.
+    public func addImage(_ tag: String, width: Int, height: Int, channels: Int, pixels: [UInt8], step: Int) throws {
+        try add(step: step, encodedValues: [TensorBoardSummary.image(tag: tag, width: width, height: height,
+                                                                     channels: channels, pixels: pixels)])
+    }
+
+    /// Histograms of every named tensor's values under `prefix/name` (weights, or gradients).
+    public func addHistograms(_ tensors: [(name: String, values: UnsafeBufferPointer<Float>)], prefix: String, step: Int) throws {
+        guard !tensors.isEmpty else { return }
+        try add(step: step, encodedValues: tensors.map { TensorBoardSummary.histogram(tag: prefix + "/" + $0.name, values: $0.values) })
+    }
+
+    /// The run's hyperparameters and the tags of its final metrics, for the HPARAMS tab
+    /// (write the metrics themselves as scalars).
+    public func addHyperparameters(_ hparams: [String: TensorBoardSummary.HParam], metricTags: [String]) throws {
+        try add(step: 0, encodedValues: TensorBoardSummary.hyperparameters(hparams, metricTags: metricTags))
     }
 
     /// Forces the written records to disk.

@@ -38,6 +38,57 @@ public final class TrainingRun {
         resumeCheckpoint = checkpoint
         if checkpoint == nil { TrainingRun.removeLogs(in: folder) }
         logger = try RunLogger(folder: folder, config: config)
+        hyperparameters = TrainingRun.hyperparameters(of: config)
+        try logger.tensorBoard.addText("hyperparameters", TrainingRun.markdownTable(hyperparameters))
+    }
+
+    /// The config's fields, flattened (`gpt.layers`), for TensorBoard's text and HPARAMS tabs.
+    public let hyperparameters: [String: TensorBoardSummary.HParam]
+
+    static func hyperparameters<Config: Encodable>(of config: Config) -> [String: TensorBoardSummary.HParam] {
+        guard let data = try? JSONEncoder().encode(config),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
+        return TensorBoardSummary.HParam.flatten(json: object)
+    }
+
+    /// CleanRL's `add_text("hyperparameters", …)`: a markdown table of every setting.
+    static func markdownTable(_ hparams: [String: TensorBoardSummary.HParam]) -> String {
+        var text = "|param|value|\n|-|-|\n"
+        for name in hparams.keys.sorted() {
+            switch hparams[name]! {
+            case .number(let x): text += "|\(name)|\(x)|\n"
+            case .string(let s): text += "|\(name)|\(s)|\n"
+            case .bool(let b): text += "|\(name)|\(b)|\n"
+            }
+        }
+        return text
+    }
+
+    /// Histograms of a module's weights and, where they exist, their gradients
+    /// (`weights/<name>`, `gradients/<name>`).
+    public func logHistograms(of module: any Module, step: Int) throws {
+        let parameters = module.namedParameters()
+        var weights: [(name: String, values: UnsafeBufferPointer<Float>)] = []
+        var gradients: [(name: String, values: UnsafeBufferPointer<Float>)] = []
+        for (name, tensor) in parameters {
+            weights.append((name, UnsafeBufferPointer(start: tensor.storage.pointer, count: tensor.count)))
+            if let grad = tensor.grad {
+                gradients.append((name, UnsafeBufferPointer(start: grad.storage.pointer, count: grad.count)))
+            }
+        }
+        // The tensors stay alive in `parameters` while the pointers are read.
+        try withExtendedLifetime(parameters) {
+            try logger.tensorBoard.addHistograms(weights, prefix: "weights", step: step)
+            try logger.tensorBoard.addHistograms(gradients, prefix: "gradients", step: step)
+        }
+    }
+
+    /// Records the run's final metrics (as `final/<name>` scalars) with its hyperparameters, so
+    /// TensorBoard's HPARAMS tab compares runs.
+    public func finish(metrics: [(name: String, value: Double)], step: Int) throws {
+        let finite = metrics.filter { $0.value.isFinite }
+        try logger.log(step: step, finite.map { ("final/" + $0.name, $0.value) })
+        try logger.tensorBoard.addHyperparameters(hyperparameters, metricTags: finite.map { "final/" + $0.name })
     }
 
     /// Removes the metrics and TensorBoard events an earlier run left in `folder`.

@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+
+/// The trained networks that ship in `models/` (weights only; `models/README.md` gives the
+/// command that made each and its measured quality). Every `--checkpoint` takes one by name
+/// (`--checkpoint lenet`) as well as a path.
+enum ShippedModels {
+    /// Folders searched for `<name>.safetensors`, first match wins: `$CORTEX_MODELS`, `models/`
+    /// under the working folder, the repository the binary was built in (`.build/release/cortex`
+    /// → `models/`), and an installed tree (`bin/cortex` → `share/cortex/models`).
+    static var folders: [String] {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        var result: [String] = []
+        if let custom = ProcessInfo.processInfo.environment["CORTEX_MODELS"] { result.append(custom) }
+        result.append(FileManager.default.currentDirectoryPath + "/models")
+        result.append(binary.appendingPathComponent("../../models").standardized.path)
+        result.append(binary.appendingPathComponent("../share/cortex/models").standardized.path)
+        return result
+    }
+
+    /// The names of the shipped models found.
+    static var names: [String] {
+        var found = Set<String>()
+        for folder in folders {
+            for file in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where file.hasSuffix(".safetensors") {
+                found.insert(String(file.dropLast(".safetensors".count)))
+            }
+        }
+        return found.sorted()
+    }
+
+    /// `spec` itself when it names a file; else the shipped model of that name. A plain name
+    /// that is neither is an error listing what ships; anything else is left for the loader
+    /// to report.
+    static func resolve(_ spec: String) throws -> String {
+        if FileManager.default.fileExists(atPath: spec) { return spec }
+        let isName = !spec.isEmpty && spec.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }
+        guard isName else { return spec }
+        for folder in folders where FileManager.default.fileExists(atPath: folder + "/" + spec + ".safetensors") {
+            return folder + "/" + spec + ".safetensors"
+        }
+        let shipped = names
+        throw ValidationError("no checkpoint file '\(spec)' and no shipped model of that name"
+            + (shipped.isEmpty ? " (no models/ folder found)" : " (shipped: \(shipped.joined(separator: ", ")))"))
+    }
+}
