@@ -136,7 +136,7 @@ public final class TextTrainer {
     /// The vocabulary size comes from the corpus and is written into `config`.
     public init(config: inout TextTrainConfig, folder: String, resume: Bool = false) throws {
         if let problem = config.problem { throw TrainingError(problem) }
-        if config.data == TextTrainConfig.defaultCorpus && !FileManager.default.fileExists(atPath: config.data) {
+        if config.data.hasSuffix(TextTrainConfig.defaultCorpus) && !FileManager.default.fileExists(atPath: config.data) {
             throw TrainingError("no \(config.data): run scripts/fetch-shakespeare (or scripts/setup), or pass --data FILE")
         }
         corpus = try CharCorpus(path: config.data)

@@ -11,7 +11,7 @@ struct BenchVision: ParsableCommand {
         commandName: "vision",
         abstract: "Image models: seconds per 60,000-image training epoch of the ViT and LeNet-5.")
 
-    @Option(help: "Directory of an IDX or CIFAR-10 dataset (default: Fashion-MNIST from dataset-fashion-mnist).")
+    @Option(help: "Directory of an IDX or CIFAR-10 dataset (default: Fashion-MNIST from dataset-fashion-mnist).", completion: .file())
     var data: String = FashionMNIST.defaultDirectory
     @Option(help: "Timed batches per model (the epoch time is extrapolated from them).")
     var batches = 60

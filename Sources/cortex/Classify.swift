@@ -13,13 +13,13 @@ struct Classify: ParsableCommand {
             (area averaging when shrinking, bilinear when enlarging) and normalised as in training.
             """)
 
-    @Option(help: "Checkpoint written by `cortex train vit|lenet`.", transform: ShippedModels.resolve)
+    @Option(help: "Checkpoint written by `cortex train vit|lenet`.", completion: .file(extensions: ["safetensors"]), transform: ShippedModels.resolve)
     var checkpoint: String
     @Option(help: "Classes to list per picture.")
     var top = 3
     @Argument(help: "Pictures (PNG, JPEG, PGM or PPM) or folders of them (every picture directly inside, by name).")
     var images: [String]
-    @Option(help: "Also write the results as CSV (timm's inference.py columns: image, then class and probability per rank).")
+    @Option(help: "Also write the results as CSV (timm's inference.py columns: image, then class and probability per rank).", completion: .file(extensions: ["csv"]))
     var csv: String?
     @OptionGroup var common: CommonOptions
 

@@ -12,9 +12,11 @@ struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate a trained model: a DQN agent on its game (mean, std, min, max return), a Go agent against the random player, or an image classifier (accuracy, per class, confusion matrix).")
 
-    @Argument(help: "What to evaluate: a game (\(Games.names.joined(separator: ", "))), go, an image model (vit, lenet) or text.")
+    @Argument(help: "What to evaluate: a game (\(Games.names.joined(separator: ", "))), go, an image model (vit, lenet) or text.",
+              completion: .list(Eval.targets), transform: { try choice($0, among: Eval.targets, of: "evaluation target") })
     var target: String
-    @Option(help: "Checkpoint written by `cortex train`.", transform: ShippedModels.resolve)
+    static let targets = Games.names + ["go", "vit", "lenet", "text"]
+    @Option(help: "Checkpoint written by `cortex train`.", completion: .file(extensions: ["safetensors"]), transform: ShippedModels.resolve)
     var checkpoint: String
     @Option(help: "Evaluation episodes.")
     var episodes: Int = 100
@@ -48,7 +50,7 @@ struct Eval: ParsableCommand {
                 throw ValidationError("--eval-batches, --batch and --block must be at least 1")
             }
             Runtime.configure(threads: common.threads)
-            return try TextEvaluation(checkpoint: checkpoint, data: vision.data ?? TextTrainConfig.defaultCorpus,
+            return try TextEvaluation(checkpoint: checkpoint, data: vision.data ?? ShippedModels.projectFile(TextTrainConfig.defaultCorpus),
                                       batches: evalBatches, batchSize: batch, blockSize: block, json: common.json).run()
         }
         if let kind = ImageModelKind(rawValue: target) {

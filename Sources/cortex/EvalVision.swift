@@ -7,7 +7,7 @@ import Recipes
 
 /// Options of `cortex eval vit|lenet` that games do not have.
 struct VisionEvalOptions: ParsableArguments {
-    @Option(help: "vit/lenet: dataset directory (default: Fashion-MNIST from dataset-fashion-mnist); text: a UTF-8 file (default data/shakespeare.txt).")
+    @Option(help: "vit/lenet: dataset directory (default: Fashion-MNIST from dataset-fashion-mnist); text: a UTF-8 file (default data/shakespeare.txt).", completion: .file())
     var data: String?
     @Option(help: "vit/lenet: write a grid of test images labelled with predicted and true class (PNG).")
     var grid: String?

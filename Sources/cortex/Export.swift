@@ -23,8 +23,8 @@ struct Export: ParsableCommand {
             GPT (or scripts/reference/gpt.py) takes them.
             """)
 
-    @Option(help: "Checkpoint written by cortex train.", transform: ShippedModels.resolve) var checkpoint: String
-    @Option(help: "Where to write the weights (.safetensors).") var out: String
+    @Option(help: "Checkpoint written by cortex train.", completion: .file(extensions: ["safetensors"]), transform: ShippedModels.resolve) var checkpoint: String
+    @Option(help: "Where to write the weights (.safetensors).", completion: .file(extensions: ["safetensors"])) var out: String
     @Option(help: "Key layout.") var format: ExportFormat = .cortex
 
     func run() throws {

@@ -18,7 +18,7 @@ struct GTPCommand: ParsableCommand {
     @Option(help: "Initial komi.")
     var komi = 7.5
 
-    @Option(help: "A `cortex train go` checkpoint whose agent plays (default: the random eye-preserving player).", transform: ShippedModels.resolve)
+    @Option(help: "A `cortex train go` checkpoint whose agent plays (default: the random eye-preserving player).", completion: .file(extensions: ["safetensors"]), transform: ShippedModels.resolve)
     var checkpoint: String?
 
     func validate() throws {

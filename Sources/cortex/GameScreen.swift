@@ -29,7 +29,7 @@ func gameTitle(_ name: String) -> String {
 
 /// The picture options `play` and `watch` share.
 struct ScreenOptions: ParsableArguments {
-    @Option(help: "Write an animated GIF of what the window shows (watch: instead of opening it).")
+    @Option(help: "Write an animated GIF of what the window shows (watch: instead of opening it).", completion: .file(extensions: ["gif"]))
     var record: String?
 
     @Option(help: "Screen pixels per game pixel (the games draw 168 × 168).")

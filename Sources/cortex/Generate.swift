@@ -11,9 +11,9 @@ struct Generate: ParsableCommand {
         commandName: "generate",
         abstract: "Generate text from a trained char-level model (GPT with a key/value cache, RNNs with carried state).")
 
-    @Option(help: "Checkpoint written by cortex train text (best.safetensors or last.safetensors).", transform: ShippedModels.resolve) var checkpoint: String
+    @Option(help: "Checkpoint written by cortex train text (best.safetensors or last.safetensors).", completion: .file(extensions: ["safetensors"]), transform: ShippedModels.resolve) var checkpoint: String
     @Option(help: "Text to start from (default: a newline).") var prompt: String?
-    @Option(help: "Read the prompt from this file ('-': standard input).") var promptFile: String?
+    @Option(help: "Read the prompt from this file ('-': standard input).", completion: .file()) var promptFile: String?
     @Option(help: "Independent samples from the same prompt, separated by a line of dashes.") var numSamples = 1
     @Option(help: "Characters to generate.") var length = 500
     @Option(help: "Softmax temperature (0 = always the most likely character).") var temperature: Float = 0.8

@@ -16,10 +16,11 @@ struct Play: ParsableCommand {
             to an animated GIF.
             """)
 
-    @Argument(help: "The game: \(Games.names.joined(separator: ", ")), or go (click to play against an agent).")
+    @Argument(help: "The game: \(Games.names.joined(separator: ", ")), or go (click to play against an agent).",
+              completion: .list(Games.names + ["go"]), transform: { try choice($0, among: Games.names + ["go"], of: "game") })
     var game: String
 
-    @Option(help: "Go: the agent's checkpoint (default: the random player).", transform: ShippedModels.resolve)
+    @Option(help: "Go: the agent's checkpoint (default: the random player).", completion: .file(extensions: ["safetensors"]), transform: ShippedModels.resolve)
     var checkpoint: String?
 
     @Option(help: "Go: board size.")

@@ -6,16 +6,41 @@ import Foundation
 /// (`--checkpoint lenet`) as well as a path.
 enum ShippedModels {
     /// Folders searched for `<name>.safetensors`, first match wins: `$CORTEX_MODELS`, `models/`
-    /// under the working folder, the repository the binary was built in (`.build/release/cortex`
-    /// → `models/`), and an installed tree (`bin/cortex` → `share/cortex/models`).
+    /// under the working folder, the repository the binary was built in, and an installed tree
+    /// (`bin/cortex` → `share/cortex/models`).
     static var folders: [String] {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         var result: [String] = []
         if let custom = ProcessInfo.processInfo.environment["CORTEX_MODELS"] { result.append(custom) }
         result.append(FileManager.default.currentDirectoryPath + "/models")
-        result.append(binary.appendingPathComponent("../../models").standardized.path)
-        result.append(binary.appendingPathComponent("../share/cortex/models").standardized.path)
-        return result
+        return result + installRoots.map { $0 + "/models" }
+    }
+
+    /// Where the binary's own files live: the repository it was built in (the first folder above
+    /// the binary that holds `Package.swift`) and an installed tree's `share/cortex`.
+    static var installRoots: [String] {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        var roots: [String] = []
+        var folder = binary
+        for _ in 0..<5 {
+            folder = folder.deletingLastPathComponent()
+            if FileManager.default.fileExists(atPath: folder.appendingPathComponent("Package.swift").path) {
+                roots.append(folder.path)
+                break
+            }
+        }
+        roots.append(binary.appendingPathComponent("../share/cortex").standardized.path)
+        return roots
+    }
+
+    /// `relative` (a file the setup builds, `data/shakespeare.txt`) under the working folder
+    /// when it is there, else beside the binary's repository or installed tree, so that an
+    /// installed `cortex` finds it from any folder.
+    static func projectFile(_ relative: String) -> String {
+        if FileManager.default.fileExists(atPath: relative) { return relative }
+        for root in installRoots where FileManager.default.fileExists(atPath: root + "/" + relative) {
+            return root + "/" + relative
+        }
+        return relative
     }
 
     /// The names of the shipped models found.

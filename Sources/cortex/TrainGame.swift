@@ -23,7 +23,7 @@ struct DQNTrainOptions: ParsableArguments {
     var obs: ObservationMode?
     @Option(help: "Frames (agent steps) to train for (default 1,000,000).")
     var frames: Int?
-    @Option(help: "Resume from this checkpoint (--resume alone takes the run folder's last.safetensors).")
+    @Option(help: "Resume from this checkpoint (--resume alone takes the run folder's last.safetensors).", completion: .file(extensions: ["safetensors"]))
     var resumeFrom: String?
     @Option(help: "Optimizer: adam or rmsprop (MinAtar's centered RMSprop).")
     var optimizer: DQNConfig.Optimizer?

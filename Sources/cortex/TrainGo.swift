@@ -21,9 +21,9 @@ struct TrainGo: ParsableCommand {
     var size: Int?
     @Option(help: "Moves (both sides, all parallel games) to train for.")
     var moves: Int?
-    @Option(help: "Resume from this checkpoint.")
+    @Option(help: "Resume from this checkpoint.", completion: .file(extensions: ["safetensors"]))
     var resumeFrom: String?
-    @Option(help: "Start from the online network of this checkpoint (any board size: the network is fully convolutional).")
+    @Option(help: "Start from the online network of this checkpoint (any board size: the network is fully convolutional).", completion: .file(extensions: ["safetensors"]))
     var initFrom: String?
     @Option(help: "Feature maps of the trunk's convolutions.")
     var channels: Int?

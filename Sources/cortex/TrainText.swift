@@ -14,7 +14,7 @@ struct TrainText: ParsableCommand {
         abstract: "Train a character-level GPT or LSTM/GRU/RNN language model (default corpus: data/shakespeare.txt).")
 
     @Option(help: "Model (default gpt).") var model: TextModelKind?
-    @Option(help: "UTF-8 text file to train on (default data/shakespeare.txt, built by scripts/fetch-shakespeare).")
+    @Option(help: "UTF-8 text file to train on (default data/shakespeare.txt, built by scripts/fetch-shakespeare).", completion: .file())
     var data: String?
     @Option(help: "Training iterations (default 2000 for gpt, 1000 otherwise).") var iters: Int?
     @Option(help: "Sequences per batch (default 12 for gpt, 32 otherwise).") var batch: Int?
@@ -52,6 +52,7 @@ struct TrainText: ParsableCommand {
         }
         c.seed = common.seed
         c.threads = common.threads
+        if c.data == TextTrainConfig.defaultCorpus { c.data = ShippedModels.projectFile(c.data) }
         if let data { c.data = data }
         if let iters { c.iterations = iters; c.decayIterations = iters }
         if let batch { c.batchSize = batch }

@@ -8,7 +8,7 @@ import Recipes
 /// Options shared by `cortex train vit` and `cortex train lenet`. Every default is the model's
 /// recipe in `VisionTrainConfig`; a flag overrides one field.
 struct VisionTrainOptions: ParsableArguments {
-    @Option(help: "Directory of an IDX set (MNIST, Fashion-MNIST; plain or .gz) or CIFAR-10 binary batches (default: Debian's Fashion-MNIST).")
+    @Option(help: "Directory of an IDX set (MNIST, Fashion-MNIST; plain or .gz) or CIFAR-10 binary batches (default: Debian's Fashion-MNIST).", completion: .file())
     var data: String?
     @Option(help: "Passes over the training set (default: 20 for vit, 15 for lenet).")
     var epochs: Int?

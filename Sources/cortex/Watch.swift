@@ -18,10 +18,11 @@ struct Watch: ParsableCommand {
             to a GIF without opening a window (no display or SDL needed).
             """)
 
-    @Argument(help: "The game: \(Games.names.joined(separator: ", ")), or go.")
+    @Argument(help: "The game: \(Games.names.joined(separator: ", ")), or go.", completion: .list(Games.names + ["go"]),
+              transform: { try choice($0, among: Games.names + ["go"], of: "game") })
     var game: String
 
-    @Option(help: "A trained agent's checkpoint (default: a random policy).", transform: ShippedModels.resolve)
+    @Option(help: "A trained agent's checkpoint (default: a random policy).", completion: .file(extensions: ["safetensors"]), transform: ShippedModels.resolve)
     var checkpoint: String?
 
     @Option(help: "Episodes to play.")
