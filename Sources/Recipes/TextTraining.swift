@@ -159,7 +159,7 @@ public final class TextTrainer {
                                       warmupSteps: config.warmupIterations, decaySteps: config.decayIterations)
         } else {
             optimizer = Adam(model.module.parameterGroups(), learningRate: config.learningRate)
-            schedule = ConstantLR(config.learningRate)
+            schedule = FixedLR(config.learningRate)
         }
         state = TextTrainingState(generator: generator)
         evaluation = (corpus.evaluationBatches(.train, count: config.evalBatches, batchSize: config.batchSize, blockSize: config.blockSize),

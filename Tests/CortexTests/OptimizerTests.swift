@@ -157,13 +157,19 @@ final class OptimizerTests: XCTestCase {
     }
 
     func testSchedules() {
-        XCTAssertEqual(ConstantLR(0.3).learningRate(at: 12345), 0.3)
+        XCTAssertEqual(FixedLR(0.3).learningRate(at: 12345), 0.3)
+        // torch.optim.lr_scheduler.ConstantLR(opt with lr 0.3, factor=0.5, total_iters=4): 0.15 for
+        // steps 0…3, then 0.3.
+        let constant = ConstantLR(baseRate: 0.3, factor: 0.5, totalSteps: 4)
+        XCTAssertEqual([0, 3, 4, 100].map { constant.learningRate(at: $0) }, [0.15, 0.15, 0.3, 0.3])
+        XCTAssertEqual(ConstantLR(baseRate: 3).learningRate(at: 0), 1, accuracy: 1e-6, "PyTorch's default factor 1/3")
         let stepped = StepLR(initial: 1, stepSize: 10, gamma: 0.5)
         XCTAssertEqual(stepped.learningRate(at: 0), 1)
         XCTAssertEqual(stepped.learningRate(at: 9), 1)
         XCTAssertEqual(stepped.learningRate(at: 10), 0.5)
         XCTAssertEqual(stepped.learningRate(at: 35), 0.125)
-        let linear = LinearLR(start: 1, end: 0.2, steps: 8)
+        // torch.optim.lr_scheduler.LinearLR(opt with lr 1, start_factor=1, end_factor=0.2, total_iters=8).
+        let linear = LinearLR(baseRate: 1, startFactor: 1, endFactor: 0.2, totalSteps: 8)
         XCTAssertEqual(linear.learningRate(at: -3), 1)                         // before the start: start
         XCTAssertEqual(linear.learningRate(at: 0), 1)
         XCTAssertEqual(linear.learningRate(at: 2), 0.8, accuracy: 1e-7)      // 1 − 0.8·2/8

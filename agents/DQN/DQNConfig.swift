@@ -95,8 +95,9 @@ public struct DQNConfig: Codable, Equatable, Sendable {
     /// `learningStarts`): `LinearLR` to the last frame when `finalLearningRate` is set, else
     /// constant.
     public var learningRateSchedule: any LRSchedule {
-        guard let finalLearningRate else { return ConstantLR(learningRate) }
-        return LinearLR(start: learningRate, end: finalLearningRate, steps: max(1, frames - learningStarts))
+        guard let finalLearningRate else { return FixedLR(learningRate) }
+        return LinearLR(baseRate: learningRate, startFactor: 1, endFactor: finalLearningRate / learningRate,
+                        totalSteps: max(1, frames - learningStarts))
     }
 
     /// The step size of the update at `frame`.

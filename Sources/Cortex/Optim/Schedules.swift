@@ -6,11 +6,28 @@ public protocol LRSchedule {
     func learningRate(at step: Int) -> Float
 }
 
-/// The same rate at every step.
+/// The same rate at every step (what a PyTorch optimizer does with no scheduler).
+public struct FixedLR: LRSchedule {
+    public var rate: Float
+    public init(_ rate: Float) { self.rate = rate }
+    public func learningRate(at step: Int) -> Float { rate }
+}
+
+/// PyTorch's `ConstantLR`: the base rate times `factor` for the first `totalSteps` steps, then
+/// the base rate.
 public struct ConstantLR: LRSchedule {
-    public var value: Float
-    public init(_ value: Float) { self.value = value }
-    public func learningRate(at step: Int) -> Float { value }
+    public var baseRate: Float
+    public var factor: Float
+    public var totalSteps: Int
+
+    public init(baseRate: Float, factor: Float = 1.0 / 3, totalSteps: Int = 5) {
+        precondition(totalSteps >= 0, "ConstantLR: totalSteps must not be negative, got \(totalSteps)")
+        self.baseRate = baseRate
+        self.factor = factor
+        self.totalSteps = totalSteps
+    }
+
+    public func learningRate(at step: Int) -> Float { step < totalSteps ? baseRate * factor : baseRate }
 }
 
 /// `initial · gamma^⌊step / stepSize⌋`, as PyTorch's `StepLR`.
@@ -31,23 +48,27 @@ public struct StepLR: LRSchedule {
     }
 }
 
-/// A straight line from `start` at step 0 to `end` at `steps`, then `end`: the decay of
-/// PyTorch's `LinearLR` and of the DQN agents that anneal their rate over a run.
+/// PyTorch's `LinearLR`: the base rate times a factor that moves in a straight line from
+/// `startFactor` at step 0 to `endFactor` at `totalSteps`, and stays there:
+/// `base · (startFactor + (endFactor − startFactor) · min(step, totalSteps) / totalSteps)`.
+/// The DQN agents anneal their rate to a final value with it.
 public struct LinearLR: LRSchedule {
-    public var start: Float
-    public var end: Float
-    public var steps: Int
+    public var baseRate: Float
+    public var startFactor: Float
+    public var endFactor: Float
+    public var totalSteps: Int
 
-    public init(start: Float, end: Float, steps: Int) {
-        precondition(steps > 0, "LinearLR: steps must be positive, got \(steps)")
-        self.start = start
-        self.end = end
-        self.steps = steps
+    public init(baseRate: Float, startFactor: Float = 1.0 / 3, endFactor: Float = 1, totalSteps: Int = 5) {
+        precondition(totalSteps > 0, "LinearLR: totalSteps must be positive, got \(totalSteps)")
+        self.baseRate = baseRate
+        self.startFactor = startFactor
+        self.endFactor = endFactor
+        self.totalSteps = totalSteps
     }
 
     public func learningRate(at step: Int) -> Float {
-        let progress = Float(min(steps, max(0, step))) / Float(steps)
-        return start + (end - start) * progress
+        let progress = Float(min(totalSteps, max(0, step))) / Float(totalSteps)
+        return baseRate * (startFactor + (endFactor - startFactor) * progress)
     }
 }
 
