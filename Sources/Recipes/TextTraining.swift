@@ -197,7 +197,9 @@ public final class TextTrainer {
     func save(to path: String) throws {
         var metadata = model.metadata()
         metadata[Self.vocabularyKey] = corpus.tokenizer.serialized()
-        metadata[Self.stateKey] = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        metadata[Self.stateKey] = String(decoding: try encoder.encode(state), as: UTF8.self)
         try Checkpoint.save(model.module, optimizer: optimizer, metadata: metadata, to: path)
     }
 

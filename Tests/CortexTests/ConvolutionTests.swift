@@ -141,4 +141,25 @@ final class ConvolutionTests: XCTestCase {
         for (a, c) in zip(one, two) { assertClose(c, a, accuracy: 1e-4) }
         assertClose(one[0], directConv(x, w, b, stride: (1, 1), padding: (0, 0), dilation: (1, 1)), accuracy: 1e-4)
     }
+
+    /// Same inputs, same gradients, to the bit, however the two threads share the blocks of
+    /// the batch (the weight gradient is summed per block, in block order).
+    func testWeightGradientIsTheSameOnEveryRun() {
+        let previous = Runtime.blasThreads
+        Runtime.configure(threads: 2)
+        defer { Runtime.configure(threads: previous) }
+        var generator = RandomGenerator(seed: 11)
+        // 64 images of 6×14×14 through 16 5×5 filters: enough work for two threads and several blocks.
+        let x = Tensor.randn([64, 6, 14, 14], using: &generator)
+        let w = Tensor.randn([16, 6, 5, 5], using: &generator, requiresGrad: true)
+        let b = Tensor.zeros([16], requiresGrad: true)
+        var first: [Float]?
+        for _ in 0..<20 {
+            w.grad = nil
+            b.grad = nil
+            conv2d(x, weight: w, bias: b).sum().backward()
+            let gradient = w.grad!.scalars + b.grad!.scalars
+            if let first { XCTAssertEqual(gradient, first) } else { first = gradient }
+        }
+    }
 }

@@ -38,7 +38,7 @@ public func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride:
     // The columns are kept for the weight gradient when one will be wanted (blocks are the same
     // in both passes, so block images `first…` sit at `first·K·P`).
     let keptColumns = GradMode.isEnabled && weight.requiresGrad ? TensorStorage(uninitializedCount: g.N * g.K * g.P) : nil
-    g.forEachBlock { _, scratch, images in
+    g.forEachBlock { _, _, scratch, images in
         let first = images.lowerBound, block = images.count
         let col = keptColumns.map { $0.pointer + first * g.K * g.P } ?? scratch.col
         g.im2col(x + first * g.C * g.H * g.W, images: block, into: col)
@@ -51,12 +51,13 @@ public func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride:
         let needInput = input.requiresGrad, needWeight = weight.requiresGrad
         let needBias = bias?.requiresGrad ?? false
         let gradInput = needInput ? TensorStorage(uninitializedCount: input.count) : nil
-        // One partial ∂Wᵀ ([K, O]) and ∂bias per thread, summed below.
-        let partials = TensorStorage(count: g.threads * (g.O * g.K + g.O), repeating: 0)
+        // One partial ∂Wᵀ ([K, O]) and ∂bias per block of images, summed below in block order:
+        // which thread takes which block varies from run to run, the sums must not.
+        let partials = TensorStorage(count: g.blocks * (g.O * g.K + g.O), repeating: 0)
         let dy = gradOut.storage.pointer, dx = gradInput?.pointer
-        g.forEachBlock { worker, scratch, images in
+        g.forEachBlock { _, blockIndex, scratch, images in
             let first = images.lowerBound, block = images.count, columns = block * g.P
-            let gradWeightT = partials.pointer + worker * (g.O * g.K + g.O), gradBias = gradWeightT + g.O * g.K
+            let gradWeightT = partials.pointer + blockIndex * (g.O * g.K + g.O), gradBias = gradWeightT + g.O * g.K
             g.toChannelMajor(dy + first * g.O * g.P, images: block, into: scratch.product,
                              biasGradient: needBias ? gradBias : nil)
             if needWeight {
@@ -76,8 +77,8 @@ public func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride:
                 g.col2im(scratch.col, images: block, into: dx + first * g.C * g.H * g.W)
             }
         }
-        for thread in 1..<max(g.threads, 1) {
-            let from = partials.pointer + thread * (g.O * g.K + g.O)
+        for blockIndex in 1..<max(g.blocks, 1) {
+            let from = partials.pointer + blockIndex * (g.O * g.K + g.O)
             for i in 0..<(g.O * g.K + g.O) { partials.pointer[i] += from[i] }
         }
         var gradients: [Tensor?] = [gradInput.map { Tensor(shape: input.shape, storage: $0) }, nil]
@@ -162,24 +163,24 @@ struct ConvGeometry {
         return (min(lo, hi), hi)
     }
 
-    /// Runs `body(worker, scratch, images)` for each of the `blocks` blocks of images,
+    /// Runs `body(worker, block, scratch, images)` for each of the `blocks` blocks of images,
     /// on `threads` workers that take blocks in turn, each with its own scratch buffers.
     /// OpenBLAS is held to one thread meanwhile, so the GEMMs inside run on their caller's
     /// core (and its cache) instead of contending for OpenBLAS's pool. This changes OpenBLAS's
     /// process-wide thread count for the duration: do not run conv2d from several threads at once.
-    func forEachBlock(_ body: (Int, ConvScratch, Range<Int>) -> Void) {
+    func forEachBlock(_ body: (Int, Int, ConvScratch, Range<Int>) -> Void) {
         let scratch = (0..<threads).map { _ in ConvScratch(self, images: blockImages) }
         defer { for buffers in scratch { buffers.deallocate() } }
         // Near-equal blocks: sizes differ by at most one image.
         let images = { (block: Int) in (N * block / blocks)..<(N * (block + 1) / blocks) }
         guard threads > 1 else {
-            for block in 0..<blocks { body(0, scratch[0], images(block)) }
+            for block in 0..<blocks { body(0, block, scratch[0], images(block)) }
             return
         }
         let blasThreads = Runtime.blasThreads
         Runtime.blasThreads = 1
         defer { Runtime.blasThreads = blasThreads }
-        KernelParallel.forEachItem(blocks, workers: threads) { worker, block in body(worker, scratch[worker], images(block)) }
+        KernelParallel.forEachItem(blocks, workers: threads) { worker, block in body(worker, block, scratch[worker], images(block)) }
     }
 
     /// Row-major `C = α·op(A)·op(B) + β·C` (skips the call on empty sizes, where C is β·C = 0 or kept).

@@ -21,6 +21,12 @@ public struct ImageClassifierError: Error, CustomStringConvertible, LocalizedErr
 /// `model` (`vit` or `lenet`), `config` (the sizes as JSON), `classes` (JSON array of names),
 /// `mean` and `std` (JSON arrays, one per channel).
 public final class ImageClassifier {
+    /// Sorted keys, so the same model writes the same bytes.
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
     public let kind: ImageModelKind
     public let network: any UnaryLayer
     public let classNames: [String]
@@ -63,8 +69,8 @@ public final class ImageClassifier {
     public var metadata: [String: String] {
         let config: Data
         switch network {
-        case let vit as VisionTransformer: config = try! JSONEncoder().encode(vit.config)
-        case let lenet as LeNet5: config = try! JSONEncoder().encode(lenet.config)
+        case let vit as VisionTransformer: config = try! Self.encoder.encode(vit.config)
+        case let lenet as LeNet5: config = try! Self.encoder.encode(lenet.config)
         default: preconditionFailure("ImageClassifier: unknown network \(type(of: network))")
         }
         return ["model": kind.rawValue, "config": String(decoding: config, as: UTF8.self),
@@ -146,6 +152,6 @@ public final class ImageClassifier {
     }
 
     static func json<T: Encodable>(_ value: T) -> String {
-        String(decoding: try! JSONEncoder().encode(value), as: UTF8.self)
+        String(decoding: try! Self.encoder.encode(value), as: UTF8.self)
     }
 }
