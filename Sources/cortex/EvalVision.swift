@@ -15,6 +15,10 @@ struct VisionEvalOptions: ParsableArguments {
     var attention: String?
     @Option(help: "vit/lenet: images in --grid and --attention pictures.")
     var pictureCount = 32
+
+    func validate() throws {
+        guard pictureCount >= 1 else { throw ValidationError("--picture-count must be at least 1, got \(pictureCount)") }
+    }
 }
 
 /// `cortex eval vit|lenet --checkpoint FILE`: test accuracy, per-class accuracy and the

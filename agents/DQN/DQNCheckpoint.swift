@@ -44,8 +44,31 @@ public enum DQNCheckpoint {
         guard shape.count == 3, let actions = file.metadata["dqn.actions"].flatMap(Int.init), actions > 0 else {
             throw AgentError.badCheckpoint(path: path, reason: "observation shape or action count missing in its metadata")
         }
+        if let problem = DQNCheckpoint.problem(config: config, shape: shape, actions: actions) {
+            throw AgentError.badCheckpoint(path: path, reason: problem)
+        }
         let agent = DQNAgent(config: config, observationShape: shape, actionCount: actions)
         try Checkpoint.load(into: agent.online, from: path, ignoring: ["target."])
         return (config, agent.online)
+    }
+
+    /// What in a checkpoint's description cannot be a network Cortex builds, or nil: the
+    /// observation shape must be MinAtar's planes ([C, 10, 10], C ≤ 16) for `grid` or stacked
+    /// 84×84 frames for `pixels`, with 1…64 actions.
+    static func problem(config: DQNConfig, shape: [Int], actions: Int) -> String? {
+        guard (1...64).contains(actions) else { return "'dqn.actions' is \(actions), expected 1…64" }
+        switch config.observation {
+        case "grid":
+            guard (1...16).contains(shape[0]), shape[1] == 10, shape[2] == 10 else {
+                return "'dqn.observation_shape' is \(shape) for a grid network, expected [1…16, 10, 10]"
+            }
+        case "pixels":
+            guard (1...16).contains(shape[0]), shape[1] == 84, shape[2] == 84 else {
+                return "'dqn.observation_shape' is \(shape) for a pixels network, expected [1…16, 84, 84]"
+            }
+        default:
+            return "observation '\(config.observation)' in '\(configKey)', expected grid or pixels"
+        }
+        return nil
     }
 }

@@ -41,6 +41,10 @@ public enum GoDQNCheckpoint {
         guard file.metadata["go.kind"] == kind, let json = file.metadata[configKey], let config = GoDQNConfig.decode(json: json) else {
             throw AgentError.badCheckpoint(path: path, reason: "its metadata has no '\(configKey)' (was it written by `cortex train go`?)")
         }
+        guard (2...25).contains(config.size), (1...1024).contains(config.channels), (1...100).contains(config.layers),
+              (0...16).contains(config.historyLength) else {
+            throw AgentError.badCheckpoint(path: path, reason: "'\(configKey)' has board size \(config.size), \(config.channels) channels, \(config.layers) layers, history \(config.historyLength); expected 2…25, 1…1024, 1…100, 0…16")
+        }
         return config
     }
 

@@ -17,6 +17,16 @@ public struct CharRNNConfig: Codable, Equatable, Sendable {
     /// Dropout between recurrent layers and before the head.
     public var dropout: Float = 0
 
+    /// What cannot be built, as one line, or nil.
+    public var problem: String? {
+        guard (1...1 << 20).contains(vocabularySize), (1...1 << 14).contains(embedDimension),
+              (1...1 << 14).contains(hiddenSize), (1...64).contains(layers) else {
+            return "recurrent sizes out of range: vocabulary \(vocabularySize), embedding \(embedDimension), hidden \(hiddenSize), layers \(layers)"
+        }
+        if !(dropout >= 0 && dropout < 1) { return "dropout \(dropout) outside [0, 1)" }
+        return nil
+    }
+
     public init(cell: RecurrentCellKind = .lstm, vocabularySize: Int = 65, embedDimension: Int = 64,
                 hiddenSize: Int = 256, layers: Int = 2, dropout: Float = 0) {
         self.cell = cell

@@ -17,6 +17,17 @@ public struct GPTConfig: Codable, Equatable, Sendable {
     /// Biases in the linear layers (LayerNorm always has one).
     public var bias = true
 
+    /// What cannot be built, as one line, or nil.
+    public var problem: String? {
+        guard (1...1 << 20).contains(vocabularySize), (1...1 << 16).contains(blockSize), (1...256).contains(layers),
+              (1...256).contains(heads), (1...1 << 14).contains(embedDimension) else {
+            return "GPT sizes out of range: vocabulary \(vocabularySize), block \(blockSize), layers \(layers), heads \(heads), width \(embedDimension)"
+        }
+        if embedDimension % heads != 0 { return "\(heads) heads do not divide the width \(embedDimension)" }
+        if !(dropout >= 0 && dropout < 1) { return "dropout \(dropout) outside [0, 1)" }
+        return nil
+    }
+
     public init(vocabularySize: Int = 65, blockSize: Int = 64, layers: Int = 4, heads: Int = 4,
                 embedDimension: Int = 128, dropout: Float = 0, bias: Bool = true) {
         self.vocabularySize = vocabularySize

@@ -97,11 +97,13 @@ public enum LanguageModel {
             guard let config = try? decoder.decode(GPTConfig.self, from: Data(json.utf8)) else {
                 throw LanguageModelError.badCheckpoint(path: path, reason: "'\(configKey)' is not a GPT configuration")
             }
+            if let problem = config.problem { throw LanguageModelError.badCheckpoint(path: path, reason: "'\(configKey)': \(problem)") }
             model = .gpt(GPT(config: config, generator: &generator))
         } else if RecurrentCellKind(rawValue: kind) != nil {
             guard let config = try? decoder.decode(CharRNNConfig.self, from: Data(json.utf8)), config.cell.rawValue == kind else {
                 throw LanguageModelError.badCheckpoint(path: path, reason: "'\(configKey)' is not a \(kind) configuration")
             }
+            if let problem = config.problem { throw LanguageModelError.badCheckpoint(path: path, reason: "'\(configKey)': \(problem)") }
             model = .recurrent(CharRNN(config: config, generator: &generator))
         } else {
             throw LanguageModelError.badCheckpoint(path: path, reason: "unknown model kind '\(kind)'")

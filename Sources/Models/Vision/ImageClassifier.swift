@@ -103,12 +103,21 @@ public final class ImageClassifier {
         }
         let classes = try decode("classes", as: [String].self)
         let mean = try decode("mean", as: [Float].self), std = try decode("std", as: [Float].self)
+        guard mean.allSatisfy(\.isFinite), std.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+            throw ImageClassifierError("\(path): metadata 'std' must be positive and 'mean' finite, got mean \(mean), std \(std)")
+        }
+        guard (2...100_000).contains(classes.count) else {
+            throw ImageClassifierError("\(path): \(classes.count) class names, expected 2…100,000")
+        }
         var generator = RandomGenerator(seed: 0)
         let classifier: ImageClassifier
         switch kind {
         case .vit:
             let config = try decode("config", as: ViTConfig.self)
             if let problem = config.problem { throw ImageClassifierError("\(path): \(problem)") }
+            guard config.imageSize <= 1024, config.channels <= 16, config.depth <= 64, config.dimension <= 4096 else {
+                throw ImageClassifierError("\(path): ViT sizes out of range (image \(config.imageSize) ≤ 1024, channels \(config.channels) ≤ 16, depth \(config.depth) ≤ 64, width \(config.dimension) ≤ 4096)")
+            }
             guard config.classes == classes.count, mean.count == config.channels, std.count == config.channels else {
                 throw ImageClassifierError("\(path): \(classes.count) class names / \(mean.count) channel statistics do not fit the model")
             }
@@ -116,7 +125,7 @@ public final class ImageClassifier {
                                          classNames: classes, mean: mean, std: std)
         case .lenet:
             let config = try decode("config", as: LeNetConfig.self)
-            guard config.featureSize >= 1, config.classes == classes.count, config.classes >= 2,
+            guard config.featureSize >= 1, config.imageSize <= 1024, (1...16).contains(config.channels), config.classes == classes.count, config.classes >= 2,
                   mean.count == config.channels, std.count == config.channels else {
                 throw ImageClassifierError("\(path): LeNet sizes, class names and channel statistics do not fit together")
             }
