@@ -86,8 +86,9 @@ public struct CharTokenizer: Equatable, Sendable {
     public func decode<Tokens: Sequence>(_ tokens: Tokens) -> String where Tokens.Element: BinaryInteger {
         var scalars = String.UnicodeScalarView()
         for token in tokens {
-            precondition(token >= 0 && Int(token) < vocabulary.count,
-                         "CharTokenizer.decode: token \(token) outside 0..<\(vocabulary.count)")
+            precondition(
+                token >= 0 && Int(token) < vocabulary.count,
+                "CharTokenizer.decode: token \(token) outside 0..<\(vocabulary.count)")
             scalars.append(vocabulary[Int(token)])
         }
         return String(scalars)
@@ -115,7 +116,8 @@ public struct CharTokenizer: Equatable, Sendable {
                 throw DataError.invalidVocabulary(reason: "entry \(DataError.describe(string)) is not one character")
             }
             if let last = scalars.last, last.value >= scalar.value {
-                throw DataError.invalidVocabulary(reason: "characters not in ascending order at \(DataError.describe(string))")
+                throw DataError.invalidVocabulary(
+                    reason: "characters not in ascending order at \(DataError.describe(string))")
             }
             scalars.append(scalar)
         }
@@ -145,7 +147,8 @@ public struct CharCorpus: Sendable {
     /// Tokenizes `text` with its own vocabulary and splits it; `trainFraction` of the tokens go
     /// to training.
     public init(text: String, trainFraction: Double = 0.9) {
-        precondition(trainFraction > 0 && trainFraction < 1, "CharCorpus: train fraction \(trainFraction) outside (0, 1)")
+        precondition(
+            trainFraction > 0 && trainFraction < 1, "CharCorpus: train fraction \(trainFraction) outside (0, 1)")
         tokenizer = CharTokenizer(text: text)
         let tokens = (try! tokenizer.encode(text)).map(Int32.init)
         let cut = Int(Double(tokens.count) * trainFraction)
@@ -156,7 +159,8 @@ public struct CharCorpus: Sendable {
     /// Tokenizes `text` with a given vocabulary (a trained model's) and splits it.
     /// - Throws: `DataError.unknownCharacter` for a character outside the vocabulary.
     public init(text: String, tokenizer: CharTokenizer, trainFraction: Double = 0.9) throws {
-        precondition(trainFraction > 0 && trainFraction < 1, "CharCorpus: train fraction \(trainFraction) outside (0, 1)")
+        precondition(
+            trainFraction > 0 && trainFraction < 1, "CharCorpus: train fraction \(trainFraction) outside (0, 1)")
         self.tokenizer = tokenizer
         let tokens = try tokenizer.encode(text).map(Int32.init)
         let cut = Int(Double(tokens.count) * trainFraction)
@@ -173,11 +177,14 @@ public struct CharCorpus: Sendable {
 
     /// `batchSize` blocks starting at uniform random offsets in `0 ..< n − blockSize` of `split`.
     /// - Precondition: the split is longer than `blockSize`.
-    public func randomBatch(_ split: TextSplit, batchSize: Int, blockSize: Int,
-                            generator: inout RandomGenerator) -> TokenBatch {
+    public func randomBatch(
+        _ split: TextSplit, batchSize: Int, blockSize: Int,
+        generator: inout RandomGenerator
+    ) -> TokenBatch {
         let data = tokens(of: split)
-        precondition(batchSize > 0 && blockSize > 0 && data.count > blockSize,
-                     "CharCorpus.randomBatch: \(split) split of \(data.count) tokens is too short for blocks of \(blockSize)")
+        precondition(
+            batchSize > 0 && blockSize > 0 && data.count > blockSize,
+            "CharCorpus.randomBatch: \(split) split of \(data.count) tokens is too short for blocks of \(blockSize)")
         var inputs = [Int](repeating: 0, count: batchSize * blockSize), targets = inputs
         data.withUnsafeBufferPointer { tokens in
             for b in 0..<batchSize {
@@ -193,10 +200,14 @@ public struct CharCorpus: Sendable {
 
     /// `count` batches drawn from their own generator seeded with `seed`, the same on every call:
     /// loss estimates that compare across iterations and runs.
-    public func evaluationBatches(_ split: TextSplit, count: Int, batchSize: Int, blockSize: Int,
-                                  seed: UInt64 = 1337) -> [TokenBatch] {
+    public func evaluationBatches(
+        _ split: TextSplit, count: Int, batchSize: Int, blockSize: Int,
+        seed: UInt64 = 1337
+    ) -> [TokenBatch] {
         var generator = RandomGenerator(seed: seed)
-        return (0..<count).map { _ in randomBatch(split, batchSize: batchSize, blockSize: blockSize, generator: &generator) }
+        return (0..<count).map { _ in
+            randomBatch(split, batchSize: batchSize, blockSize: blockSize, generator: &generator)
+        }
     }
 }
 

@@ -61,7 +61,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
     static func describe(_ text: String) -> String {
         let scalars = text.unicodeScalars
         if scalars.count == 1, let scalar = scalars.first, !scalar.properties.isWhitespace,
-           scalar.properties.generalCategory != .control {
+            scalar.properties.generalCategory != .control
+        {
             return "'\(text)' (\(codePoint(scalar)))"
         }
         return scalars.map(codePoint).joined(separator: " ")

@@ -31,8 +31,10 @@ public struct IDXArray: Equatable, Sendable {
     public var bytes: [UInt8]
 
     public init(elementType: ElementType, shape: [Int], bytes: [UInt8]) {
-        precondition(bytes.count == shape.reduce(1, *) * elementType.size,
-                     "IDXArray: shape \(shape) of \(elementType) needs \(shape.reduce(1, *) * elementType.size) bytes, got \(bytes.count)")
+        precondition(
+            bytes.count == shape.reduce(1, *) * elementType.size,
+            "IDXArray: shape \(shape) of \(elementType) needs \(shape.reduce(1, *) * elementType.size) bytes, got \(bytes.count)"
+        )
         self.elementType = elementType
         self.shape = shape
         self.bytes = bytes
@@ -60,7 +62,8 @@ public struct IDXArray: Equatable, Sendable {
         let magic = bigEndianUInt32(header, at: 0)
         let expectedText = expectedMagic.map(hex) ?? "0x000008xx (IDX)"
         guard header[0] == 0, header[1] == 0, let elementType = ElementType(rawValue: header[2]),
-              header[3] >= 1 else {
+            header[3] >= 1
+        else {
             throw DataError.badMagic(path: path, found: hex(magic), expected: expectedText)
         }
         if let expectedMagic, magic != expectedMagic {
@@ -84,7 +87,8 @@ public struct IDXArray: Equatable, Sendable {
         let extra = try input.remainingByteCount()
         if extra > 0 {
             throw DataError.invalidContents(
-                path: path, reason: "\(extra) bytes after the \(byteCount) data bytes of an IDX array of shape \(shape)")
+                path: path, reason: "\(extra) bytes after the \(byteCount) data bytes of an IDX array of shape \(shape)"
+            )
         }
         return IDXArray(elementType: elementType, shape: shape, bytes: bytes)
     }
@@ -119,8 +123,10 @@ func bigEndianUInt32(_ bytes: [UInt8], at offset: Int) -> UInt32 {
 }
 
 func appendBigEndian(_ value: UInt32, to out: inout [UInt8]) {
-    out.append(UInt8(value >> 24)); out.append(UInt8(value >> 16 & 0xFF))
-    out.append(UInt8(value >> 8 & 0xFF)); out.append(UInt8(value & 0xFF))
+    out.append(UInt8(value >> 24))
+    out.append(UInt8(value >> 16 & 0xFF))
+    out.append(UInt8(value >> 8 & 0xFF))
+    out.append(UInt8(value & 0xFF))
 }
 
 func hex(_ value: UInt32) -> String {

@@ -21,10 +21,13 @@ public struct ImageDataset: Sendable {
 
     public init(channels: Int, height: Int, width: Int, pixels: [UInt8], labels: [Int], classNames: [String]) {
         let size = channels * height * width
-        precondition(size > 0 && pixels.count == labels.count * size,
-                     "ImageDataset: \(labels.count) labels of \(channels)x\(height)x\(width) images need \(labels.count * size) pixels, got \(pixels.count)")
-        precondition(labels.allSatisfy { $0 >= 0 && $0 < classNames.count },
-                     "ImageDataset: labels must lie in 0..<\(classNames.count)")
+        precondition(
+            size > 0 && pixels.count == labels.count * size,
+            "ImageDataset: \(labels.count) labels of \(channels)x\(height)x\(width) images need \(labels.count * size) pixels, got \(pixels.count)"
+        )
+        precondition(
+            labels.allSatisfy { $0 >= 0 && $0 < classNames.count },
+            "ImageDataset: labels must lie in 0..<\(classNames.count)")
         self.count = labels.count
         self.channels = channels
         self.height = height
@@ -48,13 +51,15 @@ public struct ImageDataset: Sendable {
         pixels.withUnsafeBufferPointer { source in
             out.withUnsafeMutableBufferPointer { target in
                 for (row, index) in indices.enumerated() {
-                    precondition(index >= 0 && index < count, "ImageDataset.subset: index \(index) outside 0..<\(count)")
+                    precondition(
+                        index >= 0 && index < count, "ImageDataset.subset: index \(index) outside 0..<\(count)")
                     (target.baseAddress! + row * size).update(from: source.baseAddress! + index * size, count: size)
                 }
             }
         }
-        return ImageDataset(channels: channels, height: height, width: width, pixels: out,
-                            labels: indices.map { labels[$0] }, classNames: classNames)
+        return ImageDataset(
+            channels: channels, height: height, width: width, pixels: out,
+            labels: indices.map { labels[$0] }, classNames: classNames)
     }
 
     /// Image `index` as an interleaved picture (for grids and for writing PNGs).
@@ -89,17 +94,20 @@ extension ImageDataset {
         let images = try IDXArray.read(path: imagesPath, expectedMagic: IDXMagic.images)
         let labelArray = try IDXArray.read(path: labelsPath, expectedMagic: IDXMagic.labels)
         guard images.shape[0] == labelArray.shape[0] else {
-            throw DataError.countMismatch(imagesPath: imagesPath, images: images.shape[0],
-                                          labelsPath: labelsPath, labels: labelArray.shape[0])
+            throw DataError.countMismatch(
+                imagesPath: imagesPath, images: images.shape[0],
+                labelsPath: labelsPath, labels: labelArray.shape[0])
         }
         guard images.shape[1] > 0, images.shape[2] > 0 else {
-            throw DataError.invalidContents(path: imagesPath, reason: "images of size \(images.shape[1])x\(images.shape[2])")
+            throw DataError.invalidContents(
+                path: imagesPath, reason: "images of size \(images.shape[1])x\(images.shape[2])")
         }
         let labels = labelArray.bytes.map { Int($0) }
         let names = classNames ?? (0...(labels.max() ?? 0)).map(String.init)
         try checkLabels(labels, classCount: names.count, path: labelsPath)
-        return ImageDataset(channels: 1, height: images.shape[1], width: images.shape[2],
-                            pixels: images.bytes, labels: labels, classNames: names)
+        return ImageDataset(
+            channels: 1, height: images.shape[1], width: images.shape[2],
+            pixels: images.bytes, labels: labels, classNames: names)
     }
 
     /// An IDX set from a directory holding `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
@@ -126,7 +134,8 @@ extension ImageDataset {
 
     static func checkLabels(_ labels: [Int], classCount: Int, path: String) throws {
         if let bad = labels.firstIndex(where: { $0 < 0 || $0 >= classCount }) {
-            throw DataError.invalidContents(path: path, reason: "label \(labels[bad]) of item \(bad) is outside 0..<\(classCount)")
+            throw DataError.invalidContents(
+                path: path, reason: "label \(labels[bad]) of item \(bad) is outside 0..<\(classCount)")
         }
     }
 
@@ -137,7 +146,8 @@ extension ImageDataset {
             throw DataError.fileNotFound(path: directory)
         }
         for name in names {
-            for path in ["\(directory)/\(name)", "\(directory)/\(name).gz"] where FileManager.default.fileExists(atPath: path) {
+            for path in ["\(directory)/\(name)", "\(directory)/\(name).gz"]
+            where FileManager.default.fileExists(atPath: path) {
                 return path
             }
         }
@@ -160,8 +170,10 @@ public enum FashionMNIST {
     /// Where Debian's `dataset-fashion-mnist` package puts the files.
     public static let defaultDirectory = "/usr/share/datasets/fashion-mnist"
     /// The label names in label order, as the authors publish them.
-    public static let classNames = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+    public static let classNames = [
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"
+    ]
 
     /// Whether the default directory holds the training images.
     public static var isInstalled: Bool {
@@ -184,14 +196,19 @@ public enum CIFAR10 {
     /// Bytes per record: label + 3·32·32 pixels.
     public static let recordSize = 1 + channels * height * width
     /// The class names in label order (used when `batches.meta.txt` is missing).
-    public static let classNames = ["airplane", "automobile", "bird", "cat", "deer",
-                                    "dog", "frog", "horse", "ship", "truck"]
+    public static let classNames = [
+        "airplane", "automobile", "bird", "cat", "deer",
+        "dog", "frog", "horse", "ship", "truck"
+    ]
 
     /// Parses the records of one batch file's bytes (`path` is for messages).
     /// - Throws: `emptyFile`, `truncated` when the size is not a whole number of records,
     ///   `invalidContents` for a label outside `0..<classCount`.
-    public static func parseRecords(_ bytes: [UInt8], path: String, classCount: Int = 10)
-        throws -> (pixels: [UInt8], labels: [Int]) {
+    public static func parseRecords(
+        _ bytes: [UInt8], path: String, classCount: Int = 10
+    )
+        throws -> (pixels: [UInt8], labels: [Int])
+    {
         if bytes.isEmpty { throw DataError.emptyFile(path: path) }
         let records = bytes.count / recordSize
         if bytes.count % recordSize != 0 {
@@ -224,8 +241,9 @@ public enum CIFAR10 {
             pixels += batch.pixels
             labels += batch.labels
         }
-        return ImageDataset(channels: channels, height: height, width: width, pixels: pixels,
-                            labels: labels, classNames: classes)
+        return ImageDataset(
+            channels: channels, height: height, width: width, pixels: pixels,
+            labels: labels, classNames: classes)
     }
 
     /// Class names from `batches.meta.txt` (blank lines dropped), else `classNames`.

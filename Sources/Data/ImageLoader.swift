@@ -7,8 +7,9 @@ public struct ImageNormalization: Equatable, Sendable {
     public var std: [Float]
 
     public init(mean: [Float], std: [Float]) {
-        precondition(mean.count == std.count && std.allSatisfy { $0 > 0 },
-                     "ImageNormalization: \(mean.count) means and \(std.count) stds, all stds positive")
+        precondition(
+            mean.count == std.count && std.allSatisfy { $0 > 0 },
+            "ImageNormalization: \(mean.count) means and \(std.count) stds, all stds positive")
         self.mean = mean
         self.std = std
     }
@@ -86,12 +87,15 @@ public final class ImageLoader {
     /// `channels × 256` floats: the value of byte `v` in channel `c` at `c·256 + v`.
     private let lookup: [Float]
 
-    public init(dataset: ImageDataset, batchSize: Int, shuffle: Bool = true, dropLast: Bool = false,
-                normalization: ImageNormalization? = nil, augmentation: ImageAugmentation = .none, seed: UInt64) {
+    public init(
+        dataset: ImageDataset, batchSize: Int, shuffle: Bool = true, dropLast: Bool = false,
+        normalization: ImageNormalization? = nil, augmentation: ImageAugmentation = .none, seed: UInt64
+    ) {
         precondition(batchSize > 0, "ImageLoader: batch size must be positive, got \(batchSize)")
         if let normalization {
-            precondition(normalization.mean.count == dataset.channels,
-                         "ImageLoader: normalisation for \(normalization.mean.count) channels, images have \(dataset.channels)")
+            precondition(
+                normalization.mean.count == dataset.channels,
+                "ImageLoader: normalisation for \(normalization.mean.count) channels, images have \(dataset.channels)")
         }
         self.dataset = dataset
         self.batchSize = batchSize
@@ -141,29 +145,34 @@ public final class ImageLoader {
             lookup.withUnsafeBufferPointer { table in
                 dataset.labels.withUnsafeBufferPointer { allLabels in
                     for (row, index) in indices.enumerated() {
-                        precondition(index >= 0 && index < dataset.count,
-                                     "ImageLoader.batch: index \(index) outside 0..<\(dataset.count)")
+                        precondition(
+                            index >= 0 && index < dataset.count,
+                            "ImageLoader.batch: index \(index) outside 0..<\(dataset.count)")
                         labels[row] = allLabels[index]
                         let dy = padding > 0 ? generator.nextInt(below: 2 * padding + 1) - padding : 0
                         let dx = padding > 0 ? generator.nextInt(below: 2 * padding + 1) - padding : 0
                         let mirrored = flip && generator.next() & 1 == 1
-                        ImageLoader.render(pixels.baseAddress! + index * imageSize, channels: C, height: H, width: W,
-                                           into: storage.pointer + row * imageSize, offsetY: dy, offsetX: dx,
-                                           mirrored: mirrored, lookup: table.baseAddress!)
+                        ImageLoader.render(
+                            pixels.baseAddress! + index * imageSize, channels: C, height: H, width: W,
+                            into: storage.pointer + row * imageSize, offsetY: dy, offsetX: dx,
+                            mirrored: mirrored, lookup: table.baseAddress!)
                     }
                 }
             }
         }
-        return ImageBatch(images: Tensor(shape: [indices.count, C, H, W], storage: storage), labels: labels, indices: indices)
+        return ImageBatch(
+            images: Tensor(shape: [indices.count, C, H, W], storage: storage), labels: labels, indices: indices)
     }
 
     /// Converts one `[C, H, W]` byte image to floats through `lookup`, shifted and mirrored:
     /// `out[c, y, x] = lookup[c, src[c, y + dy, x' + dx]]` with `x' = W − 1 − x` when mirrored
     /// (else `x`), and `lookup[c, 0]` (a black pixel) where the source lies outside the image.
     /// With `dy, dx ∈ [−p, p]` this is a random crop of the image padded by `p`, then a flip.
-    public static func render(_ source: UnsafePointer<UInt8>, channels: Int, height: Int, width: Int,
-                              into target: UnsafeMutablePointer<Float>, offsetY dy: Int, offsetX dx: Int,
-                              mirrored: Bool, lookup: UnsafePointer<Float>) {
+    public static func render(
+        _ source: UnsafePointer<UInt8>, channels: Int, height: Int, width: Int,
+        into target: UnsafeMutablePointer<Float>, offsetY dy: Int, offsetX dx: Int,
+        mirrored: Bool, lookup: UnsafePointer<Float>
+    ) {
         for c in 0..<channels {
             let table = lookup + c * 256
             let pad = table[0]

@@ -14,8 +14,9 @@ extension PixelImage {
         var message = [CChar](repeating: 0, count: 256)
         let status = bytes.withUnsafeBufferPointer { data in
             message.withUnsafeMutableBufferPointer { text in
-                cortex_jpeg_decode(data.baseAddress, data.count, 1 << 28, &pixels, &width, &height, &channels,
-                                   text.baseAddress, text.count)
+                cortex_jpeg_decode(
+                    data.baseAddress, data.count, 1 << 28, &pixels, &width, &height, &channels,
+                    text.baseAddress, text.count)
             }
         }
         guard status == 0, let pixels else {
@@ -24,7 +25,8 @@ extension PixelImage {
         }
         defer { cortex_jpeg_free(pixels) }
         let count = Int(width) * Int(height) * Int(channels)
-        self.init(width: Int(width), height: Int(height), channels: Int(channels),
-                  pixels: Array(UnsafeBufferPointer(start: pixels, count: count)))
+        self.init(
+            width: Int(width), height: Int(height), channels: Int(channels),
+            pixels: Array(UnsafeBufferPointer(start: pixels, count: count)))
     }
 }

@@ -57,11 +57,15 @@ extension PixelImage {
         let stride = Int32(width * channels)
         var size: png_alloc_size_t = 0
         // First call with no memory asks for the size; the second encodes.
-        var ok = pixels.withUnsafeBytes { png_image_write_to_memory(&image, nil, &size, 0, $0.baseAddress, stride, nil) }
+        var ok = pixels.withUnsafeBytes {
+            png_image_write_to_memory(&image, nil, &size, 0, $0.baseAddress, stride, nil)
+        }
         guard ok != 0 else { throw DataError.writeFailed(path: path, reason: PixelImage.message(of: &image)) }
         var out = [UInt8](repeating: 0, count: Int(size))
         ok = pixels.withUnsafeBytes { source in
-            out.withUnsafeMutableBytes { png_image_write_to_memory(&image, $0.baseAddress, &size, 0, source.baseAddress, stride, nil) }
+            out.withUnsafeMutableBytes {
+                png_image_write_to_memory(&image, $0.baseAddress, &size, 0, source.baseAddress, stride, nil)
+            }
         }
         guard ok != 0 else { throw DataError.writeFailed(path: path, reason: PixelImage.message(of: &image)) }
         return Array(out[0..<Int(size)])

@@ -20,7 +20,9 @@ extension PixelImage {
         }
         let width = try parser.headerNumber("width"), height = try parser.headerNumber("height")
         let maxValue = try parser.headerNumber("maxval")
-        guard width > 0, height > 0, width * height <= 1 << 28 else { throw parser.failure("implausible size \(width)x\(height)") }
+        guard width > 0, height > 0, width * height <= 1 << 28 else {
+            throw parser.failure("implausible size \(width)x\(height)")
+        }
         guard maxValue > 0, maxValue < 65536 else { throw parser.failure("maxval \(maxValue) outside 1...65535") }
         let count = width * height * channels
         var pixels = [UInt8](repeating: 0, count: count)
@@ -30,7 +32,9 @@ extension PixelImage {
             let wide = maxValue > 255
             let needed = count * (wide ? 2 : 1)
             guard bytes.count - parser.offset >= needed else {
-                throw parser.failure("the header announces \(needed) sample bytes, the file holds \(max(0, bytes.count - parser.offset))")
+                throw parser.failure(
+                    "the header announces \(needed) sample bytes, the file holds \(max(0, bytes.count - parser.offset))"
+                )
             }
             for i in 0..<count {
                 let at = parser.offset + (wide ? 2 * i : i)
@@ -89,7 +93,9 @@ private struct PNMParser {
             offset += 1
             digits += 1
         }
-        guard digits > 0 else { throw failure("unexpected byte 0x\(String(bytes[offset], radix: 16)) at offset \(offset)") }
+        guard digits > 0 else {
+            throw failure("unexpected byte 0x\(String(bytes[offset], radix: 16)) at offset \(offset)")
+        }
         return value
     }
 

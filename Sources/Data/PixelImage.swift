@@ -12,9 +12,11 @@ public struct PixelImage: Equatable, Sendable {
     public var pixels: [UInt8]
 
     public init(width: Int, height: Int, channels: Int, pixels: [UInt8]) {
-        precondition(channels == 1 || channels == 3, "PixelImage: channels must be 1 (grey) or 3 (RGB), got \(channels)")
-        precondition(width >= 0 && height >= 0 && pixels.count == width * height * channels,
-                     "PixelImage: \(width)x\(height)x\(channels) needs \(width * height * channels) bytes, got \(pixels.count)")
+        precondition(
+            channels == 1 || channels == 3, "PixelImage: channels must be 1 (grey) or 3 (RGB), got \(channels)")
+        precondition(
+            width >= 0 && height >= 0 && pixels.count == width * height * channels,
+            "PixelImage: \(width)x\(height)x\(channels) needs \(width * height * channels) bytes, got \(pixels.count)")
         self.width = width
         self.height = height
         self.channels = channels
@@ -80,7 +82,9 @@ public struct PixelImage: Equatable, Sendable {
         var rgb = [UInt8](repeating: 0, count: width * height * 3)
         for i in 0..<width * height {
             let value = pixels[i]
-            rgb[3 * i] = value; rgb[3 * i + 1] = value; rgb[3 * i + 2] = value
+            rgb[3 * i] = value
+            rgb[3 * i + 1] = value
+            rgb[3 * i + 2] = value
         }
         return PixelImage(width: width, height: height, channels: 3, pixels: rgb)
     }
@@ -97,8 +101,9 @@ public struct PixelImage: Equatable, Sendable {
 
     /// The picture scaled to `width × height`.
     public func resized(width newWidth: Int, height newHeight: Int, method: ResizeMethod = .area) -> PixelImage {
-        precondition(newWidth > 0 && newHeight > 0 && width > 0 && height > 0,
-                     "resized: cannot resize \(width)x\(height) to \(newWidth)x\(newHeight)")
+        precondition(
+            newWidth > 0 && newHeight > 0 && width > 0 && height > 0,
+            "resized: cannot resize \(width)x\(height) to \(newWidth)x\(newHeight)")
         if newWidth == width && newHeight == height { return self }
         // Separable: the same 1-D weights for every row (x) and every column (y).
         let xWeights = PixelImage.resampleWeights(from: width, to: newWidth, method: method)
@@ -164,8 +169,10 @@ public struct PixelImage: Equatable, Sendable {
     /// The picture as one input of a model that takes `[channels, height, width]` images: grey
     /// (BT.601) or RGB as asked, resized (area when shrinking, bilinear when enlarging),
     /// normalised; shape `[1, channels, height, width]`.
-    public func modelInput(channels: Int, height: Int, width: Int,
-                           normalization: ImageNormalization? = nil) -> Tensor {
+    public func modelInput(
+        channels: Int, height: Int, width: Int,
+        normalization: ImageNormalization? = nil
+    ) -> Tensor {
         precondition(channels == 1 || channels == 3, "modelInput: channels must be 1 or 3, got \(channels)")
         let converted = channels == 1 ? grayscale() : rgb()
         let shrinking = width <= self.width && height <= self.height
@@ -176,7 +183,8 @@ public struct PixelImage: Equatable, Sendable {
 
     /// Each pixel repeated `factor × factor` times (nearest neighbour), to make small images visible.
     public func scaled(by factor: Int) -> PixelImage {
-        var out = PixelImage(width: width * factor, height: height * factor, fill: [UInt8](repeating: 0, count: channels))
+        var out = PixelImage(
+            width: width * factor, height: height * factor, fill: [UInt8](repeating: 0, count: channels))
         out.paste(self, x: 0, y: 0, scale: factor)
         return out
     }
@@ -188,8 +196,9 @@ public struct PixelImage: Equatable, Sendable {
     /// yellow → red: `r = clamp(1.5 − |4t − 3|)`, `g = clamp(1.5 − |4t − 2|)`,
     /// `b = clamp(1.5 − |4t − 1|)`) and mixed in with weight `opacity`.
     public func overlaying(heat: [Float], heatWidth: Int, heatHeight: Int, opacity: Float = 0.5) -> PixelImage {
-        precondition(heat.count == heatWidth * heatHeight && !heat.isEmpty,
-                     "overlaying: heat has \(heat.count) values for \(heatWidth)x\(heatHeight)")
+        precondition(
+            heat.count == heatWidth * heatHeight && !heat.isEmpty,
+            "overlaying: heat has \(heat.count) values for \(heatWidth)x\(heatHeight)")
         let low = heat.min()!, range = max(heat.max()! - low, .leastNormalMagnitude)
         let xWeights = PixelImage.resampleWeights(from: heatWidth, to: width, method: .bilinear)
         let yWeights = PixelImage.resampleWeights(from: heatHeight, to: height, method: .bilinear)
@@ -205,7 +214,8 @@ public struct PixelImage: Equatable, Sendable {
                 let color = [clamp(1.5 - abs(4 * t - 3)), clamp(1.5 - abs(4 * t - 2)), clamp(1.5 - abs(4 * t - 1))]
                 for c in 0..<3 {
                     let base = Float(out.pixels[(y * width + x) * 3 + c])
-                    out.pixels[(y * width + x) * 3 + c] = UInt8((base * (1 - opacity) + 255 * color[c] * opacity).rounded())
+                    out.pixels[(y * width + x) * 3 + c] = UInt8(
+                        (base * (1 - opacity) + 255 * color[c] * opacity).rounded())
                 }
             }
         }
@@ -269,25 +279,31 @@ public struct ImageGrid {
     public var canvas: PixelImage
 
     /// Lays out `count` cells of `cellWidth × cellHeight` in `columns` columns on a `background`.
-    public init(count: Int, columns: Int, cellWidth: Int, cellHeight: Int, captionHeight: Int = 0,
-                padding: Int = 4, background: [UInt8] = [255, 255, 255]) {
-        precondition(count > 0 && columns > 0 && cellWidth > 0 && cellHeight > 0 && background.count == 3,
-                     "ImageGrid: need a positive count, columns and cell size and an RGB background")
+    public init(
+        count: Int, columns: Int, cellWidth: Int, cellHeight: Int, captionHeight: Int = 0,
+        padding: Int = 4, background: [UInt8] = [255, 255, 255]
+    ) {
+        precondition(
+            count > 0 && columns > 0 && cellWidth > 0 && cellHeight > 0 && background.count == 3,
+            "ImageGrid: need a positive count, columns and cell size and an RGB background")
         self.columns = min(columns, count)
         self.rows = (count + columns - 1) / columns
         self.cellWidth = cellWidth
         self.cellHeight = cellHeight
         self.captionHeight = captionHeight
         self.padding = padding
-        canvas = PixelImage(width: padding + self.columns * (cellWidth + padding),
-                            height: padding + rows * (cellHeight + captionHeight + padding), fill: background)
+        canvas = PixelImage(
+            width: padding + self.columns * (cellWidth + padding),
+            height: padding + rows * (cellHeight + captionHeight + padding), fill: background)
     }
 
     /// Where cell `index`'s image goes (row-major order of cells).
     public func cellRect(at index: Int) -> (x: Int, y: Int, width: Int, height: Int) {
         let column = index % columns, row = index / columns
-        return (padding + column * (cellWidth + padding), padding + row * (cellHeight + captionHeight + padding),
-                cellWidth, cellHeight)
+        return (
+            padding + column * (cellWidth + padding), padding + row * (cellHeight + captionHeight + padding),
+            cellWidth, cellHeight
+        )
     }
 
     /// The caption strip under cell `index`.
@@ -300,7 +316,8 @@ public struct ImageGrid {
     public mutating func place(_ image: PixelImage, at index: Int) {
         let cell = cellRect(at: index)
         let scale = max(1, min(cellWidth / max(image.width, 1), cellHeight / max(image.height, 1)))
-        canvas.paste(image, x: cell.x + (cellWidth - image.width * scale) / 2,
-                     y: cell.y + (cellHeight - image.height * scale) / 2, scale: scale)
+        canvas.paste(
+            image, x: cell.x + (cellWidth - image.width * scale) / 2,
+            y: cell.y + (cellHeight - image.height * scale) / 2, scale: scale)
     }
 }

@@ -68,9 +68,11 @@ public struct TextTrainConfig: Codable, Equatable, Sendable {
 
     /// The first setting that cannot work, as one line, or nil.
     public var problem: String? {
-        for (name, value) in [("iterations", iterations), ("batch size", batchSize), ("block size", blockSize),
-                              ("evaluation interval", evalEvery), ("evaluation batches", evalBatches),
-                              ("decay iterations", decayIterations)] where value < 1 {
+        for (name, value) in [
+            ("iterations", iterations), ("batch size", batchSize), ("block size", blockSize),
+            ("evaluation interval", evalEvery), ("evaluation batches", evalBatches),
+            ("decay iterations", decayIterations)
+        ] where value < 1 {
             return "\(name) must be at least 1, got \(value)"
         }
         if isGPT {
@@ -136,13 +138,16 @@ public final class TextTrainer {
     /// The vocabulary size comes from the corpus and is written into `config`.
     public init(config: inout TextTrainConfig, folder: String, resume: Bool = false) throws {
         if let problem = config.problem { throw TrainingError(problem) }
-        if config.data.hasSuffix(TextTrainConfig.defaultCorpus) && !FileManager.default.fileExists(atPath: config.data) {
-            throw TrainingError("no \(config.data): run scripts/fetch-shakespeare (or scripts/setup), or pass --data FILE")
+        if config.data.hasSuffix(TextTrainConfig.defaultCorpus) && !FileManager.default.fileExists(atPath: config.data)
+        {
+            throw TrainingError(
+                "no \(config.data): run scripts/fetch-shakespeare (or scripts/setup), or pass --data FILE")
         }
         corpus = try CharCorpus(path: config.data)
         let shortest = min(corpus.train.count, corpus.validation.count)
         guard shortest > config.blockSize + 1 else {
-            throw TrainingError("\(config.data): the \(shortest)-token split is too short for blocks of \(config.blockSize)")
+            throw TrainingError(
+                "\(config.data): the \(shortest)-token split is too short for blocks of \(config.blockSize)")
         }
         config.gpt.blockSize = config.blockSize
         config.gpt.vocabularySize = corpus.tokenizer.vocabularySize
@@ -150,20 +155,27 @@ public final class TextTrainer {
         config.warmupIterations = min(config.warmupIterations, max(0, config.decayIterations - 1))
         self.config = config
         var generator = RandomGenerator(seed: config.seed)
-        model = LanguageModel.make(kind: config.model.rawValue, gpt: config.gpt, recurrent: config.recurrent,
-                                   generator: &generator)
+        model = LanguageModel.make(
+            kind: config.model.rawValue, gpt: config.gpt, recurrent: config.recurrent,
+            generator: &generator)
         if config.isGPT {
-            optimizer = AdamW(model.module.weightDecayGroups(weightDecay: config.weightDecay), learningRate: config.learningRate,
-                              beta1: 0.9, beta2: config.beta2, weightDecay: config.weightDecay)
-            schedule = WarmupCosineLR(maximum: config.learningRate, minimum: config.minimumLearningRate,
-                                      warmupSteps: config.warmupIterations, decaySteps: config.decayIterations)
+            optimizer = AdamW(
+                model.module.weightDecayGroups(weightDecay: config.weightDecay), learningRate: config.learningRate,
+                beta1: 0.9, beta2: config.beta2, weightDecay: config.weightDecay)
+            schedule = WarmupCosineLR(
+                maximum: config.learningRate, minimum: config.minimumLearningRate,
+                warmupSteps: config.warmupIterations, decaySteps: config.decayIterations)
         } else {
             optimizer = Adam(model.module.parameterGroups(), learningRate: config.learningRate)
             schedule = FixedLR(config.learningRate)
         }
         state = TextTrainingState(generator: generator)
-        evaluation = (corpus.evaluationBatches(.train, count: config.evalBatches, batchSize: config.batchSize, blockSize: config.blockSize),
-                      corpus.evaluationBatches(.validation, count: config.evalBatches, batchSize: config.batchSize, blockSize: config.blockSize))
+        evaluation = (
+            corpus.evaluationBatches(
+                .train, count: config.evalBatches, batchSize: config.batchSize, blockSize: config.blockSize),
+            corpus.evaluationBatches(
+                .validation, count: config.evalBatches, batchSize: config.batchSize, blockSize: config.blockSize)
+        )
         trainingRun = try TrainingRun(folder: folder, config: config, resume: resume)
         if let resume = trainingRun.resumeCheckpoint {
             let metadata = try Checkpoint.load(into: model.module, optimizer: optimizer, from: resume)
@@ -171,13 +183,16 @@ public final class TextTrainer {
                 throw TrainingError("\(resume) was trained on another vocabulary than \(config.data)")
             }
             guard let json = metadata[Self.stateKey],
-                  let restored = try? JSONDecoder().decode(TextTrainingState.self, from: Data(json.utf8)) else {
+                let restored = try? JSONDecoder().decode(TextTrainingState.self, from: Data(json.utf8))
+            else {
                 throw LanguageModelError.badCheckpoint(path: resume, reason: "no training state in its metadata")
             }
             state = restored
         }
         trainingRun.startLines(config: config).forEach(log)
-        log("corpus: \(config.data), \(corpus.train.count) train + \(corpus.validation.count) validation tokens, vocabulary \(corpus.tokenizer.vocabularySize); model \(config.model.rawValue), \(model.module.parameterCount) parameters")
+        log(
+            "corpus: \(config.data), \(corpus.train.count) train + \(corpus.validation.count) validation tokens, vocabulary \(corpus.tokenizer.vocabularySize); model \(config.model.rawValue), \(model.module.parameterCount) parameters"
+        )
         if resume { log("resuming at iteration \(state.iteration)") }
     }
 
@@ -212,27 +227,40 @@ public final class TextTrainer {
         var stopped = false
         model.module.train()
         while state.iteration < config.iterations {
-            if shouldStop() { stopped = true; break }
+            if shouldStop() {
+                stopped = true
+                break
+            }
             let iteration = state.iteration
             let stepStart = DispatchTime.now().uptimeNanoseconds
             optimizer.learningRate = schedule.learningRate(at: iteration)
-            let batch = corpus.randomBatch(.train, batchSize: config.batchSize, blockSize: config.blockSize,
-                                           generator: &state.generator)
+            let batch = corpus.randomBatch(
+                .train, batchSize: config.batchSize, blockSize: config.blockSize,
+                generator: &state.generator)
             let loss = model.loss(inputs: batch.inputs, targets: batch.targets, batchSize: batch.batchSize)
             optimizer.zeroGrad()
             loss.backward()
-            let norm = config.gradientClip > 0 ? clipGradNorm(model.module.parameters(), maxNorm: config.gradientClip) : .nan
+            let norm =
+                config.gradientClip > 0 ? clipGradNorm(model.module.parameters(), maxNorm: config.gradientClip) : .nan
             optimizer.step()
             state.trainSeconds += Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9
             state.iteration += 1
             let value = loss.item
             recentLoss = recentLoss.map { 0.9 * $0 + 0.1 * value } ?? value
             if iteration % 10 == 0 {
-                try trainingRun.logger.log(step: iteration, [("train/loss", Double(value)), ("train/lr", Double(optimizer.learningRate)),
-                                                     ("train/grad_norm", Double(norm))])
+                try trainingRun.logger.log(
+                    step: iteration,
+                    [
+                        ("train/loss", Double(value)), ("train/lr", Double(optimizer.learningRate)),
+                        ("train/grad_norm", Double(norm))
+                    ])
             }
-            progress.update(state.iteration, metrics: [("loss", Double(recentLoss!)),
-                                                       ("ms/it", state.trainSeconds * 1000 / Double(state.iteration))])
+            progress.update(
+                state.iteration,
+                metrics: [
+                    ("loss", Double(recentLoss!)),
+                    ("ms/it", state.trainSeconds * 1000 / Double(state.iteration))
+                ])
             if state.iteration % config.evalEvery == 0 || state.iteration == config.iterations {
                 try evaluate(progress: progress)
             }
@@ -241,15 +269,22 @@ public final class TextTrainer {
         progress.finish()
         let seconds = Date().timeIntervalSince(start)
         let msPerIteration = state.iteration > 0 ? state.trainSeconds * 1000 / Double(state.iteration) : 0
-        log(String(format: "trained %d iterations: train loss %.4f, val loss %.4f, %.1f ms/iteration (%.0f s in all)",
-                   state.iteration, state.lastTrainLoss ?? .nan, state.lastValidationLoss ?? .nan, msPerIteration, seconds))
+        log(
+            String(
+                format: "trained %d iterations: train loss %.4f, val loss %.4f, %.1f ms/iteration (%.0f s in all)",
+                state.iteration, state.lastTrainLoss ?? .nan, state.lastValidationLoss ?? .nan, msPerIteration, seconds)
+        )
         log("checkpoints: \(lastPath), best \(bestPath); logs: \(trainingRun.folder)")
-        try trainingRun.finish(metrics: [("train_loss", Double(state.lastTrainLoss ?? .nan)),
-                                         ("val_loss", Double(state.lastValidationLoss ?? .nan)),
-                                         ("best_val_loss", Double(state.bestValidationLoss ?? .nan))], step: state.iteration)
-        return TextTrainingSummary(iterations: state.iteration, trainLoss: state.lastTrainLoss ?? .nan,
-                                   validationLoss: state.lastValidationLoss ?? .nan, millisecondsPerIteration: msPerIteration,
-                                   seconds: seconds, checkpoint: lastPath, bestCheckpoint: bestPath)
+        try trainingRun.finish(
+            metrics: [
+                ("train_loss", Double(state.lastTrainLoss ?? .nan)),
+                ("val_loss", Double(state.lastValidationLoss ?? .nan)),
+                ("best_val_loss", Double(state.bestValidationLoss ?? .nan))
+            ], step: state.iteration)
+        return TextTrainingSummary(
+            iterations: state.iteration, trainLoss: state.lastTrainLoss ?? .nan,
+            validationLoss: state.lastValidationLoss ?? .nan, millisecondsPerIteration: msPerIteration,
+            seconds: seconds, checkpoint: lastPath, bestCheckpoint: bestPath)
     }
 
     private func evaluate(progress: Cortex.Progress) throws {
@@ -257,7 +292,8 @@ public final class TextTrainer {
         state.lastTrainLoss = train
         state.lastValidationLoss = validation
         var message = String(format: "iter %d: train loss %.4f, val loss %.4f", state.iteration, train, validation)
-        try trainingRun.logger.log(step: state.iteration, [("eval/train_loss", Double(train)), ("eval/val_loss", Double(validation))])
+        try trainingRun.logger.log(
+            step: state.iteration, [("eval/train_loss", Double(train)), ("eval/val_loss", Double(validation))])
         try trainingRun.logHistograms(of: model.module, step: state.iteration)
         var best = state.bestValidationLoss.map(Double.init)
         if TrainingRun.improves(Double(validation), on: &best, higherIsBetter: false) {

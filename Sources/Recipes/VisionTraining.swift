@@ -77,10 +77,14 @@ public struct VisionTrainingSummary: Sendable {
 }
 
 /// Test-set accuracy and predictions of a classifier, in evaluation mode.
-public func evaluateClassifier(_ classifier: ImageClassifier, on dataset: ImageDataset, batchSize: Int = 500)
-    -> (accuracy: Double, predictions: [Int], loss: Double) {
-    let loader = ImageLoader(dataset: dataset, batchSize: batchSize, shuffle: false,
-                             normalization: ImageNormalization(mean: classifier.mean, std: classifier.std), seed: 0)
+public func evaluateClassifier(
+    _ classifier: ImageClassifier, on dataset: ImageDataset, batchSize: Int = 500
+)
+    -> (accuracy: Double, predictions: [Int], loss: Double)
+{
+    let loader = ImageLoader(
+        dataset: dataset, batchSize: batchSize, shuffle: false,
+        normalization: ImageNormalization(mean: classifier.mean, std: classifier.std), seed: 0)
     var predictions: [Int] = []
     predictions.reserveCapacity(dataset.count)
     var correct = 0, lossSum = 0.0
@@ -121,10 +125,13 @@ public final class VisionTrainer {
         let test = try ImageDataset.load(directory: config.data, split: .test)
         if let limit = config.limit, limit < train.count { train = train.subset(Array(0..<limit)) }
         guard test.channels == train.channels, test.height == train.height, test.width == train.width else {
-            throw TrainingError("\(config.data): test images (\(test.channels)x\(test.height)x\(test.width)) differ from training images (\(train.channels)x\(train.height)x\(train.width))")
+            throw TrainingError(
+                "\(config.data): test images (\(test.channels)x\(test.height)x\(test.width)) differ from training images (\(train.channels)x\(train.height)x\(train.width))"
+            )
         }
         guard train.height == train.width else {
-            throw TrainingError("\(config.data): images are \(train.width)x\(train.height); the models take square images")
+            throw TrainingError(
+                "\(config.data): images are \(train.width)x\(train.height); the models take square images")
         }
         switch config.model {
         case .vit:
@@ -148,15 +155,17 @@ public final class VisionTrainer {
         let totalSteps = config.epochs * stepsPerEpoch
         normalization = ImageNormalization.computed(from: train)
         var generator = RandomGenerator(seed: config.seed)
-        classifier = ImageClassifier.make(kind: config.model, vit: config.vit ?? ViTConfig(), lenet: config.lenet ?? LeNetConfig(),
-                                          classNames: train.classNames, mean: normalization.mean,
-                                          std: normalization.std, generator: &generator)
+        classifier = ImageClassifier.make(
+            kind: config.model, vit: config.vit ?? ViTConfig(), lenet: config.lenet ?? LeNetConfig(),
+            classNames: train.classNames, mean: normalization.mean,
+            std: normalization.std, generator: &generator)
         let model = classifier.network
         optimizer = AdamW(model.weightDecayGroups(weightDecay: config.weightDecay), learningRate: config.learningRate)
         let warmupSteps = Int(config.warmupEpochs * Double(stepsPerEpoch))
-        schedule = WarmupCosineLR(maximum: config.learningRate,
-                                  minimum: config.learningRate / config.finalLearningRateDivisor,
-                                  warmupSteps: min(warmupSteps, max(totalSteps - 1, 0)), decaySteps: max(totalSteps, 1))
+        schedule = WarmupCosineLR(
+            maximum: config.learningRate,
+            minimum: config.learningRate / config.finalLearningRateDivisor,
+            warmupSteps: min(warmupSteps, max(totalSteps - 1, 0)), decaySteps: max(totalSteps, 1))
         trainingRun = try TrainingRun(folder: folder, config: config, resume: resume)
         if let resume = trainingRun.resumeCheckpoint {
             let meta = try Checkpoint.load(into: model, optimizer: optimizer, from: resume)
@@ -164,7 +173,9 @@ public final class VisionTrainer {
             bestAccuracy = Double(meta["best_test_accuracy"] ?? "")
         }
         trainingRun.startLines(config: config).forEach(log)
-        log("\(config.model.rawValue): \(model.parameterCount) parameters; \(train.count) training and \(test.count) test images of \(train.channels)x\(train.height)x\(train.width); normalisation mean \(normalization.mean) std \(normalization.std)")
+        log(
+            "\(config.model.rawValue): \(model.parameterCount) parameters; \(train.count) training and \(test.count) test images of \(train.channels)x\(train.height)x\(train.width); normalisation mean \(normalization.mean) std \(normalization.std)"
+        )
         if resume { log("resuming after epoch \(firstEpoch)") }
     }
 
@@ -179,10 +190,12 @@ public final class VisionTrainer {
         var interrupted = false
         for epoch in firstEpoch..<config.epochs {
             // A loader per epoch, seeded by (seed, epoch): a resumed run sees the same order.
-            let loader = ImageLoader(dataset: train, batchSize: config.batchSize, normalization: normalization,
-                                     augmentation: ImageAugmentation(cropPadding: config.cropPadding,
-                                                                     horizontalFlip: config.horizontalFlip),
-                                     seed: seed &* 1_000_003 &+ UInt64(epoch))
+            let loader = ImageLoader(
+                dataset: train, batchSize: config.batchSize, normalization: normalization,
+                augmentation: ImageAugmentation(
+                    cropPadding: config.cropPadding,
+                    horizontalFlip: config.horizontalFlip),
+                seed: seed &* 1_000_003 &+ UInt64(epoch))
             let progress = Cortex.Progress(total: stepsPerEpoch, label: "epoch \(epoch + 1)/\(config.epochs)")
             model.train()
             let start = DispatchTime.now().uptimeNanoseconds, startCPU = processCPUSeconds()
@@ -201,11 +214,19 @@ public final class VisionTrainer {
                 seen += batch.labels.count
                 for (p, label) in zip(logits.argmaxIndices(axis: 1), batch.labels) where p == label { correct += 1 }
                 if step % 50 == 0 {
-                    try trainingRun.logger.log(step: step, [("train/loss", value), ("train/grad_norm", Double(norm)),
-                                                            ("train/lr", Double(optimizer.learningRate))])
+                    try trainingRun.logger.log(
+                        step: step,
+                        [
+                            ("train/loss", value), ("train/grad_norm", Double(norm)),
+                            ("train/lr", Double(optimizer.learningRate))
+                        ])
                 }
-                progress.update(index + 1, metrics: [("loss", lossSum / Double(seen)), ("acc", Double(correct) / Double(seen))])
-                if shouldStop() { interrupted = true; break }
+                progress.update(
+                    index + 1, metrics: [("loss", lossSum / Double(seen)), ("acc", Double(correct) / Double(seen))])
+                if shouldStop() {
+                    interrupted = true
+                    break
+                }
             }
             progress.finish()
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -220,32 +241,44 @@ public final class VisionTrainer {
             let result = evaluateClassifier(classifier, on: test)
             lastAccuracy = result.accuracy
             let step = (epoch + 1) * stepsPerEpoch
-            try trainingRun.logger.log(step: step, [
-                ("train/epoch_loss", lossSum / Double(seen)), ("train/accuracy", Double(correct) / Double(seen)),
-                ("test/loss", result.loss), ("test/accuracy", result.accuracy),
-                ("epoch", Double(epoch + 1)), ("s_per_epoch", seconds), ("cpu_s_per_epoch", cpuSeconds)])
+            try trainingRun.logger.log(
+                step: step,
+                [
+                    ("train/epoch_loss", lossSum / Double(seen)), ("train/accuracy", Double(correct) / Double(seen)),
+                    ("test/loss", result.loss), ("test/accuracy", result.accuracy),
+                    ("epoch", Double(epoch + 1)), ("s_per_epoch", seconds), ("cpu_s_per_epoch", cpuSeconds)
+                ])
             try trainingRun.logHistograms(of: model, step: step)
             let grid = Self.predictionGrid(test, predictions: result.predictions)
-            try trainingRun.logger.tensorBoard.addImage("test/predictions", width: grid.width, height: grid.height,
-                                                        channels: grid.channels, pixels: grid.pixels, step: step)
+            try trainingRun.logger.tensorBoard.addImage(
+                "test/predictions", width: grid.width, height: grid.height,
+                channels: grid.channels, pixels: grid.pixels, step: step)
             let improved = TrainingRun.improves(result.accuracy, on: &bestAccuracy)
-            let extra = ["epoch": "\(epoch + 1)", "test_accuracy": "\(result.accuracy)",
-                         "best_test_accuracy": "\(bestAccuracy ?? result.accuracy)", "seed": "\(seed)"]
+            let extra = [
+                "epoch": "\(epoch + 1)", "test_accuracy": "\(result.accuracy)",
+                "best_test_accuracy": "\(bestAccuracy ?? result.accuracy)", "seed": "\(seed)"
+            ]
             try classifier.save(to: lastPath, optimizer: optimizer, extra: extra)
             if improved { try classifier.save(to: bestPath, extra: extra) }
-            log(String(format: "epoch %d/%d: train loss %.4f acc %.2f%%, test loss %.4f acc %.2f%%%@, %.1f s (%.1f CPU s)",
-                       epoch + 1, config.epochs, lossSum / Double(seen), 100 * Double(correct) / Double(seen),
-                       result.loss, 100 * result.accuracy, (improved ? " (best)" : "") as NSString, seconds, cpuSeconds))
+            log(
+                String(
+                    format: "epoch %d/%d: train loss %.4f acc %.2f%%, test loss %.4f acc %.2f%%%@, %.1f s (%.1f CPU s)",
+                    epoch + 1, config.epochs, lossSum / Double(seen), 100 * Double(correct) / Double(seen),
+                    result.loss, 100 * result.accuracy, (improved ? " (best)" : "") as NSString, seconds, cpuSeconds))
         }
         let best = bestAccuracy ?? .nan
-        try trainingRun.finish(metrics: [("test_accuracy", lastAccuracy), ("best_test_accuracy", best)],
-                               step: config.epochs * stepsPerEpoch)
-        log("checkpoints: \(lastPath), best \(bestPath) (\(String(format: "%.2f%%", 100 * best))); logs: \(trainingRun.folder)")
-        return VisionTrainingSummary(epochs: config.epochs, testAccuracy: lastAccuracy, bestTestAccuracy: best,
-                                     secondsPerEpoch: epochsRun > 0 ? trainSeconds / Double(epochsRun) : 0,
-                                     cpuSecondsPerEpoch: epochsRun > 0 ? trainCPUSeconds / Double(epochsRun) : 0,
-                                     checkpoint: lastPath, bestCheckpoint: bestPath, parameters: model.parameterCount,
-                                     interrupted: interrupted)
+        try trainingRun.finish(
+            metrics: [("test_accuracy", lastAccuracy), ("best_test_accuracy", best)],
+            step: config.epochs * stepsPerEpoch)
+        log(
+            "checkpoints: \(lastPath), best \(bestPath) (\(String(format: "%.2f%%", 100 * best))); logs: \(trainingRun.folder)"
+        )
+        return VisionTrainingSummary(
+            epochs: config.epochs, testAccuracy: lastAccuracy, bestTestAccuracy: best,
+            secondsPerEpoch: epochsRun > 0 ? trainSeconds / Double(epochsRun) : 0,
+            cpuSecondsPerEpoch: epochsRun > 0 ? trainCPUSeconds / Double(epochsRun) : 0,
+            checkpoint: lastPath, bestCheckpoint: bestPath, parameters: model.parameterCount,
+            interrupted: interrupted)
     }
 
     /// The first 16 test images in a 4×4 grid, each framed green when predicted right and red

@@ -44,12 +44,16 @@ public final class GIFWriter {
     ///   - framesPerSecond: playback rate, in (0, 50].
     ///   - loopCount: repetitions, 0 for forever.
     ///   - optimizeRegions: store only the changed rectangle of each frame.
-    public init(width: Int, height: Int, framesPerSecond: Double, loopCount: Int = 0,
-                optimizeRegions: Bool = true) {
-        precondition((1...65535).contains(width) && (1...65535).contains(height),
-                     "GIFWriter: frame size \(width)×\(height) outside 1…65535")
-        precondition(framesPerSecond > 0 && framesPerSecond <= 50,
-                     "GIFWriter: \(framesPerSecond) frames per second outside (0, 50]")
+    public init(
+        width: Int, height: Int, framesPerSecond: Double, loopCount: Int = 0,
+        optimizeRegions: Bool = true
+    ) {
+        precondition(
+            (1...65535).contains(width) && (1...65535).contains(height),
+            "GIFWriter: frame size \(width)×\(height) outside 1…65535")
+        precondition(
+            framesPerSecond > 0 && framesPerSecond <= 50,
+            "GIFWriter: \(framesPerSecond) frames per second outside (0, 50]")
         precondition((0...65535).contains(loopCount), "GIFWriter: loop count \(loopCount) outside 0…65535")
         self.width = width
         self.height = height
@@ -60,8 +64,9 @@ public final class GIFWriter {
 
     /// Appends one frame of the writer's size.
     public func add(_ frame: Frame) {
-        precondition(frame.width == width && frame.height == height,
-                     "GIFWriter.add: frame \(frame.width)×\(frame.height), writer \(width)×\(height)")
+        precondition(
+            frame.width == width && frame.height == height,
+            "GIFWriter.add: frame \(frame.width)×\(frame.height), writer \(width)×\(height)")
         var region = (x: 0, y: 0, width: width, height: height)
         if optimizeRegions && frameCount > 0 {
             region = changedRegion(from: previous, to: frame.pixels)
@@ -78,8 +83,10 @@ public final class GIFWriter {
         body += [0x00, 0x00]
         // Image descriptor, then the local table if any.
         body.append(0x2C)
-        appendUInt16(region.x); appendUInt16(region.y)
-        appendUInt16(region.width); appendUInt16(region.height)
+        appendUInt16(region.x)
+        appendUInt16(region.y)
+        appendUInt16(region.width)
+        appendUInt16(region.height)
         if let local = table {
             let bits = tableBits(local.count)
             body.append(0x80 | UInt8(bits - 1))
@@ -105,8 +112,12 @@ public final class GIFWriter {
     public func data() -> [UInt8] {
         precondition(frameCount > 0, "GIFWriter.data: no frames added")
         var out: [UInt8] = Array("GIF89a".utf8)
-        func u16(_ v: Int) { out.append(UInt8(v & 0xFF)); out.append(UInt8(v >> 8)) }
-        u16(width); u16(height)
+        func u16(_ v: Int) {
+            out.append(UInt8(v & 0xFF))
+            out.append(UInt8(v >> 8))
+        }
+        u16(width)
+        u16(height)
         let bits = tableBits(globalPalette.count)
         // Global table present, 8 bits per primary in the source, table size 2^bits.
         out.append(0x80 | 0x70 | UInt8(bits - 1))
@@ -154,8 +165,10 @@ public final class GIFWriter {
                     var first = 0, last = rowBytes - 1
                     while a[row + first] == b[row + first] { first += 1 }
                     while a[row + last] == b[row + last] { last -= 1 }
-                    x0 = min(x0, first / 3); x1 = max(x1, last / 3)
-                    y0 = min(y0, y); y1 = y
+                    x0 = min(x0, first / 3)
+                    x1 = max(x1, last / 3)
+                    y0 = min(y0, y)
+                    y1 = y
                 }
             }
         }
@@ -201,29 +214,40 @@ public final class GIFWriter {
     /// 6 levels of red × 7 of green × 6 of blue, index `(r·7 + g)·6 + b`.
     static let colourCube: [RGB] = {
         var cube: [RGB] = []
-        for r in 0..<6 { for g in 0..<7 { for b in 0..<6 {
-            cube.append(RGB(UInt8(r * 255 / 5), UInt8(g * 255 / 6), UInt8(b * 255 / 5)))
-        } } }
+        for r in 0..<6 {
+            for g in 0..<7 {
+                for b in 0..<6 {
+                    cube.append(RGB(UInt8(r * 255 / 5), UInt8(g * 255 / 6), UInt8(b * 255 / 5)))
+                }
+            }
+        }
         return cube
     }()
 
-    private func forEachColour(_ frame: Frame, _ r: (x: Int, y: Int, width: Int, height: Int),
-                               _ body: (UInt32) -> Void) {
+    private func forEachColour(
+        _ frame: Frame, _ r: (x: Int, y: Int, width: Int, height: Int),
+        _ body: (UInt32) -> Void
+    ) {
         var last: UInt32 = .max
         frame.pixels.withUnsafeBufferPointer { p in
             for y in r.y..<r.y + r.height {
                 var i = (y * width + r.x) * 3
                 for _ in 0..<r.width {
                     let key = UInt32(p[i]) << 16 | UInt32(p[i + 1]) << 8 | UInt32(p[i + 2])
-                    if key != last { body(key); last = key }
+                    if key != last {
+                        body(key)
+                        last = key
+                    }
                     i += 3
                 }
             }
         }
     }
 
-    private func fillIndices(_ frame: Frame, _ r: (x: Int, y: Int, width: Int, height: Int),
-                             _ index: (UInt32) -> UInt8) {
+    private func fillIndices(
+        _ frame: Frame, _ r: (x: Int, y: Int, width: Int, height: Int),
+        _ index: (UInt32) -> UInt8
+    ) {
         // A local array, moved in and out: appending to the stored property inside the loop
         // costs a dynamic exclusivity check per pixel.
         var indices = [UInt8](repeating: 0, count: r.width * r.height)
@@ -236,7 +260,10 @@ public final class GIFWriter {
                     var i = (y * frameWidth + r.x) * 3
                     for _ in 0..<r.width {
                         let key = UInt32(p[i]) << 16 | UInt32(p[i + 1]) << 8 | UInt32(p[i + 2])
-                        if key != lastKey { lastIndex = index(key); lastKey = key }
+                        if key != lastKey {
+                            lastIndex = index(key)
+                            lastKey = key
+                        }
                         out[o] = lastIndex
                         o += 1
                         i += 3
@@ -250,7 +277,8 @@ public final class GIFWriter {
     // MARK: - Bytes
 
     private func appendUInt16(_ v: Int) {
-        body.append(UInt8(v & 0xFF)); body.append(UInt8(v >> 8))
+        body.append(UInt8(v & 0xFF))
+        body.append(UInt8(v >> 8))
     }
 
     /// Bits of a colour table holding `count` colours: 2^bits ≥ count, at least 2 entries.

@@ -7,7 +7,10 @@ public struct Panel: Equatable, Sendable {
     public struct Stat: Equatable, Sendable {
         public var label: String
         public var value: String
-        public init(_ label: String, _ value: String) { self.label = label; self.value = value }
+        public init(_ label: String, _ value: String) {
+            self.label = label
+            self.value = value
+        }
     }
 
     /// The game's name, at the top.
@@ -27,9 +30,11 @@ public struct Panel: Equatable, Sendable {
     /// A word laid over the middle of the game (`PAUSED`, `GAME OVER`).
     public var banner: String?
 
-    public init(title: String, score: Int? = 0, stats: [Stat] = [], actionNames: [String] = [],
-                chosenAction: Int? = nil, qValues: [Float]? = nil, hints: [String] = [],
-                banner: String? = nil) {
+    public init(
+        title: String, score: Int? = 0, stats: [Stat] = [], actionNames: [String] = [],
+        chosenAction: Int? = nil, qValues: [Float]? = nil, hints: [String] = [],
+        banner: String? = nil
+    ) {
         self.title = title
         self.score = score
         self.stats = stats
@@ -68,16 +73,19 @@ public struct GameView: Sendable {
     public static let chosenColor = RGB(92, 186, 92)
     public static let barColor = RGB(84, 92, 214)
     public static let hintColor = RGB(104, 104, 104)
-    static let stripe = [RGB(200, 72, 72), RGB(198, 108, 58), RGB(180, 122, 48), RGB(162, 162, 42),
-                         RGB(72, 160, 72), RGB(66, 72, 200)]
+    static let stripe = [
+        RGB(200, 72, 72), RGB(198, 108, 58), RGB(180, 122, 48), RGB(162, 162, 42),
+        RGB(72, 160, 72), RGB(66, 72, 200)
+    ]
 
     /// - Parameters:
     ///   - gameWidth, gameHeight: the size of the frames the game renders.
     ///   - zoom: output pixels per game pixel.
     ///   - panelWidth: width of the text panel (the default holds 19 characters a line).
     public init(gameWidth: Int, gameHeight: Int, zoom: Int = 5, panelWidth: Int = 256) {
-        precondition(gameWidth > 0 && gameHeight > 0 && zoom > 0 && panelWidth >= 0,
-                     "GameView: game \(gameWidth)×\(gameHeight), zoom \(zoom), panel \(panelWidth)")
+        precondition(
+            gameWidth > 0 && gameHeight > 0 && zoom > 0 && panelWidth >= 0,
+            "GameView: game \(gameWidth)×\(gameHeight), zoom \(zoom), panel \(panelWidth)")
         self.gameWidth = gameWidth
         self.gameHeight = gameHeight
         self.zoom = zoom
@@ -86,8 +94,9 @@ public struct GameView: Sendable {
 
     /// The game frame zoomed, with the panel beside it.
     public func compose(_ game: Frame, panel: Panel) -> Frame {
-        precondition(game.width == gameWidth && game.height == gameHeight,
-                     "GameView.compose: frame \(game.width)×\(game.height), view made for \(gameWidth)×\(gameHeight)")
+        precondition(
+            game.width == gameWidth && game.height == gameHeight,
+            "GameView.compose: frame \(game.width)×\(game.height), view made for \(gameWidth)×\(gameHeight)")
         var out = Frame(width: width, height: height, fill: Self.background)
         blitZoomed(game, into: &out)
         if let banner = panel.banner { drawBanner(banner, on: &out) }
@@ -109,7 +118,9 @@ public struct GameView: Sendable {
                         let s = (y * gw + x) * 3
                         let r = src[s], g = src[s + 1], b = src[s + 2]
                         for _ in 0..<z {
-                            dst[o] = r; dst[o + 1] = g; dst[o + 2] = b
+                            dst[o] = r
+                            dst[o + 1] = g
+                            dst[o + 2] = b
                             o += 3
                         }
                     }
@@ -132,8 +143,9 @@ public struct GameView: Sendable {
         out.fillRect(x: 0, y: y, width: gameW, height: bandHeight, color: Self.background)
         out.fillRect(x: 0, y: y, width: gameW, height: 3, color: Self.divider)
         out.fillRect(x: 0, y: y + bandHeight - 3, width: gameW, height: 3, color: Self.divider)
-        BitmapFont.draw(text, into: &out, x: (gameW - textWidth) / 2, y: y + 12,
-                        color: Self.scoreColor, scale: scale)
+        BitmapFont.draw(
+            text, into: &out, x: (gameW - textWidth) / 2, y: y + 12,
+            color: Self.scoreColor, scale: scale)
     }
 
     private func drawPanel(_ panel: Panel, on out: inout Frame) {
@@ -163,8 +175,9 @@ public struct GameView: Sendable {
         let labelColumns = (panel.stats.map(\.label.count).max() ?? 0) + 1
         for stat in panel.stats {
             BitmapFont.draw(stat.label.uppercased(), into: &out, x: x, y: y, color: Self.labelColor, scale: s)
-            BitmapFont.draw(stat.value.uppercased(), into: &out, x: x + labelColumns * BitmapFont.advance * s, y: y,
-                            color: Self.valueColor, scale: s)
+            BitmapFont.draw(
+                stat.value.uppercased(), into: &out, x: x + labelColumns * BitmapFont.advance * s, y: y,
+                color: Self.valueColor, scale: s)
             y += line
         }
         if !panel.actionNames.isEmpty {
@@ -183,8 +196,9 @@ public struct GameView: Sendable {
     private func drawActions(_ panel: Panel, x: Int, y startY: Int, on out: inout Frame) {
         let s = Self.textScale, line = Self.lineHeight
         var y = startY
-        BitmapFont.draw(panel.qValues == nil ? "ACTIONS" : "Q-VALUES", into: &out, x: x, y: y,
-                        color: Self.labelColor, scale: s)
+        BitmapFont.draw(
+            panel.qValues == nil ? "ACTIONS" : "Q-VALUES", into: &out, x: x, y: y,
+            color: Self.labelColor, scale: s)
         y += line
         let nameX = x + 2 * BitmapFont.advance * s
         let nameColumns = (panel.actionNames.map(\.count).max() ?? 0) + 1
@@ -203,8 +217,9 @@ public struct GameView: Sendable {
                 let room = max(0, textX - 8 - barX)
                 let fraction = high > low ? Double(q[i] - low) / Double(high - low) : 1
                 let barWidth = max(2, Int((fraction * Double(room)).rounded()))
-                out.fillRect(x: barX, y: y + 2, width: min(room, barWidth), height: BitmapFont.glyphHeight * s - 4,
-                             color: chosen ? Self.chosenColor : Self.barColor)
+                out.fillRect(
+                    x: barX, y: y + 2, width: min(room, barWidth), height: BitmapFont.glyphHeight * s - 4,
+                    color: chosen ? Self.chosenColor : Self.barColor)
                 BitmapFont.draw(text, into: &out, x: textX, y: y, color: color, scale: s)
             }
             y += line

@@ -42,7 +42,9 @@ public struct GoBoardPicture: Sendable {
 
     /// The picture of `board`.
     public func draw(_ board: GoBoard) -> Frame {
-        precondition(board.size == size, "GoBoardPicture.draw: board \(board.size)×\(board.size), picture made for \(size)×\(size)")
+        precondition(
+            board.size == size,
+            "GoBoardPicture.draw: board \(board.size)×\(board.size), picture made for \(size)×\(size)")
         var frame = Frame(width: width, height: height, fill: Self.wood)
         let span = (size - 1) * cell
         for i in 0..<size {
@@ -79,13 +81,17 @@ public struct GoBoardPicture: Sendable {
     private var starPoints: [GoPoint] {
         guard size >= 7 else { return [] }
         let lo = size >= 13 ? 3 : 2, hi = size - 1 - lo, mid = size / 2
-        var points = [GoPoint(column: lo, row: lo), GoPoint(column: hi, row: lo),
-                      GoPoint(column: lo, row: hi), GoPoint(column: hi, row: hi)]
+        var points = [
+            GoPoint(column: lo, row: lo), GoPoint(column: hi, row: lo),
+            GoPoint(column: lo, row: hi), GoPoint(column: hi, row: hi)
+        ]
         if size % 2 == 1 {
             points.append(GoPoint(column: mid, row: mid))
             if size >= 13 {
-                points += [GoPoint(column: lo, row: mid), GoPoint(column: hi, row: mid),
-                           GoPoint(column: mid, row: lo), GoPoint(column: mid, row: hi)]
+                points += [
+                    GoPoint(column: lo, row: mid), GoPoint(column: hi, row: mid),
+                    GoPoint(column: mid, row: lo), GoPoint(column: mid, row: hi)
+                ]
             }
         }
         return points
@@ -101,7 +107,8 @@ public struct GoBoardPicture: Sendable {
             let letterWidth = BitmapFont.width(of: letter, scale: scale)
             let numberWidth = BitmapFont.width(of: number, scale: scale)
             for top in [(labelBand - glyph) / 2, height - (labelBand + glyph) / 2] {
-                _ = BitmapFont.draw(letter, into: &frame, x: x - letterWidth / 2, y: top, color: Self.label, scale: scale)
+                _ = BitmapFont.draw(
+                    letter, into: &frame, x: x - letterWidth / 2, y: top, color: Self.label, scale: scale)
             }
             for left in [(labelBand - numberWidth) / 2, width - (labelBand + numberWidth) / 2] {
                 _ = BitmapFont.draw(number, into: &frame, x: left, y: y - glyph / 2, color: Self.label, scale: scale)
@@ -111,7 +118,7 @@ public struct GoBoardPicture: Sendable {
 
     private func disc(_ frame: inout Frame, _ p: GoPoint, radius: Int, color: RGB) {
         let (cx, cy) = centre(p)
-        let r2 = radius * radius + radius   // rounder edge than r² alone
+        let r2 = radius * radius + radius  // rounder edge than r² alone
         for dy in -radius...radius {
             var half = 0
             while (half + 1) * (half + 1) + dy * dy <= r2 { half += 1 }

@@ -33,8 +33,9 @@ public struct FrameClock {
     public mutating func wait() {
         let now = DispatchTime.now().uptimeNanoseconds
         if now < next {
-            var remaining = timespec(tv_sec: Int((next - now) / 1_000_000_000),
-                                     tv_nsec: Int((next - now) % 1_000_000_000))
+            var remaining = timespec(
+                tv_sec: Int((next - now) / 1_000_000_000),
+                tv_nsec: Int((next - now) % 1_000_000_000))
             var left = timespec()
             while nanosleep(&remaining, &left) != 0 && errno == EINTR { remaining = left }
             next += period
@@ -55,8 +56,10 @@ public struct KeyMap: Sendable {
     private let actionOfKey: [Key: Int]
 
     /// Keys of the actions, held-key priority first: a held arrow steers even while space is held.
-    static let keyNames: [(Key, String)] = [(.left, "left"), (.right, "right"), (.up, "up"),
-                                            (.down, "down"), (.space, "fire")]
+    static let keyNames: [(Key, String)] = [
+        (.left, "left"), (.right, "right"), (.up, "up"),
+        (.down, "down"), (.space, "fire")
+    ]
 
     public init(actionNames: [String]) {
         self.actionNames = actionNames

@@ -46,10 +46,16 @@ package enum LZW {
                     var slot = (prefix &* 5003 ^ k &* 131) & (slotCount - 1)
                     var found = -1
                     while keys[slot] != -1 {
-                        if keys[slot] == key { found = Int(codes[slot]); break }
+                        if keys[slot] == key {
+                            found = Int(codes[slot])
+                            break
+                        }
                         slot = (slot + 1) & (slotCount - 1)
                     }
-                    if found >= 0 { prefix = found; continue }
+                    if found >= 0 {
+                        prefix = found
+                        continue
+                    }
 
                     bits.write(prefix, width: width, into: &output)
                     // The decoder adds its entry one code later; it widens once its next free

@@ -44,8 +44,9 @@ public final class Window {
     /// - Throws: `WindowError.noDisplay` when SDL falls back to an invisible driver,
     ///   `WindowError.sdl` with SDL's message when SDL cannot start or make the window.
     public init(title: String, width: Int, height: Int, scale: Int = 1) throws {
-        precondition(width > 0 && height > 0 && scale > 0,
-                     "Window: size \(width)×\(height) at scale \(scale) must be positive")
+        precondition(
+            width > 0 && height > 0 && scale > 0,
+            "Window: size \(width)×\(height) at scale \(scale) must be positive")
         self.width = width
         self.height = height
         self.scale = scale
@@ -69,16 +70,18 @@ public final class Window {
         }
         _ = SDL_SetHint("SDL_RENDER_SCALE_QUALITY", "0")  // nearest neighbour: crisp pixels
         let centered = Int32(bitPattern: 0x2FFF_0000)  // SDL_WINDOWPOS_CENTERED (a C macro)
-        window = SDL_CreateWindow(title, centered, centered, Int32(width * scale), Int32(height * scale),
-                                  SDL_WINDOW_SHOWN.rawValue)
+        window = SDL_CreateWindow(
+            title, centered, centered, Int32(width * scale), Int32(height * scale),
+            SDL_WINDOW_SHOWN.rawValue)
         guard window != nil else { throw failure() }
         renderer = SDL_CreateRenderer(window, -1, 0)
         if renderer == nil {
             renderer = SDL_CreateRenderer(window, -1, SDL_RENDERER_SOFTWARE.rawValue)
         }
         guard renderer != nil else { throw failure() }
-        texture = SDL_CreateTexture(renderer, SDL_PIXELFORMAT_RGB24.rawValue,
-                                    Int32(SDL_TEXTUREACCESS_STREAMING.rawValue), Int32(width), Int32(height))
+        texture = SDL_CreateTexture(
+            renderer, SDL_PIXELFORMAT_RGB24.rawValue,
+            Int32(SDL_TEXTUREACCESS_STREAMING.rawValue), Int32(width), Int32(height))
         guard texture != nil else { throw failure() }
     }
 
@@ -86,8 +89,9 @@ public final class Window {
 
     /// Shows `frame` (of the window's frame size) until the next call.
     public func show(_ frame: Frame) {
-        precondition(frame.width == width && frame.height == height,
-                     "Window.show: frame \(frame.width)×\(frame.height), window frames \(width)×\(height)")
+        precondition(
+            frame.width == width && frame.height == height,
+            "Window.show: frame \(frame.width)×\(frame.height), window frames \(width)×\(height)")
         guard let renderer, let texture else { return }
         frame.pixels.withUnsafeBytes { bytes in
             _ = SDL_UpdateTexture(texture, nil, bytes.baseAddress, Int32(width * 3))
@@ -134,7 +138,9 @@ public final class Window {
         if let renderer { SDL_DestroyRenderer(renderer) }
         if let window { SDL_DestroyWindow(window) }
         let wasOpen = window != nil || renderer != nil || texture != nil
-        texture = nil; renderer = nil; window = nil
+        texture = nil
+        renderer = nil
+        window = nil
         if wasOpen { SDL_QuitSubSystem(SDL_INIT_VIDEO) }
     }
 

@@ -45,19 +45,28 @@ struct BenchCore: ParsableCommand {
         }
         print("elementwise (16M floats)   GB/s   memcpy GB/s   fraction")
         for row in elementwiseRows {
-            print(String(format: "  %-12@ %13.1f %13.1f %10.2f", row.op as NSString, row.gbps, row.memcpy, row.gbps / row.memcpy))
+            print(
+                String(
+                    format: "  %-12@ %13.1f %13.1f %10.2f", row.op as NSString, row.gbps, row.memcpy,
+                    row.gbps / row.memcpy))
         }
         print(String(format: "MLP 784-256-256-10, batch 64, forward + backward: %.3f ms", mlpMilliseconds))
         print(String(format: "Nature-DQN net, batch 32 × 4×84×84, forward + backward: %.2f ms", dqnConvMilliseconds))
 
         if common.json {
             printJSON([
-                "matmul": matmulRows.map { ["n": $0.n, "cortex_gflops": $0.cortex, "blas_gflops": $0.blas,
-                                            "ratio": $0.cortex / $0.blas] as [String: Any] },
-                "elementwise": elementwiseRows.map { ["op": $0.op, "gbps": $0.gbps, "memcpy_gbps": $0.memcpy] as [String: Any] },
+                "matmul": matmulRows.map {
+                    [
+                        "n": $0.n, "cortex_gflops": $0.cortex, "blas_gflops": $0.blas,
+                        "ratio": $0.cortex / $0.blas
+                    ] as [String: Any]
+                },
+                "elementwise": elementwiseRows.map {
+                    ["op": $0.op, "gbps": $0.gbps, "memcpy_gbps": $0.memcpy] as [String: Any]
+                },
                 "mlp_ms": mlpMilliseconds,
                 "dqn_conv_ms": dqnConvMilliseconds,
-                "threads": common.threads,
+                "threads": common.threads
             ])
         }
     }
@@ -82,22 +91,28 @@ struct BenchCore: ParsableCommand {
             let start = DispatchTime.now().uptimeNanoseconds
             var pairs = 0
             while pairs < repetitions
-                || (pairs < 8 * repetitions && Double(DispatchTime.now().uptimeNanoseconds - start) < 1.5e9) {
+                || (pairs < 8 * repetitions && Double(DispatchTime.now().uptimeNanoseconds - start) < 1.5e9)
+            {
                 pairs += 1
                 // The previous result is dropped first, as a training loop drops each step's
                 // tensors, so the product writes into the block just freed (as sgemm reuses `c`).
-                bestCortex = min(bestCortex, seconds {
-                    for _ in 0..<calls {
-                        kept = nil
-                        kept = matmul(a, b)
-                    }
-                })
-                bestBlas = min(bestBlas, seconds {
-                    for _ in 0..<calls {
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1,
-                                    a.storage.pointer, Int32(n), b.storage.pointer, Int32(n), 0, c.pointer, Int32(n))
-                    }
-                })
+                bestCortex = min(
+                    bestCortex,
+                    seconds {
+                        for _ in 0..<calls {
+                            kept = nil
+                            kept = matmul(a, b)
+                        }
+                    })
+                bestBlas = min(
+                    bestBlas,
+                    seconds {
+                        for _ in 0..<calls {
+                            cblas_sgemm(
+                                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1,
+                                a.storage.pointer, Int32(n), b.storage.pointer, Int32(n), 0, c.pointer, Int32(n))
+                        }
+                    })
             }
             precondition(kept?.shape == [n, n])
             rows.append((n, flops * Double(calls) / bestCortex / 1e9, flops * Double(calls) / bestBlas / 1e9))
@@ -107,7 +122,8 @@ struct BenchCore: ParsableCommand {
 
     /// GB/s (bytes read + written, divided by time) of elementwise ops, a last-axis sum and a
     /// 4096×4096 transpose on 16M floats, each next to a 64 MB memcpy measured alongside.
-    private func measureElementwise(_ generator: inout RandomGenerator) -> [(op: String, gbps: Double, memcpy: Double)] {
+    private func measureElementwise(_ generator: inout RandomGenerator) -> [(op: String, gbps: Double, memcpy: Double)]
+    {
         let count = 1 << 24
         let a = Tensor.randn([4096, 4096], using: &generator), b = Tensor.randn([4096, 4096], using: &generator)
         let copy = TensorStorage(count: count)
@@ -118,7 +134,7 @@ struct BenchCore: ParsableCommand {
             ("relu", 2 * bytes, { a.relu() }),
             ("gelu", 2 * bytes, { a.gelu() }),
             ("sum_last", bytes, { a.sum(axes: [1]) }),
-            ("transpose", 2 * bytes, { a.transposed(0, 1) }),
+            ("transpose", 2 * bytes, { a.transposed(0, 1) })
         ]
         var rows: [(op: String, gbps: Double, memcpy: Double)] = []
         for (name, traffic, op) in ops {
@@ -143,8 +159,11 @@ struct BenchCore: ParsableCommand {
         let sizes = [784, 256, 256, 10]
         var layers: [(weight: Tensor, bias: Tensor)] = []
         for (fanIn, fanOut) in zip(sizes, sizes.dropFirst()) {
-            layers.append((Initializer.kaimingUniform([fanOut, fanIn], using: &generator),
-                           Tensor.zeros([fanOut], requiresGrad: true)))
+            layers.append(
+                (
+                    Initializer.kaimingUniform([fanOut, fanIn], using: &generator),
+                    Tensor.zeros([fanOut], requiresGrad: true)
+                ))
         }
         let x = Tensor.randn([64, 784], using: &generator), target = Tensor.randn([64, 10], using: &generator)
         func step() {
@@ -155,7 +174,10 @@ struct BenchCore: ParsableCommand {
             }
             let diff = h - target
             (diff * diff).mean().backward()
-            for layer in layers { layer.weight.zeroGrad(); layer.bias.zeroGrad() }
+            for layer in layers {
+                layer.weight.zeroGrad()
+                layer.bias.zeroGrad()
+            }
         }
         for _ in 0..<5 { step() }
         let calls = 20
@@ -175,19 +197,22 @@ extension BenchCore {
     func measureDQNConv(_ generator: inout RandomGenerator) -> Double {
         printError("  DQN conv stack")
         let convs: [(out: Int, in: Int, kernel: Int, stride: Int)] = [(32, 4, 8, 4), (64, 32, 4, 2), (64, 64, 3, 1)]
-        let convWeights = convs.map { Initializer.kaimingUniform([$0.out, $0.in, $0.kernel, $0.kernel], using: &generator) }
+        let convWeights = convs.map {
+            Initializer.kaimingUniform([$0.out, $0.in, $0.kernel, $0.kernel], using: &generator)
+        }
         let convBiases = convs.map { Tensor.zeros([$0.out], requiresGrad: true) }
-        let fc1 = Initializer.kaimingUniform([512, 3136], using: &generator), b1 = Tensor.zeros([512], requiresGrad: true)
+        let fc1 = Initializer.kaimingUniform([512, 3136], using: &generator),
+            b1 = Tensor.zeros([512], requiresGrad: true)
         let fc2 = Initializer.kaimingUniform([4, 512], using: &generator), b2 = Tensor.zeros([4], requiresGrad: true)
         let parameters = convWeights + convBiases + [fc1, b1, fc2, b2]
         let frames = Tensor.uniform([32, 4, 84, 84], using: &generator)
         func step() {
-            var h = frames                                                     // (32, 4, 84, 84)
+            var h = frames  // (32, 4, 84, 84)
             for (i, conv) in convs.enumerated() {
                 h = conv2d(h, weight: convWeights[i], bias: convBiases[i], stride: (conv.stride, conv.stride)).relu()
-            }                                                                  // (32, 64, 7, 7)
-            h = linear(h.reshaped([32, 3136]), weight: fc1, bias: b1).relu()   // (32, 512)
-            let q = linear(h, weight: fc2, bias: b2)                           // (32, 4)
+            }  // (32, 64, 7, 7)
+            h = linear(h.reshaped([32, 3136]), weight: fc1, bias: b1).relu()  // (32, 512)
+            let q = linear(h, weight: fc2, bias: b2)  // (32, 4)
             (q * q).mean().backward()
             for p in parameters { p.zeroGrad() }
         }

@@ -11,7 +11,9 @@ struct BenchVision: ParsableCommand {
         commandName: "vision",
         abstract: "Image models: seconds per 60,000-image training epoch of the ViT and LeNet-5.")
 
-    @Option(help: "Directory of an IDX or CIFAR-10 dataset (default: Fashion-MNIST from dataset-fashion-mnist).", completion: .file())
+    @Option(
+        help: "Directory of an IDX or CIFAR-10 dataset (default: Fashion-MNIST from dataset-fashion-mnist).",
+        completion: .file())
     var data: String = FashionMNIST.defaultDirectory
     @Option(help: "Timed batches per model (the epoch time is extrapolated from them).")
     var batches = 60
@@ -35,15 +37,19 @@ struct BenchVision: ParsableCommand {
         Runtime.configure(threads: common.threads)
         let train = try ImageDataset.load(directory: data, split: .train)
         let epochImages = 60_000
-        printError("bench vision: \(common.threads) thread(s), batch \(batch), \(batches) timed batches per model after 5 warm-up batches")
-        printError("  wall-clock figures count waiting for a core; on a busy machine compare the CPU seconds (all threads)")
+        printError(
+            "bench vision: \(common.threads) thread(s), batch \(batch), \(batches) timed batches per model after 5 warm-up batches"
+        )
+        printError(
+            "  wall-clock figures count waiting for a core; on a busy machine compare the CPU seconds (all threads)")
         var rows: [[String: Any]] = []
         for name in models.split(separator: ",") {
             let kind = ImageModelKind(rawValue: String(name))!
             var generator = RandomGenerator(seed: common.seed)
             let normalization = ImageNormalization.computed(from: train)
             let classifier = ImageClassifier.make(
-                kind: kind, vit: ViTConfig(channels: train.channels, imageSize: train.height, classes: train.classCount),
+                kind: kind,
+                vit: ViTConfig(channels: train.channels, imageSize: train.height, classes: train.classCount),
                 lenet: LeNetConfig(channels: train.channels, imageSize: train.height, classes: train.classCount),
                 classNames: train.classNames, mean: normalization.mean, std: normalization.std, generator: &generator)
             let model = classifier.network
@@ -66,16 +72,23 @@ struct BenchVision: ParsableCommand {
             let perEpoch = seconds / Double(batches * batch) * Double(epochImages)
             let reference = BenchVision.pytorchSecondsPerEpoch[kind]!
             printError(String(format: "  %@: %.1f ms/batch", kind.rawValue, seconds / Double(batches) * 1000))
-            rows.append(["model": kind.rawValue, "parameters": model.parameterCount, "s_per_epoch": perEpoch,
-                         "ms_per_batch": seconds / Double(batches) * 1000, "pytorch_s_per_epoch": reference,
-                         "speedup_vs_pytorch": reference / perEpoch, "cpu_s_per_epoch": cpuPerEpoch])
+            rows.append([
+                "model": kind.rawValue, "parameters": model.parameterCount, "s_per_epoch": perEpoch,
+                "ms_per_batch": seconds / Double(batches) * 1000, "pytorch_s_per_epoch": reference,
+                "speedup_vs_pytorch": reference / perEpoch, "cpu_s_per_epoch": cpuPerEpoch
+            ])
         }
-        print("vision training epoch (60,000 images, batch \(batch), forward + backward + AdamW, \(common.threads) thread(s))")
+        print(
+            "vision training epoch (60,000 images, batch \(batch), forward + backward + AdamW, \(common.threads) thread(s))"
+        )
         for row in rows {
-            print(String(format: "  %-6@ %7d parameters  %7.1f s/epoch  (PyTorch 2.15: %.1f s → %.2f× faster); %.1f CPU s/epoch",
-                         (row["model"] as! String) as NSString, row["parameters"] as! Int, row["s_per_epoch"] as! Double,
-                         row["pytorch_s_per_epoch"] as! Double, row["speedup_vs_pytorch"] as! Double,
-                         row["cpu_s_per_epoch"] as! Double))
+            print(
+                String(
+                    format:
+                        "  %-6@ %7d parameters  %7.1f s/epoch  (PyTorch 2.15: %.1f s → %.2f× faster); %.1f CPU s/epoch",
+                    (row["model"] as! String) as NSString, row["parameters"] as! Int, row["s_per_epoch"] as! Double,
+                    row["pytorch_s_per_epoch"] as! Double, row["speedup_vs_pytorch"] as! Double,
+                    row["cpu_s_per_epoch"] as! Double))
         }
         if common.json { printJSON(["models": rows, "batch": batch, "threads": common.threads]) }
     }

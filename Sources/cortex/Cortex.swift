@@ -8,8 +8,10 @@ struct CortexCommand: ParsableCommand {
         commandName: "cortex",
         abstract: "Deep learning and reinforcement learning sandbox: train, evaluate, watch, benchmark.",
         version: "0.1.0",
-        subcommands: [Train.self, Eval.self, Classify.self, Bench.self, Play.self, Watch.self,
-                      GTPCommand.self, MatchCommand.self, Generate.self, Export.self])
+        subcommands: [
+            Train.self, Eval.self, Classify.self, Bench.self, Play.self, Watch.self,
+            GTPCommand.self, MatchCommand.self, Generate.self, Export.self
+        ])
 
     /// Parses and runs a command. Usage errors print as the argument parser prints them; any
     /// other error a command throws prints as one line, `cortex <command>: <what went wrong>`,

@@ -13,7 +13,7 @@ struct Eval: ParsableCommand {
         abstract: "Evaluate a trained model: a DQN agent on its game (mean, std, min, max return), a Go agent against the random player, or an image classifier (accuracy, per class, confusion matrix).")
 
     @Argument(help: "What to evaluate: a game (\(Games.names.joined(separator: ", "))), go, an image model (vit, lenet) or text.",
-              completion: .list(Eval.targets), transform: { try choice($0, among: Eval.targets, of: "evaluation target") })
+              completion: .list(Eval.targets))
     var target: String
     static let targets = Games.names + ["go", "vit", "lenet", "text"]
     @Option(help: "Checkpoint written by `cortex train`.", completion: .file(extensions: ["safetensors"]), transform: ShippedModels.resolve)

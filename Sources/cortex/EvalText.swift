@@ -22,30 +22,44 @@ struct TextEvaluation {
         do {
             corpus = try CharCorpus(text: text, tokenizer: loaded.tokenizer)
         } catch let error as DataError {
-            throw CommandFailure("\(data): \(error) — the model's vocabulary has \(loaded.tokenizer.vocabularySize) characters")
+            throw CommandFailure(
+                "\(data): \(error) — the model's vocabulary has \(loaded.tokenizer.vocabularySize) characters")
         }
         var block = blockSize ?? 64
         if case .gpt(let gpt) = loaded.model { block = min(block, gpt.config.blockSize) }
         guard corpus.validation.count > block + 1 else {
-            throw CommandFailure("\(data): the \(corpus.validation.count)-token validation split is too short for blocks of \(block)")
+            throw CommandFailure(
+                "\(data): the \(corpus.validation.count)-token validation split is too short for blocks of \(block)")
         }
         let evaluation = corpus.evaluationBatches(.validation, count: batches, batchSize: batchSize, blockSize: block)
         var losses: [Double] = []
         withNoGrad {
             for batch in evaluation {
-                losses.append(Double(loaded.model.loss(inputs: batch.inputs, targets: batch.targets,
-                                                       batchSize: batch.batchSize).item))
+                losses.append(
+                    Double(
+                        loaded.model.loss(
+                            inputs: batch.inputs, targets: batch.targets,
+                            batchSize: batch.batchSize
+                        ).item))
             }
         }
         let mean = losses.reduce(0, +) / Double(losses.count)
-        let spread = losses.count > 1
-            ? (losses.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(losses.count - 1)).squareRoot() / Double(losses.count).squareRoot()
+        let spread =
+            losses.count > 1
+            ? (losses.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(losses.count - 1)).squareRoot()
+                / Double(losses.count).squareRoot()
             : 0
-        print(String(format: "%@ on %@: validation loss %.4f ± %.4f (standard error; %d batches of %d × %d characters, %d-character validation split)",
-                     checkpoint as NSString, data as NSString, mean, spread, batches, batchSize, block, corpus.validation.count))
+        print(
+            String(
+                format:
+                    "%@ on %@: validation loss %.4f ± %.4f (standard error; %d batches of %d × %d characters, %d-character validation split)",
+                checkpoint as NSString, data as NSString, mean, spread, batches, batchSize, block,
+                corpus.validation.count))
         if json {
-            printJSON(["val_loss": mean, "standard_error": spread, "batches": batches, "batch_size": batchSize,
-                       "block_size": block, "validation_tokens": corpus.validation.count, "model": loaded.model.kind])
+            printJSON([
+                "val_loss": mean, "standard_error": spread, "batches": batches, "batch_size": batchSize,
+                "block_size": block, "validation_tokens": corpus.validation.count, "model": loaded.model.kind
+            ])
         }
     }
 }

@@ -7,7 +7,10 @@ import Recipes
 
 /// Options of `cortex eval vit|lenet` that games do not have.
 struct VisionEvalOptions: ParsableArguments {
-    @Option(help: "vit/lenet: dataset directory (default: Fashion-MNIST from dataset-fashion-mnist); text: a UTF-8 file (default data/shakespeare.txt).", completion: .file())
+    @Option(
+        help:
+            "vit/lenet: dataset directory (default: Fashion-MNIST from dataset-fashion-mnist); text: a UTF-8 file (default data/shakespeare.txt).",
+        completion: .file())
     var data: String?
     @Option(help: "vit/lenet: write a grid of test images labelled with predicted and true class (PNG).")
     var grid: String?
@@ -17,7 +20,9 @@ struct VisionEvalOptions: ParsableArguments {
     var pictureCount = 32
 
     func validate() throws {
-        guard pictureCount >= 1 else { throw ValidationError("--picture-count must be at least 1, got \(pictureCount)") }
+        guard pictureCount >= 1 else {
+            throw ValidationError("--picture-count must be at least 1, got \(pictureCount)")
+        }
     }
 }
 
@@ -36,15 +41,21 @@ struct VisionEvaluation {
             throw CommandFailure("\(checkpoint) holds a \(classifier.kind.rawValue) model, not \(kind.rawValue)")
         }
         if options.attention != nil && kind != .vit {
-            throw CommandFailure("--attention needs a ViT checkpoint (attention rollout); \(checkpoint) is \(kind.rawValue)")
+            throw CommandFailure(
+                "--attention needs a ViT checkpoint (attention rollout); \(checkpoint) is \(kind.rawValue)")
         }
         let directory = options.data ?? FashionMNIST.defaultDirectory
         let test = try ImageDataset.load(directory: directory, split: .test)
-        guard test.channels == classifier.channels, test.height == classifier.imageSize, test.width == classifier.imageSize else {
-            throw CommandFailure("\(directory): test images are \(test.channels)x\(test.height)x\(test.width), the model takes \(classifier.channels)x\(classifier.imageSize)x\(classifier.imageSize)")
+        guard test.channels == classifier.channels, test.height == classifier.imageSize,
+            test.width == classifier.imageSize
+        else {
+            throw CommandFailure(
+                "\(directory): test images are \(test.channels)x\(test.height)x\(test.width), the model takes \(classifier.channels)x\(classifier.imageSize)x\(classifier.imageSize)"
+            )
         }
         guard test.classCount == classifier.classNames.count else {
-            throw CommandFailure("\(directory) has \(test.classCount) classes, the model \(classifier.classNames.count)")
+            throw CommandFailure(
+                "\(directory) has \(test.classCount) classes, the model \(classifier.classNames.count)")
         }
         let start = DispatchTime.now().uptimeNanoseconds
         let result = evaluateClassifier(classifier, on: test)
@@ -56,17 +67,24 @@ struct VisionEvaluation {
             Double(confusion[c][c]) / Double(max(1, confusion[c].reduce(0, +)))
         }
 
-        print(String(format: "%@ on %d test images: accuracy %.2f%%, loss %.4f (%.1f s)",
-                     kind.rawValue as NSString, test.count, 100 * result.accuracy, result.loss, seconds))
+        print(
+            String(
+                format: "%@ on %d test images: accuracy %.2f%%, loss %.4f (%.1f s)",
+                kind.rawValue as NSString, test.count, 100 * result.accuracy, result.loss, seconds))
         let width = max(12, classifier.classNames.map(\.count).max() ?? 0)
         print("per-class accuracy:")
         for (c, name) in classifier.classNames.enumerated() {
-            print("  " + name.padding(toLength: width, withPad: " ", startingAt: 0) + String(format: " %6.2f%%", 100 * perClass[c]))
+            print(
+                "  " + name.padding(toLength: width, withPad: " ", startingAt: 0)
+                    + String(format: " %6.2f%%", 100 * perClass[c]))
         }
         print("confusion matrix (rows: true class, columns: predicted class, in the order above):")
         for (c, row) in confusion.enumerated() {
-            print("  " + String(classifier.classNames[c].prefix(width)).padding(toLength: width, withPad: " ", startingAt: 0)
-                  + row.map { String(format: "%5d", $0) }.joined())
+            print(
+                "  "
+                    + String(classifier.classNames[c].prefix(width)).padding(
+                        toLength: width, withPad: " ", startingAt: 0)
+                    + row.map { String(format: "%5d", $0) }.joined())
         }
 
         var pictures: [String: String] = [:]
@@ -74,27 +92,32 @@ struct VisionEvaluation {
         let shown = Array(0..<count)
         let images = shown.map { test.image(at: $0) }
         if let path = options.grid {
-            let picture = VisionPictures.grid(images: images, predicted: shown.map { result.predictions[$0] },
-                                              truth: shown.map { test.labels[$0] }, classNames: classifier.classNames)
+            let picture = VisionPictures.grid(
+                images: images, predicted: shown.map { result.predictions[$0] },
+                truth: shown.map { test.labels[$0] }, classNames: classifier.classNames)
             try picture.write(to: path)
             pictures["grid"] = path
             printError("wrote \(path)")
         }
         if let path = options.attention, let vit = classifier.visionTransformer {
-            let loader = ImageLoader(dataset: test, batchSize: count, shuffle: false,
-                                     normalization: ImageNormalization(mean: classifier.mean, std: classifier.std), seed: 0)
+            let loader = ImageLoader(
+                dataset: test, batchSize: count, shuffle: false,
+                normalization: ImageNormalization(mean: classifier.mean, std: classifier.std), seed: 0)
             let rollout = vit.attentionRollout(loader.batch(indices: shown).images)
-            let picture = VisionPictures.attention(images: images, maps: rollout.maps, gridSize: vit.config.gridSize,
-                                                   predicted: rollout.logits.argmaxIndices(axis: 1),
-                                                   truth: shown.map { test.labels[$0] }, classNames: classifier.classNames)
+            let picture = VisionPictures.attention(
+                images: images, maps: rollout.maps, gridSize: vit.config.gridSize,
+                predicted: rollout.logits.argmaxIndices(axis: 1),
+                truth: shown.map { test.labels[$0] }, classNames: classifier.classNames)
             try picture.write(to: path)
             pictures["attention"] = path
             printError("wrote \(path)")
         }
         if common.json {
-            var object: [String: Any] = ["model": kind.rawValue, "test_accuracy": result.accuracy, "test_loss": result.loss,
-                                         "images": test.count, "classes": classifier.classNames,
-                                         "per_class_accuracy": perClass, "confusion_matrix": confusion]
+            var object: [String: Any] = [
+                "model": kind.rawValue, "test_accuracy": result.accuracy, "test_loss": result.loss,
+                "images": test.count, "classes": classifier.classNames,
+                "per_class_accuracy": perClass, "confusion_matrix": confusion
+            ]
             for (key, value) in pictures { object[key] = value }
             printJSON(object)
         }

@@ -23,8 +23,11 @@ struct Export: ParsableCommand {
             GPT (or scripts/reference/gpt.py) takes them.
             """)
 
-    @Option(help: "Checkpoint written by cortex train.", completion: .file(extensions: ["safetensors"]), transform: ShippedModels.resolve) var checkpoint: String
-    @Option(help: "Where to write the weights (.safetensors).", completion: .file(extensions: ["safetensors"])) var out: String
+    @Option(
+        help: "Checkpoint written by cortex train.", completion: .file(extensions: ["safetensors"]),
+        transform: ShippedModels.resolve) var checkpoint: String
+    @Option(help: "Where to write the weights (.safetensors).", completion: .file(extensions: ["safetensors"])) var out:
+        String
     @Option(help: "Key layout.") var format: ExportFormat = .cortex
 
     func run() throws {
@@ -32,13 +35,20 @@ struct Export: ParsableCommand {
         var exported = Checkpoint.weightsOnly(file)
         if format == .nanogpt {
             guard file.metadata[LanguageModel.kindKey] == "gpt",
-                  let renamed = GPT.nanoGPTStateDict(exported.tensors) else {
-                throw CommandFailure("\(checkpoint) is not a char-GPT checkpoint (cortex train text --model gpt); --format nanogpt needs one")
+                let renamed = GPT.nanoGPTStateDict(exported.tensors)
+            else {
+                throw CommandFailure(
+                    "\(checkpoint) is not a char-GPT checkpoint (cortex train text --model gpt); --format nanogpt needs one"
+                )
             }
-            exported = SafeTensors(tensors: renamed, metadata: ["format": "pt", "source": "cortex export --format nanogpt"])
+            exported = SafeTensors(
+                tensors: renamed, metadata: ["format": "pt", "source": "cortex export --format nanogpt"])
         }
         try exported.write(to: out)
-        let bytes = { (path: String) in ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int) ?? 0 }
-        printError("wrote \(out): \(exported.tensors.count) tensors, \(bytes(out)) bytes (checkpoint \(bytes(checkpoint)) bytes)")
+        let bytes = { (path: String) in ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int) ?? 0
+        }
+        printError(
+            "wrote \(out): \(exported.tensors.count) tensors, \(bytes(out)) bytes (checkpoint \(bytes(checkpoint)) bytes)"
+        )
     }
 }

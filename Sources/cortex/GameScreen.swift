@@ -29,7 +29,9 @@ func gameTitle(_ name: String) -> String {
 
 /// The picture options `play` and `watch` share.
 struct ScreenOptions: ParsableArguments {
-    @Option(help: "Write an animated GIF of what the window shows (watch: instead of opening it).", completion: .file(extensions: ["gif"]))
+    @Option(
+        help: "Write an animated GIF of what the window shows (watch: instead of opening it).",
+        completion: .file(extensions: ["gif"]))
     var record: String?
 
     @Option(help: "Screen pixels per game pixel (the games draw 168 × 168).")
@@ -59,8 +61,10 @@ final class GameScreen {
     /// - Parameters:
     ///   - window: open a window (else only record).
     ///   - noWindowAdvice: appended to the one-line error when no window can be opened.
-    init(view: GameView, title: String, framesPerSecond: Double, record: String?, window wantsWindow: Bool,
-         frameLimit: Int = 0, noWindowAdvice: String) throws {
+    init(
+        view: GameView, title: String, framesPerSecond: Double, record: String?, window wantsWindow: Bool,
+        frameLimit: Int = 0, noWindowAdvice: String
+    ) throws {
         self.view = view
         self.framesPerSecond = framesPerSecond
         self.frameLimit = frameLimit
@@ -69,8 +73,9 @@ final class GameScreen {
             if framesPerSecond > 50 {
                 printError("note: GIF delays are at least 2/100 s, so the recording plays at 50 frames/s")
             }
-            recorder = GIFWriter(width: view.width, height: view.height,
-                                 framesPerSecond: min(framesPerSecond, 50))
+            recorder = GIFWriter(
+                width: view.width, height: view.height,
+                framesPerSecond: min(framesPerSecond, 50))
         } else {
             recorder = nil
         }
@@ -88,7 +93,8 @@ final class GameScreen {
         }
         clock = FrameClock(framesPerSecond: framesPerSecond)
         #else
-        throw CommandFailure("this cortex was built without SDL (--disable-default-traits), so it has no window; \(noWindowAdvice)")
+        throw CommandFailure(
+            "this cortex was built without SDL (--disable-default-traits), so it has no window; \(noWindowAdvice)")
         #endif
     }
 

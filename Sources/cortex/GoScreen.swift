@@ -23,25 +23,34 @@ enum GoScreen {
     }
 
     /// The side panel for `game`.
-    static func panel(_ game: GoGame, black: String, white: String, gameLine: String, banner: String?,
-                      hints: [String]) -> Panel {
+    static func panel(
+        _ game: GoGame, black: String, white: String, gameLine: String, banner: String?,
+        hints: [String]
+    ) -> Panel {
         let board = game.board
         let estimate = GoResult.score(margin: board.estimatedScore().margin(komi: game.komi)).description
-        var stats: [Panel.Stat] = [.init("Game", gameLine), .init("Black", black), .init("White", white),
-                                   .init("Move", "\(game.moves.count)"),
-                                   .init("Captures", "B \(board.capturedBy.black)  W \(board.capturedBy.white)"),
-                                   .init("Score", estimate)]
-        if let last = game.moves.last { stats.append(.init("Last", "\(last.color.letter) \(last.move.vertex(size: game.size))")) }
+        var stats: [Panel.Stat] = [
+            .init("Game", gameLine), .init("Black", black), .init("White", white),
+            .init("Move", "\(game.moves.count)"),
+            .init("Captures", "B \(board.capturedBy.black)  W \(board.capturedBy.white)"),
+            .init("Score", estimate)
+        ]
+        if let last = game.moves.last {
+            stats.append(.init("Last", "\(last.color.letter) \(last.move.vertex(size: game.size))"))
+        }
         if !game.isOver { stats.append(.init("To play", board.toPlay.description)) }
         return Panel(title: "Go \(game.size)x\(game.size)", score: nil, stats: stats, hints: hints, banner: banner)
     }
 
-    static func makeScreen(size: Int, zoom: Int, title: String, fps: Double, record: String?, window: Bool,
-                           frameLimit: Int, advice: String) throws -> (GoBoardPicture, GameScreen) {
+    static func makeScreen(
+        size: Int, zoom: Int, title: String, fps: Double, record: String?, window: Bool,
+        frameLimit: Int, advice: String
+    ) throws -> (GoBoardPicture, GameScreen) {
         let picture = GoBoardPicture(size: size, pixels: 168 * zoom)
-        let screen = try GameScreen(view: GameView(gameWidth: picture.width, gameHeight: picture.height, zoom: 1),
-                                    title: title, framesPerSecond: fps, record: record, window: window,
-                                    frameLimit: frameLimit, noWindowAdvice: advice)
+        let screen = try GameScreen(
+            view: GameView(gameWidth: picture.width, gameHeight: picture.height, zoom: 1),
+            title: title, framesPerSecond: fps, record: record, window: window,
+            frameLimit: frameLimit, noWindowAdvice: advice)
         return (picture, screen)
     }
 
@@ -54,8 +63,10 @@ enum GoScreen {
 
     /// Plays `games` games between the two generators (swapping colours each game) and shows
     /// or records them; returns each game's result from the first generator's side.
-    static func watch(_ first: GoMoveGenerator, _ second: GoMoveGenerator, size: Int, komi: Double, games: Int,
-                      screen: GameScreen, picture: GoBoardPicture) -> [(result: String, firstWon: Bool?, moves: Int)] {
+    static func watch(
+        _ first: GoMoveGenerator, _ second: GoMoveGenerator, size: Int, komi: Double, games: Int,
+        screen: GameScreen, picture: GoBoardPicture
+    ) -> [(result: String, firstWon: Bool?, moves: Int)] {
         var results: [(result: String, firstWon: Bool?, moves: Int)] = []
         let cap = 2 * size * size
         let endHold = max(2, Int((screen.framesPerSecond * 2).rounded()))
@@ -70,9 +81,11 @@ enum GoScreen {
             let line = "\(number)/\(games)"
             var note: String?
             func show(_ banner: String? = nil, record: Bool = true) {
-                screen.present(picture.draw(game.board),
-                               panel(game, black: names.0, white: names.1, gameLine: line, banner: banner,
-                                     hints: ["P pause  Esc quit"]), record: record)
+                screen.present(
+                    picture.draw(game.board),
+                    panel(
+                        game, black: names.0, white: names.1, gameLine: line, banner: banner,
+                        hints: ["P pause  Esc quit"]), record: record)
             }
             show()
             while !game.isOver && game.moves.count < cap {
@@ -84,7 +97,10 @@ enum GoScreen {
                     default: break
                     }
                 }
-                if paused { show("PAUSED", record: false); continue }
+                if paused {
+                    show("PAUSED", record: false)
+                    continue
+                }
                 let color = game.board.toPlay
                 let move = (color == .black ? black : white).generateMove(in: game, for: color)
                 if !game.play(move, color: color) {
@@ -95,8 +111,11 @@ enum GoScreen {
             }
             let text = resultText(game, capped: !game.isOver)
             let winner = game.result.winner
-            results.append((text + (note.map { " (\($0))" } ?? ""),
-                            winner.map { ($0 == .black) == firstIsBlack }, game.moves.count))
+            results.append(
+                (
+                    text + (note.map { " (\($0))" } ?? ""),
+                    winner.map { ($0 == .black) == firstIsBlack }, game.moves.count
+                ))
             for _ in 0..<endHold where !screen.isFull {
                 if screen.events().contains(.quit) { return results }
                 show(text)
@@ -108,8 +127,10 @@ enum GoScreen {
     // MARK: play
 
     /// A person (clicking points; Space passes) against `agent`; returns the finished games' results.
-    static func play(agent: GoMoveGenerator, human: GoColor, size: Int, komi: Double, screen: GameScreen,
-                     picture: GoBoardPicture) -> [String] {
+    static func play(
+        agent: GoMoveGenerator, human: GoColor, size: Int, komi: Double, screen: GameScreen,
+        picture: GoBoardPicture
+    ) -> [String] {
         var results: [String] = []
         var quit = false
         var number = 0
@@ -121,9 +142,11 @@ enum GoScreen {
             agent.startGame(size: size, komi: komi)
             let names = human == .black ? ("YOU", label(agent)) : (label(agent), "YOU")
             func show(_ banner: String? = nil, hints: [String] = hints, record: Bool = true) {
-                screen.present(picture.draw(game.board),
-                               panel(game, black: names.0, white: names.1, gameLine: "\(number)", banner: banner,
-                                     hints: hints), record: record)
+                screen.present(
+                    picture.draw(game.board),
+                    panel(
+                        game, black: names.0, white: names.1, gameLine: "\(number)", banner: banner,
+                        hints: hints), record: record)
             }
             show()
             turns: while !game.isOver && game.moves.count < cap {
@@ -137,7 +160,9 @@ enum GoScreen {
                 while true {
                     for event in screen.events() {
                         switch event {
-                        case .quit: quit = true; break turns
+                        case .quit:
+                            quit = true
+                            break turns
                         case .keyDown(.space):
                             game.play(.pass, color: color)
                             show()
@@ -162,7 +187,9 @@ enum GoScreen {
             waiting: while !quit {
                 for event in screen.events() {
                     switch event {
-                    case .quit: quit = true; break waiting
+                    case .quit:
+                        quit = true
+                        break waiting
                     case .keyDown(.space), .keyDown(.enter): break waiting
                     default: break
                     }

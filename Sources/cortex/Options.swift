@@ -34,28 +34,25 @@ func printJSON(_ object: [String: Any]) {
         default: return value
         }
     }
-    let data = (try? JSONSerialization.data(withJSONObject: clean(object), options: [.sortedKeys, .withoutEscapingSlashes]))
+    let data =
+        (try? JSONSerialization.data(withJSONObject: clean(object), options: [.sortedKeys, .withoutEscapingSlashes]))
         ?? Data("{}".utf8)
     print(String(decoding: data, as: UTF8.self))
 }
 
 /// Options every `train` command shares: where the run lives and whether it continues.
 struct RunFolderOptions: ParsableArguments {
-    @Option(help: "Run folder (default runs/<job>-s<seed>; a fresh run there starts its logs anew).", completion: .directory)
+    @Option(
+        help: "Run folder (default runs/<job>-s<seed>; a fresh run there starts its logs anew).", completion: .directory
+    )
     var out: String?
 
     @Flag(help: "Resume the run in --out from its last.safetensors.")
     var resume = false
 
-    @Option(help: "Start from this config.json (a run's logged config, or any subset of its fields); flags given after it override it.", completion: .file(extensions: ["json"]))
+    @Option(
+        help:
+            "Start from this config.json (a run's logged config, or any subset of its fields); flags given after it override it.",
+        completion: .file(extensions: ["json"]))
     var config: String?
-}
-
-/// `value` when it is one of `choices`; a usage error listing them otherwise (for arguments
-/// whose choices come from a registry rather than an enum).
-func choice(_ value: String, among choices: [String], of kind: String) throws -> String {
-    guard choices.contains(value) else {
-        throw ValidationError("unknown \(kind) '\(value)'; expected one of \(choices.joined(separator: ", "))")
-    }
-    return value
 }

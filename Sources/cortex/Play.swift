@@ -16,11 +16,14 @@ struct Play: ParsableCommand {
             to an animated GIF.
             """)
 
-    @Argument(help: "The game: \(Games.names.joined(separator: ", ")), or go (click to play against an agent).",
-              completion: .list(Games.names + ["go"]), transform: { try choice($0, among: Games.names + ["go"], of: "game") })
+    @Argument(
+        help: "The game: \(Games.names.joined(separator: ", ")), or go (click to play against an agent).",
+        completion: .list(Games.names + ["go"]))
     var game: String
 
-    @Option(help: "Go: the agent's checkpoint (default: the random player).", completion: .file(extensions: ["safetensors"]), transform: ShippedModels.resolve)
+    @Option(
+        help: "Go: the agent's checkpoint (default: the random player).",
+        completion: .file(extensions: ["safetensors"]), transform: ShippedModels.resolve)
     var checkpoint: String?
 
     @Option(help: "Go: board size.")
@@ -67,10 +70,13 @@ struct Play: ParsableCommand {
                 var score: Float = 0, steps = 0, action: Int? = nil
                 var paused = false, pressed: [Key] = []
                 func panel(_ banner: String? = nil, hints: [String] = hints) -> Panel {
-                    Panel(title: title, score: Int(score),
-                          stats: [.init("Game", "\(games)"), .init("Best", "\(max(best, Int(score)))"),
-                                  .init("Step", "\(steps)")],
-                          actionNames: env.actionNames, chosenAction: action, hints: hints, banner: banner)
+                    Panel(
+                        title: title, score: Int(score),
+                        stats: [
+                            .init("Game", "\(games)"), .init("Best", "\(max(best, Int(score)))"),
+                            .init("Step", "\(steps)")
+                        ],
+                        actionNames: env.actionNames, chosenAction: action, hints: hints, banner: banner)
                 }
                 // Wait for the player: space, Enter or an arrow starts the game (not recorded).
                 let ready = ["Space or arrow", "to start", "Esc quit"]
@@ -91,7 +97,9 @@ struct Play: ParsableCommand {
                 play: while !env.isDone {
                     for event in screen.events() {
                         switch event {
-                        case .quit: quit = true; break play
+                        case .quit:
+                            quit = true
+                            break play
                         case .keyDown(.p): paused.toggle()
                         case .keyDown(let key): pressed.append(key)
                         default: break
@@ -120,7 +128,9 @@ struct Play: ParsableCommand {
                 waiting: while !quit {
                     for event in screen.events() {
                         switch event {
-                        case .quit: quit = true; break waiting
+                        case .quit:
+                            quit = true
+                            break waiting
                         case .keyDown(.space), .keyDown(.enter): break waiting
                         default: break
                         }
@@ -142,13 +152,15 @@ extension Play {
     /// `cortex play go`: click a point to play it, Space to pass, against the --checkpoint agent.
     func playGo() throws {
         Runtime.configure(threads: common.threads)
-        let agent = try checkpoint.map { try GoDQNPlayer(checkpoint: $0, seed: common.seed) as GoMoveGenerator }
+        let agent =
+            try checkpoint.map { try GoDQNPlayer(checkpoint: $0, seed: common.seed) as GoMoveGenerator }
             ?? GoRandomPlayer(seed: common.seed)
         let (picture, screen) = try GoScreen.makeScreen(
             size: size, zoom: display.zoom, title: "Cortex — Go", fps: fps, record: display.record, window: true,
             frameLimit: 0, advice: "cortex play needs one (cortex watch go --record out.gif works without)")
-        let results = GoScreen.play(agent: agent, human: GTP.color(color)!, size: size, komi: komi, screen: screen,
-                                    picture: picture)
+        let results = GoScreen.play(
+            agent: agent, human: GTP.color(color)!, size: size, komi: komi, screen: screen,
+            picture: picture)
         if let path = try screen.finish() { printError("wrote \(path) (\(screen.frameCount) frames)") }
         if common.json { printJSON(["game": "go", "size": size, "games": results.count, "results": results]) }
     }

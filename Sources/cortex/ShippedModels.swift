@@ -18,7 +18,8 @@ enum ShippedModels {
     /// Where the binary's own files live: the repository it was built in (the first folder above
     /// the binary that holds `Package.swift`) and an installed tree's `share/cortex`.
     static var installRoots: [String] {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent()
         var roots: [String] = []
         var folder = binary
         for _ in 0..<5 {
@@ -47,7 +48,8 @@ enum ShippedModels {
     static var names: [String] {
         var found = Set<String>()
         for folder in folders {
-            for file in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where file.hasSuffix(".safetensors") {
+            for file in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+            where file.hasSuffix(".safetensors") {
                 found.insert(String(file.dropLast(".safetensors".count)))
             }
         }
@@ -65,7 +67,8 @@ enum ShippedModels {
             return folder + "/" + spec + ".safetensors"
         }
         let shipped = names
-        throw ValidationError("no checkpoint file '\(spec)' and no shipped model of that name"
-            + (shipped.isEmpty ? " (no models/ folder found)" : " (shipped: \(shipped.joined(separator: ", ")))"))
+        throw ValidationError(
+            "no checkpoint file '\(spec)' and no shipped model of that name"
+                + (shipped.isEmpty ? " (no models/ folder found)" : " (shipped: \(shipped.joined(separator: ", ")))"))
     }
 }

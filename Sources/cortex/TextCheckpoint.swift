@@ -12,11 +12,14 @@ struct TextCheckpoint {
     init(path: String) throws {
         let (model, metadata) = try LanguageModel.load(from: path)
         guard let vocabulary = metadata[TextTrainer.vocabularyKey] else {
-            throw LanguageModelError.badCheckpoint(path: path, reason: "its metadata has no '\(TextTrainer.vocabularyKey)'")
+            throw LanguageModelError.badCheckpoint(
+                path: path, reason: "its metadata has no '\(TextTrainer.vocabularyKey)'")
         }
         tokenizer = try CharTokenizer(serialized: vocabulary)
         guard tokenizer.vocabularySize == model.vocabularySize else {
-            throw LanguageModelError.badCheckpoint(path: path, reason: "\(tokenizer.vocabularySize) characters for a model of \(model.vocabularySize) tokens")
+            throw LanguageModelError.badCheckpoint(
+                path: path,
+                reason: "\(tokenizer.vocabularySize) characters for a model of \(model.vocabularySize) tokens")
         }
         self.model = model
     }

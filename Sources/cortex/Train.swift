@@ -4,6 +4,8 @@ import ArgumentParser
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a model: a DQN agent on a game, a text model, an image classifier.",
-        subcommands: [TrainBreakout.self, TrainSpaceInvaders.self, TrainFreeway.self, TrainAsterix.self, TrainSeaquest.self,
-                      TrainGo.self, TrainText.self, TrainViT.self, TrainLeNet.self])
+        subcommands: [
+            TrainBreakout.self, TrainSpaceInvaders.self, TrainFreeway.self, TrainAsterix.self, TrainSeaquest.self,
+            TrainGo.self, TrainText.self, TrainViT.self, TrainLeNet.self
+        ])
 }

@@ -23,7 +23,9 @@ struct TrainGo: ParsableCommand {
     var moves: Int?
     @Option(help: "Resume from this checkpoint.", completion: .file(extensions: ["safetensors"]))
     var resumeFrom: String?
-    @Option(help: "Start from the online network of this checkpoint (any board size: the network is fully convolutional).", completion: .file(extensions: ["safetensors"]))
+    @Option(
+        help: "Start from the online network of this checkpoint (any board size: the network is fully convolutional).",
+        completion: .file(extensions: ["safetensors"]))
     var initFrom: String?
     @Option(help: "Feature maps of the trunk's convolutions.")
     var channels: Int?
@@ -59,7 +61,9 @@ struct TrainGo: ParsableCommand {
     var evalEvery: Int?
     @Option(help: "Games per evaluation.")
     var evalGames: Int?
-    @Flag(inversion: .prefixedNo, help: "Never fill the agent's own single-point eyes (the random baseline's rule): masked like illegal moves.")
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Never fill the agent's own single-point eyes (the random baseline's rule): masked like illegal moves.")
     var protectEyes: Bool?
     @Flag(help: "Train without the random board symmetry per sample.")
     var noAugment = false
@@ -71,14 +75,21 @@ struct TrainGo: ParsableCommand {
     func validate() throws {
         let c = try config()
         guard (5...25).contains(c.size) else { throw ValidationError("--size must be in 5...25, got \(c.size)") }
-        guard c.moves > 0, c.channels > 0, c.layers > 0, c.parallelGames > 0, c.batchSize > 0, c.replayCapacity > c.batchSize,
-              c.trainEvery > 0, c.nSteps >= 1, c.targetUpdateEvery > 0, c.evalEvery >= 0, c.evalGames > 0,
-              c.learningStarts >= 0, c.epsilonDecayMoves >= 0 else {
-            throw ValidationError("--moves, --channels, --layers, --parallel, --batch, --train-every, --n-steps, --target-update, --eval-games must be positive and --replay larger than --batch")
+        guard c.moves > 0, c.channels > 0, c.layers > 0, c.parallelGames > 0, c.batchSize > 0,
+            c.replayCapacity > c.batchSize,
+            c.trainEvery > 0, c.nSteps >= 1, c.targetUpdateEvery > 0, c.evalEvery >= 0, c.evalGames > 0,
+            c.learningStarts >= 0, c.epsilonDecayMoves >= 0
+        else {
+            throw ValidationError(
+                "--moves, --channels, --layers, --parallel, --batch, --train-every, --n-steps, --target-update, --eval-games must be positive and --replay larger than --batch"
+            )
         }
         guard c.learningRate > 0, c.gamma > 0, c.gamma <= 1, (0...1).contains(c.randomOpponentFraction),
-              (0...1).contains(c.epsilonStart), (0...1).contains(c.epsilonEnd) else {
-            throw ValidationError("--lr must be positive, --gamma in (0, 1], --random-fraction, --epsilon-start and --epsilon-end in [0, 1]")
+            (0...1).contains(c.epsilonStart), (0...1).contains(c.epsilonEnd)
+        else {
+            throw ValidationError(
+                "--lr must be positive, --gamma in (0, 1], --random-fraction, --epsilon-start and --epsilon-end in [0, 1]"
+            )
         }
     }
 
@@ -124,8 +135,12 @@ struct TrainGo: ParsableCommand {
             let trainer = try GoDQNTrainer(config: config, folder: folder, resume: resumePath)
             if let initFrom, resumePath == nil {
                 let (_, network) = try GoDQNCheckpoint.loadNetwork(initFrom)
-                guard network.channels == config.channels, network.namedParameters().count == trainer.agent.online.namedParameters().count else {
-                    throw CommandFailure("--init-from \(initFrom): its network's shape differs from this run's (\(config.channels) channels, \(config.layers) layers)")
+                guard network.channels == config.channels,
+                    network.namedParameters().count == trainer.agent.online.namedParameters().count
+                else {
+                    throw CommandFailure(
+                        "--init-from \(initFrom): its network's shape differs from this run's (\(config.channels) channels, \(config.layers) layers)"
+                    )
                 }
                 TargetNetwork.copyParameters(from: network, to: trainer.agent.online)
                 trainer.agent.syncTarget()
@@ -139,17 +154,26 @@ struct TrainGo: ParsableCommand {
             trainer.onMessage = { message in progress.message(message) }
             let summary = try trainer.run(shouldStop: { Interrupt.requested })
             progress.finish()
-            printError(String(format: "trained %d moves in %d games, %d updates, at %.0f moves/s",
-                              summary.moves, summary.games, summary.updates, summary.movesPerSecond))
-            printError(String(format: "last evaluation against random: %.1f%% wins (best %.1f%%)",
-                              100 * summary.evalWinRate, 100 * summary.bestEvalWinRate))
-            printError("checkpoints: \(summary.lastCheckpoint)\(summary.bestCheckpoint.map { ", best " + $0 } ?? ""); logs: \(folder)")
+            printError(
+                String(
+                    format: "trained %d moves in %d games, %d updates, at %.0f moves/s",
+                    summary.moves, summary.games, summary.updates, summary.movesPerSecond))
+            printError(
+                String(
+                    format: "last evaluation against random: %.1f%% wins (best %.1f%%)",
+                    100 * summary.evalWinRate, 100 * summary.bestEvalWinRate))
+            printError(
+                "checkpoints: \(summary.lastCheckpoint)\(summary.bestCheckpoint.map { ", best " + $0 } ?? ""); logs: \(folder)"
+            )
             if common.json {
-                printJSON(["moves": summary.moves, "games": summary.games, "updates": summary.updates,
-                           "eval_win_rate": summary.evalWinRate.isNaN ? NSNull() : Double(summary.evalWinRate) as Any,
-                           "best_eval_win_rate": summary.bestEvalWinRate.isNaN ? NSNull() : Double(summary.bestEvalWinRate) as Any,
-                           "moves_per_s": summary.movesPerSecond, "checkpoint": summary.lastCheckpoint,
-                           "best_checkpoint": summary.bestCheckpoint ?? NSNull()])
+                printJSON([
+                    "moves": summary.moves, "games": summary.games, "updates": summary.updates,
+                    "eval_win_rate": summary.evalWinRate.isNaN ? NSNull() : Double(summary.evalWinRate) as Any,
+                    "best_eval_win_rate": summary.bestEvalWinRate.isNaN
+                        ? NSNull() : Double(summary.bestEvalWinRate) as Any,
+                    "moves_per_s": summary.movesPerSecond, "checkpoint": summary.lastCheckpoint,
+                    "best_checkpoint": summary.bestCheckpoint ?? NSNull()
+                ])
             }
             if Interrupt.requested { throw ExitCode(130) }
         }

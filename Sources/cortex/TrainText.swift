@@ -14,7 +14,9 @@ struct TrainText: ParsableCommand {
         abstract: "Train a character-level GPT or LSTM/GRU/RNN language model (default corpus: data/shakespeare.txt).")
 
     @Option(help: "Model (default gpt).") var model: TextModelKind?
-    @Option(help: "UTF-8 text file to train on (default data/shakespeare.txt, built by scripts/fetch-shakespeare).", completion: .file())
+    @Option(
+        help: "UTF-8 text file to train on (default data/shakespeare.txt, built by scripts/fetch-shakespeare).",
+        completion: .file())
     var data: String?
     @Option(help: "Training iterations (default 2000 for gpt, 1000 otherwise).") var iters: Int?
     @Option(help: "Sequences per batch (default 12 for gpt, 32 otherwise).") var batch: Int?
@@ -24,7 +26,8 @@ struct TrainText: ParsableCommand {
     @Option(help: "Embedding width (default 128 for gpt, 64 otherwise).") var embed: Int?
     @Option(help: "Recurrent hidden size (default 256).") var hidden: Int?
     @Option(help: "Dropout (default 0).") var dropout: Float?
-    @Flag(inversion: .prefixedNo, help: "GPT: biases in the linear layers (nanoGPT's bias; default on).") var bias: Bool?
+    @Flag(inversion: .prefixedNo, help: "GPT: biases in the linear layers (nanoGPT's bias; default on).") var bias:
+        Bool?
     @Option(help: "Learning rate (default 1e-3 for gpt, 2e-3 otherwise).") var lr: Float?
     @Option(help: "GPT: final learning rate of the cosine decay (default 1e-4).") var minLr: Float?
     @Option(help: "GPT: warmup iterations (default 100; fewer when the decay is shorter).") var warmup: Int?
@@ -38,7 +41,9 @@ struct TrainText: ParsableCommand {
 
     func validate() throws {
         if let problem = try config().problem { throw ValidationError(problem) }
-        if let dropout, !(dropout >= 0 && dropout < 1) { throw ValidationError("--dropout must be in [0, 1), got \(dropout)") }
+        if let dropout, !(dropout >= 0 && dropout < 1) {
+            throw ValidationError("--dropout must be in [0, 1), got \(dropout)")
+        }
     }
 
     /// The model's recipe with the flags that were given written over it.
@@ -54,14 +59,29 @@ struct TrainText: ParsableCommand {
         c.threads = common.threads
         if c.data == TextTrainConfig.defaultCorpus { c.data = ShippedModels.projectFile(c.data) }
         if let data { c.data = data }
-        if let iters { c.iterations = iters; c.decayIterations = iters }
+        if let iters {
+            c.iterations = iters
+            c.decayIterations = iters
+        }
         if let batch { c.batchSize = batch }
-        if let block { c.blockSize = block; c.gpt.blockSize = block }
-        if let layers { c.gpt.layers = layers; c.recurrent.layers = layers }
+        if let block {
+            c.blockSize = block
+            c.gpt.blockSize = block
+        }
+        if let layers {
+            c.gpt.layers = layers
+            c.recurrent.layers = layers
+        }
         if let heads { c.gpt.heads = heads }
-        if let embed { c.gpt.embedDimension = embed; c.recurrent.embedDimension = embed }
+        if let embed {
+            c.gpt.embedDimension = embed
+            c.recurrent.embedDimension = embed
+        }
         if let hidden { c.recurrent.hiddenSize = hidden }
-        if let dropout { c.gpt.dropout = dropout; c.recurrent.dropout = dropout }
+        if let dropout {
+            c.gpt.dropout = dropout
+            c.recurrent.dropout = dropout
+        }
         if let bias { c.gpt.bias = bias }
         if let lr { c.learningRate = lr }
         if let minLr { c.minimumLearningRate = minLr }
@@ -83,10 +103,12 @@ struct TrainText: ParsableCommand {
             let trainer = try TextTrainer(config: &config, folder: folder, resume: runFolder.resume)
             let summary = try trainer.run(shouldStop: { Interrupt.requested })
             if common.json {
-                printJSON(["iters": summary.iterations, "train_loss": Double(summary.trainLoss),
-                           "val_loss": Double(summary.validationLoss), "ms_per_iter": summary.millisecondsPerIteration,
-                           "checkpoint": summary.checkpoint, "best_checkpoint": summary.bestCheckpoint,
-                           "seconds": summary.seconds, "model": config.model.rawValue])
+                printJSON([
+                    "iters": summary.iterations, "train_loss": Double(summary.trainLoss),
+                    "val_loss": Double(summary.validationLoss), "ms_per_iter": summary.millisecondsPerIteration,
+                    "checkpoint": summary.checkpoint, "best_checkpoint": summary.bestCheckpoint,
+                    "seconds": summary.seconds, "model": config.model.rawValue
+                ])
             }
             if Interrupt.requested { throw ExitCode(130) }
         }

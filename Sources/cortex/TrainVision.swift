@@ -8,7 +8,10 @@ import Recipes
 /// Options shared by `cortex train vit` and `cortex train lenet`. Every default is the model's
 /// recipe in `VisionTrainConfig`; a flag overrides one field.
 struct VisionTrainOptions: ParsableArguments {
-    @Option(help: "Directory of an IDX set (MNIST, Fashion-MNIST; plain or .gz) or CIFAR-10 binary batches (default: Debian's Fashion-MNIST).", completion: .file())
+    @Option(
+        help:
+            "Directory of an IDX set (MNIST, Fashion-MNIST; plain or .gz) or CIFAR-10 binary batches (default: Debian's Fashion-MNIST).",
+        completion: .file())
     var data: String?
     @Option(help: "Passes over the training set (default: 20 for vit, 15 for lenet).")
     var epochs: Int?
@@ -35,7 +38,8 @@ struct VisionTrainOptions: ParsableArguments {
         if let file = runFolder.config {
             c = try ConfigFile.load(file, over: c)
             guard c.model == model else {
-                throw ValidationError("--config \(file) is a \(c.model.rawValue) config; use it with cortex train \(c.model.rawValue)")
+                throw ValidationError(
+                    "--config \(file) is a \(c.model.rawValue) config; use it with cortex train \(c.model.rawValue)")
             }
         }
         c.seed = common.seed
@@ -67,11 +71,13 @@ struct VisionTrainOptions: ParsableArguments {
         let summary = try trainer.run(shouldStop: { Interrupt.requested })
         if summary.interrupted { throw ExitCode(130) }
         if common.json {
-            printJSON(["epochs": summary.epochs, "test_accuracy": summary.testAccuracy,
-                       "best_test_accuracy": summary.bestTestAccuracy, "s_per_epoch": summary.secondsPerEpoch,
-                       "cpu_s_per_epoch": summary.cpuSecondsPerEpoch, "checkpoint": summary.checkpoint,
-                       "best_checkpoint": summary.bestCheckpoint, "model": config.model.rawValue,
-                       "parameters": summary.parameters])
+            printJSON([
+                "epochs": summary.epochs, "test_accuracy": summary.testAccuracy,
+                "best_test_accuracy": summary.bestTestAccuracy, "s_per_epoch": summary.secondsPerEpoch,
+                "cpu_s_per_epoch": summary.cpuSecondsPerEpoch, "checkpoint": summary.checkpoint,
+                "best_checkpoint": summary.bestCheckpoint, "model": config.model.rawValue,
+                "parameters": summary.parameters
+            ])
         }
     }
 }

@@ -30,43 +30,55 @@ enum VisionPictures {
 
     /// A grid of `images` (each scaled ×3) with two caption lines each: the prediction (green
     /// when right, red when wrong) and the true class; mistakes also get a red frame.
-    static func grid(images: [PixelImage], predicted: [Int], truth: [Int], classNames: [String],
-                     columns: Int = 8) -> PixelImage {
-        captionedGrid(images.map { $0.scaled(by: scale) }, predicted: predicted, truth: truth,
-                      classNames: classNames, columns: columns, markMistakes: true)
+    static func grid(
+        images: [PixelImage], predicted: [Int], truth: [Int], classNames: [String],
+        columns: Int = 8
+    ) -> PixelImage {
+        captionedGrid(
+            images.map { $0.scaled(by: scale) }, predicted: predicted, truth: truth,
+            classNames: classNames, columns: columns, markMistakes: true)
     }
 
     /// Each image (scaled ×3) with its attention map over the `gridSize × gridSize` patches laid
     /// over it, captioned as in `grid`.
-    static func attention(images: [PixelImage], maps: [[Float]], gridSize: Int, predicted: [Int], truth: [Int],
-                          classNames: [String], columns: Int = 8) -> PixelImage {
+    static func attention(
+        images: [PixelImage], maps: [[Float]], gridSize: Int, predicted: [Int], truth: [Int],
+        classNames: [String], columns: Int = 8
+    ) -> PixelImage {
         let overlaid = zip(images, maps).map { image, map in
             image.scaled(by: scale).overlaying(heat: map, heatWidth: gridSize, heatHeight: gridSize, opacity: 0.5)
         }
-        return captionedGrid(overlaid, predicted: predicted, truth: truth, classNames: classNames,
-                             columns: columns, markMistakes: false)
+        return captionedGrid(
+            overlaid, predicted: predicted, truth: truth, classNames: classNames,
+            columns: columns, markMistakes: false)
     }
 
-    private static func captionedGrid(_ cells: [PixelImage], predicted: [Int], truth: [Int], classNames: [String],
-                                      columns: Int, markMistakes: Bool) -> PixelImage {
+    private static func captionedGrid(
+        _ cells: [PixelImage], predicted: [Int], truth: [Int], classNames: [String],
+        columns: Int, markMistakes: Bool
+    ) -> PixelImage {
         let side = cells.map { max($0.width, $0.height) }.max() ?? 84
         let captionHeight = 2 * (BitmapFont.glyphHeight + 3) + 2
-        var grid = ImageGrid(count: cells.count, columns: columns, cellWidth: max(side, 16 * BitmapFont.advance),
-                             cellHeight: side, captionHeight: captionHeight, padding: 6)
+        var grid = ImageGrid(
+            count: cells.count, columns: columns, cellWidth: max(side, 16 * BitmapFont.advance),
+            cellHeight: side, captionHeight: captionHeight, padding: 6)
         for (index, image) in cells.enumerated() { grid.place(image, at: index) }
         var canvas = PixelCanvas(image: grid.canvas)
         for index in cells.indices {
             let right = predicted[index] == truth[index]
             let caption = grid.captionRect(at: index)
-            BitmapFont.drawText(fit(classNames[predicted[index]], width: caption.width), into: &canvas,
-                                x: caption.x + 1, y: caption.y + 2, color: right ? correctColor : mistakeColor)
-            BitmapFont.drawText(fit("true " + classNames[truth[index]], width: caption.width), into: &canvas,
-                                x: caption.x + 1, y: caption.y + BitmapFont.glyphHeight + 5, color: trueColor)
+            BitmapFont.drawText(
+                fit(classNames[predicted[index]], width: caption.width), into: &canvas,
+                x: caption.x + 1, y: caption.y + 2, color: right ? correctColor : mistakeColor)
+            BitmapFont.drawText(
+                fit("true " + classNames[truth[index]], width: caption.width), into: &canvas,
+                x: caption.x + 1, y: caption.y + BitmapFont.glyphHeight + 5, color: trueColor)
             if markMistakes && !right {
                 let frame = grid.cellRect(at: index)
-                canvas.image.strokeRect(x: frame.x - 3, y: frame.y - 3, width: frame.width + 6,
-                                        height: frame.height + captionHeight + 6, thickness: 2,
-                                        color: [mistakeColor.r, mistakeColor.g, mistakeColor.b])
+                canvas.image.strokeRect(
+                    x: frame.x - 3, y: frame.y - 3, width: frame.width + 6,
+                    height: frame.height + captionHeight + 6, thickness: 2,
+                    color: [mistakeColor.r, mistakeColor.g, mistakeColor.b])
             }
         }
         return canvas.image

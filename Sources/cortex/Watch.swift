@@ -18,11 +18,13 @@ struct Watch: ParsableCommand {
             to a GIF without opening a window (no display or SDL needed).
             """)
 
-    @Argument(help: "The game: \(Games.names.joined(separator: ", ")), or go.", completion: .list(Games.names + ["go"]),
-              transform: { try choice($0, among: Games.names + ["go"], of: "game") })
+    @Argument(
+        help: "The game: \(Games.names.joined(separator: ", ")), or go.", completion: .list(Games.names + ["go"]))
     var game: String
 
-    @Option(help: "A trained agent's checkpoint (default: a random policy).", completion: .file(extensions: ["safetensors"]), transform: ShippedModels.resolve)
+    @Option(
+        help: "A trained agent's checkpoint (default: a random policy).",
+        completion: .file(extensions: ["safetensors"]), transform: ShippedModels.resolve)
     var checkpoint: String?
 
     @Option(help: "Episodes to play.")
@@ -72,11 +74,13 @@ struct Watch: ParsableCommand {
         try reportingFailures("watch") {
             let env: AnyEnvironment, policy: Policy
             if let checkpoint {
-                (policy, env) = try Policy.load(checkpoint: checkpoint, game: game, epsilon: epsilon,
-                                                seed: common.seed, maxSteps: maxSteps)
+                (policy, env) = try Policy.load(
+                    checkpoint: checkpoint, game: game, epsilon: epsilon,
+                    seed: common.seed, maxSteps: maxSteps)
             } else {
-                env = try Games.makeMinAtar(game, seed: common.seed, stickyActionProbability: stickyActions,
-                                            maxEpisodeSteps: maxSteps)
+                env = try Games.makeMinAtar(
+                    game, seed: common.seed, stickyActionProbability: stickyActions,
+                    maxEpisodeSteps: maxSteps)
                 policy = Policy.random(actionCount: env.actionCount, seed: common.seed &+ 0x5EED)
             }
             let first = env.render()
@@ -85,8 +89,9 @@ struct Watch: ParsableCommand {
                 title: "Cortex — \(gameTitle(game))", framesPerSecond: fps, record: display.record,
                 window: display.record == nil, frameLimit: maxFrames,
                 noWindowAdvice: "use --record out.gif to write a GIF instead")
-            let session = WatchSession(env: env, policy: policy, screen: screen, title: gameTitle(game),
-                                       episodes: episodes)
+            let session = WatchSession(
+                env: env, policy: policy, screen: screen, title: gameTitle(game),
+                episodes: episodes)
             let result = session.play(seed: common.seed)
             let path = try screen.finish()
             for (i, (score, steps)) in zip(result.returns, result.lengths).enumerated() {
@@ -94,9 +99,11 @@ struct Watch: ParsableCommand {
             }
             if let path { printError("wrote \(path) (\(screen.frameCount) frames at \(min(fps, 50)) frames/s)") }
             if common.json {
-                printJSON(["game": game, "policy": policy.name, "episodes": result.returns.count,
-                           "returns": result.returns, "lengths": result.lengths,
-                           "frames": screen.frameCount, "record": path ?? NSNull()])
+                printJSON([
+                    "game": game, "policy": policy.name, "episodes": result.returns.count,
+                    "returns": result.returns, "lengths": result.lengths,
+                    "frames": screen.frameCount, "record": path ?? NSNull()
+                ])
             }
         }
     }
@@ -106,22 +113,30 @@ extension Watch {
     /// `cortex watch go`: the --checkpoint agent (or the random player) against --opponent.
     func watchGo() throws {
         Runtime.configure(threads: common.threads)
-        let first = try checkpoint.map { try GoDQNPlayer(checkpoint: $0, epsilon: epsilon, seed: common.seed) as GoMoveGenerator }
+        let first =
+            try checkpoint.map {
+                try GoDQNPlayer(checkpoint: $0, epsilon: epsilon, seed: common.seed) as GoMoveGenerator
+            }
             ?? GoRandomPlayer(seed: common.seed)
         let second = try GoScreen.player(opponent, agent: checkpoint, epsilon: epsilon, seed: common.seed &+ 1)
         let (picture, screen) = try GoScreen.makeScreen(
             size: size, zoom: display.zoom, title: "Cortex — Go", fps: fps, record: display.record,
             window: display.record == nil, frameLimit: maxFrames, advice: "use --record out.gif to write a GIF instead")
-        let results = GoScreen.watch(first, second, size: size, komi: komi, games: episodes, screen: screen, picture: picture)
+        let results = GoScreen.watch(
+            first, second, size: size, komi: komi, games: episodes, screen: screen, picture: picture)
         let path = try screen.finish()
         for (i, game) in results.enumerated() {
-            printError("game \(i + 1): \(game.result) in \(game.moves) moves; \(GoScreen.label(first)) played \(i % 2 == 0 ? "black" : "white")")
+            printError(
+                "game \(i + 1): \(game.result) in \(game.moves) moves; \(GoScreen.label(first)) played \(i % 2 == 0 ? "black" : "white")"
+            )
         }
         if let path { printError("wrote \(path) (\(screen.frameCount) frames at \(min(fps, 50)) frames/s)") }
         if common.json {
-            printJSON(["game": "go", "size": size, "games": results.count, "results": results.map(\.result),
-                       "first_wins": results.filter { $0.firstWon == true }.count,
-                       "lengths": results.map(\.moves), "frames": screen.frameCount, "record": path ?? NSNull()])
+            printJSON([
+                "game": "go", "size": size, "games": results.count, "results": results.map(\.result),
+                "first_wins": results.filter { $0.firstWon == true }.count,
+                "lengths": results.map(\.moves), "frames": screen.frameCount, "record": path ?? NSNull()
+            ])
         }
     }
 }
@@ -153,11 +168,14 @@ final class WatchSession {
             var score: Float = 0, steps = 0
             var action: Int?, qValues: [Float]?
             func panel(banner: String? = nil) -> Panel {
-                Panel(title: title, score: Int(score),
-                      stats: [.init("Episode", "\(episode)/\(episodes)"), .init("Step", "\(steps)"),
-                              .init("Policy", policy.name)],
-                      actionNames: env.actionNames, chosenAction: action, qValues: qValues,
-                      hints: ["P pause  Esc quit"], banner: banner)
+                Panel(
+                    title: title, score: Int(score),
+                    stats: [
+                        .init("Episode", "\(episode)/\(episodes)"), .init("Step", "\(steps)"),
+                        .init("Policy", policy.name)
+                    ],
+                    actionNames: env.actionNames, chosenAction: action, qValues: qValues,
+                    hints: ["P pause  Esc quit"], banner: banner)
             }
             screen.present(env.render(), panel())
             while !env.isDone {

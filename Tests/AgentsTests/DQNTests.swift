@@ -29,7 +29,7 @@ final class DQNTests: XCTestCase {
         for double in [true, false] {
             var config = smallConfig()
             config.doubleDQN = double
-            config.learningRate = 0   // keep the networks fixed so the check is exact
+            config.learningRate = 0  // keep the networks fixed so the check is exact
             config.maxGradNorm = 0
             let agent = DQNAgent(config: config, observationShape: [2, 3, 3], actionCount: 3)
             fill(agent.online, scale: 1)
@@ -55,7 +55,9 @@ final class DQNTests: XCTestCase {
                 expectedTD.append(current[row, batch.actions[row]] - y)
             }
             let result = agent.update(batch)
-            for row in 0..<4 { XCTAssertEqual(result.tdErrors[row], expectedTD[row], accuracy: 1e-5, "double \(double) row \(row)") }
+            for row in 0..<4 {
+                XCTAssertEqual(result.tdErrors[row], expectedTD[row], accuracy: 1e-5, "double \(double) row \(row)")
+            }
             // Huber loss with δ = 1 of those differences, averaged.
             let huber = expectedTD.map { abs($0) < 1 ? 0.5 * $0 * $0 : abs($0) - 0.5 }.reduce(0, +) / 4
             XCTAssertEqual(result.loss, huber, accuracy: 1e-5)
@@ -63,11 +65,14 @@ final class DQNTests: XCTestCase {
     }
 
     func testTargetNetworkChangesOnlyAtSyncs() {
-        let config = smallConfig()   // sync every 3 updates
+        let config = smallConfig()  // sync every 3 updates
         let agent = DQNAgent(config: config, observationShape: [1, 3, 3], actionCount: 2)
         var generator = RandomGenerator(seed: 4)
         var batch = ReplayBatch(size: 4, observationSize: 9)
-        for i in 0..<batch.states.count { batch.states[i] = generator.nextFloat(); batch.nextStates[i] = generator.nextFloat() }
+        for i in 0..<batch.states.count {
+            batch.states[i] = generator.nextFloat()
+            batch.nextStates[i] = generator.nextFloat()
+        }
         batch.actions = [0, 1, 0, 1]
         batch.returns = [1, -1, 2, 0]
         batch.discounts = [0.5, 0.5, 0.5, 0.5]
@@ -79,7 +84,7 @@ final class DQNTests: XCTestCase {
         agent.update(batch)
         XCTAssertEqual(targetValues(), initial, "unchanged between syncs")
         XCTAssertNotEqual(onlineValues(), initial, "the online network learns")
-        agent.update(batch)   // third update: sync
+        agent.update(batch)  // third update: sync
         XCTAssertEqual(targetValues(), onlineValues())
         XCTAssertNotEqual(targetValues(), initial)
     }
@@ -105,12 +110,15 @@ final class DQNTests: XCTestCase {
         var state = 1
         for step in 0..<3_000 {
             let epsilon = max(0.1, 1 - Float(step) / 1_500)
-            let action = observe(state).withUnsafeBufferPointer { agent.act($0, epsilon: epsilon, generator: &generator) }
+            let action = observe(state).withUnsafeBufferPointer {
+                agent.act($0, epsilon: epsilon, generator: &generator)
+            }
             let next = action == 1 ? state + 1 : state - 1
             let reward: Float = next == states - 1 ? 1 : (next == 0 ? 0.1 : 0)
             let terminal = next == 0 || next == states - 1
-            replay.add(observation: observe(state), action: action, reward: reward, nextObservation: observe(next),
-                       terminated: terminal, truncated: false)
+            replay.add(
+                observation: observe(state), action: action, reward: reward, nextObservation: observe(next),
+                terminated: terminal, truncated: false)
             state = terminal ? 1 : next
             if step >= 100 {
                 replay.sample(into: &batch, gamma: config.gamma, using: &generator)
@@ -153,8 +161,9 @@ final class DQNTests: XCTestCase {
             let summary = try trainer.run()
             XCTAssertEqual(summary.frames, 400, game)
             XCTAssertTrue(FileManager.default.fileExists(atPath: summary.lastCheckpoint), game)
-            XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/metrics.csv") ||
-                          FileManager.default.fileExists(atPath: folder + "/scalars.csv"), game)
+            XCTAssertTrue(
+                FileManager.default.fileExists(atPath: folder + "/metrics.csv")
+                    || FileManager.default.fileExists(atPath: folder + "/scalars.csv"), game)
             let (config, network) = try DQNCheckpoint.loadNetwork(summary.lastCheckpoint)
             XCTAssertEqual(config.game, game)
             XCTAssertEqual(network.architecture, .minAtar)

@@ -11,7 +11,7 @@ final class GoAgentTests: XCTestCase {
         config.channels = 4
         config.layers = 2
         config.batchSize = 2
-        config.learningRate = 0   // networks stay fixed, so targets can be checked exactly
+        config.learningRate = 0  // networks stay fixed, so targets can be checked exactly
         config.maxGradNorm = 0
         config.gamma = 0.9
         return config
@@ -29,9 +29,12 @@ final class GoAgentTests: XCTestCase {
     /// taps, then weighted 10 by the point head.
     private func stoneLovingNetwork(layers: Int) -> GoQNetwork {
         var generator = RandomGenerator(seed: 1)
-        let network = GoQNetwork(inputChannels: GoBoard.planeCount(historyLength: 3), channels: 4, layers: layers,
-                                 generator: &generator)
-        for (_, tensor) in network.namedParameters() { tensor.storage.pointer.update(repeating: 0, count: tensor.count) }
+        let network = GoQNetwork(
+            inputChannels: GoBoard.planeCount(historyLength: 3), channels: 4, layers: layers,
+            generator: &generator)
+        for (_, tensor) in network.namedParameters() {
+            tensor.storage.pointer.update(repeating: 0, count: tensor.count)
+        }
         let parameters = Dictionary(uniqueKeysWithValues: network.namedParameters().map { ($0.name, $0.tensor) })
         for layer in 1...layers {
             // weight [F, C, 3, 3]: output channel 0, input channel 0, centre tap (1, 1).
@@ -84,14 +87,15 @@ final class GoAgentTests: XCTestCase {
         // Black B1 and A2 make A1 a single-point eye of black's; white plays far away.
         let board = GoBoard(size: 5, historyLength: 3)
         for vertex in ["B1", "E5", "A2", "E4"] { XCTAssertTrue(board.play(GTP.move(vertex, size: 5)!)) }
-        let eye = 4 * 5 + 0   // A1: row 4 (bottom), column 0
+        let eye = 4 * 5 + 0  // A1: row 4 (bottom), column 0
         for protect in [false, true] {
             let layout = GoObservationLayout(size: 5, historyLength: 3, protectEyes: protect)
             var row = [Float](repeating: 0, count: layout.count)
             row.withUnsafeMutableBufferPointer { layout.write(board, into: $0) }
             let mask = Array(row[layout.planeValues...])
             XCTAssertEqual(mask[eye], protect ? 0 : 1, "A1 with protectEyes \(protect)")
-            XCTAssertEqual(mask.reduce(0, +), Float(25 - 4 + 1 - (protect ? 1 : 0)), "every other empty point and pass stay legal")
+            XCTAssertEqual(
+                mask.reduce(0, +), Float(25 - 4 + 1 - (protect ? 1 : 0)), "every other empty point and pass stay legal")
         }
     }
 
@@ -101,16 +105,18 @@ final class GoAgentTests: XCTestCase {
         // Row 1: the game ended, R = +1 → y = 1 whatever s′ holds.
         let select: [Float] = [0.9, 0.2, -0.5, 0.1, 0.7, 0.3, 0.8, 0.0]
         let masks: [Float] = [0, 1, 1, 1, 1, 1, 1, 1]
-        let y = GoDQNAgent.targets(returns: [0, 1], discounts: [-0.9, 0], select: select, evaluate: select,
-                                   masks: masks, maskStride: 4, actionCount: 4)
+        let y = GoDQNAgent.targets(
+            returns: [0, 1], discounts: [-0.9, 0], select: select, evaluate: select,
+            masks: masks, maskStride: 4, actionCount: 4)
         XCTAssertEqual(y[0], -0.18, accuracy: 1e-6)
         XCTAssertEqual(y[1], 1, accuracy: 1e-6)
         // Double DQN: the online values pick among legal moves (action 2 here, 0 is illegal),
         // the target network's value of that action enters: y = (−0.9)·(−0.4) = 0.36.
         let online: [Float] = [5, 1, 3, 2]
         let target: [Float] = [7, 0.5, -0.4, 0.25]
-        let z = GoDQNAgent.targets(returns: [0], discounts: [-0.9], select: online, evaluate: target,
-                                   masks: [0, 1, 1, 1], maskStride: 4, actionCount: 4)
+        let z = GoDQNAgent.targets(
+            returns: [0], discounts: [-0.9], select: online, evaluate: target,
+            masks: [0, 1, 1, 1], maskStride: 4, actionCount: 4)
         XCTAssertEqual(z[0], 0.36, accuracy: 1e-6)
     }
 
@@ -137,7 +143,7 @@ final class GoAgentTests: XCTestCase {
             batch.states = s + s
             batch.nextStates = next + next
             batch.actions = [12, 12]
-            batch.returns = [0, -1]            // row 1: the mover lost at once
+            batch.returns = [0, -1]  // row 1: the mover lost at once
             batch.discounts = [-0.9, 0]
 
             let nextInput = Tensor(shape: [1, layout.planeCount, 5, 5], data: Array(next[0..<layout.planeValues]))
@@ -163,8 +169,9 @@ final class GoAgentTests: XCTestCase {
         let replay = ReplayBuffer(capacity: 16, observationSize: 8, storage: .bits)
         let zero = [Float](repeating: 0, count: 8)
         for t in 0..<3 {
-            replay.add(observation: zero, action: t, reward: t == 2 ? 1 : 0, nextObservation: zero,
-                       terminated: t == 2, truncated: false)
+            replay.add(
+                observation: zero, action: t, reward: t == 2 ? 1 : 0, nextObservation: zero,
+                terminated: t == 2, truncated: false)
         }
         var batch = ReplayBatch(size: 32, observationSize: 8)
         var generator = RandomGenerator(seed: 5)
@@ -183,7 +190,7 @@ final class GoAgentTests: XCTestCase {
     func testSymmetryOfStoredPlanesMatchesTheSymmetricGame() {
         // Play the same moves on two boards, one through symmetry k: the transformed planes and
         // mask of the first must equal the second's, for each of the eight symmetries.
-        let moves = [(2, 1), (3, 3), (1, 2), (2, 2), (0, 1), (4, 0), (1, 1), (3, 0), (1, 0)]   // (row, column), 6×6
+        let moves = [(2, 1), (3, 3), (1, 2), (2, 2), (0, 1), (4, 0), (1, 1), (3, 0), (1, 0)]  // (row, column), 6×6
         let layout = GoObservationLayout(size: 6, historyLength: 3)
         var seen = Set<[Float]>()
         for k in 0..<GoSymmetry.count {
@@ -197,7 +204,9 @@ final class GoAgentTests: XCTestCase {
             a.withUnsafeMutableBufferPointer { layout.write(board, into: $0) }
             b.withUnsafeMutableBufferPointer { layout.write(mirrored, into: $0) }
             a.withUnsafeMutableBufferPointer { p in
-                scratch.withUnsafeMutableBufferPointer { GoSymmetry.apply(k, to: p.baseAddress!, layout: layout, scratch: $0.baseAddress!) }
+                scratch.withUnsafeMutableBufferPointer {
+                    GoSymmetry.apply(k, to: p.baseAddress!, layout: layout, scratch: $0.baseAddress!)
+                }
             }
             XCTAssertEqual(a, b, "symmetry \(k)")
             seen.insert(b)

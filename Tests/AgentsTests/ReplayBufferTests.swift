@@ -10,15 +10,16 @@ final class ReplayBufferTests: XCTestCase {
     func testBitsStoreExactlyWhatWasAdded() {
         let buffer = ReplayBuffer(capacity: 16, observationSize: 13, storage: .bits)
         for t in 0..<10 {
-            buffer.add(observation: planes(t), action: t % 3, reward: Float(t), nextObservation: planes(t + 1),
-                       terminated: t == 4, truncated: false)
+            buffer.add(
+                observation: planes(t), action: t % 3, reward: Float(t), nextObservation: planes(t + 1),
+                terminated: t == 4, truncated: false)
         }
         XCTAssertEqual(buffer.count, 10)
         var batch = ReplayBatch(size: 64, observationSize: 13)
         var g = SystemRandomNumberGenerator()
         buffer.sample(into: &batch, gamma: 0.9, using: &g)
         for row in 0..<64 {
-            let t = Int(batch.returns[row])   // reward t identifies the transition
+            let t = Int(batch.returns[row])  // reward t identifies the transition
             XCTAssertEqual(Array(batch.states[row * 13..<(row + 1) * 13]), planes(t))
             XCTAssertEqual(Array(batch.nextStates[row * 13..<(row + 1) * 13]), planes(t + 1))
             XCTAssertEqual(batch.actions[row], t % 3)
@@ -29,8 +30,9 @@ final class ReplayBufferTests: XCTestCase {
     func testBitsOverwriteOldest() {
         let buffer = ReplayBuffer(capacity: 10, observationSize: 13, storage: .bits)
         for t in 0..<25 {
-            buffer.add(observation: planes(t), action: 0, reward: Float(t), nextObservation: planes(t + 1),
-                       terminated: false, truncated: false)
+            buffer.add(
+                observation: planes(t), action: 0, reward: Float(t), nextObservation: planes(t + 1),
+                terminated: false, truncated: false)
         }
         XCTAssertEqual(buffer.count, 10)
         var batch = ReplayBatch(size: 200, observationSize: 13)
@@ -45,8 +47,9 @@ final class ReplayBufferTests: XCTestCase {
         let rewards: [Float] = [1, 2, 3, 10, 20]
         let ends: [(Bool, Bool)] = [(false, false), (false, false), (true, false), (false, false), (false, true)]
         for t in 0..<5 {
-            buffer.add(observation: planes(t), action: t, reward: rewards[t], nextObservation: planes(t + 1),
-                       terminated: ends[t].0, truncated: ends[t].1)
+            buffer.add(
+                observation: planes(t), action: t, reward: rewards[t], nextObservation: planes(t + 1),
+                terminated: ends[t].0, truncated: ends[t].1)
         }
         var batch = ReplayBatch(size: 100, observationSize: 13)
         var g = SystemRandomNumberGenerator()
@@ -55,15 +58,22 @@ final class ReplayBufferTests: XCTestCase {
             let next = Array(batch.nextStates[row * 13..<(row + 1) * 13])
             switch batch.actions[row] {
             case 0:  // 1 + .5·2 + .25·3, terminal inside → discount 0
-                XCTAssertEqual(batch.returns[row], 2.75); XCTAssertEqual(batch.discounts[row], 0); XCTAssertEqual(next, planes(3))
+                XCTAssertEqual(batch.returns[row], 2.75)
+                XCTAssertEqual(batch.discounts[row], 0)
+                XCTAssertEqual(next, planes(3))
             case 1:
-                XCTAssertEqual(batch.returns[row], 3.5); XCTAssertEqual(batch.discounts[row], 0)
+                XCTAssertEqual(batch.returns[row], 3.5)
+                XCTAssertEqual(batch.discounts[row], 0)
             case 2:
-                XCTAssertEqual(batch.returns[row], 3); XCTAssertEqual(batch.discounts[row], 0)
+                XCTAssertEqual(batch.returns[row], 3)
+                XCTAssertEqual(batch.discounts[row], 0)
             case 3:  // 10 + .5·20, truncated: bootstrap from s₅ with γ²
-                XCTAssertEqual(batch.returns[row], 20); XCTAssertEqual(batch.discounts[row], 0.25); XCTAssertEqual(next, planes(5))
+                XCTAssertEqual(batch.returns[row], 20)
+                XCTAssertEqual(batch.discounts[row], 0.25)
+                XCTAssertEqual(next, planes(5))
             case 4:
-                XCTAssertEqual(batch.returns[row], 20); XCTAssertEqual(batch.discounts[row], 0.5)
+                XCTAssertEqual(batch.returns[row], 20)
+                XCTAssertEqual(batch.discounts[row], 0.5)
             default: XCTFail("unexpected action")
             }
         }
@@ -74,16 +84,17 @@ final class ReplayBufferTests: XCTestCase {
         let stack = 3, frameSize = 2
         let buffer = ReplayBuffer(capacity: 64, observationSize: stack * frameSize, storage: .frames(stack: stack))
         func frame(_ e: Int, _ t: Int) -> [Float] { [Float(e * 10 + t) / 255, Float(100 + t) / 255] }
-        func observation(_ e: Int, _ t: Int) -> [Float] {   // Gymnasium "reset" padding
+        func observation(_ e: Int, _ t: Int) -> [Float] {  // Gymnasium "reset" padding
             (0..<stack).flatMap { k in frame(e, max(0, t - (stack - 1 - k))) }
         }
-        var expected: [Int: ([Float], [Float], Float)] = [:]   // action id → (s, s′, discount)
+        var expected: [Int: ([Float], [Float], Float)] = [:]  // action id → (s, s′, discount)
         var id = 0
         for (e, length) in [(1, 4), (2, 2), (3, 5)] {
             for t in 0..<length {
                 let terminal = t == length - 1 && e != 3
-                buffer.add(observation: observation(e, t), action: id, reward: 0, nextObservation: observation(e, t + 1),
-                           terminated: terminal, truncated: e == 3 && t == length - 1)
+                buffer.add(
+                    observation: observation(e, t), action: id, reward: 0, nextObservation: observation(e, t + 1),
+                    terminated: terminal, truncated: e == 3 && t == length - 1)
                 expected[id] = (observation(e, t), observation(e, t + 1), terminal ? 0 : 0.5)
                 id += 1
             }
@@ -111,8 +122,9 @@ final class ReplayBufferTests: XCTestCase {
         let buffer = ReplayBuffer(capacity: 16, observationSize: stack, storage: .frames(stack: stack))
         func observation(_ t: Int) -> [Float] { (0..<stack).map { Float(max(0, t - (stack - 1 - $0))) / 255 } }
         for t in 0..<100 {
-            buffer.add(observation: observation(t), action: t, reward: 0, nextObservation: observation(t + 1),
-                       terminated: false, truncated: false)
+            buffer.add(
+                observation: observation(t), action: t, reward: 0, nextObservation: observation(t + 1),
+                terminated: false, truncated: false)
         }
         var batch = ReplayBatch(size: 500, observationSize: stack)
         var g = SystemRandomNumberGenerator()
@@ -127,7 +139,9 @@ final class ReplayBufferTests: XCTestCase {
     func testPrioritizedSamplingFollowsPriorities() {
         let buffer = ReplayBuffer(capacity: 16, observationSize: 13, storage: .bits, prioritized: true)
         for t in 0..<4 {
-            buffer.add(observation: planes(t), action: t, reward: 0, nextObservation: planes(t + 1), terminated: false, truncated: false)
+            buffer.add(
+                observation: planes(t), action: t, reward: 0, nextObservation: planes(t + 1), terminated: false,
+                truncated: false)
         }
         // Priorities (|δ|)^1: 1, 1, 2, 4 → P = 1/8, 1/8, 2/8, 4/8.
         buffer.updatePriorities(indices: [0, 1, 2, 3], tdErrors: [1, 1, 2, 4], alpha: 1, epsilon: 0)

@@ -9,7 +9,8 @@ final class StrictLoadingTests: XCTestCase {
     private var folder = ""
 
     override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("cortex-strict-\(UUID().uuidString)").path
+        folder =
+            FileManager.default.temporaryDirectory.appendingPathComponent("cortex-strict-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     }
 
@@ -34,7 +35,9 @@ final class StrictLoadingTests: XCTestCase {
         try DQNCheckpoint.save(agent: agent, state: DQNTrainingState(seed: 0), to: path)
         XCTAssertNoThrow(try DQNCheckpoint.loadNetwork(path), "the untouched file loads")
         let missing = try rewrite(path, removing: "conv.weight")
-        XCTAssertThrowsError(try DQNCheckpoint.loadNetwork(missing)) { XCTAssertTrue("\($0)".contains("conv.weight"), "\($0)") }
+        XCTAssertThrowsError(try DQNCheckpoint.loadNetwork(missing)) {
+            XCTAssertTrue("\($0)".contains("conv.weight"), "\($0)")
+        }
         // The target network's tensors are not needed to play.
         XCTAssertNoThrow(try DQNCheckpoint.loadNetwork(try rewrite(path, removing: "target.conv.weight")))
         let extra = try rewrite(path, removing: "output.bias", adding: "surprise.weight")
@@ -53,6 +56,8 @@ final class StrictLoadingTests: XCTestCase {
         try GoDQNCheckpoint.save(agent: agent, state: GoTrainingState(seed: 0), to: path)
         XCTAssertNoThrow(try GoDQNCheckpoint.loadNetwork(path))
         let missing = try rewrite(path, removing: "conv1.weight")
-        XCTAssertThrowsError(try GoDQNCheckpoint.loadNetwork(missing)) { XCTAssertTrue("\($0)".contains("conv1.weight"), "\($0)") }
+        XCTAssertThrowsError(try GoDQNCheckpoint.loadNetwork(missing)) {
+            XCTAssertTrue("\($0)".contains("conv1.weight"), "\($0)")
+        }
     }
 }

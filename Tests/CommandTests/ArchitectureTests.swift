@@ -12,13 +12,16 @@ final class ArchitectureTests: XCTestCase {
         ("Data", "Sources/Data", ["Cortex", "CZlib", "CPNG", "CJPEG"]),
         ("Agents", "agents", ["Cortex", "Envs"]),
         ("Recipes", "Sources/Recipes", ["Cortex", "Data", "Models"]),
-        ("Render", "Sources/Render", ["Envs", "CSDL2"]),
+        ("Render", "Sources/Render", ["Envs", "CSDL2"])
     ]
-    static let ours: Set<String> = ["Cortex", "Envs", "Models", "Data", "Agents", "Recipes", "Render", "CCBLAS",
-                                    "CKernels", "CZlib", "CPNG", "CJPEG", "CSDL2"]
+    static let ours: Set<String> = [
+        "Cortex", "Envs", "Models", "Data", "Agents", "Recipes", "Render", "CCBLAS",
+        "CKernels", "CZlib", "CPNG", "CJPEG", "CSDL2"
+    ]
 
     static var root: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
     }
 
     /// The modules of ours that `file` imports.
@@ -28,7 +31,8 @@ final class ArchitectureTests: XCTestCase {
         for line in text.split(separator: "\n") {
             let words = line.split(separator: " ")
             guard let index = words.firstIndex(of: "import"), index + 1 < words.count,
-                  words[..<index].allSatisfy({ $0.hasPrefix("@") || ["public", "internal"].contains($0) }) else { continue }
+                words[..<index].allSatisfy({ $0.hasPrefix("@") || ["public", "internal"].contains($0) })
+            else { continue }
             let module = String(words[index + 1])
             if ours.contains(module) { found.insert(module) }
         }
@@ -39,7 +43,8 @@ final class ArchitectureTests: XCTestCase {
         var checked = 0
         for rule in Self.rules {
             let folder = Self.root.appendingPathComponent(rule.folder)
-            let files = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?
+            let files =
+                FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?
                 .compactMap { $0 as? URL }.filter { $0.pathExtension == "swift" } ?? []
             XCTAssertFalse(files.isEmpty, "no sources found in \(rule.folder)")
             for file in files {

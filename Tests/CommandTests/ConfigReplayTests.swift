@@ -9,7 +9,8 @@ final class ConfigReplayTests: XCTestCase {
     private var folder = ""
 
     override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("cortex-replay-\(UUID().uuidString)").path
+        folder =
+            FileManager.default.temporaryDirectory.appendingPathComponent("cortex-replay-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     }
 
@@ -21,8 +22,10 @@ final class ConfigReplayTests: XCTestCase {
     }
 
     /// Trains `arguments` into run "a", replays its config into "b" and, with `flag`, into "c".
-    private func checkReplay(_ arguments: [String], flag: [String], changes field: String,
-                             file: StaticString = #filePath, line: UInt = #line) throws {
+    private func checkReplay(
+        _ arguments: [String], flag: [String], changes field: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let command = Array(arguments.prefix(2)), replay = ["--config", folder + "/a/config.json"]
         for (run, full) in [("a", arguments), ("b", command + replay), ("c", command + replay + flag)] {
             let result = try runCortex(full + ["--out", folder + "/" + run])
@@ -35,18 +38,26 @@ final class ConfigReplayTests: XCTestCase {
 
     func testTextGoAndLeNetReplayTheirConfigs() throws {
         let corpus = folder + "/corpus.txt"
-        try String(repeating: "Once more unto the breach, dear friends. ", count: 50).write(toFile: corpus, atomically: true,
-                                                                                          encoding: .utf8)
-        try checkReplay(["train", "text", "--model", "lstm", "--data", corpus, "--iters", "2", "--batch", "2",
-                         "--block", "8", "--hidden", "8", "--embed", "8", "--layers", "1", "--eval-every", "2",
-                         "--eval-batches", "1"], flag: ["--lr", "0.01"], changes: "learningRate")
-        try checkReplay(["train", "go", "--size", "5", "--moves", "200", "--channels", "4", "--layers", "1", "--batch", "8",
-                         "--replay", "100", "--learning-starts", "50", "--eval-every", "0"],
-                        flag: ["--gamma", "0.9"], changes: "gamma")
+        try String(repeating: "Once more unto the breach, dear friends. ", count: 50).write(
+            toFile: corpus, atomically: true,
+            encoding: .utf8)
+        try checkReplay(
+            [
+                "train", "text", "--model", "lstm", "--data", corpus, "--iters", "2", "--batch", "2",
+                "--block", "8", "--hidden", "8", "--embed", "8", "--layers", "1", "--eval-every", "2",
+                "--eval-batches", "1"
+            ], flag: ["--lr", "0.01"], changes: "learningRate")
+        try checkReplay(
+            [
+                "train", "go", "--size", "5", "--moves", "200", "--channels", "4", "--layers", "1", "--batch", "8",
+                "--replay", "100", "--learning-starts", "50", "--eval-every", "0"
+            ],
+            flag: ["--gamma", "0.9"], changes: "gamma")
         guard FashionMNIST.isInstalled else {
             throw missingPrerequisite("Fashion-MNIST is not installed (scripts/setup installs dataset-fashion-mnist)")
         }
-        try checkReplay(["train", "lenet", "--epochs", "1", "--limit", "64", "--batch", "32"],
-                        flag: ["--weight-decay", "0.1"], changes: "weightDecay")
+        try checkReplay(
+            ["train", "lenet", "--epochs", "1", "--limit", "64", "--batch", "32"],
+            flag: ["--weight-decay", "0.1"], changes: "weightDecay")
     }
 }

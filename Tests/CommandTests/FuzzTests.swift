@@ -66,7 +66,8 @@ final class FuzzTests: XCTestCase {
         let headerLength = Int(bytes[0]) | Int(bytes[1]) << 8 | Int(bytes[2]) << 16
         for _ in 0..<12 {
             var flipped = bytes
-            flipped[generator.nextInt(below: min(bytes.count, headerLength + 8))] ^= UInt8(1 + generator.nextInt(below: 255))
+            flipped[generator.nextInt(below: min(bytes.count, headerLength + 8))] ^= UInt8(
+                1 + generator.nextInt(below: 255))
             cases.append(flipped)
         }
         for (index, data) in cases.enumerated() {
@@ -74,7 +75,9 @@ final class FuzzTests: XCTestCase {
             try Data(data).write(to: URL(fileURLWithPath: path))
             let result = try runCortexReporting(command(path))
             XCTAssertFalse(result.signalled, "\(name) case \(index) crashed:\n\(result.stderr.prefix(600))")
-            XCTAssertTrue([0, 1].contains(result.status), "\(name) case \(index): status \(result.status)\n\(result.stderr.prefix(300))")
+            XCTAssertTrue(
+                [0, 1].contains(result.status),
+                "\(name) case \(index): status \(result.status)\n\(result.stderr.prefix(300))")
             if result.status == 1 {
                 let lines = result.stderr.split(separator: "\n").filter { !$0.hasPrefix("\r") }
                 XCTAssertEqual(lines.count, 1, "\(name) case \(index): \(result.stderr.prefix(300))")
@@ -86,32 +89,49 @@ final class FuzzTests: XCTestCase {
 
     func testBadCheckpointsOfEveryKindGiveOneLine() throws {
         var counts: [String: Int] = [:]
-        let dqn = try train(["train", "breakout", "--frames", "300", "--learning-starts", "100", "--replay", "200", "--batch", "8",
-                             "--eval-every", "0", "--threads", "1"], out: "dqn")
-        counts["dqn"] = try fuzz(dqn, command: { ["eval", "breakout", "--checkpoint", $0, "--episodes", "1", "--max-steps", "20"] },
-                                 name: "dqn")
-        let go = try train(["train", "go", "--size", "5", "--moves", "200", "--channels", "4", "--layers", "1", "--batch", "8",
-                            "--replay", "100", "--learning-starts", "50", "--eval-every", "0"], out: "go")
+        let dqn = try train(
+            [
+                "train", "breakout", "--frames", "300", "--learning-starts", "100", "--replay", "200", "--batch", "8",
+                "--eval-every", "0", "--threads", "1"
+            ], out: "dqn")
+        counts["dqn"] = try fuzz(
+            dqn, command: { ["eval", "breakout", "--checkpoint", $0, "--episodes", "1", "--max-steps", "20"] },
+            name: "dqn")
+        let go = try train(
+            [
+                "train", "go", "--size", "5", "--moves", "200", "--channels", "4", "--layers", "1", "--batch", "8",
+                "--replay", "100", "--learning-starts", "50", "--eval-every", "0"
+            ], out: "go")
         counts["go"] = try fuzz(go, command: { ["eval", "go", "--checkpoint", $0, "--episodes", "1"] }, name: "go")
         let corpus = folder + "/corpus.txt"
-        try String(repeating: "Speak the speech, I pray you. ", count: 60).write(toFile: corpus, atomically: true, encoding: .utf8)
+        try String(repeating: "Speak the speech, I pray you. ", count: 60).write(
+            toFile: corpus, atomically: true, encoding: .utf8)
         for model in ["gpt", "lstm"] {
-            let text = try train(["train", "text", "--model", model, "--data", corpus, "--iters", "2", "--batch", "2", "--block", "8",
-                                  "--layers", "1", "--embed", "8", "--heads", "2", "--hidden", "8", "--eval-every", "2",
-                                  "--eval-batches", "1"], out: model)
+            let text = try train(
+                [
+                    "train", "text", "--model", model, "--data", corpus, "--iters", "2", "--batch", "2", "--block", "8",
+                    "--layers", "1", "--embed", "8", "--heads", "2", "--hidden", "8", "--eval-every", "2",
+                    "--eval-batches", "1"
+                ], out: model)
             counts[model] = try fuzz(text, command: { ["generate", "--checkpoint", $0, "--length", "5"] }, name: model)
         }
         if FashionMNIST.isInstalled {
             try PixelImage(width: 28, height: 28, fill: [128]).write(to: folder + "/grey.png")
-            for (model, sizes) in [("lenet", [String]()), ("vit", ["--dim", "8", "--depth", "1", "--heads", "2", "--mlp", "8"])] {
-                let classifier = try train(["train", model, "--epochs", "1", "--limit", "64", "--batch", "64"] + sizes, out: model)
-                counts[model] = try fuzz(classifier, command: { ["classify", "--checkpoint", $0, self.folder + "/grey.png"] },
-                                         name: model)
+            for (model, sizes) in [
+                ("lenet", [String]()), ("vit", ["--dim", "8", "--depth", "1", "--heads", "2", "--mlp", "8"])
+            ] {
+                let classifier = try train(
+                    ["train", model, "--epochs", "1", "--limit", "64", "--batch", "64"] + sizes, out: model)
+                counts[model] = try fuzz(
+                    classifier, command: { ["classify", "--checkpoint", $0, self.folder + "/grey.png"] },
+                    name: model)
             }
         } else {
             throw missingPrerequisite("Fashion-MNIST is not installed (scripts/setup installs dataset-fashion-mnist)")
         }
-        print("fuzzed checkpoints: \(counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+        print(
+            "fuzzed checkpoints: \(counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))"
+        )
     }
 }
 

@@ -7,7 +7,8 @@ import XCTest
 final class InstallTests: XCTestCase {
     func testInstalledCortexWorksFromAnyFolder() throws {
         let root = ShippedModelsTests.root
-        let prefix = FileManager.default.temporaryDirectory.appendingPathComponent("cortex-install-\(UUID().uuidString)")
+        let prefix = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cortex-install-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: prefix) }
         let install = Process()
         install.executableURL = root.appendingPathComponent("scripts/install")
@@ -24,7 +25,8 @@ final class InstallTests: XCTestCase {
         let manPage = try String(contentsOf: prefix.appendingPathComponent("share/man/man1/cortex.1"), encoding: .utf8)
         XCTAssertTrue(manPage.hasPrefix(".TH CORTEX 1"))
         XCTAssertTrue(manPage.contains("cortex train breakout") && manPage.contains("\\-\\-checkpoint"))
-        let bash = try String(contentsOf: prefix.appendingPathComponent("share/bash-completion/completions/cortex"), encoding: .utf8)
+        let bash = try String(
+            contentsOf: prefix.appendingPathComponent("share/bash-completion/completions/cortex"), encoding: .utf8)
         XCTAssertTrue(bash.contains("--checkpoint") && bash.contains("safetensors"), "file completion for checkpoints")
         XCTAssertTrue(bash.contains("'grid'$'\\n''pixels'"), "choices of --obs are completed")
 

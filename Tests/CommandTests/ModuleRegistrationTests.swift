@@ -20,7 +20,9 @@ final class ModuleRegistrationTests: XCTestCase {
             } else if let child = value as? any Module {
                 // A stored module that is no child is fine when its owner registers its tensors
                 // under names of its own (a recurrent network's cells: PyTorch's `weight_ih_l0`).
-                let adopted = (child.parameters() + child.namedBuffers().map(\.tensor)).allSatisfy { registeredTensors.contains(ObjectIdentifier($0)) }
+                let adopted = (child.parameters() + child.namedBuffers().map(\.tensor)).allSatisfy {
+                    registeredTensors.contains(ObjectIdentifier($0))
+                }
                 if !registeredChildren.contains(ObjectIdentifier(child)) && !adopted {
                     problems.append("\(path).\(name) (module)")
                 }
@@ -53,16 +55,33 @@ final class ModuleRegistrationTests: XCTestCase {
             ("LSTM", RecurrentNetwork<LSTMCell>(inputSize: 3, hiddenSize: 4, layers: 2, generator: &g)),
             ("GRU", RecurrentNetwork<GRUCell>(inputSize: 3, hiddenSize: 4, generator: &g)),
             ("TransformerBlock", TransformerBlock(embedDimension: 8, heads: 2, generator: &g)),
-            ("GPT", GPT(config: GPTConfig(vocabularySize: 7, blockSize: 8, layers: 2, heads: 2, embedDimension: 8),
-                        generator: &g)),
-            ("CharRNN", CharRNN(config: CharRNNConfig(cell: .gru, vocabularySize: 7, embedDimension: 4, hiddenSize: 5),
-                                generator: &g)),
-            ("ViT", VisionTransformer(ViTConfig(imageSize: 8, patchSize: 4, dimension: 8, depth: 1, heads: 2,
-                                                mlpDimension: 8), generator: &g)),
+            (
+                "GPT",
+                GPT(
+                    config: GPTConfig(vocabularySize: 7, blockSize: 8, layers: 2, heads: 2, embedDimension: 8),
+                    generator: &g)
+            ),
+            (
+                "CharRNN",
+                CharRNN(
+                    config: CharRNNConfig(cell: .gru, vocabularySize: 7, embedDimension: 4, hiddenSize: 5),
+                    generator: &g)
+            ),
+            (
+                "ViT",
+                VisionTransformer(
+                    ViTConfig(
+                        imageSize: 8, patchSize: 4, dimension: 8, depth: 1, heads: 2,
+                        mlpDimension: 8), generator: &g)
+            ),
             ("LeNet5", LeNet5(generator: &g)),
-            ("QNetwork", QNetwork(architecture: .minAtar, inputShape: [4, 10, 10], actionCount: 3, dueling: true,
-                                  generator: &g)),
-            ("GoQNetwork", GoQNetwork(inputChannels: 5, channels: 8, layers: 2, generator: &g)),
+            (
+                "QNetwork",
+                QNetwork(
+                    architecture: .minAtar, inputShape: [4, 10, 10], actionCount: 3, dueling: true,
+                    generator: &g)
+            ),
+            ("GoQNetwork", GoQNetwork(inputChannels: 5, channels: 8, layers: 2, generator: &g))
         ]
         for (name, module) in modules {
             XCTAssertEqual(unregistered(in: module, path: name), [], name)

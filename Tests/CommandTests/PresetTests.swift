@@ -18,7 +18,8 @@ final class PresetTests: XCTestCase {
     }
 
     func testEachGameIsTheDefaultsWithItsRow() throws {
-        let table = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(DQNConfig.presetTable.utf8)) as? [String: [String: NSObject]])
+        let table = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: Data(DQNConfig.presetTable.utf8)) as? [String: [String: NSObject]])
         XCTAssertEqual(Set(table.keys), ["breakout", "space_invaders", "freeway", "asterix", "seaquest"])
         for (game, row) in table {
             let preset = try dictionary(DQNConfig.preset(for: game))
@@ -40,10 +41,13 @@ final class PresetTests: XCTestCase {
 
     /// `cortex train breakout` logs its preset, and one more flag changes exactly its field.
     func testLoggedConfigIsThePresetAndAFlagOverridesOneField() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cortex-preset-\(UUID().uuidString)").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cortex-preset-\(UUID().uuidString)")
+            .path
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let base = ["train", "breakout", "--frames", "300", "--learning-starts", "100", "--replay", "200", "--batch", "8",
-                    "--eval-every", "0", "--threads", "1"]
+        let base = [
+            "train", "breakout", "--frames", "300", "--learning-starts", "100", "--replay", "200", "--batch", "8",
+            "--eval-every", "0", "--threads", "1"
+        ]
         func logged(_ extra: [String], _ name: String) throws -> [String: NSObject] {
             let result = try runCortex(base + extra + ["--out", folder + "/" + name])
             XCTAssertEqual(result.status, 0, result.stderr)

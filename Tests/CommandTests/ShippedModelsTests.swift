@@ -7,7 +7,8 @@ import XCTest
 /// models/README.md states, measured on a sample.
 final class ShippedModelsTests: XCTestCase {
     static var root: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
     }
 
     private func lastJSON(_ arguments: [String]) throws -> [String: Any] {
@@ -20,13 +21,21 @@ final class ShippedModelsTests: XCTestCase {
     func testEveryShippedModelIsListedAndChecked() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.root.appendingPathComponent("models").path)
             .filter { $0.hasSuffix(".safetensors") }.sorted()
-        let checked = ["breakout.safetensors", "lenet.safetensors", "shakespeare-gpt.safetensors", "vit.safetensors",
-                       "go9.safetensors"]
+        let checked = [
+            "breakout.safetensors", "lenet.safetensors", "shakespeare-gpt.safetensors", "vit.safetensors",
+            "go9.safetensors"
+        ]
         XCTAssertFalse(files.isEmpty)
         for file in files { XCTAssertTrue(checked.contains(file), "\(file) has no quality check in this test") }
         let readme = try String(contentsOf: Self.root.appendingPathComponent("models/README.md"), encoding: .utf8)
-        for file in files { XCTAssertTrue(readme.contains("`\(file.dropLast(".safetensors".count))`"), "\(file) is not in models/README.md") }
-        let total = try files.map { try FileManager.default.attributesOfItem(atPath: Self.root.appendingPathComponent("models/" + $0).path)[.size] as? Int ?? 0 }
+        for file in files {
+            XCTAssertTrue(
+                readme.contains("`\(file.dropLast(".safetensors".count))`"), "\(file) is not in models/README.md")
+        }
+        let total = try files.map {
+            try FileManager.default.attributesOfItem(atPath: Self.root.appendingPathComponent("models/" + $0).path)[
+                .size] as? Int ?? 0
+        }
         XCTAssertLessThanOrEqual(total.reduce(0, +), 10 << 20, "shipped models stay under 10 MB in all")
     }
 
@@ -34,10 +43,13 @@ final class ShippedModelsTests: XCTestCase {
         guard FashionMNIST.isInstalled else {
             throw missingPrerequisite("Fashion-MNIST is not installed (scripts/setup installs dataset-fashion-mnist)")
         }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cortex-shipped-\(UUID().uuidString)").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cortex-shipped-\(UUID().uuidString)"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: folder) }
         // The first 1,000 test images, as an IDX set of their own.
-        let test = try ImageDataset.load(directory: FashionMNIST.defaultDirectory, split: .test).subset(Array(0..<1_000))
+        let test = try ImageDataset.load(directory: FashionMNIST.defaultDirectory, split: .test).subset(
+            Array(0..<1_000))
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         for split in ["train", "t10k"] {
             try IDXArray(elementType: .uint8, shape: [test.count, test.height, test.width], bytes: test.pixels)
@@ -46,7 +58,10 @@ final class ShippedModelsTests: XCTestCase {
                 .write(to: "\(folder)/\(split)-labels-idx1-ubyte")
         }
         for (name, floor) in [("lenet", 0.85), ("vit", 0.85)] {
-            guard FileManager.default.fileExists(atPath: Self.root.appendingPathComponent("models/\(name).safetensors").path) else { continue }
+            guard
+                FileManager.default.fileExists(
+                    atPath: Self.root.appendingPathComponent("models/\(name).safetensors").path)
+            else { continue }
             let json = try lastJSON(["eval", name, "--checkpoint", name, "--data", folder, "--json"])
             let accuracy = try XCTUnwrap(json["test_accuracy"] as? Double)
             XCTAssertGreaterThanOrEqual(accuracy, floor, "\(name) on 1,000 test images")
@@ -58,14 +73,18 @@ final class ShippedModelsTests: XCTestCase {
         guard FileManager.default.fileExists(atPath: corpus) else {
             throw missingPrerequisite("data/shakespeare.txt is absent (scripts/setup builds it)")
         }
-        let json = try lastJSON(["eval", "text", "--checkpoint", "shakespeare-gpt", "--data", corpus, "--eval-batches", "20",
-                                 "--json"])
+        let json = try lastJSON([
+            "eval", "text", "--checkpoint", "shakespeare-gpt", "--data", corpus, "--eval-batches", "20",
+            "--json"
+        ])
         // 1.87 measured over 200 batches; a uniform guess over 84 characters is ln 84 = 4.43.
         XCTAssertLessThan(try XCTUnwrap(json["val_loss"] as? Double), 2.0)
         let generated = try runCortex(["generate", "--checkpoint", "shakespeare-gpt", "--length", "200", "--seed", "0"])
         XCTAssertEqual(generated.status, 0, generated.stderr)
         let words = generated.stdout.split { !$0.isLetter }.map { $0.lowercased() }
-        let common: Set<String> = ["the", "and", "i", "to", "of", "you", "my", "a", "that", "in", "is", "not", "me", "it", "with"]
+        let common: Set<String> = [
+            "the", "and", "i", "to", "of", "you", "my", "a", "that", "in", "is", "not", "me", "it", "with"
+        ]
         XCTAssertGreaterThanOrEqual(words.filter(common.contains).count, 5, "English words in: \(generated.stdout)")
     }
 }

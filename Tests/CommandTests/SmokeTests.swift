@@ -19,26 +19,33 @@ final class SmokeTests: XCTestCase {
 
     /// Runs cortex with `arguments`; fails the test unless it exits 0. Returns stdout and stderr.
     @discardableResult
-    private func cortex(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws
-        -> (stdout: String, stderr: String) {
+    private func cortex(
+        _ arguments: [String], file: StaticString = #filePath, line: UInt = #line
+    ) throws
+        -> (stdout: String, stderr: String)
+    {
         let result = try runCortex(arguments)
-        XCTAssertEqual(result.status, 0, "cortex \(arguments.joined(separator: " ")):\n\(result.stderr)", file: file, line: line)
+        XCTAssertEqual(
+            result.status, 0, "cortex \(arguments.joined(separator: " ")):\n\(result.stderr)", file: file, line: line)
         return (result.stdout, result.stderr)
     }
 
     /// The JSON object on the last stdout line.
-    private func lastJSON(_ stdout: String, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
+    private func lastJSON(_ stdout: String, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any]
+    {
         let last = stdout.split(separator: "\n").last.map(String.init) ?? ""
         let object = try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any]
         return try XCTUnwrap(object, "last stdout line is not a JSON object: '\(last)'", file: file, line: line)
     }
 
     func testEverySubcommandHasHelp() throws {
-        let commands = [[], ["train"], ["train", "breakout"], ["train", "space_invaders"], ["train", "freeway"],
-                        ["train", "asterix"], ["train", "seaquest"], ["train", "go"], ["train", "text"], ["train", "vit"],
-                        ["train", "lenet"], ["eval"], ["classify"], ["bench"], ["bench", "core"], ["bench", "envs"],
-                        ["bench", "go"], ["bench", "dqn"], ["bench", "text"], ["bench", "vision"], ["play"], ["watch"],
-                        ["gtp"], ["match"], ["generate"]]
+        let commands = [
+            [], ["train"], ["train", "breakout"], ["train", "space_invaders"], ["train", "freeway"],
+            ["train", "asterix"], ["train", "seaquest"], ["train", "go"], ["train", "text"], ["train", "vit"],
+            ["train", "lenet"], ["eval"], ["classify"], ["bench"], ["bench", "core"], ["bench", "envs"],
+            ["bench", "go"], ["bench", "dqn"], ["bench", "text"], ["bench", "vision"], ["play"], ["watch"],
+            ["gtp"], ["match"], ["generate"]
+        ]
         for command in commands {
             let output = try cortex(command + ["--help"]).stdout
             XCTAssertTrue(output.contains("USAGE:"), "cortex \(command.joined(separator: " ")) --help:\n\(output)")
@@ -48,36 +55,52 @@ final class SmokeTests: XCTestCase {
     func testEveryGameTrainsAndEvaluates() throws {
         for game in ["breakout", "space_invaders", "freeway", "asterix", "seaquest"] {
             let out = folder + "/" + game
-            let trained = try lastJSON(try cortex(["train", game, "--frames", "600", "--learning-starts", "200", "--replay", "400",
-                                                   "--batch", "8", "--eval-every", "300", "--eval-episodes", "1",
-                                                   "--out", out, "--threads", "1", "--json"]).stdout)
+            let trained = try lastJSON(
+                try cortex([
+                    "train", game, "--frames", "600", "--learning-starts", "200", "--replay", "400",
+                    "--batch", "8", "--eval-every", "300", "--eval-episodes", "1",
+                    "--out", out, "--threads", "1", "--json"
+                ]).stdout)
             XCTAssertEqual(trained["frames"] as? Int, 600, game)
-            let evaluated = try lastJSON(try cortex(["eval", game, "--checkpoint", out + "/last.safetensors",
-                                                     "--episodes", "1", "--max-steps", "300", "--json"]).stdout)
+            let evaluated = try lastJSON(
+                try cortex([
+                    "eval", game, "--checkpoint", out + "/last.safetensors",
+                    "--episodes", "1", "--max-steps", "300", "--json"
+                ]).stdout)
             XCTAssertNotNil(evaluated["mean"] as? Double, "\(game): \(evaluated)")
         }
     }
 
     func testGoTrainsAndEvaluates() throws {
         let out = folder + "/go"
-        let trained = try lastJSON(try cortex(["train", "go", "--size", "5", "--moves", "400", "--channels", "8", "--layers", "2",
-                                               "--batch", "8", "--replay", "300", "--learning-starts", "100",
-                                               "--eval-every", "200", "--eval-games", "2", "--out", out, "--json"]).stdout)
+        let trained = try lastJSON(
+            try cortex([
+                "train", "go", "--size", "5", "--moves", "400", "--channels", "8", "--layers", "2",
+                "--batch", "8", "--replay", "300", "--learning-starts", "100",
+                "--eval-every", "200", "--eval-games", "2", "--out", out, "--json"
+            ]).stdout)
         XCTAssertEqual(trained["moves"] as? Int, 400)
-        let evaluated = try lastJSON(try cortex(["eval", "go", "--checkpoint", out + "/last.safetensors", "--episodes", "2",
-                                                 "--json"]).stdout)
+        let evaluated = try lastJSON(
+            try cortex([
+                "eval", "go", "--checkpoint", out + "/last.safetensors", "--episodes", "2",
+                "--json"
+            ]).stdout)
         XCTAssertFalse(evaluated.isEmpty)
     }
 
     func testTextTrainsAndGenerates() throws {
         let corpus = folder + "/corpus.txt"
-        try String(repeating: "To be, or not to be, that is the question. ", count: 60).write(toFile: corpus, atomically: true, encoding: .utf8)
+        try String(repeating: "To be, or not to be, that is the question. ", count: 60).write(
+            toFile: corpus, atomically: true, encoding: .utf8)
         for model in ["gpt", "lstm"] {
             let out = folder + "/text-" + model
-            let trained = try lastJSON(try cortex(["train", "text", "--model", model, "--data", corpus, "--iters", "4",
-                                                   "--batch", "2", "--block", "16", "--layers", "1", "--embed", "16",
-                                                   "--heads", "2", "--hidden", "16", "--eval-every", "2",
-                                                   "--eval-batches", "1", "--out", out, "--json"]).stdout)
+            let trained = try lastJSON(
+                try cortex([
+                    "train", "text", "--model", model, "--data", corpus, "--iters", "4",
+                    "--batch", "2", "--block", "16", "--layers", "1", "--embed", "16",
+                    "--heads", "2", "--hidden", "16", "--eval-every", "2",
+                    "--eval-batches", "1", "--out", out, "--json"
+                ]).stdout)
             XCTAssertEqual(trained["iters"] as? Int, 4, model)
             let text = try cortex(["generate", "--checkpoint", out + "/last.safetensors", "--length", "20"]).stdout
             XCTAssertFalse(text.isEmpty, model)
@@ -90,10 +113,16 @@ final class SmokeTests: XCTestCase {
         }
         for (model, sizes) in [("lenet", []), ("vit", ["--dim", "16", "--depth", "1", "--heads", "2", "--mlp", "16"])] {
             let out = folder + "/" + model
-            let trained = try lastJSON(try cortex(["train", model, "--epochs", "1", "--limit", "256", "--batch", "64",
-                                                   "--out", out, "--json"] + sizes).stdout)
+            let trained = try lastJSON(
+                try cortex(
+                    [
+                        "train", model, "--epochs", "1", "--limit", "256", "--batch", "64",
+                        "--out", out, "--json"
+                    ] + sizes
+                ).stdout)
             XCTAssertEqual(trained["epochs"] as? Int, 1, model)
-            let evaluated = try lastJSON(try cortex(["eval", model, "--checkpoint", out + "/last.safetensors", "--json"]).stdout)
+            let evaluated = try lastJSON(
+                try cortex(["eval", model, "--checkpoint", out + "/last.safetensors", "--json"]).stdout)
             XCTAssertNotNil(evaluated["test_accuracy"] ?? evaluated["accuracy"], "\(model): \(evaluated)")
         }
     }
@@ -105,7 +134,7 @@ final class SmokeTests: XCTestCase {
             ["bench", "dqn", "--updates", "5", "--frames", "600"],
             ["bench", "text", "--iterations", "3", "--characters", "50"],
             ["bench", "vision", "--batches", "2", "--batch", "16"],
-            ["bench", "core", "--repetitions", "1"],
+            ["bench", "core", "--repetitions", "1"]
         ]
         for arguments in runs {
             let json = try lastJSON(try cortex(arguments + ["--json"]).stdout)
@@ -116,7 +145,9 @@ final class SmokeTests: XCTestCase {
 
 /// Runs the built cortex with `arguments` (stdout and stderr through files, so neither pipe
 /// can fill up and block it).
-func runCortex(_ arguments: [String], standardInput: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+func runCortex(
+    _ arguments: [String], standardInput: String? = nil
+) throws -> (status: Int32, stdout: String, stderr: String) {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cortex-run-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
@@ -137,6 +168,8 @@ func runCortex(_ arguments: [String], standardInput: String? = nil) throws -> (s
     }
     try process.run()
     process.waitUntilExit()
-    return (process.terminationStatus, try String(contentsOf: outURL, encoding: .utf8),
-            try String(contentsOf: errURL, encoding: .utf8))
+    return (
+        process.terminationStatus, try String(contentsOf: outURL, encoding: .utf8),
+        try String(contentsOf: errURL, encoding: .utf8)
+    )
 }

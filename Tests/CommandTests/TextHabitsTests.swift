@@ -16,9 +16,11 @@ final class TextHabitsTests: XCTestCase {
         corpus = folder + "/corpus.txt"
         try String(repeating: "Now is the winter of our discontent made glorious summer. ", count: 40)
             .write(toFile: corpus, atomically: true, encoding: .utf8)
-        let result = try runCortex(["train", "text", "--data", corpus, "--iters", "6", "--batch", "2", "--block", "16",
-                                    "--layers", "1", "--embed", "16", "--heads", "2", "--eval-every", "3",
-                                    "--eval-batches", "5", "--out", folder + "/run", "--json"])
+        let result = try runCortex([
+            "train", "text", "--data", corpus, "--iters", "6", "--batch", "2", "--block", "16",
+            "--layers", "1", "--embed", "16", "--heads", "2", "--eval-every", "3",
+            "--eval-batches", "5", "--out", folder + "/run", "--json"
+        ])
         XCTAssertEqual(result.status, 0, result.stderr)
         let json = try JSONSerialization.jsonObject(with: Data((result.stdout.split(separator: "\n").last ?? "").utf8))
         trainedLoss = try XCTUnwrap((json as? [String: Any])?["val_loss"] as? Double)
@@ -28,8 +30,10 @@ final class TextHabitsTests: XCTestCase {
     override func tearDown() { try? FileManager.default.removeItem(atPath: folder) }
 
     func testEvalTextGivesTheLossTheRunPrinted() throws {
-        let result = try runCortex(["eval", "text", "--checkpoint", checkpoint, "--data", corpus, "--eval-batches", "5",
-                                    "--batch", "2", "--block", "16", "--json"])
+        let result = try runCortex([
+            "eval", "text", "--checkpoint", checkpoint, "--data", corpus, "--eval-batches", "5",
+            "--batch", "2", "--block", "16", "--json"
+        ])
         XCTAssertEqual(result.status, 0, result.stderr)
         let json = try JSONSerialization.jsonObject(with: Data((result.stdout.split(separator: "\n").last ?? "").utf8))
         let loss = try XCTUnwrap((json as? [String: Any])?["val_loss"] as? Double)

@@ -6,11 +6,15 @@ import XCTest
 /// folder, exits 0 (the binary stands in for `cortex`).
 final class TourTests: XCTestCase {
     func testTheREADMETourRuns() throws {
-        let readme = try String(contentsOf: ShippedModelsTests.root.appendingPathComponent("README.md"), encoding: .utf8)
+        let readme = try String(
+            contentsOf: ShippedModelsTests.root.appendingPathComponent("README.md"), encoding: .utf8)
         let section = try XCTUnwrap(readme.components(separatedBy: "## The first minute").dropFirst().first)
-        let block = try XCTUnwrap(section.components(separatedBy: "```sh\n").dropFirst().first?.components(separatedBy: "```").first)
-        let lines = block.split(separator: "\n").map { String($0.split(separator: "#", maxSplits: 1)[0]).trimmingCharacters(in: .whitespaces) }
-            .filter { $0.hasPrefix("cortex ") }
+        let block = try XCTUnwrap(
+            section.components(separatedBy: "```sh\n").dropFirst().first?.components(separatedBy: "```").first)
+        let lines = block.split(separator: "\n").map {
+            String($0.split(separator: "#", maxSplits: 1)[0]).trimmingCharacters(in: .whitespaces)
+        }
+        .filter { $0.hasPrefix("cortex ") }
         XCTAssertGreaterThanOrEqual(lines.count, 3)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cortex-tour-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

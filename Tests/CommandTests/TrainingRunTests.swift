@@ -9,7 +9,10 @@ final class TrainingRunTests: XCTestCase {
         var rate: Float = 0.1
         var steps = 10
         var inner = Inner()
-        struct Inner: Codable, Equatable { var width = 4; var name = "a" }
+        struct Inner: Codable, Equatable {
+            var width = 4
+            var name = "a"
+        }
     }
 
     func testBestIsStrictAndLowerIsBetterWorks() {
@@ -26,9 +29,12 @@ final class TrainingRunTests: XCTestCase {
     }
 
     func testAFreshRunStartsItsLogsAnewAndAResumedOneAppends() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cortex-run-\(UUID().uuidString)").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cortex-run-\(UUID().uuidString)")
+            .path
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        func rows() throws -> Int { try String(contentsOfFile: folder + "/metrics.csv", encoding: .utf8).split(separator: "\n").count }
+        func rows() throws -> Int {
+            try String(contentsOfFile: folder + "/metrics.csv", encoding: .utf8).split(separator: "\n").count
+        }
         do {
             let run = try TrainingRun(folder: folder, config: Settings())
             try run.logger.log(step: 1, [("loss", 1)])
@@ -42,7 +48,9 @@ final class TrainingRunTests: XCTestCase {
             try resumed.logger.log(step: 3, [("loss", 0.25)])
         }
         XCTAssertEqual(try rows(), 4, "a resumed run appends")
-        let events = { try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix("events.out.tfevents.") } }
+        let events = {
+            try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix("events.out.tfevents.") }
+        }
         XCTAssertFalse(try events().isEmpty)
         do {
             let fresh = try TrainingRun(folder: folder, config: Settings())
@@ -61,7 +69,8 @@ final class TrainingRunTests: XCTestCase {
     func testConfigFilesWriteOverNamedFieldsOnly() throws {
         let merged = try ConfigFile.merge(Settings(), with: Data(#"{"steps": 20, "inner": {"name": "b"}}"#.utf8))
         XCTAssertEqual(merged, Settings(rate: 0.1, steps: 20, inner: .init(width: 4, name: "b")))
-        XCTAssertThrowsError(try ConfigFile.merge(Settings(), with: Data(#"{"steps": "many"}"#.utf8), source: "x.json")) {
+        XCTAssertThrowsError(try ConfigFile.merge(Settings(), with: Data(#"{"steps": "many"}"#.utf8), source: "x.json"))
+        {
             XCTAssertEqual("\($0)", "x.json: 'steps' has the wrong type or value")
         }
         XCTAssertThrowsError(try ConfigFile.merge(Settings(), with: Data("[1]".utf8), source: "x.json")) {
@@ -73,15 +82,19 @@ final class TrainingRunTests: XCTestCase {
         // Hand-computed: 1 before the delay, then from 1 to 0.1 over 100 steps.
         XCTAssertEqual(EpsilonGreedy.linear(step: 49, start: 1, end: 0.1, decaySteps: 100, delay: 50), 1)
         XCTAssertEqual(EpsilonGreedy.linear(step: 50, start: 1, end: 0.1, decaySteps: 100, delay: 50), 1)
-        XCTAssertEqual(EpsilonGreedy.linear(step: 100, start: 1, end: 0.1, decaySteps: 100, delay: 50), 0.55, accuracy: 1e-6)
-        XCTAssertEqual(EpsilonGreedy.linear(step: 10_000, start: 1, end: 0.1, decaySteps: 100, delay: 50), 0.1, accuracy: 1e-6)
+        XCTAssertEqual(
+            EpsilonGreedy.linear(step: 100, start: 1, end: 0.1, decaySteps: 100, delay: 50), 0.55, accuracy: 1e-6)
+        XCTAssertEqual(
+            EpsilonGreedy.linear(step: 10_000, start: 1, end: 0.1, decaySteps: 100, delay: 50), 0.1, accuracy: 1e-6)
         XCTAssertEqual(EpsilonGreedy.argmax([0.1, 0.7, 0.7, -1]), 1, "the first on ties")
         var generator = RandomGenerator(seed: 3)
         for _ in 0..<100 {
             XCTAssertEqual(EpsilonGreedy.action(epsilon: 0, actionCount: 4, generator: &generator) { 2 }, 2)
         }
         var counts = [0, 0, 0, 0]
-        for _ in 0..<4_000 { counts[EpsilonGreedy.action(epsilon: 1, actionCount: 4, generator: &generator) { 2 }] += 1 }
+        for _ in 0..<4_000 {
+            counts[EpsilonGreedy.action(epsilon: 1, actionCount: 4, generator: &generator) { 2 }] += 1
+        }
         XCTAssertTrue(counts.allSatisfy { (800...1_200).contains($0) }, "\(counts)")
     }
 }

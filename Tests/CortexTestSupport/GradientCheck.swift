@@ -9,8 +9,10 @@ import XCTest
 /// input element `x` is `(⟨R, f(x + h)⟩ − ⟨R, f(x − h)⟩) / 2h`, the inner products summed in
 /// Double. Inputs are perturbed in place and restored. The error of one element is
 /// `|analytic − numeric| / max(1, |analytic|, |numeric|)`.
-public func gradientErrors(_ inputs: [Tensor], step: Float = 1e-2, seed: UInt64 = 7,
-                           _ function: ([Tensor]) -> Tensor) -> [(error: Float, detail: String)] {
+public func gradientErrors(
+    _ inputs: [Tensor], step: Float = 1e-2, seed: UInt64 = 7,
+    _ function: ([Tensor]) -> Tensor
+) -> [(error: Float, detail: String)] {
     for input in inputs { input.grad = nil }
     let output = function(inputs)
     var generator = RandomGenerator(seed: seed)
@@ -47,16 +49,22 @@ public func gradientErrors(_ inputs: [Tensor], step: Float = 1e-2, seed: UInt64 
             let error = abs(exact - numeric) / max(1, abs(exact), abs(numeric))
             if !(error <= worst.error) { worst = (error, element, exact, numeric) }
         }
-        results.append((worst.error, "input \(index) shape \(input.shape): element \(worst.element) analytic \(worst.analytic) vs numeric \(worst.numeric)"))
+        results.append(
+            (
+                worst.error,
+                "input \(index) shape \(input.shape): element \(worst.element) analytic \(worst.analytic) vs numeric \(worst.numeric)"
+            ))
     }
     return results
 }
 
 /// Asserts that autodiff's gradients of `function` match central finite differences
 /// (see `gradientErrors`) within `tolerance` for every input that requires grad.
-public func checkGradients(_ inputs: [Tensor], step: Float = 1e-2, tolerance: Float = 1e-2, seed: UInt64 = 7,
-                           file: StaticString = #filePath, line: UInt = #line,
-                           _ function: ([Tensor]) -> Tensor) {
+public func checkGradients(
+    _ inputs: [Tensor], step: Float = 1e-2, tolerance: Float = 1e-2, seed: UInt64 = 7,
+    file: StaticString = #filePath, line: UInt = #line,
+    _ function: ([Tensor]) -> Tensor
+) {
     let results = gradientErrors(inputs, step: step, seed: seed, function)
     XCTAssertFalse(results.isEmpty, "checkGradients: no input requires grad", file: file, line: line)
     for result in results {
@@ -65,8 +73,10 @@ public func checkGradients(_ inputs: [Tensor], step: Float = 1e-2, tolerance: Fl
 }
 
 /// Asserts two float arrays agree elementwise within `accuracy`.
-public func assertClose(_ actual: [Float], _ expected: [Float], accuracy: Float = 1e-5, _ message: String = "",
-                        file: StaticString = #filePath, line: UInt = #line) {
+public func assertClose(
+    _ actual: [Float], _ expected: [Float], accuracy: Float = 1e-5, _ message: String = "",
+    file: StaticString = #filePath, line: UInt = #line
+) {
     XCTAssertEqual(actual.count, expected.count, "count differs \(message)", file: file, line: line)
     for (i, (a, e)) in zip(actual, expected).enumerated() where !(abs(a - e) <= accuracy * max(1, abs(e))) {
         XCTFail("element \(i): \(a) vs expected \(e) \(message)", file: file, line: line)
@@ -75,8 +85,10 @@ public func assertClose(_ actual: [Float], _ expected: [Float], accuracy: Float 
 }
 
 /// Asserts a tensor's shape and values.
-public func assertTensor(_ tensor: Tensor, shape: [Int], _ expected: [Float], accuracy: Float = 1e-5,
-                         file: StaticString = #filePath, line: UInt = #line) {
+public func assertTensor(
+    _ tensor: Tensor, shape: [Int], _ expected: [Float], accuracy: Float = 1e-5,
+    file: StaticString = #filePath, line: UInt = #line
+) {
     XCTAssertEqual(tensor.shape, shape, "shape", file: file, line: line)
     assertClose(tensor.scalars, expected, accuracy: accuracy, file: file, line: line)
 }

@@ -22,7 +22,7 @@ public func pythonInterop(_ arguments: [String]) throws -> String {
     } catch {
         throw missingPrerequisite("python3 is not available: \(error)")
     }
-    let output = out.fileHandleForReading.readDataToEndOfFile()   // the script writes little to stderr
+    let output = out.fileHandleForReading.readDataToEndOfFile()  // the script writes little to stderr
     let errors = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     let message = String(decoding: errors, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)

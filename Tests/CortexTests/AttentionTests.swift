@@ -23,7 +23,8 @@ final class AttentionTests: XCTestCase {
                 }
             }
         }
-        let scores = matmul(q, k, transposeB: true) * (1 / Float(D).squareRoot())
+        let scores =
+            matmul(q, k, transposeB: true) * (1 / Float(D).squareRoot())
             + Tensor(shape: [B, 1, Tq, Tk], data: mask)
         return matmul(scores.softmax(axis: -1), v)
     }
@@ -40,9 +41,11 @@ final class AttentionTests: XCTestCase {
             [q, k, v].forEach { $0.zeroGrad() }
             let composed = reference(q, k, v, causal: causal, padding: mask)
             (composed * projection).sum().backward()
-            assertClose(fused.scalars, composed.scalars, accuracy: 1e-5, "values causal \(causal) padding \(mask != nil)")
+            assertClose(
+                fused.scalars, composed.scalars, accuracy: 1e-5, "values causal \(causal) padding \(mask != nil)")
             for (index, tensor) in [q, k, v].enumerated() {
-                assertClose(fusedGrads[index], tensor.grad!.scalars, accuracy: 1e-4, "gradient \(index) causal \(causal)")
+                assertClose(
+                    fusedGrads[index], tensor.grad!.scalars, accuracy: 1e-4, "gradient \(index) causal \(causal)")
                 tensor.zeroGrad()
             }
         }
@@ -51,14 +54,20 @@ final class AttentionTests: XCTestCase {
     func testAttentionGradientChecksWithMasks() {
         let q = randn([2, 2, 3, 4]), k = randn([2, 2, 4, 4]), v = randn([2, 2, 4, 2])
         let padding = [false, true, false, false, false, false, true, false]
-        checkGradients([q, k, v]) { scaledDotProductAttention(query: $0[0], key: $0[1], value: $0[2], causal: true, keyPaddingMask: padding) }
+        checkGradients([q, k, v]) {
+            scaledDotProductAttention(query: $0[0], key: $0[1], value: $0[2], causal: true, keyPaddingMask: padding)
+        }
         checkGradients([q, k, v]) { scaledDotProductAttention(query: $0[0], key: $0[1], value: $0[2]) }
         let qkv = randn([2, 5, 12])
         checkGradients([qkv]) { multiHeadSelfAttention(qkv: $0[0], heads: 2, causal: true) }
         let qkv3 = randn([2, 5, 18])
         checkGradients([qkv3]) {
-            multiHeadSelfAttention(qkv: $0[0], heads: 3, keyPaddingMask: [false, false, true, false, true,
-                                                                          false, false, false, false, true])
+            multiHeadSelfAttention(
+                qkv: $0[0], heads: 3,
+                keyPaddingMask: [
+                    false, false, true, false, true,
+                    false, false, false, false, true
+                ])
         }
     }
 
@@ -99,15 +108,19 @@ final class AttentionTests: XCTestCase {
         let x = randn([2, 3, 6])
         checkGradients([x] + attention.parameters()) { attention($0[0], causal: true) }
         let block = TransformerBlock(embedDimension: 8, heads: 2, causal: true, generator: &generator)
-        XCTAssertEqual(block.stateDict().map(\.name), [
-            "norm1.weight", "norm1.bias", "attn.qkv.weight", "attn.qkv.bias", "attn.proj.weight", "attn.proj.bias",
-            "norm2.weight", "norm2.bias", "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight", "mlp.fc2.bias",
-        ])
+        XCTAssertEqual(
+            block.stateDict().map(\.name),
+            [
+                "norm1.weight", "norm1.bias", "attn.qkv.weight", "attn.qkv.bias", "attn.proj.weight", "attn.proj.bias",
+                "norm2.weight", "norm2.bias", "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight", "mlp.fc2.bias"
+            ])
         XCTAssertEqual(block.mlp.fc1.weight.shape, [32, 8])
         let y = randn([2, 4, 8])
         checkGradients([y] + block.parameters()) { block($0[0]) }
         let padded = TransformerBlock(embedDimension: 8, heads: 4, generator: &generator)
-        checkGradients([y] + padded.parameters()) { padded($0[0], keyPaddingMask: [false, false, false, true, false, true, false, false]) }
+        checkGradients([y] + padded.parameters()) {
+            padded($0[0], keyPaddingMask: [false, false, false, true, false, true, false, false])
+        }
     }
 
     func testMLPsFusedGELUMatchesTheCoreOp() {

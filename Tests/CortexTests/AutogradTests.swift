@@ -18,8 +18,8 @@ final class AutogradTests: XCTestCase {
     func testDiamondGraphSumsBothPaths() {
         let x = Tensor([1, 2, 3], requiresGrad: true)
         let a = scale(x, by: 2)
-        let b = scale(a, by: 3)   // 6x
-        let c = scale(a, by: 5)   // 10x
+        let b = scale(a, by: 3)  // 6x
+        let c = scale(a, by: 5)  // 10x
         // d = b + c, recorded by hand; gradient passes through unchanged to both.
         let storage = TensorStorage(uninitializedCount: 3)
         for i in 0..<3 { storage.pointer[i] = b.storage.pointer[i] + c.storage.pointer[i] }
@@ -60,7 +60,7 @@ final class AutogradTests: XCTestCase {
 
     func testKaimingUniformBound() {
         var g = RandomGenerator(seed: 1)
-        let w = Initializer.kaimingUniform([64, 27], using: &g)   // fanIn 27
+        let w = Initializer.kaimingUniform([64, 27], using: &g)  // fanIn 27
         let bound = (2.0 as Float).squareRoot() * (3.0 / 27.0 as Float).squareRoot()
         XCTAssertLessThanOrEqual(w.scalars.map(abs).max()!, bound)
         XCTAssertGreaterThan(w.scalars.map(abs).max()!, 0.9 * bound)

@@ -41,15 +41,20 @@ final class CheckpointTests: XCTestCase {
     private func bits(_ tensor: Tensor) -> [UInt32] { tensor.scalars.map(\.bitPattern) }
 
     private func sample() -> SafeTensors {
-        SafeTensors(tensors: [("layer.weight", Tensor(shape: [2, 3], data: [1.5, -2.25, 3, .pi, -0.0, 1e-30])),
-                              ("layer.bias", Tensor([0.5, -0.5])),
-                              ("count", Tensor(scalar: 7)),
-                              ("empty", Tensor.zeros([0, 3]))],
-                    metadata: ["step": "1200", "vocabulary": "a\"b\\c\n\u{1}é"])
+        SafeTensors(
+            tensors: [
+                ("layer.weight", Tensor(shape: [2, 3], data: [1.5, -2.25, 3, .pi, -0.0, 1e-30])),
+                ("layer.bias", Tensor([0.5, -0.5])),
+                ("count", Tensor(scalar: 7)),
+                ("empty", Tensor.zeros([0, 3]))
+            ],
+            metadata: ["step": "1200", "vocabulary": "a\"b\\c\n\u{1}é"])
     }
 
-    private func assertMalformed(_ bytes: [UInt8], contains fragment: String,
-                                 file: StaticString = #filePath, line: UInt = #line) {
+    private func assertMalformed(
+        _ bytes: [UInt8], contains fragment: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertThrowsError(try SafeTensors.decode(bytes, path: "x.safetensors"), file: file, line: line) { error in
             guard case CheckpointError.malformed(path: "x.safetensors", let reason) = error else {
                 return XCTFail("unexpected error \(error)", file: file, line: line)
@@ -78,14 +83,17 @@ final class CheckpointTests: XCTestCase {
 
     func testLayoutFollowsTheSpecification() throws {
         let path = folder + "/b.safetensors"
-        try SafeTensors(tensors: [("b", Tensor([1, 2])), ("a", Tensor(scalar: -1))], metadata: ["k": "v"]).write(to: path)
+        try SafeTensors(tensors: [("b", Tensor([1, 2])), ("a", Tensor(scalar: -1))], metadata: ["k": "v"]).write(
+            to: path)
         let bytes = Array(FileManager.default.contents(atPath: path)!)
         let n = Int(bytes[0]) | Int(bytes[1]) << 8
         XCTAssertEqual(bytes[2..<8], [0, 0, 0, 0, 0, 0])
         XCTAssertEqual(n % 8, 0)
         let header = String(decoding: bytes[8..<(8 + n)], as: UTF8.self)
-        XCTAssertEqual(header.trimmingCharacters(in: .whitespaces),
-                       #"{"__metadata__":{"k":"v"},"a":{"dtype":"F32","shape":[],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#)
+        XCTAssertEqual(
+            header.trimmingCharacters(in: .whitespaces),
+            #"{"__metadata__":{"k":"v"},"a":{"dtype":"F32","shape":[],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#
+        )
         XCTAssertTrue(header.hasSuffix(" ") || header.utf8.count % 8 == 0)
         // Data: −1, 1, 2 as little-endian Float32.
         XCTAssertEqual(Array(bytes[(8 + n)...]), [0, 0, 0x80, 0xBF, 0, 0, 0x80, 0x3F, 0, 0, 0, 0x40])
@@ -102,7 +110,8 @@ final class CheckpointTests: XCTestCase {
     /// print(base64.b64encode(data).decode())
     /// ```
     func testReadsAFileWrittenByPython() throws {
-        let base64 = "8AAAAAAAAAB7Il9fbWV0YWRhdGFfXyI6eyJzdGVwIjoiMTIwMCIsIm5vdGUiOiJ3cml0dGVuIGJ5IHB5dGhvbiJ9LCJiaWFzIjp7ImR0eXBlIjoiRjMyIiwic2hhcGUiOlsyXSwiZGF0YV9vZmZzZXRzIjpbMCw4XX0sInNjYWxhciI6eyJkdHlwZSI6IkYzMiIsInNoYXBlIjpbXSwiZGF0YV9vZmZzZXRzIjpbOCwxMl19LCJ3ZWlnaHQiOnsiZHR5cGUiOiJGMzIiLCJzaGFwZSI6WzIsM10sImRhdGFfb2Zmc2V0cyI6WzEyLDM2XX19ICAgICAAAAA/AAAAvwAAKEIAAMA/AAAQwAAAQEAAAAA+bxKDOgAA4MA="
+        let base64 =
+            "8AAAAAAAAAB7Il9fbWV0YWRhdGFfXyI6eyJzdGVwIjoiMTIwMCIsIm5vdGUiOiJ3cml0dGVuIGJ5IHB5dGhvbiJ9LCJiaWFzIjp7ImR0eXBlIjoiRjMyIiwic2hhcGUiOlsyXSwiZGF0YV9vZmZzZXRzIjpbMCw4XX0sInNjYWxhciI6eyJkdHlwZSI6IkYzMiIsInNoYXBlIjpbXSwiZGF0YV9vZmZzZXRzIjpbOCwxMl19LCJ3ZWlnaHQiOnsiZHR5cGUiOiJGMzIiLCJzaGFwZSI6WzIsM10sImRhdGFfb2Zmc2V0cyI6WzEyLDM2XX19ICAgICAAAAA/AAAAvwAAKEIAAMA/AAAQwAAAQEAAAAA+bxKDOgAA4MA="
         let file = try SafeTensors.decode(Array(Data(base64Encoded: base64)!), path: "python.safetensors")
         XCTAssertEqual(file.metadata, ["step": "1200", "note": "written by python"])
         let tensors = file.dictionary
@@ -139,28 +148,43 @@ final class CheckpointTests: XCTestCase {
             return bytes + h + data
         }
         let four = [UInt8](repeating: 0, count: 4)
-        assertMalformed(file(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}"#, data: four), contains: "not valid JSON")
+        assertMalformed(
+            file(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}"#, data: four), contains: "not valid JSON")
         assertMalformed(file(#"[1,2]"#), contains: "not a JSON object")
-        assertMalformed(file(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}"#, data: four), contains: "needs 8 bytes")
-        assertMalformed(file(#"{"a":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}}"#, data: four), contains: "no valid shape")
-        assertMalformed(file(#"{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#, data: four), contains: "no valid shape")
+        assertMalformed(
+            file(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}"#, data: four), contains: "needs 8 bytes")
+        assertMalformed(
+            file(#"{"a":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}}"#, data: four), contains: "no valid shape")
+        assertMalformed(
+            file(#"{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#, data: four), contains: "no valid shape")
         assertMalformed(file(#"{"a":{"dtype":"F32","shape":[1]}}"#, data: four), contains: "no valid data_offsets")
-        assertMalformed(file(#"{"a":{"dtype":"Q99","shape":[1],"data_offsets":[0,4]}}"#, data: four), contains: "unknown dtype")
-        assertMalformed(file(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#,
-                             data: four), contains: "overlaps")
-        assertMalformed(file(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: four + four), contains: "gap")
-        assertMalformed(file(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: four + four), contains: "cover 4")
+        assertMalformed(
+            file(#"{"a":{"dtype":"Q99","shape":[1],"data_offsets":[0,4]}}"#, data: four), contains: "unknown dtype")
+        assertMalformed(
+            file(
+                #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#,
+                data: four), contains: "overlaps")
+        assertMalformed(
+            file(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: four + four), contains: "gap")
+        assertMalformed(
+            file(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: four + four), contains: "cover 4")
         assertMalformed(file(#"{"__metadata__":{"k":3}}"#), contains: "not a string")
-        assertMalformed(file(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: [0, 0]), contains: "truncated?")
-        assertMalformed(file(#"{"a":{"dtype":"F64","shape":[1073741824,2147483648],"data_offsets":[0,4]}}"#, data: four),
-                        contains: "needs too many bytes")
-        assertMalformed(file(#"{"a":{"dtype":"F32","shape":[4000000000000000,4000000000],"data_offsets":[0,4]}}"#, data: four),
-                        contains: "overflows")
+        assertMalformed(
+            file(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: [0, 0]), contains: "truncated?")
+        assertMalformed(
+            file(#"{"a":{"dtype":"F64","shape":[1073741824,2147483648],"data_offsets":[0,4]}}"#, data: four),
+            contains: "needs too many bytes")
+        assertMalformed(
+            file(#"{"a":{"dtype":"F32","shape":[4000000000000000,4000000000],"data_offsets":[0,4]}}"#, data: four),
+            contains: "overflows")
         // A huge header length in an otherwise short file.
         assertMalformed([0, 0, 0, 0, 0, 0, 1, 0] + four, contains: "exceeds the 100 MB limit")
         assertMalformed([0xFF, 0, 0, 0, 0, 0, 0, 0] + four, contains: "runs past the end")
         // A valid file with a dtype Cortex does not read.
-        XCTAssertThrowsError(try SafeTensors.decode(file(#"{"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}"#, data: four), path: "h")) {
+        XCTAssertThrowsError(
+            try SafeTensors.decode(
+                file(#"{"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}"#, data: four), path: "h")
+        ) {
             XCTAssertEqual("\($0)", "h: tensor 'h' has dtype F16; Cortex reads F32 only")
         }
         // Random garbage never crashes.
@@ -198,13 +222,18 @@ final class CheckpointTests: XCTestCase {
 
     func testMismatchesAreReportedTogether() throws {
         let path = folder + "/other.safetensors"
-        try SafeTensors(tensors: [("weight", Tensor.zeros([3, 2])), ("bias", Tensor.zeros([2])),
-                                  ("norm.weight", Tensor.zeros([5])), ("extra", Tensor.zeros([1]))]).write(to: path)
+        try SafeTensors(tensors: [
+            ("weight", Tensor.zeros([3, 2])), ("bias", Tensor.zeros([2])),
+            ("norm.weight", Tensor.zeros([5])), ("extra", Tensor.zeros([1]))
+        ]).write(to: path)
         let target = TinyStateNet(seed: 2)
         let before = bits(target.bias)
         XCTAssertThrowsError(try Checkpoint.load(into: target, from: path)) { error in
-            XCTAssertEqual("\(error)", "checkpoint does not fit the model: missing 1: norm.running_mean; unexpected 1: extra; "
-                           + "shape mismatch 2: weight expects [2, 3] but file has [3, 2], norm.weight expects [2] but file has [5]")
+            XCTAssertEqual(
+                "\(error)",
+                "checkpoint does not fit the model: missing 1: norm.running_mean; unexpected 1: extra; "
+                    + "shape mismatch 2: weight expects [2, 3] but file has [3, 2], norm.weight expects [2] but file has [5]"
+            )
         }
         // Nothing was copied, not even the tensor that fitted.
         XCTAssertEqual(bits(target.bias), before)
@@ -251,11 +280,14 @@ final class CheckpointTests: XCTestCase {
         let net = TinyStateNet(seed: 1)
         try SafeTensors(tensors: net.stateDict(), metadata: ["optimizer.step": "1e300"]).write(to: path)
         XCTAssertThrowsError(try Checkpoint.load(into: net, optimizer: Adam(net.parameterGroups()), from: path)) {
-            XCTAssertEqual("\($0)", "\(path) is not a valid safetensors file: optimizer value 'step' = 1e+300 is not a valid count or rate")
+            XCTAssertEqual(
+                "\($0)",
+                "\(path) is not a valid safetensors file: optimizer value 'step' = 1e+300 is not a valid count or rate")
         }
         try SafeTensors(tensors: net.stateDict(), metadata: ["optimizer.step": "many"]).write(to: path)
         XCTAssertThrowsError(try Checkpoint.load(into: net, optimizer: Adam(net.parameterGroups()), from: path)) {
-            XCTAssertEqual("\($0)", "\(path) is not a valid safetensors file: metadata 'optimizer.step' = 'many' is not a number")
+            XCTAssertEqual(
+                "\($0)", "\(path) is not a valid safetensors file: metadata 'optimizer.step' = 'many' is not a number")
         }
     }
 
@@ -284,7 +316,8 @@ final class CheckpointTests: XCTestCase {
         let file = try SafeTensors.read(from: path)
         XCTAssertEqual(file.metadata, ["config": #"{"n": 1}"#])
         let tensors = file.dictionary
-        assertTensor(tensors["blocks.0.attn.qkv.weight"]!, shape: [3, 4], (0..<12).map { Float(Double($0) / 7) }, accuracy: 0)
+        assertTensor(
+            tensors["blocks.0.attn.qkv.weight"]!, shape: [3, 4], (0..<12).map { Float(Double($0) / 7) }, accuracy: 0)
         assertTensor(tensors["z"]!, shape: [2], [-1, 2.5], accuracy: 0)
     }
 
@@ -303,7 +336,8 @@ final class CheckpointTests: XCTestCase {
 
         let resumed = TinyStateNet(seed: 99)
         let resumedOptimizer = Adam(resumed.parameterGroups(), learningRate: 0.5)
-        XCTAssertEqual(try Checkpoint.load(into: resumed, optimizer: resumedOptimizer, from: resaved)["note"], "resaved")
+        XCTAssertEqual(
+            try Checkpoint.load(into: resumed, optimizer: resumedOptimizer, from: resaved)["note"], "resaved")
         train(resumed, resumedOptimizer, steps: 2)
         for ((name, a), (_, b)) in zip(straight.stateDict(), resumed.stateDict()) {
             XCTAssertEqual(bits(a), bits(b), name)

@@ -11,8 +11,9 @@ final class ConvolutionTests: XCTestCase {
     }
 
     func testTextbookPadding() {
-        assertTensor(conv2d(image, weight: kernel, padding: (1, 1)), shape: [1, 1, 4, 4],
-                     [0, 3, 8, 4, 9, 19, 25, 10, 21, 37, 43, 16, 6, 7, 8, 0])
+        assertTensor(
+            conv2d(image, weight: kernel, padding: (1, 1)), shape: [1, 1, 4, 4],
+            [0, 3, 8, 4, 9, 19, 25, 10, 21, 37, 43, 16, 6, 7, 8, 0])
     }
 
     func testTextbookPaddingAndStride() {
@@ -41,8 +42,10 @@ final class ConvolutionTests: XCTestCase {
     }
 
     /// Direct six-loop convolution: the definition, as an oracle for the im2col path.
-    private func directConv(_ x: Tensor, _ w: Tensor, _ b: Tensor?, stride: (Int, Int), padding: (Int, Int),
-                            dilation: (Int, Int)) -> [Float] {
+    private func directConv(
+        _ x: Tensor, _ w: Tensor, _ b: Tensor?, stride: (Int, Int), padding: (Int, Int),
+        dilation: (Int, Int)
+    ) -> [Float] {
         let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (o, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
         let oh = (h + 2 * padding.0 - dilation.0 * (kh - 1) - 1) / stride.0 + 1
@@ -78,15 +81,19 @@ final class ConvolutionTests: XCTestCase {
             ([2, 4, 20, 20], [8, 4, 8, 8], (4, 4), (0, 0), (1, 1)),
             ([1, 3, 6, 5], [2, 3, 3, 3], (1, 1), (1, 1), (1, 1)),
             ([2, 2, 5, 8], [3, 2, 1, 1], (2, 3), (0, 1), (1, 1)),
-            ([2, 3, 4, 4], [2, 3, 2, 2], (1, 1), (3, 3), (2, 2)),   // padding beyond the kernel: zero borders
+            ([2, 3, 4, 4], [2, 3, 2, 2], (1, 1), (3, 3), (2, 2))  // padding beyond the kernel: zero borders
         ]
         for testCase in cases {
             let x = Tensor.randn(testCase.input, using: &generator)
             let w = Tensor.randn(testCase.weight, using: &generator)
             let b = Tensor.randn([testCase.weight[0]], using: &generator)
-            let y = conv2d(x, weight: w, bias: b, stride: testCase.stride, padding: testCase.padding, dilation: testCase.dilation)
-            assertClose(y.scalars, directConv(x, w, b, stride: testCase.stride, padding: testCase.padding,
-                                              dilation: testCase.dilation), accuracy: 1e-4, "case \(testCase)")
+            let y = conv2d(
+                x, weight: w, bias: b, stride: testCase.stride, padding: testCase.padding, dilation: testCase.dilation)
+            assertClose(
+                y.scalars,
+                directConv(
+                    x, w, b, stride: testCase.stride, padding: testCase.padding,
+                    dilation: testCase.dilation), accuracy: 1e-4, "case \(testCase)")
         }
     }
 
@@ -132,7 +139,9 @@ final class ConvolutionTests: XCTestCase {
             let saved = Runtime.blasThreads
             Runtime.blasThreads = threads
             defer { Runtime.blasThreads = saved }
-            x.zeroGrad(); w.zeroGrad(); b.zeroGrad()
+            x.zeroGrad()
+            w.zeroGrad()
+            b.zeroGrad()
             let y = conv2d(x, weight: w, bias: b, padding: (0, 0))
             y.backward(gradient: projection)
             return [y.scalars, x.grad!.scalars, w.grad!.scalars, b.grad!.scalars]

@@ -30,8 +30,9 @@ final class CrossEntropyTests: XCTestCase {
         assertTensor(each, shape: [3], [0.40760596, 0, 0.03597630])
         // ε = 0.2 on row 3: −0.8 · log p₀ − (0.2 / 3) · Σ log p, log p = [5, 1, 1] − 5.03597630
         // = 0.8 · 0.03597630 + (0.2 / 3) · 8.10792890 = 0.02878104 + 0.54052859 = 0.56930963.
-        let smoothed = crossEntropy(logits: logits, targets: [2, -100, 0], labelSmoothing: 0.2,
-                                    ignoreIndex: -100, reduction: .none)
+        let smoothed = crossEntropy(
+            logits: logits, targets: [2, -100, 0], labelSmoothing: 0.2,
+            ignoreIndex: -100, reduction: .none)
         XCTAssertEqual(smoothed[2], 0.56930963, accuracy: 1e-5)
         XCTAssertEqual(smoothed[1], 0)
     }
@@ -54,7 +55,7 @@ final class CrossEntropyTests: XCTestCase {
 
     func testLargeLogitsStayFinite() {
         let loss = crossEntropy(logits: Tensor([[1000, 1001]]), targets: [0])
-        XCTAssertEqual(loss.item, 1.31326169, accuracy: 1e-5)   // log(1 + e)
+        XCTAssertEqual(loss.item, 1.31326169, accuracy: 1e-5)  // log(1 + e)
     }
 
     func testGradients() {
@@ -64,8 +65,9 @@ final class CrossEntropyTests: XCTestCase {
         for reduction in [Reduction.mean, .sum, .none] {
             checkGradients([logits]) { crossEntropy(logits: $0[0], targets: targets, reduction: reduction) }
             checkGradients([logits]) {
-                crossEntropy(logits: $0[0], targets: [3, -1, 1, -1, 2], labelSmoothing: 0.1, ignoreIndex: -1,
-                             reduction: reduction)
+                crossEntropy(
+                    logits: $0[0], targets: [3, -1, 1, -1, 2], labelSmoothing: 0.1, ignoreIndex: -1,
+                    reduction: reduction)
             }
         }
         let sequence = Tensor.randn([2, 3, 5], using: &generator, requiresGrad: true)

@@ -1,6 +1,6 @@
 import Cortex
-import Foundation
 import CortexTestSupport
+import Foundation
 import XCTest
 
 /// Elementwise ops and broadcasting: hand-computed values and finite-difference gradients.
@@ -23,8 +23,9 @@ final class ElementwiseTests: XCTestCase {
         assertTensor(a + Tensor([10, 20, 30]), shape: [2, 3], [11, 22, 33, 14, 25, 36])
         assertTensor(a - Tensor(shape: [2, 1], data: [1, 2]), shape: [2, 3], [0, 1, 2, 2, 3, 4])
         // Both ways: [2,1] ⊕ [1,3] → [2,3].
-        assertTensor(Tensor(shape: [2, 1], data: [1, 2]) * Tensor(shape: [1, 3], data: [1, 10, 100]),
-                     shape: [2, 3], [1, 10, 100, 2, 20, 200])
+        assertTensor(
+            Tensor(shape: [2, 1], data: [1, 2]) * Tensor(shape: [1, 3], data: [1, 10, 100]),
+            shape: [2, 3], [1, 10, 100, 2, 20, 200])
         assertTensor(Tensor(scalar: 12) / Tensor([1, 2, 3, 4]), shape: [4], [12, 6, 4, 3])
         // Channel broadcast [N,C,H,W] + [1,C,1,1].
         let x = Tensor.zeros([2, 3, 2, 2])
@@ -92,8 +93,10 @@ final class ElementwiseTests: XCTestCase {
 
     func testBinaryGradientsWithBroadcasting() {
         // Same shape, trailing broadcast, broadcast both ways, channel broadcast, scalar.
-        let pairs: [([Int], [Int])] = [([3, 4], [3, 4]), ([3, 4], [4]), ([3, 1], [1, 4]),
-                                       ([2, 3, 2, 2], [1, 3, 1, 1]), ([2, 3], []), ([2, 1, 3], [4, 1])]
+        let pairs: [([Int], [Int])] = [
+            ([3, 4], [3, 4]), ([3, 4], [4]), ([3, 1], [1, 4]),
+            ([2, 3, 2, 2], [1, 3, 1, 1]), ([2, 3], []), ([2, 1, 3], [4, 1])
+        ]
         for (sa, sb) in pairs {
             let a = random(sa), b = random(sb)
             checkGradients([a, b]) { $0[0] + $0[1] }
@@ -111,7 +114,8 @@ final class ElementwiseTests: XCTestCase {
         let x = random([3, 5])
         let positive = random([3, 5], low: 0.5, high: 2)
         // Inputs away from kinks (|x| ≥ 0.05) so finite differences do not straddle them.
-        let awayFromZero = Tensor(shape: [3, 5], data: x.scalars.map { $0 >= 0 ? $0 + 0.05 : $0 - 0.05 }, requiresGrad: true)
+        let awayFromZero = Tensor(
+            shape: [3, 5], data: x.scalars.map { $0 >= 0 ? $0 + 0.05 : $0 - 0.05 }, requiresGrad: true)
         checkGradients([x]) { -$0[0] }
         checkGradients([x]) { $0[0].exp() }
         checkGradients([positive]) { $0[0].log() }
@@ -193,7 +197,9 @@ final class ElementwiseTests: XCTestCase {
             } else {
                 XCTAssertEqual(Double(exp[i]), e, accuracy: 3e-7 * e + 1.2e-38, "exp(\(v))")
             }
-            XCTAssertEqual(Double(tanh[i]), Foundation.tanh(d), accuracy: 3e-7 * Swift.abs(Foundation.tanh(d)) + 1e-30, "tanh(\(v))")
+            XCTAssertEqual(
+                Double(tanh[i]), Foundation.tanh(d), accuracy: 3e-7 * Swift.abs(Foundation.tanh(d)) + 1e-30,
+                "tanh(\(v))")
             let s = 1 / (1 + Foundation.exp(-d))
             XCTAssertEqual(Double(sigmoid[i]), s, accuracy: 3e-7 * s + 1.2e-38, "sigmoid(\(v))")
             if v.isFinite {

@@ -37,8 +37,9 @@ final class EmbeddingDropoutTests: XCTestCase {
         }
         // Binomial(100000, 0.3): standard deviation 145, so ±1000 is about 7σ.
         XCTAssertEqual(Double(zeros), 30_000, accuracy: 1_000)
-        assertTensor(dropout(x, probability: 1, training: true, generator: &generator), shape: [100_000],
-                     [Float](repeating: 0, count: 100_000))
+        assertTensor(
+            dropout(x, probability: 1, training: true, generator: &generator), shape: [100_000],
+            [Float](repeating: 0, count: 100_000))
     }
 
     func testDropoutSameSeedSameMask() {
@@ -53,7 +54,7 @@ final class EmbeddingDropoutTests: XCTestCase {
         var source = RandomGenerator(seed: 15)
         let x = Tensor.randn([3, 7], using: &source, requiresGrad: true)
         checkGradients([x]) {
-            var generator = RandomGenerator(seed: 16)   // the same mask on every evaluation
+            var generator = RandomGenerator(seed: 16)  // the same mask on every evaluation
             return dropout($0[0], probability: 0.4, training: true, generator: &generator)
         }
         x.zeroGrad()

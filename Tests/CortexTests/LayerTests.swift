@@ -9,8 +9,10 @@ final class LayerTests: XCTestCase {
     private func input(_ shape: [Int]) -> Tensor { Tensor.randn(shape, using: &generator, requiresGrad: true) }
 
     /// Gradient check of a layer with respect to its input and every parameter.
-    private func checkLayer(_ layer: any UnaryLayer, input x: Tensor, tolerance: Float = 1e-2,
-                            file: StaticString = #filePath, line: UInt = #line) {
+    private func checkLayer(
+        _ layer: any UnaryLayer, input x: Tensor, tolerance: Float = 1e-2,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         checkGradients([x] + layer.parameters(), tolerance: tolerance, file: file, line: line) { layer($0[0]) }
     }
 
@@ -28,14 +30,17 @@ final class LayerTests: XCTestCase {
     }
 
     func testConvolutionAndPoolingGradients() {
-        let conv = Conv2d(inputChannels: 2, outputChannels: 3, kernelSize: 3, stride: 2, padding: 1, generator: &generator)
+        let conv = Conv2d(
+            inputChannels: 2, outputChannels: 3, kernelSize: 3, stride: 2, padding: 1, generator: &generator)
         XCTAssertEqual(conv.weight.shape, [3, 2, 3, 3])
         XCTAssertEqual(conv(input([2, 2, 5, 5])).shape, [2, 3, 3, 3])
         checkLayer(conv, input: input([2, 2, 5, 5]))
         // Max pooling: distinct values 0.1 apart, so a ±0.01 step never changes a window's maximum.
         var order = Array(0..<64)
         order.shuffle(using: &generator)
-        checkLayer(MaxPool2d(kernelSize: 2), input: Tensor(shape: [2, 2, 4, 4], data: order.map { Float($0) * 0.1 }, requiresGrad: true))
+        checkLayer(
+            MaxPool2d(kernelSize: 2),
+            input: Tensor(shape: [2, 2, 4, 4], data: order.map { Float($0) * 0.1 }, requiresGrad: true))
         checkLayer(AvgPool2d(kernelSize: 3, stride: 2, padding: 1), input: input([1, 2, 5, 5]))
         XCTAssertEqual(MaxPool2d(kernelSize: 2)(input([1, 1, 5, 4])).shape, [1, 1, 2, 2])
     }
@@ -46,7 +51,9 @@ final class LayerTests: XCTestCase {
         checkLayer(Flatten(), input: input([2, 3, 2]))
         // Shift inputs away from the kinks of ReLU/LeakyReLU at 0 so finite differences hold.
         let away = Tensor(input([4, 5]).scalars.map { $0 + ($0 >= 0 ? 0.1 : -0.1) }, requiresGrad: true)
-        for layer: any UnaryLayer in [ReLU(), LeakyReLU(negativeSlope: 0.2), GELU(), GELU(approximate: true), Tanh(), Sigmoid()] {
+        for layer: any UnaryLayer in [
+            ReLU(), LeakyReLU(negativeSlope: 0.2), GELU(), GELU(approximate: true), Tanh(), Sigmoid()
+        ] {
             checkLayer(layer, input: away)
         }
         assertClose(ReLU()(Tensor([-1, 2])).scalars, [0, 2])
@@ -66,8 +73,9 @@ final class LayerTests: XCTestCase {
     }
 
     func testSequentialResidualAndBasicBlockGradients() {
-        let mlp = Sequential(Linear(inputFeatures: 3, outputFeatures: 4, generator: &generator), Tanh(),
-                             Linear(inputFeatures: 4, outputFeatures: 2, generator: &generator))
+        let mlp = Sequential(
+            Linear(inputFeatures: 3, outputFeatures: 4, generator: &generator), Tanh(),
+            Linear(inputFeatures: 4, outputFeatures: 2, generator: &generator))
         XCTAssertEqual(mlp.stateDict().map(\.name), ["0.weight", "0.bias", "2.weight", "2.bias"])
         checkLayer(mlp, input: input([5, 3]))
         let residual = Residual(Sequential(Linear(inputFeatures: 3, outputFeatures: 3, generator: &generator), Tanh()))
@@ -75,21 +83,25 @@ final class LayerTests: XCTestCase {
         checkLayer(residual, input: input([2, 3]))
 
         let block = BasicBlock(inputChannels: 2, outputChannels: 3, stride: 2, generator: &generator)
-        XCTAssertEqual(block.stateDict().map(\.name), [
-            "conv1.weight", "bn1.weight", "bn1.bias", "bn1.running_mean", "bn1.running_var", "bn1.num_batches_tracked",
-            "conv2.weight", "bn2.weight", "bn2.bias", "bn2.running_mean", "bn2.running_var", "bn2.num_batches_tracked",
-            "downsample.0.weight", "downsample.1.weight", "downsample.1.bias", "downsample.1.running_mean",
-            "downsample.1.running_var", "downsample.1.num_batches_tracked",
-        ])
+        XCTAssertEqual(
+            block.stateDict().map(\.name),
+            [
+                "conv1.weight", "bn1.weight", "bn1.bias", "bn1.running_mean", "bn1.running_var",
+                "bn1.num_batches_tracked",
+                "conv2.weight", "bn2.weight", "bn2.bias", "bn2.running_mean", "bn2.running_var",
+                "bn2.num_batches_tracked",
+                "downsample.0.weight", "downsample.1.weight", "downsample.1.bias", "downsample.1.running_mean",
+                "downsample.1.running_var", "downsample.1.num_batches_tracked"
+            ])
         XCTAssertEqual(block(input([2, 2, 4, 4])).shape, [2, 3, 2, 2])
-        block.eval()   // running statistics: a smooth function of the input (ReLU kinks aside)
+        block.eval()  // running statistics: a smooth function of the input (ReLU kinks aside)
         checkLayer(block, input: input([2, 2, 4, 4]), tolerance: 2e-2)
     }
 
     func testDropoutGradientWithAFixedMask() {
         let drop = Dropout(probability: 0.3, generator: &generator)
         checkGradients([input([4, 6])]) { x in
-            drop.generator = RandomGenerator(seed: 77)   // the same mask for every evaluation
+            drop.generator = RandomGenerator(seed: 77)  // the same mask for every evaluation
             return drop(x[0])
         }
     }
@@ -113,11 +125,14 @@ final class LayerTests: XCTestCase {
         let table = Embedding(count: 100, dimension: 50, generator: &generator).weight.scalars
         XCTAssertEqual(table.map { $0 * $0 }.reduce(0, +) / Float(table.count), 1, accuracy: 0.05)
         // Another rule on request.
-        let zeros = Linear(inputFeatures: 3, outputFeatures: 2, weightInit: .constant(0), biasInit: .constant(0.5), generator: &generator)
+        let zeros = Linear(
+            inputFeatures: 3, outputFeatures: 2, weightInit: .constant(0), biasInit: .constant(0.5),
+            generator: &generator)
         XCTAssertEqual(zeros.weight.scalars, [0, 0, 0, 0, 0, 0])
         XCTAssertEqual(zeros.bias!.scalars, [0.5, 0.5])
         XCTAssertTrue(zeros.weight.requiresGrad)
-        let xavier = Linear(inputFeatures: 30, outputFeatures: 10, weightInit: .xavierUniform(gain: 1), generator: &generator)
+        let xavier = Linear(
+            inputFeatures: 30, outputFeatures: 10, weightInit: .xavierUniform(gain: 1), generator: &generator)
         XCTAssertLessThanOrEqual(xavier.weight.scalars.map(abs).max()!, (6 / Float(40)).squareRoot())
     }
 

@@ -46,12 +46,13 @@ final class MatmulTests: XCTestCase {
             ([3, 4], [4, 5], false, false), ([4, 3], [4, 5], true, false), ([3, 4], [5, 4], false, true),
             ([2, 3, 4], [4, 5], false, false), ([2, 3, 4], [5, 4], false, true),
             ([2, 2, 3, 4], [2, 2, 4, 3], false, false), ([2, 1, 3, 4], [3, 4, 2], false, false),
-            ([3, 4], [2, 4, 5], false, false), ([2, 4, 3], [1, 5, 4], true, true),
+            ([3, 4], [2, 4, 5], false, false), ([2, 4, 3], [1, 5, 4], true, true)
         ]
         for (sa, sb, ta, tb) in cases {
             let a = random(sa), b = random(sb)
             let c = matmul(a, b, transposeA: ta, transposeB: tb)
-            assertClose(c.scalars, naive(a, b, transposeA: ta, transposeB: tb), accuracy: 1e-5, "\(sa) × \(sb) \(ta) \(tb)")
+            assertClose(
+                c.scalars, naive(a, b, transposeA: ta, transposeB: tb), accuracy: 1e-5, "\(sa) × \(sb) \(ta) \(tb)")
         }
         XCTAssertEqual(matmul(random([2, 1, 3, 4]), random([3, 4, 2])).shape, [2, 3, 3, 2])
     }
@@ -60,8 +61,10 @@ final class MatmulTests: XCTestCase {
         for ta in [false, true] {
             for tb in [false, true] {
                 // 2-D, batched, batch broadcast on either side, batched × 2-D (folded).
-                let shapes: [([Int], [Int])] = [([3, 4], [4, 2]), ([2, 3, 4], [2, 4, 2]),
-                                                ([1, 3, 4], [3, 4, 2]), ([2, 2, 3, 4], [4, 2]), ([3, 4], [2, 4, 2])]
+                let shapes: [([Int], [Int])] = [
+                    ([3, 4], [4, 2]), ([2, 3, 4], [2, 4, 2]),
+                    ([1, 3, 4], [3, 4, 2]), ([2, 2, 3, 4], [4, 2]), ([3, 4], [2, 4, 2])
+                ]
                 for (sa, sb) in shapes {
                     var shapeA = sa, shapeB = sb
                     if ta { shapeA.swapAt(sa.count - 1, sa.count - 2) }

@@ -28,19 +28,23 @@ private final class Model: Module {
     var isTraining = true
     let embedding = Probe(4)
     let blocks = ModuleList([Block(), Block()])
-    lazy var head = Probe(5, extra: embedding.weight)   // tied to the embedding's weight
-    var children: [(name: String, module: any Module)] { [("embedding", embedding), ("blocks", blocks), ("head", head)] }
+    lazy var head = Probe(5, extra: embedding.weight)  // tied to the embedding's weight
+    var children: [(name: String, module: any Module)] {
+        [("embedding", embedding), ("blocks", blocks), ("head", head)]
+    }
 }
 
 final class ModuleTests: XCTestCase {
     func testDottedNamesFollowTheTree() {
         let model = Model()
-        XCTAssertEqual(model.namedParameters().map(\.name), [
-            "embedding.weight",
-            "blocks.0.attn.weight", "blocks.0.mlp.0.weight", "blocks.0.mlp.1.weight",
-            "blocks.1.attn.weight", "blocks.1.mlp.0.weight", "blocks.1.mlp.1.weight",
-            "head.weight",
-        ])   // head.tied is the embedding's tensor: listed once
+        XCTAssertEqual(
+            model.namedParameters().map(\.name),
+            [
+                "embedding.weight",
+                "blocks.0.attn.weight", "blocks.0.mlp.0.weight", "blocks.0.mlp.1.weight",
+                "blocks.1.attn.weight", "blocks.1.mlp.0.weight", "blocks.1.mlp.1.weight",
+                "head.weight"
+            ])  // head.tied is the embedding's tensor: listed once
         XCTAssertEqual(model.parameterCount, 2 * (4 + 2 * (3 + 1 + 2) + 5))
         // The state dict keeps every name (PyTorch does too), parameters then buffers per module.
         let keys = model.stateDict().map(\.name)
@@ -76,7 +80,7 @@ final class ModuleTests: XCTestCase {
         var state: [String: Tensor] = [:]
         for (name, tensor) in model.stateDict() { state[name] = Tensor.full(tensor.shape, 3) }
         try model.loadStateDict(state)
-        XCTAssertTrue(model.embedding.weight === embedding)   // same object, new values
+        XCTAssertTrue(model.embedding.weight === embedding)  // same object, new values
         XCTAssertEqual(embedding.scalars, [Float](repeating: 3, count: 8))
         XCTAssertTrue(model.head.extra === embedding)
     }

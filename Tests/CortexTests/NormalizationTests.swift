@@ -38,7 +38,8 @@ final class NormalizationTests: XCTestCase {
         assertTensor(bn.runningMean, shape: [2], [0.2, 0.6])
         assertTensor(bn.runningVar, shape: [2], [1.1, 1.7])
         XCTAssertEqual(bn.batchesTracked.item, 1)
-        XCTAssertEqual(bn.stateDict().map(\.name), ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"])
+        XCTAssertEqual(
+            bn.stateDict().map(\.name), ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"])
 
         // Evaluation uses the running statistics and leaves them alone:
         // (1 − 0.2)/√(1.1 + 1e-5) = 0.7627666, (4 − 0.6)/√(1.7 + 1e-5) = 2.6076733.
@@ -50,8 +51,8 @@ final class NormalizationTests: XCTestCase {
 
     func testBatchNormCumulativeAverageWithoutMomentum() {
         let bn = BatchNorm1d(1, momentum: nil)
-        _ = bn(Tensor([[1], [3]]))    // mean 2 → running 2 (factor 1/1)
-        _ = bn(Tensor([[5], [7]]))    // mean 6 → running 2 + ½(6 − 2) = 4
+        _ = bn(Tensor([[1], [3]]))  // mean 2 → running 2 (factor 1/1)
+        _ = bn(Tensor([[5], [7]]))  // mean 6 → running 2 + ½(6 − 2) = 4
         assertTensor(bn.runningMean, shape: [1], [4])
         // Unbiased variances 2 and 2: 1 → 2 → 2.
         assertTensor(bn.runningVar, shape: [1], [2])
@@ -78,6 +79,7 @@ final class NormalizationTests: XCTestCase {
         let eval = bn(x).scalars
         // Train: normalised by the batch (±1); eval: by running stats (mean 1.5, var 0.9 + 5 = 5.9).
         assertClose(train, [-1, 1], accuracy: 1e-4)
-        assertClose(eval, [(10 - 1.5) / (5.9 + 1e-5 as Float).squareRoot(), (20 - 1.5) / (5.9 + 1e-5 as Float).squareRoot()])
+        assertClose(
+            eval, [(10 - 1.5) / (5.9 + 1e-5 as Float).squareRoot(), (20 - 1.5) / (5.9 + 1e-5 as Float).squareRoot()])
     }
 }

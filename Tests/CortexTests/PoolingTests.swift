@@ -27,8 +27,9 @@ final class PoolingTests: XCTestCase {
     func testMaxPoolWithPaddingIgnoresThePad() {
         // All negative: a zero pad would win if padding counted as a value.
         let x = Tensor(shape: [1, 1, 2, 2], data: [-1, -2, -3, -4])
-        assertTensor(maxPool2d(x, kernelSize: (2, 2), stride: (1, 1), padding: (1, 1)), shape: [1, 1, 3, 3],
-                     [-1, -1, -2, -1, -1, -2, -3, -3, -4])
+        assertTensor(
+            maxPool2d(x, kernelSize: (2, 2), stride: (1, 1), padding: (1, 1)), shape: [1, 1, 3, 3],
+            [-1, -1, -2, -1, -1, -2, -3, -3, -4])
     }
 
     func testAvgPoolCountsPaddingByDefault() {
@@ -38,8 +39,9 @@ final class PoolingTests: XCTestCase {
         let x = Tensor(shape: [1, 1, 3, 3], data: (0..<9).map(Float.init))
         // Windows: {0}, {1,2}, {3,6}, {4,5,7,8} → sums 0, 3, 9, 24.
         assertTensor(avgPool2d(x, kernelSize: (2, 2), padding: (1, 1)), shape: [1, 1, 2, 2], [0, 0.75, 2.25, 6])
-        assertTensor(avgPool2d(x, kernelSize: (2, 2), padding: (1, 1), countIncludePad: false), shape: [1, 1, 2, 2],
-                     [0, 1.5, 4.5, 6])
+        assertTensor(
+            avgPool2d(x, kernelSize: (2, 2), padding: (1, 1), countIncludePad: false), shape: [1, 1, 2, 2],
+            [0, 1.5, 4.5, 6])
     }
 
     /// Distinct values a finite-difference step cannot reorder.
@@ -56,7 +58,9 @@ final class PoolingTests: XCTestCase {
         checkGradients([x]) { maxPool2d($0[0], kernelSize: (3, 3), stride: (2, 2), padding: (1, 1)) }
         checkGradients([x]) { maxPool2d($0[0], kernelSize: (2, 3), stride: (1, 2)) }
         checkGradients([x]) { avgPool2d($0[0], kernelSize: (3, 3), stride: (2, 2), padding: (1, 1)) }
-        checkGradients([x]) { avgPool2d($0[0], kernelSize: (3, 2), stride: (2, 1), padding: (1, 1), countIncludePad: false) }
+        checkGradients([x]) {
+            avgPool2d($0[0], kernelSize: (3, 2), stride: (2, 1), padding: (1, 1), countIncludePad: false)
+        }
         // Kernel the size of the input: one output per plane.
         checkGradients([x]) { maxPool2d($0[0], kernelSize: (7, 6)) }
         checkGradients([x]) { avgPool2d($0[0], kernelSize: (7, 6)) }

@@ -17,9 +17,11 @@ final class RecurrentTests: XCTestCase {
     }
 
     private func cells() -> [(any RecurrentCell, Bool)] {
-        [(RNNCell(inputSize: 3, hiddenSize: 4, generator: &generator), false),
-         (LSTMCell(inputSize: 3, hiddenSize: 4, generator: &generator), true),
-         (GRUCell(inputSize: 3, hiddenSize: 4, generator: &generator), false)]
+        [
+            (RNNCell(inputSize: 3, hiddenSize: 4, generator: &generator), false),
+            (LSTMCell(inputSize: 3, hiddenSize: 4, generator: &generator), true),
+            (GRUCell(inputSize: 3, hiddenSize: 4, generator: &generator), false)
+        ]
     }
 
     func testCellStepGradients() {
@@ -73,8 +75,10 @@ final class RecurrentTests: XCTestCase {
         // One unit, I = 1: gate weights (i, f, g, o) = W_ih [0.1, 0.2, 0.3, 0.4], W_hh [0.5, 0.6, 0.7, 0.8],
         // b_ih = [0.01, 0.02, 0.03, 0.04], b_hh = 0; x = 1, h = 0.5, c = 0.2.
         let cell = LSTMCell(inputSize: 1, hiddenSize: 1, generator: &generator)
-        let values: [(Tensor?, [Float])] = [(cell.weightIH, [0.1, 0.2, 0.3, 0.4]), (cell.weightHH, [0.5, 0.6, 0.7, 0.8]),
-                                            (cell.biasIH, [0.01, 0.02, 0.03, 0.04]), (cell.biasHH, [0, 0, 0, 0])]
+        let values: [(Tensor?, [Float])] = [
+            (cell.weightIH, [0.1, 0.2, 0.3, 0.4]), (cell.weightHH, [0.5, 0.6, 0.7, 0.8]),
+            (cell.biasIH, [0.01, 0.02, 0.03, 0.04]), (cell.biasHH, [0, 0, 0, 0])
+        ]
         for (tensor, data) in values { for (k, v) in data.enumerated() { tensor!.storage.pointer[k] = v } }
         func σ(_ v: Double) -> Double { 1 / (1 + exp(-v)) }
         let i = σ(0.1 + 0.25 + 0.01), f = σ(0.2 + 0.3 + 0.02), g = tanh(0.3 + 0.35 + 0.03), o = σ(0.4 + 0.4 + 0.04)
@@ -90,8 +94,12 @@ final class RecurrentTests: XCTestCase {
     func testPyTorchNamesAndStackedLayers() {
         let lstm = LSTM(inputSize: 3, hiddenSize: 5, layers: 2, generator: &generator)
         let names = lstm.stateDict().map { "\($0.name) \($0.tensor.shape)" }
-        XCTAssertEqual(names, ["weight_ih_l0 [20, 3]", "weight_hh_l0 [20, 5]", "bias_ih_l0 [20]", "bias_hh_l0 [20]",
-                               "weight_ih_l1 [20, 5]", "weight_hh_l1 [20, 5]", "bias_ih_l1 [20]", "bias_hh_l1 [20]"])
+        XCTAssertEqual(
+            names,
+            [
+                "weight_ih_l0 [20, 3]", "weight_hh_l0 [20, 5]", "bias_ih_l0 [20]", "bias_hh_l0 [20]",
+                "weight_ih_l1 [20, 5]", "weight_hh_l1 [20, 5]", "bias_ih_l1 [20]", "bias_hh_l1 [20]"
+            ])
         XCTAssertEqual(GRU(inputSize: 3, hiddenSize: 5, generator: &generator).stateDict().first?.tensor.shape, [15, 3])
         XCTAssertEqual(RNN(inputSize: 3, hiddenSize: 5, generator: &generator).stateDict().first?.tensor.shape, [5, 3])
         // Carried state: two halves with the state passed on equal one run over the whole sequence.

@@ -34,9 +34,15 @@ final class RunLogTests: XCTestCase {
         // step 300 = varint AC 02; Value = 0A 01 'a' 15 00 00 80 3F (8 bytes); Summary = 0A 08 Value;
         // Event field 5 = 2A 0A Summary.
         let scalar = TensorBoardEvent(wallTime: 0, step: 300, scalars: [.init(tag: "a", value: 1)]).encoded()
-        XCTAssertEqual(scalar, [0x09, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0xAC, 0x02,
-                                0x2A, 0x0A, 0x0A, 0x08, 0x0A, 0x01, 0x61, 0x15, 0, 0, 0x80, 0x3F])
-        XCTAssertEqual(TensorBoardEvent(decoding: scalar[...]), TensorBoardEvent(wallTime: 0, step: 300, scalars: [.init(tag: "a", value: 1)]))
+        XCTAssertEqual(
+            scalar,
+            [
+                0x09, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0xAC, 0x02,
+                0x2A, 0x0A, 0x0A, 0x08, 0x0A, 0x01, 0x61, 0x15, 0, 0, 0x80, 0x3F
+            ])
+        XCTAssertEqual(
+            TensorBoardEvent(decoding: scalar[...]),
+            TensorBoardEvent(wallTime: 0, step: 300, scalars: [.init(tag: "a", value: 1)]))
     }
 
     func testRecordFramingAndCorruptionDetection() throws {
@@ -76,12 +82,15 @@ final class RunLogTests: XCTestCase {
         try logger.log(step: 10, [("loss", 1.25)], wallTime: 101)
         try logger.log(step: 20, [("eval/return", -3), ("loss", 0.1)], wallTime: 102)
 
-        let config = try JSONDecoder().decode(Config.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/config.json")))
+        let config = try JSONDecoder().decode(
+            Config.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/config.json")))
         XCTAssertEqual(config, Config())
 
         // The CSV widened once when eval/return appeared; earlier rows gained an empty cell.
         let csv = try String(contentsOfFile: logger.csvPath, encoding: .utf8)
-        XCTAssertEqual(csv, """
+        XCTAssertEqual(
+            csv,
+            """
             step,wall_time,loss,accuracy,eval/return
             0,100.000,2.5,0.25,
             10,101.000,1.25,,
@@ -113,15 +122,18 @@ final class RunLogTests: XCTestCase {
         let resumed = try RunLogger(folder: folder, config: Config())
         XCTAssertEqual(resumed.columns, ["loss"])
         try resumed.log(step: 2, [("loss", 0.5)], wallTime: 6)
-        XCTAssertEqual(try String(contentsOfFile: resumed.csvPath, encoding: .utf8),
-                       "step,wall_time,loss\n1,5.000,1\n2,6.000,0.5\n")
+        XCTAssertEqual(
+            try String(contentsOfFile: resumed.csvPath, encoding: .utf8),
+            "step,wall_time,loss\n1,5.000,1\n2,6.000,0.5\n")
     }
 
     /// A real `tensorboard --logdir` process (through scripts/python-interop; skipped without
     /// python3 and tensorboard) serves our scalars over HTTP with their steps and values.
     func testTensorBoardServesOurScalars() throws {
         let logger = try RunLogger(folder: folder + "/run-a", config: Config())
-        for step in 0..<5 { try logger.log(step: step * 100, [("train/loss", 1 / Double(step + 1)), ("eval/return", Double(step))]) }
+        for step in 0..<5 {
+            try logger.log(step: step * 100, [("train/loss", 1 / Double(step + 1)), ("eval/return", Double(step))])
+        }
         let output = try pythonInterop(["read-events", folder, "--server"])
         let json = try JSONSerialization.jsonObject(with: Data(output.utf8)) as! [String: Any]
         let runs = try XCTUnwrap(json["runs"] as? [String: [String: [[Double]]]])
@@ -142,17 +154,19 @@ final class RunLogTests: XCTestCase {
         progress.clock = { now }
         progress.update(0)
         now = 1005
-        progress.update(50, metrics: [("loss", 0.123456)])   // within 10 s of the last line: silent
+        progress.update(50, metrics: [("loss", 0.123456)])  // within 10 s of the last line: silent
         now = 1010
         progress.update(60, metrics: [("loss", 0.1)])
         now = 1020
         progress.update(100, metrics: [("loss", 0.05)])
-        progress.finish()   // same text as the last line: not repeated
-        XCTAssertEqual(written, [
-            "train  0/100  0.0%  elapsed 0:00\n",
-            "train  60/100  60.0%  6.00 it/s  ETA 0:07  loss 0.1  elapsed 0:10\n",
-            "train  100/100  100.0%  5.00 it/s  loss 0.05  elapsed 0:20\n",
-        ])
+        progress.finish()  // same text as the last line: not repeated
+        XCTAssertEqual(
+            written,
+            [
+                "train  0/100  0.0%  elapsed 0:00\n",
+                "train  60/100  60.0%  6.00 it/s  ETA 0:07  loss 0.1  elapsed 0:10\n",
+                "train  100/100  100.0%  5.00 it/s  loss 0.05  elapsed 0:20\n"
+            ])
     }
 
     func testProgressRedrawsOnATerminal() {
@@ -162,7 +176,7 @@ final class RunLogTests: XCTestCase {
         progress.clock = { now }
         progress.update(0)
         now = 0.05
-        progress.update(1)   // within the redraw interval
+        progress.update(1)  // within the redraw interval
         now = 2
         progress.update(400)
         progress.finish()

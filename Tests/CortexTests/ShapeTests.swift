@@ -48,9 +48,13 @@ final class ShapeTests: XCTestCase {
         }
         let values = swapped.scalars
         var mismatches = 0
-        for b in 0..<3 { for i in 0..<257 { for j in 0..<300 where values[(b * 257 + i) * 300 + j] != Float((b * 300 + j) * 257 + i) {
-            mismatches += 1
-        } } }
+        for b in 0..<3 {
+            for i in 0..<257 {
+                for j in 0..<300 where values[(b * 257 + i) * 300 + j] != Float((b * 300 + j) * 257 + i) {
+                    mismatches += 1
+                }
+            }
+        }
         XCTAssertEqual(mismatches, 0)
         let x = random([2, 3, 4])
         checkGradients([x]) { $0[0].permuted([1, 2, 0]) }
@@ -110,8 +114,9 @@ final class ShapeTests: XCTestCase {
     func testWhereMaskedFillOneHotPad() {
         let mask = Tensor([1, 0, 1])
         assertTensor(Tensor.where(mask, Tensor([1, 2, 3]), Tensor(scalar: -1)), shape: [3], [1, -1, 3])
-        assertTensor(Tensor.where(Tensor(shape: [2, 1], data: [1, 0]), Tensor([1, 2]), Tensor([5, 6])),
-                     shape: [2, 2], [1, 2, 5, 6])
+        assertTensor(
+            Tensor.where(Tensor(shape: [2, 1], data: [1, 0]), Tensor([1, 2]), Tensor([5, 6])),
+            shape: [2, 2], [1, 2, 5, 6])
         assertTensor(Tensor([[1, 2, 3], [4, 5, 6]]).maskedFill(mask, value: 0), shape: [2, 3], [0, 2, 0, 0, 5, 0])
         assertTensor(Tensor.oneHot([2, 0], classes: 3), shape: [2, 3], [0, 0, 1, 1, 0, 0])
         assertTensor(Tensor([[1, 2]]).padded([(1, 0), (0, 2)]), shape: [2, 4], [0, 0, 0, 0, 1, 2, 0, 0])

@@ -15,8 +15,9 @@ final class SoftmaxTests: XCTestCase {
         // Column 0 is [0, ln 3] → [1/4, 3/4]; column 1 is [2, 2] → [1/2, 1/2].
         let x = Tensor([[0, 2], [Float(log(3.0)), 2]])
         assertTensor(x.softmax(axis: 0), shape: [2, 2], [0.25, 0.5, 0.75, 0.5])
-        assertTensor(x.logSoftmax(axis: 0), shape: [2, 2],
-                     [Float(log(0.25)), Float(log(0.5)), Float(log(0.75)), Float(log(0.5))])
+        assertTensor(
+            x.logSoftmax(axis: 0), shape: [2, 2],
+            [Float(log(0.25)), Float(log(0.5)), Float(log(0.75)), Float(log(0.5))])
     }
 
     func testSoftmaxAlongMiddleAxis() {
@@ -44,7 +45,7 @@ final class SoftmaxTests: XCTestCase {
             checkGradients([x]) { $0[0].logSoftmax(axis: axis) }
         }
         let row = Tensor.randn([1, 7], using: &generator, requiresGrad: true)
-        checkGradients([row]) { $0[0].softmax(axis: 0) }   // a line of length 1: gradient 0
+        checkGradients([row]) { $0[0].softmax(axis: 0) }  // a line of length 1: gradient 0
         checkGradients([row]) { $0[0].logSoftmax() }
     }
 

@@ -6,9 +6,9 @@ final class StorageCacheTests: XCTestCase {
     func testReuseBoundAndEviction() {
         let previous = Runtime.storageCacheBytes
         defer { Runtime.storageCacheBytes = previous }
-        Runtime.storageCacheBytes = 0            // start empty
-        Runtime.storageCacheBytes = 3 << 20      // 3 MB
-        let mb = (1 << 20) / 4                   // floats in 1 MB
+        Runtime.storageCacheBytes = 0  // start empty
+        Runtime.storageCacheBytes = 3 << 20  // 3 MB
+        let mb = (1 << 20) / 4  // floats in 1 MB
 
         var block: TensorStorage? = TensorStorage(uninitializedCount: mb)
         let address = block!.pointer

@@ -19,19 +19,21 @@ final class TensorBoardSummaryTests: XCTestCase {
     }
 
     func testTensorBoardReadsEverySummary() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cortex-tb-\(UUID().uuidString)").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cortex-tb-\(UUID().uuidString)")
+            .path
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let writer = try TensorBoardWriter(folder: folder)
         try writer.addText("hyperparameters", "|param|value|\n|-|-|\n|lr|0.001|", step: 0)
-        let pixels: [UInt8] = [255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30, 40, 50, 60, 70, 80, 90]   // 3×2 RGB
+        let pixels: [UInt8] = [255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30, 40, 50, 60, 70, 80, 90]  // 3×2 RGB
         try writer.addImage("pictures/grid", width: 3, height: 2, channels: 3, pixels: pixels, step: 5)
         let values: [Float] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
         try values.withUnsafeBufferPointer { buffer in
             try writer.addHistograms([("layer.weight", buffer)], prefix: "weights", step: 7)
         }
         try writer.add(step: 9, scalars: [("final/accuracy", 0.75)])
-        try writer.addHyperparameters(["lr": .number(0.001), "model": .string("gpt"), "bias": .bool(true)],
-                                      metricTags: ["final/accuracy"])
+        try writer.addHyperparameters(
+            ["lr": .number(0.001), "model": .string("gpt"), "bias": .bool(true)],
+            metricTags: ["final/accuracy"])
         writer.flush()
 
         let output = try pythonInterop(["read-summaries", folder])
@@ -44,7 +46,8 @@ final class TensorBoardSummaryTests: XCTestCase {
         XCTAssertEqual([image[1] as? Int, image[2] as? Int], [3, 2])
         XCTAssertEqual((image[3] as? [Int])?.map(UInt8.init), pixels, "Pillow decodes the same pixels")
 
-        let histogram = try XCTUnwrap((json["histograms"] as? [String: [[Any]]])?["weights/layer.weight"]?.first?[1] as? [String: Any])
+        let histogram = try XCTUnwrap(
+            (json["histograms"] as? [String: [[Any]]])?["weights/layer.weight"]?.first?[1] as? [String: Any])
         XCTAssertEqual(histogram["min"] as? Double, 0)
         XCTAssertEqual(histogram["max"] as? Double, 9)
         XCTAssertEqual(histogram["num"] as? Double, 10)
@@ -65,7 +68,8 @@ final class TensorBoardSummaryTests: XCTestCase {
         XCTAssertEqual(Set(infos.compactMap { $0["name"] as? String }), ["lr", "model", "bias"])
         let metrics = try XCTUnwrap(experiment["metricInfos"] as? [[String: Any]])
         XCTAssertEqual((metrics.first?["name"] as? [String: Any])?["tag"] as? String, "final/accuracy")
-        XCTAssertEqual((hparams["_hparams_/session_end_info"]?["sessionEndInfo"] as? [String: Any])?["status"] as? String,
-                       "STATUS_SUCCESS")
+        XCTAssertEqual(
+            (hparams["_hparams_/session_end_info"]?["sessionEndInfo"] as? [String: Any])?["status"] as? String,
+            "STATUS_SUCCESS")
     }
 }

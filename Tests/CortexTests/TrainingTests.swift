@@ -2,6 +2,7 @@ import Cortex
 import CortexTestSupport
 import Foundation
 import XCTest
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,8 +18,10 @@ final class TrainingTests: XCTestCase {
                 let t = Float(i) / Float(perClass)
                 let radius = 0.1 + 0.9 * t
                 let angle = 3 * Float.pi * t + Float(label) * Float.pi
-                points += [radius * cos(angle) + 0.01 * generator.nextNormal(),
-                           radius * sin(angle) + 0.01 * generator.nextNormal()]
+                points += [
+                    radius * cos(angle) + 0.01 * generator.nextNormal(),
+                    radius * sin(angle) + 0.01 * generator.nextNormal()
+                ]
                 labels.append(label)
             }
         }
@@ -36,8 +39,9 @@ final class TrainingTests: XCTestCase {
         var generator = RandomGenerator(seed: 1)
         let x = Tensor([[0, 0], [0, 1], [1, 0], [1, 1]])
         let y = Tensor(shape: [4, 1], data: [0, 1, 1, 0])
-        let model = Sequential(Linear(inputFeatures: 2, outputFeatures: 8, generator: &generator), Tanh(),
-                               Linear(inputFeatures: 8, outputFeatures: 1, generator: &generator))
+        let model = Sequential(
+            Linear(inputFeatures: 2, outputFeatures: 8, generator: &generator), Tanh(),
+            Linear(inputFeatures: 8, outputFeatures: 1, generator: &generator))
         let optimizer = SGD(model.parameterGroups(), learningRate: 0.5)
         var loss: Float = .infinity
         for _ in 0..<2000 {
@@ -55,9 +59,10 @@ final class TrainingTests: XCTestCase {
     func testSeededMLPLearnsTwoSpiralsPerfectly() {
         var generator = RandomGenerator(seed: 42)
         let (x, labels) = spirals(perClass: 100, generator: &generator)
-        let model = Sequential(Linear(inputFeatures: 2, outputFeatures: 64, generator: &generator), Tanh(),
-                               Linear(inputFeatures: 64, outputFeatures: 64, generator: &generator), Tanh(),
-                               Linear(inputFeatures: 64, outputFeatures: 2, generator: &generator))
+        let model = Sequential(
+            Linear(inputFeatures: 2, outputFeatures: 64, generator: &generator), Tanh(),
+            Linear(inputFeatures: 64, outputFeatures: 64, generator: &generator), Tanh(),
+            Linear(inputFeatures: 64, outputFeatures: 2, generator: &generator))
         let optimizer = Adam(model.parameterGroups(), learningRate: 0.01)
         var steps = 0, trainAccuracy: Float = 0, loss: Float = .infinity
         while steps < 3000 {
@@ -89,9 +94,10 @@ final class TrainingTests: XCTestCase {
     /// 13 kB (measured by keeping one on purpose: 119 MB over the 9,000 steps).
     func testGraphIsReleasedAndMemoryStaysFlatOverTenThousandSteps() throws {
         var generator = RandomGenerator(seed: 5)
-        let model = Sequential(Linear(inputFeatures: 4, outputFeatures: 32, generator: &generator), ReLU(),
-                               Linear(inputFeatures: 32, outputFeatures: 32, generator: &generator), GELU(),
-                               Linear(inputFeatures: 32, outputFeatures: 3, generator: &generator))
+        let model = Sequential(
+            Linear(inputFeatures: 4, outputFeatures: 32, generator: &generator), ReLU(),
+            Linear(inputFeatures: 32, outputFeatures: 32, generator: &generator), GELU(),
+            Linear(inputFeatures: 32, outputFeatures: 3, generator: &generator))
         let optimizer = Adam(model.parameterGroups(), learningRate: 1e-3)
         let x = Tensor.randn([16, 4], using: &generator)
         let labels = (0..<16).map { $0 % 3 }
@@ -124,8 +130,9 @@ final class TrainingTests: XCTestCase {
         let trained = try residentBytes()
         for _ in 0..<1_000 { _ = loss(model(x)) }
         let forwardOnly = try residentBytes()
-        print("resident memory after 1,000 steps \(warm) B; after 10,000 steps \(trained - warm) B more; "
-              + "after 1,000 more forward passes without backward \(forwardOnly - trained) B more")
+        print(
+            "resident memory after 1,000 steps \(warm) B; after 10,000 steps \(trained - warm) B more; "
+                + "after 1,000 more forward passes without backward \(forwardOnly - trained) B more")
         XCTAssertLessThan(trained - warm, 1 << 20, "9,000 training steps grew resident memory")
         XCTAssertLessThan(forwardOnly - trained, 1 << 20, "forward passes without backward grew resident memory")
     }
@@ -133,14 +140,16 @@ final class TrainingTests: XCTestCase {
     func testSaveLoadGivesIdenticalOutputs() throws {
         var generator = RandomGenerator(seed: 7)
         func makeModel(_ generator: inout RandomGenerator) -> Sequential {
-            Sequential(Linear(inputFeatures: 3, outputFeatures: 8, generator: &generator), BatchNorm1d(8), ReLU(),
-                       Dropout(probability: 0.2, generator: &generator), Linear(inputFeatures: 8, outputFeatures: 2, generator: &generator))
+            Sequential(
+                Linear(inputFeatures: 3, outputFeatures: 8, generator: &generator), BatchNorm1d(8), ReLU(),
+                Dropout(probability: 0.2, generator: &generator),
+                Linear(inputFeatures: 8, outputFeatures: 2, generator: &generator))
         }
         let model = makeModel(&generator)
         let optimizer = SGD(model.parameterGroups(), learningRate: 0.1, momentum: 0.9)
         let x = Tensor.randn([16, 3], using: &generator)
         let target = Tensor.randn([16, 2], using: &generator)
-        for _ in 0..<5 {   // moves the weights and the running statistics away from their start
+        for _ in 0..<5 {  // moves the weights and the running statistics away from their start
             optimizer.zeroGrad()
             mseLoss(model(x), target).backward()
             optimizer.step()
@@ -159,9 +168,11 @@ final class TrainingTests: XCTestCase {
         let metadata = try Checkpoint.load(into: restored, from: folder + "/mlp.safetensors")
         XCTAssertEqual(metadata["architecture"], "3-8-2 mlp")
         XCTAssertEqual(restored(x).scalars.map(\.bitPattern), expected)
-        XCTAssertEqual(try SafeTensors.read(from: folder + "/mlp.safetensors").tensors.map(\.name), [
-            "0.bias", "0.weight", "1.bias", "1.num_batches_tracked", "1.running_mean", "1.running_var", "1.weight",
-            "4.bias", "4.weight",
-        ])
+        XCTAssertEqual(
+            try SafeTensors.read(from: folder + "/mlp.safetensors").tensors.map(\.name),
+            [
+                "0.bias", "0.weight", "1.bias", "1.num_batches_tracked", "1.running_mean", "1.running_var", "1.weight",
+                "4.bias", "4.weight"
+            ])
     }
 }

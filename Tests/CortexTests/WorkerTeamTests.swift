@@ -34,7 +34,7 @@ final class WorkerTeamTests: XCTestCase {
     /// still gives the exact elementwise result.
     func testNestedKernelInsideConcurrently() {
         withTwoKernelThreads {
-            let count = 1 << 19                                 // above the parallel threshold
+            let count = 1 << 19  // above the parallel threshold
             let x = Tensor(shape: [count], data: (0..<count).map { Float($0 % 1000) * 0.5 })
             let y = Tensor(shape: [count], data: (0..<count).map { Float($0 % 7) })
             var left: [Float] = [], right: [Float] = []

@@ -1,6 +1,6 @@
 import Cortex
-import Data
 import CortexTestSupport
+import Data
 import XCTest
 
 /// Char tokenizer, corpus split and block batches.
@@ -59,8 +59,9 @@ final class CharCorpusTests: XCTestCase {
         XCTAssertEqual(corpus.randomBatch(.train, batchSize: 3, blockSize: 8, generator: &again), batch)
         var other = RandomGenerator(seed: 6)
         XCTAssertNotEqual(corpus.randomBatch(.train, batchSize: 3, blockSize: 8, generator: &other), batch)
-        XCTAssertEqual(corpus.evaluationBatches(.validation, count: 2, batchSize: 4, blockSize: 5),
-                       corpus.evaluationBatches(.validation, count: 2, batchSize: 4, blockSize: 5))
+        XCTAssertEqual(
+            corpus.evaluationBatches(.validation, count: 2, batchSize: 4, blockSize: 5),
+            corpus.evaluationBatches(.validation, count: 2, batchSize: 4, blockSize: 5))
         // Validation blocks of 9 from 10 tokens can only start at 0.
         let last = corpus.evaluationBatches(.validation, count: 1, batchSize: 2, blockSize: 9)[0]
         XCTAssertEqual(last.inputs, [0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 1, 2, 3, 4, 5, 6, 7, 8])

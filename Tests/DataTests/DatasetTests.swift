@@ -1,11 +1,12 @@
-import Data
 import CortexTestSupport
+import Data
 import XCTest
 
 /// IDX (MNIST format) and CIFAR-10 binary readers, on files the tests write byte by byte.
 final class DatasetTests: XCTestCase {
     /// Three 2×3 images (pixel values 10·image + position) and their labels 2, 0, 1.
-    let imageBytes: [UInt8] = [0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 3]
+    let imageBytes: [UInt8] =
+        [0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 3]
         + [0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15, 20, 21, 22, 23, 24, 25]
     let labelBytes: [UInt8] = [0, 0, 8, 1, 0, 0, 0, 3, 2, 0, 1]
 
@@ -44,7 +45,8 @@ final class DatasetTests: XCTestCase {
         badMagic[2] = 0x07
         try writeFile(badMagic, path)
         XCTAssertThrowsError(try IDXArray.read(path: path)) { error in
-            XCTAssertEqual(error as? DataError, .badMagic(path: path, found: "0x00000703", expected: "0x000008xx (IDX)"))
+            XCTAssertEqual(
+                error as? DataError, .badMagic(path: path, found: "0x00000703", expected: "0x000008xx (IDX)"))
             XCTAssertEqual("\(error)", "\(path): bad magic number 0x00000703, expected 0x000008xx (IDX)")
         }
         // A label file where images are expected.
@@ -88,14 +90,20 @@ final class DatasetTests: XCTestCase {
         let directory = try makeTemporaryDirectory(self)
         try writeFile(imageBytes, "\(directory)/images")
         try writeFile([0, 0, 8, 1, 0, 0, 0, 2, 1, 1], "\(directory)/labels")
-        XCTAssertThrowsError(try ImageDataset.idx(imagesPath: "\(directory)/images", labelsPath: "\(directory)/labels")) { error in
+        XCTAssertThrowsError(try ImageDataset.idx(imagesPath: "\(directory)/images", labelsPath: "\(directory)/labels"))
+        { error in
             XCTAssertEqual("\(error)", "\(directory)/images holds 3 images but \(directory)/labels holds 2 labels")
         }
         // A label beyond the named classes.
         try writeFile(labelBytes, "\(directory)/labels")
-        XCTAssertThrowsError(try ImageDataset.idx(imagesPath: "\(directory)/images", labelsPath: "\(directory)/labels",
-                                                  classNames: ["a", "b"])) { error in
-            XCTAssertEqual(error as? DataError, .invalidContents(path: "\(directory)/labels", reason: "label 2 of item 0 is outside 0..<2"))
+        XCTAssertThrowsError(
+            try ImageDataset.idx(
+                imagesPath: "\(directory)/images", labelsPath: "\(directory)/labels",
+                classNames: ["a", "b"])
+        ) { error in
+            XCTAssertEqual(
+                error as? DataError,
+                .invalidContents(path: "\(directory)/labels", reason: "label 2 of item 0 is outside 0..<2"))
         }
     }
 
@@ -110,8 +118,9 @@ final class DatasetTests: XCTestCase {
         XCTAssertEqual(train.labelHistogram(), [Int](repeating: 6000, count: 10))
         XCTAssertEqual(test.labelHistogram(), [Int](repeating: 1000, count: 10))
         XCTAssertEqual(train.classNames[9], "Ankle boot")
-        XCTAssertEqual(try ImageDataset.load(directory: FashionMNIST.defaultDirectory, split: .test).classNames,
-                       FashionMNIST.classNames)
+        XCTAssertEqual(
+            try ImageDataset.load(directory: FashionMNIST.defaultDirectory, split: .test).classNames,
+            FashionMNIST.classNames)
         // The first training image is an ankle boot (label 9), as in the authors' README picture.
         XCTAssertEqual(train.labels[0], 9)
         // Mean and std of the training pixels, as commonly published: 0.2860, 0.3530.
@@ -124,14 +133,16 @@ final class DatasetTests: XCTestCase {
         let directory = try makeTemporaryDirectory(self)
         // Two records: label 3 with every red byte 1, green 2, blue 3 except pixel (x 5, y 7) of
         // green = 200; label 9 with bytes counting 0, 1, 2, … mod 256.
-        var first = [UInt8](repeating: 1, count: 1024) + [UInt8](repeating: 2, count: 1024) + [UInt8](repeating: 3, count: 1024)
+        var first =
+            [UInt8](repeating: 1, count: 1024) + [UInt8](repeating: 2, count: 1024) + [UInt8](repeating: 3, count: 1024)
         first[1024 + 7 * 32 + 5] = 200
         let second = (0..<3072).map { UInt8($0 % 256) }
         let file = [3] + first + [9] + second
         for k in 1...5 { try writeFile(file, "\(directory)/data_batch_\(k).bin") }
         try writeFile(file, "\(directory)/test_batch.bin")
-        try writeFile(Array("airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n".utf8),
-                      "\(directory)/batches.meta.txt")
+        try writeFile(
+            Array("airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n".utf8),
+            "\(directory)/batches.meta.txt")
         let test = try ImageDataset.load(directory: directory, split: .test)
         XCTAssertEqual([test.count, test.channels, test.height, test.width], [2, 3, 32, 32])
         XCTAssertEqual(test.labels, [3, 9])
@@ -144,7 +155,9 @@ final class DatasetTests: XCTestCase {
 
         try writeFile(Array(file.dropLast(100)), "\(directory)/test_batch.bin")
         XCTAssertThrowsError(try CIFAR10.load(directory: directory, split: .test)) { error in
-            XCTAssertEqual(error as? DataError, .truncated(path: "\(directory)/test_batch.bin", expectedBytes: 6146, actualBytes: 6046))
+            XCTAssertEqual(
+                error as? DataError,
+                .truncated(path: "\(directory)/test_batch.bin", expectedBytes: 6146, actualBytes: 6046))
         }
         try writeFile([10] + first, "\(directory)/test_batch.bin")
         XCTAssertThrowsError(try CIFAR10.load(directory: directory, split: .test)) { error in

@@ -1,12 +1,13 @@
-import Data
 import CortexTestSupport
+import Data
 import XCTest
 
 /// PNG (libpng), PGM/PPM, conversions and grids.
 final class ImageFileTests: XCTestCase {
     /// 3×2 RGB: red, green, blue / (10, 20, 30), mid grey, white.
-    let rgb = PixelImage(width: 3, height: 2, channels: 3,
-                         pixels: [255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30, 128, 128, 128, 255, 255, 255])
+    let rgb = PixelImage(
+        width: 3, height: 2, channels: 3,
+        pixels: [255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30, 128, 128, 128, 255, 255, 255])
     let grey = PixelImage(width: 3, height: 2, channels: 1, pixels: [0, 1, 2, 127, 254, 255])
 
     func testPNGRoundTrip() throws {
@@ -50,7 +51,10 @@ final class ImageFileTests: XCTestCase {
         XCTAssertEqual(try PixelImage.read(path: path).pixels, [255, 128, 0])
         try writeFile(Array("P5\n2 2\n255\n".utf8) + [1, 2, 3], path)
         XCTAssertThrowsError(try PixelImage.read(path: path)) { error in
-            XCTAssertEqual("\(error)", "\(path): not an image (PNG, PGM or PPM): bad PGM/PPM: the header announces 4 sample bytes, the file holds 3")
+            XCTAssertEqual(
+                "\(error)",
+                "\(path): not an image (PNG, PGM or PPM): bad PGM/PPM: the header announces 4 sample bytes, the file holds 3"
+            )
         }
     }
 
@@ -80,14 +84,18 @@ final class ImageFileTests: XCTestCase {
     /// PNGs of every colour type written by ImageMagick's encoder from netpbm files the test writes.
     func testReadsPNGsMadeByImageMagick() throws {
         let directory = try makeTemporaryDirectory(self)
-        try writeFile(Array("P3\n3 2\n255\n255 0 0  0 255 0  0 0 255\n10 20 30  128 128 128  255 255 255\n".utf8), "\(directory)/in.ppm")
+        try writeFile(
+            Array("P3\n3 2\n255\n255 0 0  0 255 0  0 0 255\n10 20 30  128 128 128  255 255 255\n".utf8),
+            "\(directory)/in.ppm")
         // 16-bit grey 1799 = 0x0707 and 51400 = 0xC8C8, i.e. 7 and 200 in 8 bits.
         try writeFile(Array("P2\n2 1\n65535\n1799 51400\n".utf8), "\(directory)/in16.pgm")
         // PAM with alpha: RGBA (100, 200, 50, opaque), (10, 11, 12, transparent); grey+alpha (7, opaque), (200, transparent).
-        try writeFile(Array("P7\nWIDTH 2\nHEIGHT 1\nDEPTH 4\nMAXVAL 255\nTUPLTYPE RGB_ALPHA\nENDHDR\n".utf8)
-                      + [100, 200, 50, 255, 10, 11, 12, 0], "\(directory)/rgba.pam")
-        try writeFile(Array("P7\nWIDTH 2\nHEIGHT 1\nDEPTH 2\nMAXVAL 255\nTUPLTYPE GRAYSCALE_ALPHA\nENDHDR\n".utf8)
-                      + [7, 255, 200, 0], "\(directory)/ga.pam")
+        try writeFile(
+            Array("P7\nWIDTH 2\nHEIGHT 1\nDEPTH 4\nMAXVAL 255\nTUPLTYPE RGB_ALPHA\nENDHDR\n".utf8)
+                + [100, 200, 50, 255, 10, 11, 12, 0], "\(directory)/rgba.pam")
+        try writeFile(
+            Array("P7\nWIDTH 2\nHEIGHT 1\nDEPTH 2\nMAXVAL 255\nTUPLTYPE GRAYSCALE_ALPHA\nENDHDR\n".utf8)
+                + [7, 255, 200, 0], "\(directory)/ga.pam")
         let d = directory
         let jobs: [[String]] = [
             ["\(d)/in.ppm", "PNG24:\(d)/rgb8.png"],
@@ -95,7 +103,7 @@ final class ImageFileTests: XCTestCase {
             ["\(d)/in.ppm", "PNG8:\(d)/palette.png"],
             ["\(d)/in16.pgm", "-define", "png:bit-depth=16", "-define", "png:color-type=0", "\(d)/grey16.png"],
             ["\(d)/rgba.pam", "PNG32:\(d)/rgba.png"],
-            ["\(d)/ga.pam", "-define", "png:color-type=4", "\(d)/ga.png"],
+            ["\(d)/ga.pam", "-define", "png:color-type=4", "\(d)/ga.png"]
         ]
         for arguments in jobs {
             guard let status = try runTool("convert", arguments) else {
@@ -109,7 +117,9 @@ final class ImageFileTests: XCTestCase {
             XCTAssertEqual([image.width, image.height, image.channels], [3, 2, 3], name)
             XCTAssertEqual(image.pixels, expectedRGB, name)
         }
-        XCTAssertEqual(try PixelImage.read(path: "\(directory)/grey16.png"), PixelImage(width: 2, height: 1, channels: 1, pixels: [7, 200]))
+        XCTAssertEqual(
+            try PixelImage.read(path: "\(directory)/grey16.png"),
+            PixelImage(width: 2, height: 1, channels: 1, pixels: [7, 200]))
         XCTAssertEqual(try PixelImage.read(path: "\(directory)/rgba.png").pixels, [100, 200, 50, 0, 0, 0])
         let pngBytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: "\(directory)/ga.png")))
         XCTAssertEqual(try PixelImage(png: pngBytes, path: "ga.png").pixels, [7, 0])
@@ -154,8 +164,9 @@ final class ImageFileTests: XCTestCase {
     /// What `cortex classify` feeds a model from a PNG equals what training fed it from memory.
     func testModelInputFromFileMatchesTheLoader() throws {
         let directory = try makeTemporaryDirectory(self)
-        let dataset = ImageDataset(channels: 1, height: 4, width: 4, pixels: (0..<64).map { UInt8($0 * 4) },
-                                   labels: [0, 1, 0, 1], classNames: ["a", "b"])
+        let dataset = ImageDataset(
+            channels: 1, height: 4, width: 4, pixels: (0..<64).map { UInt8($0 * 4) },
+            labels: [0, 1, 0, 1], classNames: ["a", "b"])
         let normalization = ImageNormalization(mean: [0.2860], std: [0.3530])
         try dataset.image(at: 3).write(to: "\(directory)/three.png")
         let input = try PixelImage.read(path: "\(directory)/three.png")
@@ -167,7 +178,8 @@ final class ImageFileTests: XCTestCase {
         // An RGB picture twice the size: grey by BT.601, then 2×2 areas averaged. All pixels
         // (200, 100, 0) → 0.299·200 + 0.587·100 = 118.5 → 119.
         let big = PixelImage(width: 8, height: 8, fill: [200, 100, 0])
-        XCTAssertEqual(big.modelInput(channels: 1, height: 4, width: 4).scalars, [Float](repeating: 119 / 255, count: 16))
+        XCTAssertEqual(
+            big.modelInput(channels: 1, height: 4, width: 4).scalars, [Float](repeating: 119 / 255, count: 16))
     }
 
     func testScalingAndHeatOverlay() {
@@ -175,7 +187,8 @@ final class ImageFileTests: XCTestCase {
         XCTAssertEqual(grey.scaled(by: 2).pixels[6..<12], [0, 0, 1, 1, 2, 2])
         // Heat 0 and 1 over two black pixels, fully opaque: jet(0) = (0, 0, ½), jet(1) = (½, 0, 0).
         let black = PixelImage(width: 2, height: 1, channels: 1, pixels: [0, 0])
-        XCTAssertEqual(black.overlaying(heat: [0, 1], heatWidth: 2, heatHeight: 1, opacity: 1).pixels, [0, 0, 128, 128, 0, 0])
+        XCTAssertEqual(
+            black.overlaying(heat: [0, 1], heatWidth: 2, heatHeight: 1, opacity: 1).pixels, [0, 0, 128, 128, 0, 0])
         // Half opacity over white: jet(½) = (½, 1, ½) → (255 + 127.5)/2 = 191.25 → 191 and 255.
         let white = PixelImage(width: 3, height: 1, channels: 3, pixels: [UInt8](repeating: 255, count: 9))
         XCTAssertEqual(white.overlaying(heat: [0, 1, 2], heatWidth: 3, heatHeight: 1).pixels[3..<6], [191, 255, 191])

@@ -5,8 +5,9 @@ import XCTest
 /// Batching, shuffling, normalisation and augmentation.
 final class ImageLoaderTests: XCTestCase {
     /// Ten 1×4×4 images; pixel p of image i is 16·i + p; label i mod 3.
-    let dataset = ImageDataset(channels: 1, height: 4, width: 4, pixels: (0..<160).map { UInt8($0) },
-                               labels: (0..<10).map { $0 % 3 }, classNames: ["a", "b", "c"])
+    let dataset = ImageDataset(
+        channels: 1, height: 4, width: 4, pixels: (0..<160).map { UInt8($0) },
+        labels: (0..<10).map { $0 % 3 }, classNames: ["a", "b", "c"])
 
     func testEpochVisitsEveryImageOnceInBatches() {
         let loader = ImageLoader(dataset: dataset, batchSize: 4, seed: 7)
@@ -47,7 +48,8 @@ final class ImageLoaderTests: XCTestCase {
         XCTAssertEqual(batch.images.scalars[15], (Float(159) / 255 - 0.5) / 0.25, accuracy: 1e-6)
         XCTAssertEqual(batch.images.scalars[16], -2, accuracy: 1e-6)
         // Two 1×1×2 images [0, 255] and [255, 255]: mean 3/4, std √(3/4 − 9/16) = 0.4330.
-        let tiny = ImageDataset(channels: 1, height: 1, width: 2, pixels: [0, 255, 255, 255], labels: [0, 0], classNames: ["x"])
+        let tiny = ImageDataset(
+            channels: 1, height: 1, width: 2, pixels: [0, 255, 255, 255], labels: [0, 0], classNames: ["x"])
         let computed = ImageNormalization.computed(from: tiny)
         XCTAssertEqual(computed.mean[0], 0.75, accuracy: 1e-6)
         XCTAssertEqual(computed.std[0], 0.4330127, accuracy: 1e-6)
@@ -60,8 +62,9 @@ final class ImageLoaderTests: XCTestCase {
         source[2 * 4 + 1] = 200
         let table = (0..<256).map { (Float($0) / 255 - 0.5) / 0.5 }
         var out = [Float](repeating: .nan, count: 16)
-        ImageLoader.render(source, channels: 1, height: 4, width: 4, into: &out, offsetY: offsetY, offsetX: offsetX,
-                           mirrored: mirrored, lookup: table)
+        ImageLoader.render(
+            source, channels: 1, height: 4, width: 4, into: &out, offsetY: offsetY, offsetX: offsetX,
+            mirrored: mirrored, lookup: table)
         return out
     }
 
@@ -91,9 +94,11 @@ final class ImageLoaderTests: XCTestCase {
 
     func testLoaderAugmentationDrawsOffsetsAndFlips() {
         // One 1×3×3 image with distinct values 1…9 (value v at position v − 1).
-        let single = ImageDataset(channels: 1, height: 3, width: 3, pixels: (1...9).map { UInt8($0) },
-                                  labels: [0], classNames: ["x"])
-        let loader = ImageLoader(dataset: single, batchSize: 1, augmentation: ImageAugmentation(cropPadding: 1), seed: 3)
+        let single = ImageDataset(
+            channels: 1, height: 3, width: 3, pixels: (1...9).map { UInt8($0) },
+            labels: [0], classNames: ["x"])
+        let loader = ImageLoader(
+            dataset: single, batchSize: 1, augmentation: ImageAugmentation(cropPadding: 1), seed: 3)
         var seenShifts = Set<[Int]>()
         for _ in 0..<200 {
             let values = loader.batch(indices: [0], augment: true).images.scalars.map { Int(($0 * 255).rounded()) }
@@ -111,7 +116,8 @@ final class ImageLoaderTests: XCTestCase {
         }
         XCTAssertEqual(seenShifts.count, 9, "all offsets in [−1, 1]² should occur in 200 draws")
 
-        let flipping = ImageLoader(dataset: single, batchSize: 1, augmentation: ImageAugmentation(horizontalFlip: true), seed: 3)
+        let flipping = ImageLoader(
+            dataset: single, batchSize: 1, augmentation: ImageAugmentation(horizontalFlip: true), seed: 3)
         var flips = 0
         for _ in 0..<200 {
             let values = flipping.batch(indices: [0], augment: true).images.scalars.map { Int(($0 * 255).rounded()) }

@@ -27,7 +27,8 @@ final class JPEGTests: XCTestCase {
         for channels in [1, 3] {
             let source = "\(directory)/in\(channels).\(channels == 1 ? "pgm" : "ppm")"
             try pattern(channels: channels).write(to: source)
-            let jpeg = "\(directory)/picture\(channels).jpg", reference = "\(directory)/back\(channels).\(channels == 1 ? "pgm" : "ppm")"
+            let jpeg = "\(directory)/picture\(channels).jpg",
+                reference = "\(directory)/back\(channels).\(channels == 1 ? "pgm" : "ppm")"
             for arguments in [[source, "-quality", "90", jpeg], [jpeg, reference]] {
                 guard let status = try runTool("convert", arguments) else {
                     throw missingPrerequisite("ImageMagick's convert is not installed")
@@ -47,17 +48,23 @@ final class JPEGTests: XCTestCase {
     func testDamagedJPEGsAreOneError() throws {
         let source = "\(directory)/in.ppm", jpeg = "\(directory)/ok.jpg"
         try pattern(channels: 3).write(to: source)
-        guard try runTool("convert", [source, jpeg]) == 0 else { throw missingPrerequisite("ImageMagick's convert is not installed") }
+        guard try runTool("convert", [source, jpeg]) == 0 else {
+            throw missingPrerequisite("ImageMagick's convert is not installed")
+        }
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: jpeg)))
         var generator = RandomGenerator(seed: 7)
-        let cases: [[UInt8]] = [
-            Array(bytes.prefix(3)), Array(bytes.prefix(40)), [0xFF, 0xD8, 0xFF, 0xE0, 0, 16],
-            bytes.enumerated().map { $0.offset > 2 && $0.offset < 200 ? $0.element ^ 0x5A : $0.element },
-        ] + (0..<20).map { _ in
-            var mutated = bytes
-            for _ in 0..<4 { mutated[3 + generator.nextInt(below: mutated.count - 3)] = UInt8(generator.nextInt(below: 256)) }
-            return Array(mutated.prefix(3 + generator.nextInt(below: mutated.count - 2)))
-        }
+        let cases: [[UInt8]] =
+            [
+                Array(bytes.prefix(3)), Array(bytes.prefix(40)), [0xFF, 0xD8, 0xFF, 0xE0, 0, 16],
+                bytes.enumerated().map { $0.offset > 2 && $0.offset < 200 ? $0.element ^ 0x5A : $0.element }
+            ]
+            + (0..<20).map { _ in
+                var mutated = bytes
+                for _ in 0..<4 {
+                    mutated[3 + generator.nextInt(below: mutated.count - 3)] = UInt8(generator.nextInt(below: 256))
+                }
+                return Array(mutated.prefix(3 + generator.nextInt(below: mutated.count - 2)))
+            }
         for (index, data) in cases.enumerated() {
             do {
                 _ = try PixelImage(jpeg: data, path: "case\(index).jpg")
@@ -69,8 +76,13 @@ final class JPEGTests: XCTestCase {
         // A header that claims 65,500 × 65,500 pixels is refused before allocating them.
         var huge = bytes
         if let sof = (0..<(huge.count - 9)).first(where: { huge[$0] == 0xFF && huge[$0 + 1] == 0xC0 }) {
-            huge[sof + 5] = 0xFF; huge[sof + 6] = 0xDC; huge[sof + 7] = 0xFF; huge[sof + 8] = 0xDC
-            XCTAssertThrowsError(try PixelImage(jpeg: huge, path: "huge.jpg")) { XCTAssertTrue("\($0)".contains("implausible"), "\($0)") }
+            huge[sof + 5] = 0xFF
+            huge[sof + 6] = 0xDC
+            huge[sof + 7] = 0xFF
+            huge[sof + 8] = 0xDC
+            XCTAssertThrowsError(try PixelImage(jpeg: huge, path: "huge.jpg")) {
+                XCTAssertTrue("\($0)".contains("implausible"), "\($0)")
+            }
         } else {
             XCTFail("no baseline SOF0 marker in ImageMagick's JPEG")
         }

@@ -29,7 +29,8 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
 /// Runs an executable found on PATH; nil when it is not installed.
 func runTool(_ name: String, _ arguments: [String]) throws -> Int32? {
     let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
-    guard let directory = directories.first(where: { FileManager.default.isExecutableFile(atPath: "\($0)/\(name)") }) else {
+    guard let directory = directories.first(where: { FileManager.default.isExecutableFile(atPath: "\($0)/\(name)") })
+    else {
         return nil
     }
     let process = Process()

@@ -1,5 +1,5 @@
-import XCTest
 import Envs
+import XCTest
 
 /// Replays the 25 MinAtar 1.0.15 Breakout episodes of `minatar-breakout-trajectories.jsonl`
 /// (recorded by running MinAtar with sticky actions off; format in the shared fixtures README)
@@ -7,8 +7,10 @@ import Envs
 final class BreakoutReplayTests: XCTestCase {
     /// `[action, reward, ball_x, ball_y, ball_dir, paddle, strike, terminal, row1, row2, row3]`
     private func state(_ game: Breakout, action: Int, reward: Float) -> [Int] {
-        [action, Int(reward), game.ballX, game.ballY, game.ballDirection.rawValue, game.paddle,
-         game.strike ? 1 : 0, game.terminated ? 1 : 0, game.brickRow(1), game.brickRow(2), game.brickRow(3)]
+        [
+            action, Int(reward), game.ballX, game.ballY, game.ballDirection.rawValue, game.paddle,
+            game.strike ? 1 : 0, game.terminated ? 1 : 0, game.brickRow(1), game.brickRow(2), game.brickRow(3)
+        ]
     }
 
     func testReplaysMinAtarEpisodesStepForStep() throws {
@@ -21,14 +23,18 @@ final class BreakoutReplayTests: XCTestCase {
             let steps = try XCTUnwrap(episode["steps"] as? [Any])
 
             var game = Breakout()
-            game.ballX = start[2]; game.ballY = start[3]
+            game.ballX = start[2]
+            game.ballY = start[3]
             game.ballDirection = try XCTUnwrap(Breakout.Direction(rawValue: start[4]))
-            game.paddle = start[5]; game.strike = start[6] == 1; game.terminated = start[7] == 1
+            game.paddle = start[5]
+            game.strike = start[6] == 1
+            game.terminated = start[7] == 1
             game.bricks = 0
             for row in 1...3 {
                 for column in 0..<10 where start[7 + row] >> column & 1 == 1 { game.setBrick(row: row, column: column) }
             }
-            game.lastX = game.ballX; game.lastY = game.ballY
+            game.lastX = game.ballX
+            game.lastY = game.ballY
             XCTAssertEqual(state(game, action: -1, reward: 0), start, "episode \(id) start")
 
             for (t, entry) in steps.enumerated() {

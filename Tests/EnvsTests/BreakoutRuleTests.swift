@@ -1,13 +1,15 @@
-import XCTest
 import Envs
+import XCTest
 
 /// Breakout's rules on hand-built states; expected cells worked out by hand from MinAtar's
 /// `breakout.py` (directions: 0 up-left, 1 up-right, 2 down-right, 3 down-left).
 final class BreakoutRuleTests: XCTestCase {
     func game(ball: (Int, Int), _ direction: Breakout.Direction, paddle: Int = 4, bricks: UInt128 = 0) -> Breakout {
         var game = Breakout()
-        game.ballX = ball.0; game.ballY = ball.1
-        game.lastX = ball.0; game.lastY = ball.1
+        game.ballX = ball.0
+        game.ballY = ball.1
+        game.lastX = ball.0
+        game.lastY = ball.1
         game.ballDirection = direction
         game.paddle = paddle
         game.bricks = bricks

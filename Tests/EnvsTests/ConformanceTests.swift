@@ -1,5 +1,5 @@
-import XCTest
 import Envs
+import XCTest
 
 /// The contract every game keeps, in both observation modes (Gymnasium's env checker in spirit).
 ///
@@ -10,12 +10,17 @@ final class ConformanceTests: XCTestCase {
     struct Check: GameVisitor {
         let test: (any MinAtarGame) throws -> Void
         func visit<G: MinAtarGame>(_ game: G) -> Error? {
-            do { try test(game); return nil } catch { return error }
+            do {
+                try test(game)
+                return nil
+            } catch { return error }
         }
     }
 
     /// Runs `body` on a fresh game of every name in every mode.
-    func forEveryGame(seed: UInt64 = 3, _ body: @escaping (any MinAtarGame, String, ObservationMode) throws -> Void) throws {
+    func forEveryGame(
+        seed: UInt64 = 3, _ body: @escaping (any MinAtarGame, String, ObservationMode) throws -> Void
+    ) throws {
         for name in Games.names {
             for mode in ObservationMode.allCases {
                 let error = try Games.visit(name, observation: mode, seed: seed, Check { try body($0, name, mode) })
@@ -49,7 +54,9 @@ final class ConformanceTests: XCTestCase {
             XCTAssertEqual(game.actionNames.first, "noop", name)
             switch mode {
             case .grid:
-                XCTAssertEqual(game.observationShape, ObservationShape(channels: type(of: game).channelNames.count, height: 10, width: 10))
+                XCTAssertEqual(
+                    game.observationShape,
+                    ObservationShape(channels: type(of: game).channelNames.count, height: 10, width: 10))
                 XCTAssertEqual(game.observationScale, 1)
             case .pixels:
                 XCTAssertEqual(game.observationShape, ObservationShape(channels: 1, height: 84, width: 84))
@@ -59,10 +66,16 @@ final class ConformanceTests: XCTestCase {
             XCTAssertEqual([frame.width, frame.height], [Screen.width, Screen.height])
         }
         // MinAtar's channel counts and minimal action sets.
-        XCTAssertEqual([Breakout.channelNames.count, SpaceInvaders.channelNames.count, Freeway.channelNames.count,
-                        Asterix.channelNames.count, Seaquest.channelNames.count], [4, 6, 7, 4, 10])
-        XCTAssertEqual([Breakout.actions.count, SpaceInvaders.actions.count, Freeway.actions.count,
-                        Asterix.actions.count, Seaquest.actions.count], [3, 4, 3, 5, 6])
+        XCTAssertEqual(
+            [
+                Breakout.channelNames.count, SpaceInvaders.channelNames.count, Freeway.channelNames.count,
+                Asterix.channelNames.count, Seaquest.channelNames.count
+            ], [4, 6, 7, 4, 10])
+        XCTAssertEqual(
+            [
+                Breakout.actions.count, SpaceInvaders.actions.count, Freeway.actions.count,
+                Asterix.actions.count, Seaquest.actions.count
+            ], [3, 4, 3, 5, 6])
     }
 
     func testDeterministicUnderASeed() throws {
@@ -88,7 +101,8 @@ final class ConformanceTests: XCTestCase {
                 let result = env.step(action)
                 XCTAssertFalse(result.truncated, "\(name): games never truncate by themselves")
                 XCTAssertEqual(result.terminated, env.isDone)
-                XCTAssertTrue(result.reward >= 0 && result.reward == result.reward.rounded(), "\(name) reward \(result.reward)")
+                XCTAssertTrue(
+                    result.reward >= 0 && result.reward == result.reward.rounded(), "\(name) reward \(result.reward)")
                 let bytes = env.observationBytes()
                 floats.withUnsafeMutableBufferPointer { env.writeObservation(into: $0) }
                 XCTAssertEqual(bytes.count, n)
@@ -112,7 +126,8 @@ final class ConformanceTests: XCTestCase {
                 if env.isDone { env.reset() }
                 _ = env.step(action)
                 if t % 10 == 0 {
-                    XCTAssertEqual(env.observationBytes(), PixelPreprocessing.observation(of: env.render()), "\(name) step \(t)")
+                    XCTAssertEqual(
+                        env.observationBytes(), PixelPreprocessing.observation(of: env.render()), "\(name) step \(t)")
                 }
             }
         }
@@ -171,7 +186,10 @@ final class ConformanceTests: XCTestCase {
         var freeway = Freeway(seed: 1)
         var last = StepResult(reward: 0, terminated: false)
         var steps = 0
-        while !last.terminated { last = freeway.step(0); steps += 1 }
+        while !last.terminated {
+            last = freeway.step(0)
+            steps += 1
+        }
         XCTAssertEqual(steps, 2501)
         XCTAssertFalse(last.truncated)
     }
@@ -182,7 +200,8 @@ final class ConformanceTests: XCTestCase {
         XCTAssertEqual(try Games.make("seaquest", observation: .pixels).observationShape.count, 84 * 84)
         XCTAssertThrowsError(try Games.make("pong")) { error in
             XCTAssertEqual(error as? GameError, .unknownGame("pong"))
-            XCTAssertEqual("\(error)", "unknown game 'pong'; the games are breakout, space_invaders, freeway, asterix, seaquest")
+            XCTAssertEqual(
+                "\(error)", "unknown game 'pong'; the games are breakout, space_invaders, freeway, asterix, seaquest")
         }
         let env = try Games.makeMinAtar("breakout", seed: 3, maxEpisodeSteps: 10)
         XCTAssertEqual(env.actionNames, ["noop", "left", "right"])
@@ -200,7 +219,7 @@ final class RandomPolicyTests: XCTestCase {
     func testRandomPolicyMatchesMinAtar() throws {
         let minatar: [String: (mean: Double, standardError: Double, length: Double)] = [
             "breakout": (0.363, 0.020, 9.676), "space_invaders": (4.015, 0.102, 58.103),
-            "freeway": (0.374, 0.019, 2501.0), "asterix": (0.486, 0.028, 67.33), "seaquest": (0.115, 0.013, 31.128),
+            "freeway": (0.374, 0.019, 2501.0), "asterix": (0.486, 0.028, 67.33), "seaquest": (0.115, 0.013, 31.128)
         ]
         for name in Games.names {
             let reference = try XCTUnwrap(minatar[name])
@@ -209,7 +228,8 @@ final class RandomPolicyTests: XCTestCase {
             let mean = returns.reduce(0, +) / 1000
             let variance = returns.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 999
             let standardError = (variance / 1000).squareRoot()
-            let tolerance = 4 * (standardError * standardError + reference.standardError * reference.standardError).squareRoot()
+            let tolerance =
+                4 * (standardError * standardError + reference.standardError * reference.standardError).squareRoot()
             XCTAssertEqual(mean, reference.mean, accuracy: tolerance, name)
             let meanLength = Double(records.map(\.length).reduce(0, +)) / 1000
             XCTAssertEqual(meanLength, reference.length, accuracy: max(1, 0.1 * reference.length), name)

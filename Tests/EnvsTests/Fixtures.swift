@@ -1,10 +1,11 @@
-import Foundation
 import CortexTestSupport
+import Foundation
 import XCTest
 
 /// The JSON-lines fixtures in `Tests/EnvsTests/Fixtures`, found next to this file.
 enum Fixtures {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Fixtures")
 
     /// One parsed JSON object per non-empty line of `name`.
     static func jsonLines(_ name: String) throws -> [[String: Any]] {

@@ -1,5 +1,5 @@
-import XCTest
 import Envs
+import XCTest
 
 /// Replays episodes of MinAtar 1.0.15's Space Invaders, Freeway, Asterix and Seaquest recorded by
 /// `scripts/record_minatar.py`. The games draw from a NumPy-compatible MT19937 seeded like
@@ -17,8 +17,10 @@ final class MinAtarReplayTests: XCTestCase {
         return String(repeating: "0", count: 12 - hex.count) + hex
     }
 
-    func replay<G: MinAtarGame>(_ file: String, make: (UInt64) -> G, ramp: (G) -> Int,
-                                extra: (G) -> [Int] = { _ in [] }) throws {
+    func replay<G: MinAtarGame>(
+        _ file: String, make: (UInt64) -> G, ramp: (G) -> Int,
+        extra: (G) -> [Int] = { _ in [] }
+    ) throws {
         let episodes = try Fixtures.jsonLines(file)
         XCTAssertGreaterThanOrEqual(episodes.count, 3, file)
         for episode in episodes {
@@ -34,7 +36,9 @@ final class MinAtarReplayTests: XCTestCase {
                 let expected = [numbers[1], numbers[2]] + Array(numbers[3...])
                 let got = [Int(result.reward), result.terminated ? 1 : 0, ramp(game)] + extra(game)
                 if got != expected || Self.stateHash(game) != hash {
-                    XCTFail("\(file) seed \(seed) step \(t) action \(action): expected \(expected) \(hash), got \(got) \(Self.stateHash(game))")
+                    XCTFail(
+                        "\(file) seed \(seed) step \(t) action \(action): expected \(expected) \(hash), got \(got) \(Self.stateHash(game))"
+                    )
                     return
                 }
             }
@@ -55,7 +59,8 @@ final class MinAtarReplayTests: XCTestCase {
     }
 
     func testSeaquest() throws {
-        try replay("minatar-seaquest-trajectories.jsonl", make: { Seaquest(seed: $0) }, ramp: \.rampIndex,
-                   extra: { [$0.oxygen, $0.diverCount] })
+        try replay(
+            "minatar-seaquest-trajectories.jsonl", make: { Seaquest(seed: $0) }, ramp: \.rampIndex,
+            extra: { [$0.oxygen, $0.diverCount] })
     }
 }

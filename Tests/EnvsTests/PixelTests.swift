@@ -1,5 +1,5 @@
-import XCTest
 import Envs
+import XCTest
 
 final class PixelTests: XCTestCase {
     /// Y = 0.299 R + 0.587 G + 0.114 B, rounded: 76.245, 149.685, 29.07, 255.

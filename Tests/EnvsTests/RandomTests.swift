@@ -1,5 +1,5 @@
-import XCTest
 import Envs
+import XCTest
 
 final class MersenneTwisterTests: XCTestCase {
     /// MT19937's published first outputs for `init_genrand(5489)`; NumPy agrees:
@@ -20,8 +20,9 @@ final class MersenneTwisterTests: XCTestCase {
         XCTAssertEqual(random.nextDouble(), 0.9782228970785825)
         XCTAssertEqual(random.nextInt(low: 1, high: 9), 8)
         XCTAssertEqual((0..<8).map { _ in random.nextInt(low: 1, high: 6) }, [5, 2, 1, 2, 3, 3, 1, 5])
-        XCTAssertEqual([random.nextDouble(), random.nextDouble(), random.nextDouble()],
-                       [0.8688014582078086, 0.3308392493496919, 0.39294230987084167])
+        XCTAssertEqual(
+            [random.nextDouble(), random.nextDouble(), random.nextDouble()],
+            [0.8688014582078086, 0.3308392493496919, 0.39294230987084167])
         XCTAssertEqual(random.nextInt(below: 1000), 823)
         XCTAssertEqual(random.nextInt(below: 3), 2)
     }

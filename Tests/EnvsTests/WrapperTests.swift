@@ -1,5 +1,5 @@
-import XCTest
 import Envs
+import XCTest
 
 /// A transparent test environment: its observation is one byte, the number of steps taken in
 /// the episode; it terminates after `episodeLength` steps and logs every action it executes.
@@ -12,7 +12,10 @@ struct Counter: Environment {
     var observationShape: ObservationShape { ObservationShape(channels: 1, height: 1, width: 1) }
     var observationScale: Float { 0.5 }
     var isDone: Bool { t >= episodeLength }
-    mutating func reset(seed: UInt64?) { t = 0; resets += 1 }
+    mutating func reset(seed: UInt64?) {
+        t = 0
+        resets += 1
+    }
     mutating func step(_ action: Int) -> StepResult {
         precondition(!isDone, "Counter.step after the end")
         executed.append(action)
@@ -126,7 +129,8 @@ final class WrapperTests: XCTestCase {
     func testEpisodeStatistics() {
         var env = AutoReset(EpisodeStatistics(Counter(episodeLength: 3)))
         for a in [1, 2, 2, 0, 1, 1, 2] { _ = env.step(a) }
-        XCTAssertEqual(env.base.finished, [EpisodeRecord(totalReward: 5, length: 3), EpisodeRecord(totalReward: 2, length: 3)])
+        XCTAssertEqual(
+            env.base.finished, [EpisodeRecord(totalReward: 5, length: 3), EpisodeRecord(totalReward: 2, length: 3)])
         XCTAssertEqual(env.base.episodeLength, 1)
         XCTAssertEqual(env.base.episodeReturn, 2)
     }

@@ -1,5 +1,5 @@
-import XCTest
 import Envs
+import XCTest
 
 final class GoBoardTests: XCTestCase {
     // MARK: - Captures
@@ -10,7 +10,7 @@ final class GoBoardTests: XCTestCase {
             "..X..",
             ".XO..",
             "..X..",
-            ".....",
+            "....."
         ])
         XCTAssertEqual(board.libertyCount(at: pt(2, 2)), 1)
         XCTAssertTrue(board.play(.play(pt(2, 3)), color: .black))
@@ -28,16 +28,18 @@ final class GoBoardTests: XCTestCase {
             "XOOX.",
             ".X.X.",
             ".XOX.",
-            "..X..",
+            "..X.."
         ])
         XCTAssertTrue(board.play(.play(pt(2, 2)), color: .black))
-        XCTAssertEqual(diagram(board), [
-            ".XX..",
-            "X..X.",
-            ".XXX.",
-            ".X.X.",
-            "..X..",
-        ])
+        XCTAssertEqual(
+            diagram(board),
+            [
+                ".XX..",
+                "X..X.",
+                ".XXX.",
+                ".X.X.",
+                "..X.."
+            ])
         XCTAssertEqual(board.capturedBy.black, 3)
         // The capturing stone's group: (1,3),(2,1),(2,2),(2,3),(3,1),(3,3)… all joined through (2,2).
         XCTAssertEqual(board.libertyCount(at: pt(2, 2)), 11)
@@ -45,13 +47,14 @@ final class GoBoardTests: XCTestCase {
     }
 
     func testEdgeAndCornerCaptures() {
-        let board = makeBoard([
-            ".....",
-            ".....",
-            ".....",
-            "X....",
-            "OOX..",
-        ], toPlay: .black)
+        let board = makeBoard(
+            [
+                ".....",
+                ".....",
+                ".....",
+                "X....",
+                "OOX.."
+            ], toPlay: .black)
         // The white pair in the bottom-left corner has one liberty left, (3,1).
         XCTAssertEqual(board.libertyCount(at: pt(4, 0)), 1)
         XCTAssertTrue(board.play(.play(pt(3, 1)), color: .black))
@@ -65,7 +68,7 @@ final class GoBoardTests: XCTestCase {
         let board = makeBoard([
             "OX.",
             "...",
-            "...",
+            "..."
         ])
         XCTAssertTrue(board.play(.play(pt(1, 0)), color: .black))
         XCTAssertNil(board[pt(0, 0)])
@@ -77,13 +80,14 @@ final class GoBoardTests: XCTestCase {
     // MARK: - Suicide
 
     func testSuicideRejected() {
-        let board = makeBoard([
-            ".X...",
-            "X....",
-            ".....",
-            ".....",
-            ".....",
-        ], toPlay: .white)
+        let board = makeBoard(
+            [
+                ".X...",
+                "X....",
+                ".....",
+                ".....",
+                "....."
+            ], toPlay: .white)
         XCTAssertFalse(board.isLegal(.play(pt(0, 0)), color: .white))
         XCTAssertFalse(board.play(.play(pt(0, 0)), color: .white))
         XCTAssertNil(board[pt(0, 0)])
@@ -94,13 +98,14 @@ final class GoBoardTests: XCTestCase {
     func testMultiStoneSuicideRejected() {
         // White pair (1,1),(1,2) has its last liberty at (1,3); white playing there would join
         // a three-stone group with no liberty and capture nothing.
-        let board = makeBoard([
-            ".XXX.",
-            "XOO.X",
-            ".XXX.",
-            ".....",
-            ".....",
-        ], toPlay: .white)
+        let board = makeBoard(
+            [
+                ".XXX.",
+                "XOO.X",
+                ".XXX.",
+                ".....",
+                "....."
+            ], toPlay: .white)
         XCTAssertEqual(board.libertyCount(at: pt(1, 1)), 1)
         XCTAssertFalse(board.play(.play(pt(1, 3)), color: .white))
         XCTAssertEqual(board.invariantViolations(), [])
@@ -110,13 +115,14 @@ final class GoBoardTests: XCTestCase {
     }
 
     func testSuicideThatCapturesIsLegal() {
-        let b2 = makeBoard([
-            ".XO..",
-            "XO...",
-            "O....",
-            ".....",
-            ".....",
-        ], toPlay: .white)
+        let b2 = makeBoard(
+            [
+                ".XO..",
+                "XO...",
+                "O....",
+                ".....",
+                "....."
+            ], toPlay: .white)
         // White at (0,0) has no empty neighbour, but the separate black stones (0,1) and (1,0)
         // each have (0,0) as their last liberty: the move captures both and is legal.
         XCTAssertTrue(b2.play(.play(pt(0, 0)), color: .white))
@@ -134,7 +140,7 @@ final class GoBoardTests: XCTestCase {
             "XO.O.",
             ".XO..",
             ".....",
-            ".....",
+            "....."
         ])
         XCTAssertTrue(board.play(.play(pt(1, 2)), color: .black))  // takes (1,1)
         XCTAssertNil(board[pt(1, 1)])
@@ -160,17 +166,17 @@ final class GoBoardTests: XCTestCase {
             for (dr, dc) in [(0, 2), (1, 3), (2, 2)] { board.setStone(.white, at: pt(r + dr, c + dc)) }
             board.setStone(whiteInside ? .white : .black, at: pt(r + 1, c + (whiteInside ? 1 : 2)))
         }
-        ko(0, 0, whiteInside: true)   // K1 = L
+        ko(0, 0, whiteInside: true)  // K1 = L
         ko(0, 5, whiteInside: false)  // K2 = R
-        ko(4, 0, whiteInside: true)   // K3 = L
+        ko(4, 0, whiteInside: true)  // K3 = L
         XCTAssertEqual(board.invariantViolations(), [])
         let start = diagram(board)
         board.setToPlay(.black)
-        XCTAssertTrue(board.play(.play(pt(1, 2))))   // B takes K1
-        XCTAssertTrue(board.play(.play(pt(1, 6))))   // W takes K2
-        XCTAssertTrue(board.play(.play(pt(5, 2))))   // B takes K3
-        XCTAssertTrue(board.play(.play(pt(1, 1))))   // W retakes K1
-        XCTAssertTrue(board.play(.play(pt(1, 7))))   // B retakes K2
+        XCTAssertTrue(board.play(.play(pt(1, 2))))  // B takes K1
+        XCTAssertTrue(board.play(.play(pt(1, 6))))  // W takes K2
+        XCTAssertTrue(board.play(.play(pt(5, 2))))  // B takes K3
+        XCTAssertTrue(board.play(.play(pt(1, 1))))  // W retakes K1
+        XCTAssertTrue(board.play(.play(pt(1, 7))))  // B retakes K2
         // W retaking K3 would recreate the starting position: simple ko allows it, superko not.
         XCTAssertNotEqual(board.koPoint, pt(5, 1))
         XCTAssertFalse(board.isLegal(.play(pt(5, 1)), color: .white))
@@ -191,7 +197,7 @@ final class GoBoardTests: XCTestCase {
             "XXO..",
             ".XOOO",
             "XXO..",
-            ".XO.O",
+            ".XO.O"
         ])
         // Black: 7 stones + (0,0),(2,0),(4,0) = 10. White: 8 stones + 4 + 3 = 15.
         let s = board.areaScore()
@@ -208,7 +214,7 @@ final class GoBoardTests: XCTestCase {
             "XXO..",
             ".XOOO",
             "XXO..",
-            ".XO.O",
+            ".XO.O"
         ])
         // The black stone at (0,4) touches the region (0,3),(1,3),(1,4): that region is nobody's.
         let s = board.areaScore()
@@ -238,7 +244,7 @@ final class GoBoardTests: XCTestCase {
             "X.X..",
             ".X...",
             ".....",
-            ".....",
+            "....."
         ])
         XCTAssertTrue(board.isEye(index: board.index(of: pt(0, 0)), color: .black))
         XCTAssertTrue(board.isEye(index: board.index(of: pt(1, 1)), color: .black))
@@ -284,14 +290,16 @@ final class GoBoardTests: XCTestCase {
                     for i in 0..<(n * n) {
                         let p = board.index(of: pt(i / n, i % n))
                         let legal = naive.after(i, Int(color.rawValue)) != nil
-                        XCTAssertEqual(board.isLegal(index: p, color: color), legal,
-                                       "size \(n), move \(board.moveCount), point \(i)")
+                        XCTAssertEqual(
+                            board.isLegal(index: p, color: color), legal,
+                            "size \(n), move \(board.moveCount), point \(i)")
                         var forgetful = naive
                         forgetful.seen = [naive.cells]
                         if !legal && forgetful.after(i, Int(color.rawValue)) != nil { superkoRefusals += 1 }
                     }
                     // Half the games pass now and then, half play on until the cap.
-                    let move = board.randomMove(for: color, using: &random, includePass: game % 2 == 0, protectEyes: false)
+                    let move = board.randomMove(
+                        for: color, using: &random, includePass: game % 2 == 0, protectEyes: false)
                     let before = board.emptyPointCount
                     XCTAssertTrue(board.play(move))
                     moves += 1
@@ -318,9 +326,12 @@ final class GoBoardTests: XCTestCase {
             for _ in 0..<(n == 19 ? 2 : 6) {
                 board.clear()
                 while !board.isOver && board.moveCount < 2 * n * n {
-                    board.play(board.randomMove(for: board.toPlay, using: &random, includePass: false, protectEyes: false))
+                    board.play(
+                        board.randomMove(for: board.toPlay, using: &random, includePass: false, protectEyes: false))
                     moves += 1
-                    if moves % 7 == 0 { XCTAssertEqual(board.invariantViolations(), [], "size \(n) after \(board.moveCount) moves") }
+                    if moves % 7 == 0 {
+                        XCTAssertEqual(board.invariantViolations(), [], "size \(n) after \(board.moveCount) moves")
+                    }
                 }
                 XCTAssertEqual(board.invariantViolations(), [])
                 let other = board.copy()
@@ -366,12 +377,13 @@ final class GoBoardTests: XCTestCase {
     }
 
     func testKoPlaneAndLegalMask() {
-        let board = makeBoard([
-            ".XO.",
-            "XO.O",
-            ".XO.",
-            "....",
-        ], historyLength: 0)
+        let board = makeBoard(
+            [
+                ".XO.",
+                "XO.O",
+                ".XO.",
+                "...."
+            ], historyLength: 0)
         board.play(.play(pt(1, 2)), color: .black)
         var buffer = [Float](repeating: 0, count: 11 * 16)
         buffer.withUnsafeMutableBufferPointer { board.writePlanes(into: $0) }

@@ -1,5 +1,5 @@
-import XCTest
 import Envs
+import XCTest
 
 final class GoGameTests: XCTestCase {
     func testUndoRestoresEveryEarlierState() {
@@ -7,9 +7,15 @@ final class GoGameTests: XCTestCase {
         var random = GoRandom(seed: 8)
         var states: [([String], UInt64, GoColor, GoPoint?, Int)] = []
         for _ in 0..<120 where !game.isOver {
-            states.append((diagram(game.board), game.board.hash, game.board.toPlay, game.board.koPoint,
-                           game.board.capturedBy.black + game.board.capturedBy.white))
-            XCTAssertTrue(game.play(game.board.randomMove(for: game.board.toPlay, using: &random, includePass: true, protectEyes: false)))
+            states.append(
+                (
+                    diagram(game.board), game.board.hash, game.board.toPlay, game.board.koPoint,
+                    game.board.capturedBy.black + game.board.capturedBy.white
+                ))
+            XCTAssertTrue(
+                game.play(
+                    game.board.randomMove(for: game.board.toPlay, using: &random, includePass: true, protectEyes: false)
+                ))
         }
         XCTAssertGreaterThan(states.last!.4, 3, "the walk should capture")
         while let state = states.popLast() {
@@ -27,8 +33,10 @@ final class GoGameTests: XCTestCase {
     func testUndoForgetsTheUndonePositions() {
         // Black takes the ko; undone, the same capture is legal again (its position is forgotten).
         let game = GoGame(size: 5)
-        for (color, point) in [(GoColor.black, pt(0, 1)), (.white, pt(0, 2)), (.black, pt(1, 0)), (.white, pt(1, 3)),
-                               (.black, pt(2, 1)), (.white, pt(2, 2)), (.black, pt(4, 4)), (.white, pt(1, 1))] {
+        for (color, point) in [
+            (GoColor.black, pt(0, 1)), (.white, pt(0, 2)), (.black, pt(1, 0)), (.white, pt(1, 3)),
+            (.black, pt(2, 1)), (.white, pt(2, 2)), (.black, pt(4, 4)), (.white, pt(1, 1))
+        ] {
             XCTAssertTrue(game.play(.play(point), color: color), "\(color) \(point)")
         }
         XCTAssertTrue(game.play(.play(pt(1, 2)), color: .black))

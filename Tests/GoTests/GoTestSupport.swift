@@ -1,9 +1,11 @@
-import XCTest
 import Envs
+import XCTest
 
 /// A board from a diagram: `X` black, `O` white, `.` empty; row 0 is the top line.
-func makeBoard(_ rows: [String], toPlay: GoColor = .black, historyLength: Int = 3,
-               file: StaticString = #filePath, line: UInt = #line) -> GoBoard {
+func makeBoard(
+    _ rows: [String], toPlay: GoColor = .black, historyLength: Int = 3,
+    file: StaticString = #filePath, line: UInt = #line
+) -> GoBoard {
     let board = GoBoard(size: rows.count, historyLength: historyLength)
     for (r, text) in rows.enumerated() {
         XCTAssertEqual(text.count, rows.count, "diagram row \(r) has the wrong length", file: file, line: line)
@@ -19,13 +21,14 @@ func makeBoard(_ rows: [String], toPlay: GoColor = .black, historyLength: Int = 
 /// The board as a diagram in the same notation.
 func diagram(_ board: GoBoard) -> [String] {
     (0..<board.size).map { r in
-        String((0..<board.size).map { c -> Character in
-            switch board[GoPoint(column: c, row: r)] {
-            case .black: return "X"
-            case .white: return "O"
-            case nil: return "."
-            }
-        })
+        String(
+            (0..<board.size).map { c -> Character in
+                switch board[GoPoint(column: c, row: r)] {
+                case .black: return "X"
+                case .white: return "O"
+                case nil: return "."
+                }
+            })
     }
 }
 
@@ -61,7 +64,10 @@ struct NaiveGo {
         while k < stones.count {
             for q in neighbors(stones[k]) {
                 if cells[q] == 0 { libs.insert(q) }
-                if cells[q] == cells[i] && !seenStones.contains(q) { seenStones.insert(q); stones.append(q) }
+                if cells[q] == cells[i] && !seenStones.contains(q) {
+                    seenStones.insert(q)
+                    stones.append(q)
+                }
             }
             k += 1
         }

@@ -1,6 +1,6 @@
+import Envs
 import Foundation
 import XCTest
-import Envs
 
 final class SGFTests: XCTestCase {
     func testRoundTripOfARandomGameWithSetupCapturesAndPasses() throws {
@@ -61,14 +61,16 @@ final class SGFTests: XCTestCase {
         XCTAssertEqual(record.result, "W+2.5")
         XCTAssertEqual(record.setupBlack, [pt(3, 3), pt(6, 2)])
         XCTAssertEqual(record.setupWhite, [pt(0, 6), pt(1, 6)])
-        XCTAssertEqual(record.moves, [
-            GoTurn(color: .black, move: .play(pt(4, 4))),
-            GoTurn(color: .white, move: .play(pt(4, 2))),
-            GoTurn(color: .black, move: .play(pt(2, 6))),
-            GoTurn(color: .white, move: .play(pt(6, 6))),
-            GoTurn(color: .black, move: .pass),
-            GoTurn(color: .white, move: .pass),
-        ])
+        XCTAssertEqual(
+            record.moves,
+            [
+                GoTurn(color: .black, move: .play(pt(4, 4))),
+                GoTurn(color: .white, move: .play(pt(4, 2))),
+                GoTurn(color: .black, move: .play(pt(2, 6))),
+                GoTurn(color: .white, move: .play(pt(6, 6))),
+                GoTurn(color: .black, move: .pass),
+                GoTurn(color: .white, move: .pass)
+            ])
         let nodes = try SGF.mainLine(text)
         XCTAssertEqual(nodes.count, 7)
         XCTAssertEqual(nodes[0].first { $0.name == "C" }?.values, ["A comment with ] bracket and a soft line break"])
@@ -100,7 +102,7 @@ final class SGFTests: XCTestCase {
             ("(;SZ[99])", .badValue(property: "SZ", value: "99", node: 1)),
             ("(;SZ[9]KM[lots])", .badValue(property: "KM", value: "lots", node: 1)),
             ("(;SZ[9];B[ee];W[ee])", .game(.illegalMove(number: 2, color: .white, vertex: "E5"))),
-            ("(;SZ[9]\n;B[ee]!)", .unexpectedCharacter("!", line: 2, expected: "'(', ';' or ')'")),
+            ("(;SZ[9]\n;B[ee]!)", .unexpectedCharacter("!", line: 2, expected: "'(', ';' or ')'"))
         ]
         for (text, expected) in cases {
             XCTAssertThrowsError(try SGF.game(text), text) { error in

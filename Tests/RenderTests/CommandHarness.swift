@@ -1,16 +1,18 @@
+import CortexTestSupport
 import Envs
 import Foundation
 import Render
-import CortexTestSupport
 import XCTest
 
 /// The built `cortex` executable beside the test bundle (`swift build --build-tests` builds it).
 func cortexExecutable() throws -> String {
     let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    let candidates = [bundle.appendingPathComponent("cortex").path] +
-        Bundle.allBundles.map { $0.bundleURL.deletingLastPathComponent().appendingPathComponent("cortex").path }
+    let candidates =
+        [bundle.appendingPathComponent("cortex").path]
+        + Bundle.allBundles.map { $0.bundleURL.deletingLastPathComponent().appendingPathComponent("cortex").path }
     guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-        throw missingPrerequisite("the cortex executable is not built next to the tests (run swift build --build-tests)")
+        throw missingPrerequisite(
+            "the cortex executable is not built next to the tests (run swift build --build-tests)")
     }
     return path
 }
@@ -26,7 +28,8 @@ func environmentWithoutDisplay() -> [String: String] {
 func lastJSONLine(_ stdout: [UInt8]) throws -> [String: Any] {
     let lines = String(decoding: stdout, as: UTF8.self).split(separator: "\n")
     guard let last = lines.last,
-          let object = try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any] else {
+        let object = try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any]
+    else {
         throw DecodedGIF.Malformed(description: "no JSON line in: \(String(decoding: stdout, as: UTF8.self))")
     }
     return object
@@ -47,7 +50,9 @@ final class VirtualScreen {
     private let convert: String
 
     init(directory: URL) throws {
-        guard let xvfb = which("Xvfb") else { throw missingPrerequisite("Xvfb is not installed (apt-get install xvfb)") }
+        guard let xvfb = which("Xvfb") else {
+            throw missingPrerequisite("Xvfb is not installed (apt-get install xvfb)")
+        }
         guard let importTool = which("import"), let convert = which("convert") else {
             throw missingPrerequisite("ImageMagick's import/convert are not installed (apt-get install imagemagick)")
         }
@@ -86,8 +91,10 @@ final class VirtualScreen {
 
     /// Takes screenshots of the whole screen until a window showing `view`'s layout is drawn
     /// and passes `accept` (or `running` turns false), and returns the window's picture.
-    func waitForWindow(_ view: GameView, while running: () -> Bool, keepingScreenshotAt shot: String,
-                       accept: (Frame) -> Bool = { _ in true }) throws -> Frame? {
+    func waitForWindow(
+        _ view: GameView, while running: () -> Bool, keepingScreenshotAt shot: String,
+        accept: (Frame) -> Bool = { _ in true }
+    ) throws -> Frame? {
         var window: Frame?
         try waitFor("the window to appear", seconds: 15) {
             guard running() else { return true }
@@ -110,12 +117,14 @@ final class VirtualScreen {
         for y in 0...(root.height - view.height) {
             for x in dividerX...(root.width - view.width + dividerX) where root[x, y] == GameView.divider {
                 guard (y..<y + view.height).allSatisfy({ root[x, $0] == GameView.divider }),
-                      y == 0 || root[x, y - 1] != GameView.divider else { continue }
+                    y == 0 || root[x, y - 1] != GameView.divider
+                else { continue }
                 var window = Frame(width: view.width, height: view.height)
                 for row in 0..<view.height {
                     let from = ((y + row) * root.width + x - dividerX) * 3
-                    window.pixels.replaceSubrange(row * view.width * 3..<(row + 1) * view.width * 3,
-                                                  with: root.pixels[from..<from + view.width * 3])
+                    window.pixels.replaceSubrange(
+                        row * view.width * 3..<(row + 1) * view.width * 3,
+                        with: root.pixels[from..<from + view.width * 3])
                 }
                 return window
             }
@@ -135,8 +144,10 @@ func waitFor(_ what: String, seconds: Double = 5, _ condition: () throws -> Bool
 }
 
 /// Starts a program without waiting; its stderr goes to `errorFile`.
-func launch(_ executable: String, _ arguments: [String], environment: [String: String],
-            errorFile: URL, outputFile: URL? = nil) throws -> Process {
+func launch(
+    _ executable: String, _ arguments: [String], environment: [String: String],
+    errorFile: URL, outputFile: URL? = nil
+) throws -> Process {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments

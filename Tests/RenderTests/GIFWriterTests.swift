@@ -18,12 +18,14 @@ final class GIFWriterTests: XCTestCase {
             [1, 1, 1, 1, 1, 2, 2, 2, 2, 2], [1, 1, 1, 1, 1, 2, 2, 2, 2, 2], [1, 1, 1, 1, 1, 2, 2, 2, 2, 2],
             [1, 1, 1, 0, 0, 0, 0, 2, 2, 2], [1, 1, 1, 0, 0, 0, 0, 2, 2, 2], [2, 2, 2, 0, 0, 0, 0, 1, 1, 1],
             [2, 2, 2, 0, 0, 0, 0, 1, 1, 1], [2, 2, 2, 2, 2, 1, 1, 1, 1, 1], [2, 2, 2, 2, 2, 1, 1, 1, 1, 1],
-            [2, 2, 2, 2, 2, 1, 1, 1, 1, 1],
+            [2, 2, 2, 2, 2, 1, 1, 1, 1, 1]
         ]
         let pixels = rows.flatMap { $0 }
         let codes = pixels.withUnsafeBufferPointer { LZW.encode($0, minCodeSize: 2) }
-        let expected: [UInt8] = [0x8C, 0x2D, 0x99, 0x87, 0x2A, 0x1C, 0xDC, 0x33, 0xA0, 0x02, 0x75,
-                                 0xEC, 0x95, 0xFA, 0xA8, 0xDE, 0x60, 0x8C, 0x04, 0x91, 0x4C, 0x01]
+        let expected: [UInt8] = [
+            0x8C, 0x2D, 0x99, 0x87, 0x2A, 0x1C, 0xDC, 0x33, 0xA0, 0x02, 0x75,
+            0xEC, 0x95, 0xFA, 0xA8, 0xDE, 0x60, 0x8C, 0x04, 0x91, 0x4C, 0x01
+        ]
         XCTAssertEqual(codes, expected)
     }
 
@@ -41,7 +43,7 @@ final class GIFWriterTests: XCTestCase {
             (50_000, 2, { i in UInt8((i / 37 + i / 1000) & 3) }),
             (20_000, 3, { _ in UInt8(nextRandom() % 5) }),
             (1, 2, { _ in 3 }),
-            (0, 5, { _ in 0 }),
+            (0, 5, { _ in 0 })
         ]
         for c in cases {
             let indices = (0..<c.count).map(c.make)
@@ -111,7 +113,8 @@ final class GIFWriterTests: XCTestCase {
         for y in 0..<64 { for x in 0..<64 { c[x, y] = RGB(UInt8(x * 4), UInt8(y * 4), UInt8((x + y) * 2)) } }
 
         let writer = GIFWriter(width: 20, height: 10, framesPerSecond: 10, optimizeRegions: false)
-        writer.add(a); writer.add(b)
+        writer.add(a)
+        writer.add(b)
         let gif = try DecodedGIF(writer.data())
         XCTAssertEqual(gif.globalTableSize, 256)
         XCTAssertEqual(gif.localTables, [0, 256])
@@ -165,14 +168,14 @@ final class GIFWriterTests: XCTestCase {
 
             if let python = which("python3") {
                 let script = """
-                import sys
-                from PIL import Image
-                im = Image.open(sys.argv[1])
-                out = sys.stdout.buffer
-                for i in range(im.n_frames):
-                    im.seek(i)
-                    out.write(im.convert("RGB").tobytes())
-                """
+                    import sys
+                    from PIL import Image
+                    im = Image.open(sys.argv[1])
+                    out = sys.stdout.buffer
+                    for i in range(im.n_frames):
+                        im.seek(i)
+                        out.write(im.convert("RGB").tobytes())
+                    """
                 let result = try runProgram(python, ["-c", script, path])
                 if result.status != 0 && result.stderr.contains("No module named 'PIL'") {
                     if ProcessInfo.processInfo.environment["CORTEX_NO_SKIP"] == "1" {

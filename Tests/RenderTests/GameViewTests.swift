@@ -5,8 +5,10 @@ import XCTest
 final class GameViewTests: XCTestCase {
     func testZoomRepeatsEveryPixel() {
         var small = Frame(width: 2, height: 2)
-        small[0, 0] = RGB(1, 2, 3); small[1, 0] = RGB(4, 5, 6)
-        small[0, 1] = RGB(7, 8, 9); small[1, 1] = RGB(10, 11, 12)
+        small[0, 0] = RGB(1, 2, 3)
+        small[1, 0] = RGB(4, 5, 6)
+        small[0, 1] = RGB(7, 8, 9)
+        small[1, 1] = RGB(10, 11, 12)
         let big = small.zoomed(by: 3)
         XCTAssertEqual(big.width, 6)
         XCTAssertEqual(big.height, 6)

@@ -6,8 +6,8 @@ final class GoBoardPictureTests: XCTestCase {
     func testStonesLastMoveAndClicksLandOnTheirPoints() {
         let picture = GoBoardPicture(size: 9, pixels: 300)
         let board = GoBoard(size: 9, historyLength: 1)
-        XCTAssertTrue(board.play(GTP.move("C3", size: 9)!))   // black
-        XCTAssertTrue(board.play(GTP.move("G7", size: 9)!))   // white, the last move
+        XCTAssertTrue(board.play(GTP.move("C3", size: 9)!))  // black
+        XCTAssertTrue(board.play(GTP.move("G7", size: 9)!))  // white, the last move
         let frame = picture.draw(board)
         XCTAssertEqual(frame.width, picture.width)
         func centre(_ vertex: String) -> (Int, Int) {

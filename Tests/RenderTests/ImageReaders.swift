@@ -22,7 +22,10 @@ struct DecodedGIF {
             at += 1
             return Int(bytes[at - 1])
         }
-        func u16() throws -> Int { let lo = try byte(); return lo | (try byte()) << 8 }
+        func u16() throws -> Int {
+            let lo = try byte()
+            return lo | (try byte()) << 8
+        }
         func table(_ entries: Int) throws -> [RGB] {
             try (0..<entries).map { _ in RGB(UInt8(try byte()), UInt8(try byte()), UInt8(try byte())) }
         }
@@ -40,9 +43,11 @@ struct DecodedGIF {
             throw Malformed(description: "no GIF89a header")
         }
         at = 6
-        width = try u16(); height = try u16()
+        width = try u16()
+        height = try u16()
         let flags = try byte()
-        _ = try byte(); _ = try byte()
+        _ = try byte()
+        _ = try byte()
         var global: [RGB] = []
         if flags & 0x80 != 0 {
             globalTableSize = 1 << ((flags & 7) + 1)
@@ -59,7 +64,8 @@ struct DecodedGIF {
                     guard data.count == 4 else { throw Malformed(description: "graphic control size") }
                     delay = Int(data[1]) | Int(data[2]) << 8
                 } else if label == 0xFF, data.count == 14,
-                          String(decoding: data[0..<11], as: UTF8.self) == "NETSCAPE2.0" {
+                    String(decoding: data[0..<11], as: UTF8.self) == "NETSCAPE2.0"
+                {
                     loopCount = Int(data[12]) | Int(data[13]) << 8
                 }
             case 0x2C:
@@ -110,7 +116,10 @@ func decodeLZW(_ data: [UInt8], minCodeSize: Int, count: Int) throws -> [UInt8] 
     func string(_ code: Int) -> [UInt8] {
         var s: [UInt8] = []
         var c = code
-        while c >= 0 { s.append(suffix[c]); c = prefix[c] }
+        while c >= 0 {
+            s.append(suffix[c])
+            c = prefix[c]
+        }
         return s.reversed()
     }
     while true {
@@ -124,7 +133,9 @@ func decodeLZW(_ data: [UInt8], minCodeSize: Int, count: Int) throws -> [UInt8] 
         }
         bitPosition += width
         if code == clear {
-            width = minCodeSize + 1; next = clear + 2; previous = -1
+            width = minCodeSize + 1
+            next = clear + 2
+            previous = -1
             continue
         }
         if code == end { break }
@@ -132,12 +143,16 @@ func decodeLZW(_ data: [UInt8], minCodeSize: Int, count: Int) throws -> [UInt8] 
         if code < next && (code < clear || code > end) {
             entry = string(code)
             if previous >= 0 && next < 4096 {
-                prefix[next] = previous; suffix[next] = entry[0]; next += 1
+                prefix[next] = previous
+                suffix[next] = entry[0]
+                next += 1
             }
         } else if code == next && previous >= 0 {
             let p = string(previous)
             entry = p + [p[0]]
-            prefix[next] = previous; suffix[next] = p[0]; next += 1
+            prefix[next] = previous
+            suffix[next] = p[0]
+            next += 1
         } else {
             throw DecodedGIF.Malformed(description: "LZW code \(code) not in table (next \(next))")
         }
@@ -155,9 +170,13 @@ func decodeLZW(_ data: [UInt8], minCodeSize: Int, count: Int) throws -> [UInt8] 
 func readPPM(_ bytes: [UInt8]) throws -> Frame {
     var at = 0
     func token() -> String {
-        while at < bytes.count, bytes[at] == 0x20 || bytes[at] == 0x0A || bytes[at] == 0x0D || bytes[at] == 0x09 { at += 1 }
+        while at < bytes.count, bytes[at] == 0x20 || bytes[at] == 0x0A || bytes[at] == 0x0D || bytes[at] == 0x09 {
+            at += 1
+        }
         let start = at
-        while at < bytes.count, !(bytes[at] == 0x20 || bytes[at] == 0x0A || bytes[at] == 0x0D || bytes[at] == 0x09) { at += 1 }
+        while at < bytes.count, !(bytes[at] == 0x20 || bytes[at] == 0x0A || bytes[at] == 0x0D || bytes[at] == 0x09) {
+            at += 1
+        }
         return String(decoding: bytes[start..<at], as: UTF8.self)
     }
     guard token() == "P6", let w = Int(token()), let h = Int(token()), token() == "255" else {
@@ -182,8 +201,10 @@ func which(_ name: String) -> String? {
 /// Runs a program to completion (killed after `timeout` seconds); returns its exit status, stdout and stderr. Output goes
 /// through temporary files, so a chatty child never blocks on a full pipe.
 @discardableResult
-func runProgram(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-                timeout: Double = 60) throws -> (status: Int32, stdout: [UInt8], stderr: String) {
+func runProgram(
+    _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+    timeout: Double = 60
+) throws -> (status: Int32, stdout: [UInt8], stderr: String) {
     let dir = try temporaryDirectory("run-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: dir) }
     let outURL = dir.appendingPathComponent("out"), errURL = dir.appendingPathComponent("err")
@@ -204,8 +225,10 @@ func runProgram(_ executable: String, _ arguments: [String], environment: [Strin
         XCTFail("\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout) s")
     }
     process.waitUntilExit()
-    return (process.terminationStatus, Array(try Data(contentsOf: outURL)),
-            String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+    return (
+        process.terminationStatus, Array(try Data(contentsOf: outURL)),
+        String(decoding: try Data(contentsOf: errURL), as: UTF8.self)
+    )
 }
 
 /// A fresh directory for one test's files.

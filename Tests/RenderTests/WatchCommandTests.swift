@@ -13,8 +13,12 @@ final class WatchCommandTests: XCTestCase {
         let dir = try temporaryDirectory("watch-record")
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("watch.gif").path
-        let result = try runProgram(cortex, ["watch", "breakout", "--episodes", "2", "--seed", "5", "--fps", "12",
-                                             "--record", path, "--json"], environment: environmentWithoutDisplay())
+        let result = try runProgram(
+            cortex,
+            [
+                "watch", "breakout", "--episodes", "2", "--seed", "5", "--fps", "12",
+                "--record", path, "--json"
+            ], environment: environmentWithoutDisplay())
         XCTAssertEqual(result.status, 0, result.stderr)
         let summary = try lastJSONLine(result.stdout)
         let lengths = try XCTUnwrap(summary["lengths"] as? [Int])
@@ -30,8 +34,9 @@ final class WatchCommandTests: XCTestCase {
         XCTAssertEqual(gif.width, view.width)
         XCTAssertEqual(gif.height, view.height)
         let game = Breakout(observation: .grid, seed: 5).render().zoomed(by: 3)
-        XCTAssertTrue(sameRegion(gif.frames[0], game, x: 0..<game.width, y: 0..<game.height),
-                      "the first recorded picture shows Breakout's first frame")
+        XCTAssertTrue(
+            sameRegion(gif.frames[0], game, x: 0..<game.width, y: 0..<game.height),
+            "the first recorded picture shows Breakout's first frame")
     }
 
     func testFrameLimitAndOneLineErrors() throws {
@@ -39,13 +44,19 @@ final class WatchCommandTests: XCTestCase {
         let dir = try temporaryDirectory("watch-limit")
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("short.gif").path
-        let limited = try runProgram(cortex, ["watch", "breakout", "--episodes", "5", "--max-frames", "10",
-                                              "--record", path], environment: environmentWithoutDisplay())
+        let limited = try runProgram(
+            cortex,
+            [
+                "watch", "breakout", "--episodes", "5", "--max-frames", "10",
+                "--record", path
+            ], environment: environmentWithoutDisplay())
         XCTAssertEqual(limited.status, 0, limited.stderr)
         XCTAssertEqual(try DecodedGIF(Array(try Data(contentsOf: URL(fileURLWithPath: path)))).frames.count, 10)
 
-        for arguments in [["watch", "breakout"], ["play", "breakout"], ["watch", "pong", "--record", path],
-                          ["watch", "breakout", "--checkpoint", "missing.safetensors"]] {
+        for arguments in [
+            ["watch", "breakout"], ["play", "breakout"], ["watch", "pong", "--record", path],
+            ["watch", "breakout", "--checkpoint", "missing.safetensors"]
+        ] {
             let failed = try runProgram(cortex, arguments, environment: environmentWithoutDisplay())
             XCTAssertEqual(failed.status, 1, "\(arguments)")
             let lines = failed.stderr.split(separator: "\n")

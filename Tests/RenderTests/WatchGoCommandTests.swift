@@ -1,7 +1,7 @@
+import CortexTestSupport
 import Envs
 import Foundation
 import Render
-import CortexTestSupport
 import XCTest
 
 /// `cortex watch go` and `cortex play go` end to end, in a child process with no display.
@@ -14,8 +14,12 @@ final class WatchGoCommandTests: XCTestCase {
         let dir = try temporaryDirectory("watch-go")
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("go.gif").path
-        let result = try runProgram(cortex, ["watch", "go", "--size", "5", "--episodes", "2", "--fps", "10", "--seed", "3",
-                                             "--record", path, "--json"], environment: environmentWithoutDisplay())
+        let result = try runProgram(
+            cortex,
+            [
+                "watch", "go", "--size", "5", "--episodes", "2", "--fps", "10", "--seed", "3",
+                "--record", path, "--json"
+            ], environment: environmentWithoutDisplay())
         XCTAssertEqual(result.status, 0, result.stderr)
         let summary = try lastJSONLine(result.stdout)
         let lengths = try XCTUnwrap(summary["lengths"] as? [Int])
@@ -26,15 +30,18 @@ final class WatchGoCommandTests: XCTestCase {
         XCTAssertEqual(gif.frames.count, expectedFrames)
         let board = GoBoardPicture(size: 5, pixels: 168 * 3).draw(GoBoard(size: 5))
         XCTAssertEqual(gif.width, board.width + 256)
-        XCTAssertTrue(sameRegion(gif.frames[0], board, x: 0..<board.width, y: 0..<board.height),
-                      "the first recorded picture shows the empty board")
+        XCTAssertTrue(
+            sameRegion(gif.frames[0], board, x: 0..<board.width, y: 0..<board.height),
+            "the first recorded picture shows the empty board")
     }
 
     func testOneLineErrors() throws {
         let cortex = try cortexExecutable()
-        for arguments in [["watch", "go", "--checkpoint", "missing.safetensors", "--record", "x.gif"],
-                          ["watch", "go", "--opponent", "self", "--record", "x.gif"],
-                          ["play", "go"], ["eval", "go", "--checkpoint", "missing.safetensors"]] {
+        for arguments in [
+            ["watch", "go", "--checkpoint", "missing.safetensors", "--record", "x.gif"],
+            ["watch", "go", "--opponent", "self", "--record", "x.gif"],
+            ["play", "go"], ["eval", "go", "--checkpoint", "missing.safetensors"]
+        ] {
             let failed = try runProgram(cortex, arguments, environment: environmentWithoutDisplay())
             XCTAssertEqual(failed.status, 1, "\(arguments)")
             XCTAssertEqual(failed.stderr.split(separator: "\n").count, 1, "\(arguments): \(failed.stderr)")
@@ -47,7 +54,9 @@ final class WatchGoCommandTests: XCTestCase {
 final class PlayGoWindowTests: XCTestCase {
     func testClickPlaysThePointUnderThePointer() throws {
         let cortex = try cortexExecutable()
-        guard let xdotool = which("xdotool") else { throw missingPrerequisite("xdotool is not installed (apt-get install xdotool)") }
+        guard let xdotool = which("xdotool") else {
+            throw missingPrerequisite("xdotool is not installed (apt-get install xdotool)")
+        }
         let dir = try temporaryDirectory("play-go")
         defer { try? FileManager.default.removeItem(at: dir) }
         let screen = try VirtualScreen(directory: dir)
@@ -55,13 +64,18 @@ final class PlayGoWindowTests: XCTestCase {
 
         let gif = dir.appendingPathComponent("play.gif").path
         let errorFile = dir.appendingPathComponent("play.err"), outputFile = dir.appendingPathComponent("play.out")
-        let play = try launch(cortex, ["play", "go", "--size", "5", "--fps", "10", "--seed", "0", "--record", gif, "--json"],
-                              environment: screen.environment, errorFile: errorFile, outputFile: outputFile)
-        defer { if play.isRunning { play.terminate() }; play.waitUntilExit() }
+        let play = try launch(
+            cortex, ["play", "go", "--size", "5", "--fps", "10", "--seed", "0", "--record", gif, "--json"],
+            environment: screen.environment, errorFile: errorFile, outputFile: outputFile)
+        defer {
+            if play.isRunning { play.terminate() }
+            play.waitUntilExit()
+        }
         let picture = GoBoardPicture(size: 5, pixels: 168 * 3)
         let view = GameView(gameWidth: picture.width, gameHeight: picture.height, zoom: 1)
-        let shown = try screen.waitForWindow(view, while: { play.isRunning },
-                                             keepingScreenshotAt: dir.appendingPathComponent("board.png").path)
+        let shown = try screen.waitForWindow(
+            view, while: { play.isRunning },
+            keepingScreenshotAt: dir.appendingPathComponent("board.png").path)
         let errors = String(decoding: (try? Data(contentsOf: errorFile)) ?? Data(), as: UTF8.self)
         if shown == nil && errors.contains("built without SDL") {
             throw missingPrerequisite("cortex was built without the SDL trait: no window to test")
@@ -76,9 +90,11 @@ final class PlayGoWindowTests: XCTestCase {
         }
         try run(["search", "--name", "Cortex", "mousemove", "--window", "%1", "\(x)", "\(y)", "click", "1"])
         let (cx, cy) = (picture.margin + 2 * picture.cell, picture.margin + 2 * picture.cell)
-        let (sx, sy) = (cx + picture.cell / 4, cy + picture.cell / 4)   // inside a stone, off the grid lines
-        let answered = try screen.waitForWindow(view, while: { play.isRunning },
-                                                keepingScreenshotAt: dir.appendingPathComponent("answer.png").path) { shot in
+        let (sx, sy) = (cx + picture.cell / 4, cy + picture.cell / 4)  // inside a stone, off the grid lines
+        let answered = try screen.waitForWindow(
+            view, while: { play.isRunning },
+            keepingScreenshotAt: dir.appendingPathComponent("answer.png").path
+        ) { shot in
             // Black's stone on C3 (its centre dot is red: the last move, until the agent answers).
             shot[sx, sy] == GoBoardPicture.blackStone && shot[cx, cy] != GoBoardPicture.lastMove
         }

@@ -1,7 +1,7 @@
+import CortexTestSupport
 import Envs
 import Foundation
 import Render
-import CortexTestSupport
 import XCTest
 
 /// The SDL window for real: `cortex watch` and `cortex play` on a virtual X server (Xvfb),
@@ -19,9 +19,13 @@ final class WindowTests: XCTestCase {
         // 2 steps a second: the ball needs 6 steps to fall and as many to rise again, so the
         // bricks are untouched for the first few seconds.
         let errorFile = dir.appendingPathComponent("watch.err")
-        let watch = try launch(cortex, ["watch", "breakout", "--fps", "2", "--max-frames", "30", "--seed", "0"],
-                               environment: screen.environment, errorFile: errorFile)
-        defer { if watch.isRunning { watch.terminate() }; watch.waitUntilExit() }
+        let watch = try launch(
+            cortex, ["watch", "breakout", "--fps", "2", "--max-frames", "30", "--seed", "0"],
+            environment: screen.environment, errorFile: errorFile)
+        defer {
+            if watch.isRunning { watch.terminate() }
+            watch.waitUntilExit()
+        }
 
         let view = GameView(gameWidth: Screen.width, gameHeight: Screen.height, zoom: 3)  // cortex's default zoom
         let z = view.zoom, panelX = view.gameWidth * z
@@ -41,9 +45,11 @@ final class WindowTests: XCTestCase {
         XCTAssertEqual(picture.height, view.height)
         let expected = view.compose(Breakout(observation: .grid, seed: 0).render(), panel: Panel(title: "BREAKOUT"))
         // The wall and the first two brick rows (rows 1 and 2; the ball starts in row 3).
-        XCTAssertTrue(sameRegion(picture, expected, x: Screen.sideWall * z..<(Screen.width - Screen.sideWall) * z,
-                                 y: Screen.hudHeight * z..<Screen.y(3) * z),
-                      "wall and bricks as Breakout draws them, zoomed \(z) times")
+        XCTAssertTrue(
+            sameRegion(
+                picture, expected, x: Screen.sideWall * z..<(Screen.width - Screen.sideWall) * z,
+                y: Screen.hudHeight * z..<Screen.y(3) * z),
+            "wall and bricks as Breakout draws them, zoomed \(z) times")
         for (row, colour) in [(1, RGB(200, 72, 72)), (2, RGB(198, 108, 58))] {
             for column in 0..<10 {
                 let x = (Screen.x(column) + Screen.cell / 2) * z, y = (Screen.y(row) + Screen.cell / 2) * z
@@ -60,7 +66,9 @@ final class WindowTests: XCTestCase {
     /// (4 → 9 in five steps); Esc after GAME OVER quits cleanly, writing the GIF of the game.
     func testPlayFollowsTheKeyboard() throws {
         let cortex = try cortexExecutable()
-        guard let xdotool = which("xdotool") else { throw missingPrerequisite("xdotool is not installed (apt-get install xdotool)") }
+        guard let xdotool = which("xdotool") else {
+            throw missingPrerequisite("xdotool is not installed (apt-get install xdotool)")
+        }
         let dir = try temporaryDirectory("play")
         defer { try? FileManager.default.removeItem(at: dir) }
         let screen = try VirtualScreen(directory: dir)
@@ -68,12 +76,17 @@ final class WindowTests: XCTestCase {
 
         let gif = dir.appendingPathComponent("play.gif").path
         let errorFile = dir.appendingPathComponent("play.err"), outputFile = dir.appendingPathComponent("play.out")
-        let play = try launch(cortex, ["play", "breakout", "--fps", "5", "--seed", "0", "--record", gif, "--json"],
-                              environment: screen.environment, errorFile: errorFile, outputFile: outputFile)
-        defer { if play.isRunning { play.terminate() }; play.waitUntilExit() }
+        let play = try launch(
+            cortex, ["play", "breakout", "--fps", "5", "--seed", "0", "--record", gif, "--json"],
+            environment: screen.environment, errorFile: errorFile, outputFile: outputFile)
+        defer {
+            if play.isRunning { play.terminate() }
+            play.waitUntilExit()
+        }
         let view = GameView(gameWidth: Screen.width, gameHeight: Screen.height, zoom: 3)
-        let ready = try screen.waitForWindow(view, while: { play.isRunning },
-                                             keepingScreenshotAt: dir.appendingPathComponent("ready.png").path)
+        let ready = try screen.waitForWindow(
+            view, while: { play.isRunning },
+            keepingScreenshotAt: dir.appendingPathComponent("ready.png").path)
         let errors = String(decoding: (try? Data(contentsOf: errorFile)) ?? Data(), as: UTF8.self)
         if ready == nil && errors.contains("built without SDL") {
             throw missingPrerequisite("cortex was built without the SDL trait: no window to test")
@@ -92,11 +105,15 @@ final class WindowTests: XCTestCase {
         // text starting where its centred width puts it (banner text is drawn at font scale 3).
         let panelX = view.gameWidth * view.zoom
         let textLeft = (panelX - BitmapFont.width(of: "GAME OVER", scale: 3)) / 2
-        let over = try screen.waitForWindow(view, while: { play.isRunning },
-                                            keepingScreenshotAt: dir.appendingPathComponent("over.png").path) { picture in
-            guard let top = (0..<picture.height).first(where: { y in
-                (0..<panelX).allSatisfy { picture[$0, y] == GameView.divider }
-            }) else { return false }
+        let over = try screen.waitForWindow(
+            view, while: { play.isRunning },
+            keepingScreenshotAt: dir.appendingPathComponent("over.png").path
+        ) { picture in
+            guard
+                let top = (0..<picture.height).first(where: { y in
+                    (0..<panelX).allSatisfy { picture[$0, y] == GameView.divider }
+                })
+            else { return false }
             return (top..<min(picture.height, top + 60)).contains { y in
                 (textLeft..<textLeft + 3).contains { picture[$0, y] == GameView.scoreColor }
             }
@@ -115,7 +132,9 @@ final class WindowTests: XCTestCase {
         // while the ball is still above row 9 (pictures 0…5).
         func paddleColumn(_ picture: Frame) -> Int? {
             let z = view.zoom, y = (Screen.y(9) + 5) * z
-            guard let x = (0..<Screen.width * z).first(where: { picture[$0, y] == RGB(200, 72, 72) }) else { return nil }
+            guard let x = (0..<Screen.width * z).first(where: { picture[$0, y] == RGB(200, 72, 72) }) else {
+                return nil
+            }
             return (x / z - Screen.playfieldX) / Screen.cell
         }
         XCTAssertEqual(recording.frames.prefix(6).map(paddleColumn), [4, 5, 6, 7, 8, 9])

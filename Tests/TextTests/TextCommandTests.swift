@@ -1,8 +1,8 @@
 import Cortex
-import Models
+import CortexTestSupport
 import Data
 import Foundation
-import CortexTestSupport
+import Models
 import XCTest
 
 /// `cortex train text` and `cortex generate` end to end on a small corpus: the JSON line, run
@@ -21,12 +21,17 @@ final class TextCommandTests: XCTestCase {
 
     /// The built `cortex` beside the test bundle (`swift build --build-tests` builds it).
     private func executable() throws -> String {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("cortex").path
-        let candidates = [beside] + Bundle.allBundles.map {
-            $0.bundleURL.deletingLastPathComponent().appendingPathComponent("cortex").path
-        }
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+            "cortex"
+        ).path
+        let candidates =
+            [beside]
+            + Bundle.allBundles.map {
+                $0.bundleURL.deletingLastPathComponent().appendingPathComponent("cortex").path
+            }
         guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw missingPrerequisite("the cortex executable is not built next to the tests (run swift build --build-tests)")
+            throw missingPrerequisite(
+                "the cortex executable is not built next to the tests (run swift build --build-tests)")
         }
         return path
     }
@@ -39,9 +44,12 @@ final class TextCommandTests: XCTestCase {
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile(),
+            stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        return (
+            process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self)
+        )
     }
 
     private func lastJSON(_ stdout: String) throws -> [String: Any] {
@@ -50,10 +58,15 @@ final class TextCommandTests: XCTestCase {
     }
 
     private func train(_ model: String, out: String, iterations: Int, extra: [String] = []) throws -> [String: Any] {
-        let sizes = model == "gpt" ? ["--layers", "1", "--embed", "16", "--heads", "2"] : ["--layers", "1", "--embed", "8", "--hidden", "16"]
-        let result = try run(["train", "text", "--model", model, "--data", folder + "/corpus.txt", "--iters", "\(iterations)",
-                              "--batch", "4", "--block", "16", "--eval-every", "6", "--eval-batches", "2", "--threads", "1",
-                              "--out", out, "--json"] + sizes + extra)
+        let sizes =
+            model == "gpt"
+            ? ["--layers", "1", "--embed", "16", "--heads", "2"] : ["--layers", "1", "--embed", "8", "--hidden", "16"]
+        let result = try run(
+            [
+                "train", "text", "--model", model, "--data", folder + "/corpus.txt", "--iters", "\(iterations)",
+                "--batch", "4", "--block", "16", "--eval-every", "6", "--eval-batches", "2", "--threads", "1",
+                "--out", out, "--json"
+            ] + sizes + extra)
         XCTAssertEqual(result.status, 0, result.stderr)
         return try lastJSON(result.stdout)
     }
@@ -65,7 +78,9 @@ final class TextCommandTests: XCTestCase {
         for key in ["train_loss", "val_loss", "ms_per_iter"] { XCTAssertNotNil(first[key] as? Double, key) }
         XCTAssertEqual(first["checkpoint"] as? String, out + "/last.safetensors")
         let files = try FileManager.default.contentsOfDirectory(atPath: out)
-        for name in ["last.safetensors", "best.safetensors", "metrics.csv", "config.json"] { XCTAssertTrue(files.contains(name), name) }
+        for name in ["last.safetensors", "best.safetensors", "metrics.csv", "config.json"] {
+            XCTAssertTrue(files.contains(name), name)
+        }
         XCTAssertTrue(files.contains { $0.hasPrefix("events.out.tfevents.") })
 
         // The vocabulary travels in the checkpoint's metadata.
@@ -78,8 +93,10 @@ final class TextCommandTests: XCTestCase {
         XCTAssertEqual(resumed["iters"] as? Int, 18)
 
         // Same seed, same text, streamed after the prompt.
-        let arguments = ["generate", "--checkpoint", out + "/last.safetensors", "--prompt", "Thou", "--length", "40",
-                         "--seed", "7", "--threads", "1"]
+        let arguments = [
+            "generate", "--checkpoint", out + "/last.safetensors", "--prompt", "Thou", "--length", "40",
+            "--seed", "7", "--threads", "1"
+        ]
         let a = try run(arguments), b = try run(arguments)
         XCTAssertEqual(a.status, 0, a.stderr)
         XCTAssertEqual(a.stdout, b.stdout)
@@ -97,7 +114,9 @@ final class TextCommandTests: XCTestCase {
             let out = folder + "/" + model
             let summary = try train(model, out: out, iterations: 6)
             XCTAssertEqual(summary["iters"] as? Int, 6, model)
-            let generated = try run(["generate", "--checkpoint", out + "/best.safetensors", "--length", "20", "--json", "--threads", "1"])
+            let generated = try run([
+                "generate", "--checkpoint", out + "/best.safetensors", "--length", "20", "--json", "--threads", "1"
+            ])
             XCTAssertEqual(generated.status, 0, generated.stderr)
             XCTAssertEqual(try lastJSON(generated.stdout)["chars"] as? Int, 20)
         }

@@ -14,7 +14,9 @@ func makeTemporaryDirectory(_ test: XCTestCase) throws -> String {
 /// The first `count` Fashion-MNIST training images, or a skip when the Debian package is absent.
 func fashionMNISTSample(_ count: Int) throws -> ImageDataset {
     guard FashionMNIST.isInstalled else {
-        throw missingPrerequisite("Fashion-MNIST is not installed at \(FashionMNIST.defaultDirectory) (scripts/setup installs dataset-fashion-mnist)")
+        throw missingPrerequisite(
+            "Fashion-MNIST is not installed at \(FashionMNIST.defaultDirectory) (scripts/setup installs dataset-fashion-mnist)"
+        )
     }
     return try FashionMNIST.load(split: .train).subset(Array(0..<count))
 }
@@ -47,7 +49,8 @@ func writeBarDataset(directory: String, split: String, count: Int, seed: UInt64)
     }
     try IDXArray(elementType: .uint8, shape: [count, 28, 28], bytes: pixels)
         .write(to: "\(directory)/\(split)-images-idx3-ubyte")
-    try IDXArray(elementType: .uint8, shape: [count], bytes: labels).write(to: "\(directory)/\(split)-labels-idx1-ubyte")
+    try IDXArray(elementType: .uint8, shape: [count], bytes: labels).write(
+        to: "\(directory)/\(split)-labels-idx1-ubyte")
 }
 
 /// Runs `cortex` with `arguments`; returns the exit status, stdout and stderr (collected in
@@ -73,7 +76,8 @@ func runCortex(_ arguments: [String]) throws -> (status: Int32, stdout: String, 
 /// The last stdout line of a `--json` run, parsed.
 func lastJSONLine(_ stdout: String, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
     guard let last = stdout.split(separator: "\n").last,
-          let object = try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any] else {
+        let object = try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any]
+    else {
         XCTFail("no JSON line in: \(stdout)", file: file, line: line)
         return [:]
     }

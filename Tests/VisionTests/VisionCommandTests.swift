@@ -17,11 +17,15 @@ final class VisionCommandTests: XCTestCase {
     func testTrainEvalClassifyLeNet() throws {
         let data = try barDataset()
         let run = "\(data)/run"
-        let train = try runCortex(["train", "lenet", "--data", data, "--epochs", "2", "--batch", "16", "--lr", "3e-3",
-                                   "--out", run, "--threads", "1", "--json"])
+        let train = try runCortex([
+            "train", "lenet", "--data", data, "--epochs", "2", "--batch", "16", "--lr", "3e-3",
+            "--out", run, "--threads", "1", "--json"
+        ])
         XCTAssertEqual(train.status, 0, train.stderr)
         let summary = try lastJSONLine(train.stdout)
-        XCTAssertEqual(Set(summary.keys).isSuperset(of: ["epochs", "test_accuracy", "s_per_epoch", "checkpoint"]), true, "\(summary)")
+        XCTAssertEqual(
+            Set(summary.keys).isSuperset(of: ["epochs", "test_accuracy", "s_per_epoch", "checkpoint"]), true,
+            "\(summary)")
         XCTAssertEqual(summary["epochs"] as? Int, 2)
         XCTAssertEqual(summary["checkpoint"] as? String, "\(run)/last.safetensors")
         let accuracy = try XCTUnwrap(summary["test_accuracy"] as? Double)
@@ -29,12 +33,15 @@ final class VisionCommandTests: XCTestCase {
         for file in ["best.safetensors", "last.safetensors", "metrics.csv", "config.json"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: "\(run)/\(file)"), file)
         }
-        XCTAssertTrue(try FileManager.default.contentsOfDirectory(atPath: run).contains { $0.hasPrefix("events.out.tfevents") })
+        XCTAssertTrue(
+            try FileManager.default.contentsOfDirectory(atPath: run).contains { $0.hasPrefix("events.out.tfevents") })
 
         // eval agrees with the training run's last test accuracy and writes the grid.
         let grid = "\(data)/grid.png"
-        let eval = try runCortex(["eval", "lenet", "--checkpoint", "\(run)/last.safetensors", "--data", data,
-                                  "--grid", grid, "--picture-count", "12", "--json"])
+        let eval = try runCortex([
+            "eval", "lenet", "--checkpoint", "\(run)/last.safetensors", "--data", data,
+            "--grid", grid, "--picture-count", "12", "--json"
+        ])
         XCTAssertEqual(eval.status, 0, eval.stderr)
         let figures = try lastJSONLine(eval.stdout)
         XCTAssertEqual(figures["test_accuracy"] as? Double, accuracy)
@@ -48,8 +55,9 @@ final class VisionCommandTests: XCTestCase {
         // classify on a PNG written here gives the prediction of the same tensor in memory.
         let (classifier, _, _) = try ImageClassifier.load(path: "\(run)/last.safetensors")
         let test = try ImageDataset.load(directory: data, split: .test)
-        let loader = ImageLoader(dataset: test, batchSize: 4, shuffle: false,
-                                 normalization: ImageNormalization(mean: classifier.mean, std: classifier.std), seed: 0)
+        let loader = ImageLoader(
+            dataset: test, batchSize: 4, shuffle: false,
+            normalization: ImageNormalization(mean: classifier.mean, std: classifier.std), seed: 0)
         var paths: [String] = []
         for index in 0..<3 {
             let path = "\(data)/image\(index).png"
@@ -86,13 +94,17 @@ final class VisionCommandTests: XCTestCase {
     func testTrainViTAndAttentionPicture() throws {
         let data = try barDataset()
         let run = "\(data)/vit"
-        let train = try runCortex(["train", "vit", "--data", data, "--epochs", "1", "--batch", "32", "--dim", "16",
-                                   "--depth", "1", "--heads", "2", "--mlp", "32", "--out", run, "--threads", "1", "--json"])
+        let train = try runCortex([
+            "train", "vit", "--data", data, "--epochs", "1", "--batch", "32", "--dim", "16",
+            "--depth", "1", "--heads", "2", "--mlp", "32", "--out", run, "--threads", "1", "--json"
+        ])
         XCTAssertEqual(train.status, 0, train.stderr)
         XCTAssertEqual(try lastJSONLine(train.stdout)["epochs"] as? Int, 1)
         let attention = "\(data)/attention.png"
-        let eval = try runCortex(["eval", "vit", "--checkpoint", "\(run)/best.safetensors", "--data", data,
-                                  "--attention", attention, "--picture-count", "8", "--json"])
+        let eval = try runCortex([
+            "eval", "vit", "--checkpoint", "\(run)/best.safetensors", "--data", data,
+            "--attention", attention, "--picture-count", "8", "--json"
+        ])
         XCTAssertEqual(eval.status, 0, eval.stderr)
         XCTAssertEqual(try lastJSONLine(eval.stdout)["attention"] as? String, attention)
         XCTAssertEqual(try PixelImage.read(path: attention).channels, 3)

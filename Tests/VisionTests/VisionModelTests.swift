@@ -15,9 +15,12 @@ final class VisionModelTests: XCTestCase {
         let lenet = LeNet5(generator: &generator)
         // conv1 6·1·25 + 6, conv2 16·6·25 + 16, fc1 400·120 + 120, fc2 120·84 + 84, fc3 84·10 + 10
         XCTAssertEqual(lenet.parameterCount, 156 + 2_416 + 48_120 + 10_164 + 850)
-        XCTAssertEqual(lenet.namedParameters().map(\.name),
-                       ["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight", "fc1.bias",
-                        "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias"])
+        XCTAssertEqual(
+            lenet.namedParameters().map(\.name),
+            [
+                "conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight", "fc1.bias",
+                "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias"
+            ])
         XCTAssertEqual(withNoGrad { lenet(Tensor.zeros([3, 1, 28, 28])) }.shape, [3, 10])
     }
 
@@ -28,10 +31,12 @@ final class VisionModelTests: XCTestCase {
         // proj 64·64 + 64, fc1 64·128 + 128, fc2 128·64 + 64; final norm 128, head 64·10 + 10.
         let block = 4 * 64 + (64 * 192 + 192) + (64 * 64 + 64) + (64 * 128 + 128) + (128 * 64 + 64)
         XCTAssertEqual(vit.parameterCount, 1_088 + 64 + 3_200 + 4 * block + 128 + 650)
-        XCTAssertEqual(vit.parameterCount, 139_018)   // the PyTorch model: "ViT 139k parameters"
+        XCTAssertEqual(vit.parameterCount, 139_018)  // the PyTorch model: "ViT 139k parameters"
         let names = Set(vit.namedParameters().map(\.name))
-        for key in ["cls_token", "pos_embed", "patch_embed.proj.weight", "blocks.3.attn.qkv.weight", "blocks.0.norm1.bias",
-                    "blocks.2.mlp.fc2.weight", "norm.weight", "head.bias"] {
+        for key in [
+            "cls_token", "pos_embed", "patch_embed.proj.weight", "blocks.3.attn.qkv.weight", "blocks.0.norm1.bias",
+            "blocks.2.mlp.fc2.weight", "norm.weight", "head.bias"
+        ] {
             XCTAssertTrue(names.contains(key), key)
         }
         XCTAssertEqual(withNoGrad { vit(Tensor.zeros([2, 1, 28, 28])) }.shape, [2, 10])
@@ -62,7 +67,9 @@ final class VisionModelTests: XCTestCase {
             let patch = (r / 4) * 7 + c / 4, feature = (r % 4) * 4 + c % 4
             for t in 0..<49 {
                 for f in 0..<16 {
-                    XCTAssertEqual(tokens[0, t, f], t == patch && f == feature ? 1 : 0, "pixel (\(r), \(c)) token \(t) feature \(f)")
+                    XCTAssertEqual(
+                        tokens[0, t, f], t == patch && f == feature ? 1 : 0,
+                        "pixel (\(r), \(c)) token \(t) feature \(f)")
                 }
             }
             let embedded = withNoGrad { vit.embed(image) }
@@ -76,7 +83,8 @@ final class VisionModelTests: XCTestCase {
 
     func testClassTokenPathGetsGradient() {
         var generator = RandomGenerator(seed: 2)
-        let vit = VisionTransformer(ViTConfig(dimension: 16, depth: 2, heads: 2, mlpDimension: 32), generator: &generator)
+        let vit = VisionTransformer(
+            ViTConfig(dimension: 16, depth: 2, heads: 2, mlpDimension: 32), generator: &generator)
         let images = Tensor.randn([4, 1, 28, 28], using: &generator)
         crossEntropy(logits: vit(images), targets: [0, 1, 2, 3]).backward()
         let cls = vit.classToken.grad!.scalars
@@ -94,14 +102,18 @@ final class VisionModelTests: XCTestCase {
     /// token, positions, a Transformer block, final norm on token 0, head).
     func testViTGradientsMatchFiniteDifferences() {
         var generator = RandomGenerator(seed: 3)
-        let vit = VisionTransformer(ViTConfig(imageSize: 8, patchSize: 4, dimension: 8, depth: 1, heads: 2,
-                                              mlpDimension: 16, classes: 3), generator: &generator)
+        let vit = VisionTransformer(
+            ViTConfig(
+                imageSize: 8, patchSize: 4, dimension: 8, depth: 1, heads: 2,
+                mlpDimension: 16, classes: 3), generator: &generator)
         let x = Tensor.randn([2, 1, 8, 8], using: &generator)
         x.requiresGrad = true
         // A small step: the class token and positions start at N(0, 0.02²), and a step of 1e-2
         // reaches into the curvature of the final LayerNorm (measured error 4 % there, 0.05 % at 1e-3).
-        checkGradients([x, vit.classToken, vit.positionEmbedding, vit.patchEmbed.proj.weight, vit.head.weight],
-                       step: 1e-3, tolerance: 1e-2) { _ in vit(x) }
+        checkGradients(
+            [x, vit.classToken, vit.positionEmbedding, vit.patchEmbed.proj.weight, vit.head.weight],
+            step: 1e-3, tolerance: 1e-2
+        ) { _ in vit(x) }
     }
 
     func testLeNetGradientsMatchFiniteDifferences() {
@@ -110,8 +122,10 @@ final class VisionModelTests: XCTestCase {
         let lenet = LeNet5(LeNetConfig(channels: 1, imageSize: 12, classes: 3), generator: &generator)
         let x = Tensor.randn([2, 1, 12, 12], using: &generator)
         x.requiresGrad = true
-        checkGradients([x, lenet.conv1.weight, lenet.conv2.weight, lenet.fc1.weight, lenet.fc3.bias!],
-                       step: 1e-3, tolerance: 2e-2) { _ in lenet(x) }
+        checkGradients(
+            [x, lenet.conv1.weight, lenet.conv2.weight, lenet.fc1.weight, lenet.fc3.bias!],
+            step: 1e-3, tolerance: 2e-2
+        ) { _ in lenet(x) }
     }
 
     // MARK: attention rollout
@@ -120,7 +134,8 @@ final class VisionModelTests: XCTestCase {
     /// token's map is ½·mean_h A[0, 1…N].
     func testAttentionRolloutOfOneBlock() {
         var generator = RandomGenerator(seed: 5)
-        let vit = VisionTransformer(ViTConfig(dimension: 16, depth: 1, heads: 4, mlpDimension: 16), generator: &generator)
+        let vit = VisionTransformer(
+            ViTConfig(dimension: 16, depth: 1, heads: 4, mlpDimension: 16), generator: &generator)
         let x = Tensor.randn([2, 1, 28, 28], using: &generator)
         let (logits, maps) = vit.attentionRollout(x)
         XCTAssertEqual(logits.shape, [2, 10])
@@ -128,7 +143,7 @@ final class VisionModelTests: XCTestCase {
         vit.blocks[0].attn.storesAttentionWeights = true
         vit.eval()
         _ = withNoGrad { vit(x) }
-        let weights = vit.blocks[0].attn.attentionWeights!        // (2, 4, 50, 50)
+        let weights = vit.blocks[0].attn.attentionWeights!  // (2, 4, 50, 50)
         for b in 0..<2 {
             XCTAssertEqual(maps[b].count, 49)
             var expected = [Float](repeating: 0, count: 49)
@@ -141,7 +156,9 @@ final class VisionModelTests: XCTestCase {
 
     // MARK: learning
 
-    private func overfit(_ model: any UnaryLayer, images: Tensor, labels: [Int], learningRate: Float, maxSteps: Int) -> (Double, Int) {
+    private func overfit(
+        _ model: any UnaryLayer, images: Tensor, labels: [Int], learningRate: Float, maxSteps: Int
+    ) -> (Double, Int) {
         let optimizer = AdamW(model.weightDecayGroups(weightDecay: 0), learningRate: learningRate)
         var accuracy = 0.0
         for step in 1...maxSteps {
@@ -162,22 +179,27 @@ final class VisionModelTests: XCTestCase {
 
     func testLeNetOverfits64Images() throws {
         let data = try fashionMNISTSample(64)
-        let loader = ImageLoader(dataset: data, batchSize: 64, shuffle: false, normalization: .computed(from: data), seed: 0)
+        let loader = ImageLoader(
+            dataset: data, batchSize: 64, shuffle: false, normalization: .computed(from: data), seed: 0)
         let batch = loader.batch(indices: Array(0..<64))
         var generator = RandomGenerator(seed: 0)
-        let (accuracy, steps) = overfit(LeNet5(generator: &generator), images: batch.images, labels: batch.labels,
-                                        learningRate: 3e-3, maxSteps: 300)
+        let (accuracy, steps) = overfit(
+            LeNet5(generator: &generator), images: batch.images, labels: batch.labels,
+            learningRate: 3e-3, maxSteps: 300)
         XCTAssertEqual(accuracy, 1, "LeNet-5 reached \(accuracy) on 64 images after \(steps) steps")
     }
 
     func testViTOverfits64Images() throws {
         let data = try fashionMNISTSample(64)
-        let loader = ImageLoader(dataset: data, batchSize: 64, shuffle: false, normalization: .computed(from: data), seed: 0)
+        let loader = ImageLoader(
+            dataset: data, batchSize: 64, shuffle: false, normalization: .computed(from: data), seed: 0)
         let batch = loader.batch(indices: Array(0..<64))
         var generator = RandomGenerator(seed: 0)
         // A narrower ViT than the default (dimension 32, 2 blocks) keeps the test to a few seconds.
-        let vit = VisionTransformer(ViTConfig(dimension: 32, depth: 2, heads: 2, mlpDimension: 64), generator: &generator)
-        let (accuracy, steps) = overfit(vit, images: batch.images, labels: batch.labels, learningRate: 3e-3, maxSteps: 300)
+        let vit = VisionTransformer(
+            ViTConfig(dimension: 32, depth: 2, heads: 2, mlpDimension: 64), generator: &generator)
+        let (accuracy, steps) = overfit(
+            vit, images: batch.images, labels: batch.labels, learningRate: 3e-3, maxSteps: 300)
         XCTAssertEqual(accuracy, 1, "the ViT reached \(accuracy) on 64 images after \(steps) steps")
     }
 
@@ -187,9 +209,10 @@ final class VisionModelTests: XCTestCase {
         let folder = try makeTemporaryDirectory(self)
         for kind in ImageModelKind.allCases {
             var generator = RandomGenerator(seed: 6)
-            let classifier = ImageClassifier.make(kind: kind, vit: ViTConfig(dimension: 16, depth: 1, heads: 2, mlpDimension: 16),
-                                                  classNames: (0..<10).map { "c\($0)" }, mean: [0.3], std: [0.4],
-                                                  generator: &generator)
+            let classifier = ImageClassifier.make(
+                kind: kind, vit: ViTConfig(dimension: 16, depth: 1, heads: 2, mlpDimension: 16),
+                classNames: (0..<10).map { "c\($0)" }, mean: [0.3], std: [0.4],
+                generator: &generator)
             let path = "\(folder)/\(kind.rawValue).safetensors"
             try classifier.save(to: path, extra: ["epoch": "3"])
             let (loaded, _, meta) = try ImageClassifier.load(path: path)
@@ -202,7 +225,8 @@ final class VisionModelTests: XCTestCase {
         }
         // A checkpoint of something else says what it is not.
         var other = RandomGenerator(seed: 99)
-        try Checkpoint.save(Linear(inputFeatures: 2, outputFeatures: 2, generator: &other), to: "\(folder)/other.safetensors")
+        try Checkpoint.save(
+            Linear(inputFeatures: 2, outputFeatures: 2, generator: &other), to: "\(folder)/other.safetensors")
         XCTAssertThrowsError(try ImageClassifier.load(path: "\(folder)/other.safetensors")) { error in
             XCTAssertTrue("\(error)".contains("is not an image-classifier checkpoint"), "\(error)")
         }

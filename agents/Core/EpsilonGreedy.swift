@@ -14,8 +14,10 @@ public enum EpsilonGreedy {
 
     /// A uniformly random action with probability ε, else `greedy()`.
     @inlinable
-    public static func action(epsilon: Float, actionCount: Int, generator: inout RandomGenerator,
-                              greedy: () -> Int) -> Int {
+    public static func action(
+        epsilon: Float, actionCount: Int, generator: inout RandomGenerator,
+        greedy: () -> Int
+    ) -> Int {
         if explores(epsilon, generator: &generator) { return generator.nextInt(below: actionCount) }
         return greedy()
     }

@@ -24,13 +24,15 @@ public enum QLearning {
 
     /// One gradient step: L = mean_i w_i · huber(predicted_i − y_i); `predicted` is (N, 1) with
     /// a graph back to `parameters`, `targets` (N, 1) without one; `weights` nil means all 1.
-    public static func step(predicted: Tensor, targets: Tensor, weights: [Float]? = nil, optimizer: Optimizer,
-                            parameters: [Tensor], maxGradNorm: Float) -> UpdateResult {
+    public static func step(
+        predicted: Tensor, targets: Tensor, weights: [Float]? = nil, optimizer: Optimizer,
+        parameters: [Tensor], maxGradNorm: Float
+    ) -> UpdateResult {
         let n = predicted.count
         precondition(targets.count == n, "QLearning.step: \(n) predictions, \(targets.count) targets")
         let loss: Tensor
         if let weights, !weights.allSatisfy({ $0 == 1 }) {
-            let perSample = huberLoss(predicted, targets, reduction: .none)       // (N, 1)
+            let perSample = huberLoss(predicted, targets, reduction: .none)  // (N, 1)
             loss = (perSample * Tensor(shape: [n, 1], data: weights)).mean()
         } else {
             loss = huberLoss(predicted, targets)

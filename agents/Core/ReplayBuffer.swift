@@ -31,7 +31,7 @@ public final class ReplayBuffer {
     private let stack: Int
     private let bytesPerSlot: Int
     private var observations: [UInt8]
-    private var nextObservations: [UInt8]   // `.bits` only
+    private var nextObservations: [UInt8]  // `.bits` only
     private var actions: [Int32]
     private var rewards: [Float]
     private var terminated: [Bool]
@@ -60,8 +60,9 @@ public final class ReplayBuffer {
             bytesPerSlot = (observationSize + 7) / 8
             nextObservations = [UInt8](repeating: 0, count: capacity * bytesPerSlot)
         case .frames(let frames):
-            precondition(frames >= 1 && observationSize % frames == 0,
-                         "ReplayBuffer: observation size \(observationSize) is not a stack of \(frames) frames")
+            precondition(
+                frames >= 1 && observationSize % frames == 0,
+                "ReplayBuffer: observation size \(observationSize) is not a stack of \(frames) frames")
             stack = frames
             bytesPerSlot = observationSize / frames
             nextObservations = []
@@ -86,10 +87,14 @@ public final class ReplayBuffer {
 
     /// Stores one transition. `observation` and `nextObservation` hold `observationSize`
     /// floats; `truncated` (a time limit) ends the episode without making s′ terminal.
-    public func add(observation: UnsafeBufferPointer<Float>, action: Int, reward: Float,
-                    nextObservation: UnsafeBufferPointer<Float>, terminated isTerminal: Bool, truncated: Bool) {
-        precondition(observation.count == observationSize && nextObservation.count == observationSize,
-                     "ReplayBuffer.add: observations of \(observation.count)/\(nextObservation.count) floats, expected \(observationSize)")
+    public func add(
+        observation: UnsafeBufferPointer<Float>, action: Int, reward: Float,
+        nextObservation: UnsafeBufferPointer<Float>, terminated isTerminal: Bool, truncated: Bool
+    ) {
+        precondition(
+            observation.count == observationSize && nextObservation.count == observationSize,
+            "ReplayBuffer.add: observations of \(observation.count)/\(nextObservation.count) floats, expected \(observationSize)"
+        )
         let ends = isTerminal || truncated
         let slot: Int
         switch storage {
@@ -102,12 +107,16 @@ public final class ReplayBuffer {
             let frameOffset = observationSize - bytesPerSlot
             if episodeStartPending {
                 let first = claimSlot()
-                Self.quantize(UnsafeBufferPointer(rebasing: observation[frameOffset...]), into: &observations, at: first * bytesPerSlot)
+                Self.quantize(
+                    UnsafeBufferPointer(rebasing: observation[frameOffset...]), into: &observations,
+                    at: first * bytesPerSlot)
                 framesIntoEpisode[first] = 0
             }
             slot = (cursor - 1 + capacity) % capacity
             let next = claimSlot()
-            Self.quantize(UnsafeBufferPointer(rebasing: nextObservation[frameOffset...]), into: &observations, at: next * bytesPerSlot)
+            Self.quantize(
+                UnsafeBufferPointer(rebasing: nextObservation[frameOffset...]), into: &observations,
+                at: next * bytesPerSlot)
             framesIntoEpisode[next] = framesIntoEpisode[slot] + 1
             filled = min(filled + 2, capacity)
         }
@@ -123,11 +132,15 @@ public final class ReplayBuffer {
     }
 
     /// Convenience for arrays.
-    public func add(observation: [Float], action: Int, reward: Float, nextObservation: [Float],
-                    terminated: Bool, truncated: Bool) {
+    public func add(
+        observation: [Float], action: Int, reward: Float, nextObservation: [Float],
+        terminated: Bool, truncated: Bool
+    ) {
         observation.withUnsafeBufferPointer { o in
             nextObservation.withUnsafeBufferPointer { n in
-                add(observation: o, action: action, reward: reward, nextObservation: n, terminated: terminated, truncated: truncated)
+                add(
+                    observation: o, action: action, reward: reward, nextObservation: n, terminated: terminated,
+                    truncated: truncated)
             }
         }
     }
@@ -174,14 +187,16 @@ public final class ReplayBuffer {
     private func isSampleable(_ slot: Int) -> Bool {
         guard isState[slot] else { return false }
         if stack > 1 && filled == capacity {
-            let age = (slot - cursor + capacity) % capacity   // 0 = oldest
+            let age = (slot - cursor + capacity) % capacity  // 0 = oldest
             if age < stack - 1 { return false }
         }
         return true
     }
 
     /// Fills `batch` with `batch.size` transitions drawn uniformly (with replacement).
-    public func sample(into batch: inout ReplayBatch, nSteps: Int = 1, gamma: Float, using generator: inout some RandomNumberGenerator) {
+    public func sample(
+        into batch: inout ReplayBatch, nSteps: Int = 1, gamma: Float, using generator: inout some RandomNumberGenerator
+    ) {
         precondition(count > 0, "ReplayBuffer.sample: buffer is empty")
         for row in 0..<batch.size {
             var slot: Int
@@ -195,8 +210,10 @@ public final class ReplayBuffer {
     /// Fills `batch` by proportional prioritized sampling (Schaul et al. 2016): P(i) ∝ pᵢ^α
     /// (priorities are stored already raised to α), importance weights (N·P(i))^(−β) divided
     /// by their maximum in the batch.
-    public func samplePrioritized(into batch: inout ReplayBatch, beta: Float, nSteps: Int = 1, gamma: Float,
-                                  using generator: inout some RandomNumberGenerator) {
+    public func samplePrioritized(
+        into batch: inout ReplayBatch, beta: Float, nSteps: Int = 1, gamma: Float,
+        using generator: inout some RandomNumberGenerator
+    ) {
         guard let tree = priorities else { preconditionFailure("ReplayBuffer: created without prioritized: true") }
         precondition(tree.total > 0, "ReplayBuffer.samplePrioritized: buffer is empty")
         let n = Double(count)
@@ -248,7 +265,10 @@ public final class ReplayBuffer {
             returnSum += discount * rewards[current]
             discount *= gamma
             last = current
-            if terminated[current] { terminal = true; break }
+            if terminated[current] {
+                terminal = true
+                break
+            }
             if episodeEnds[current] { break }
         }
         batch.actions[row] = Int(actions[slot])
@@ -260,7 +280,7 @@ public final class ReplayBuffer {
 
     /// The slot `k` after `slot`, if it has been written since `slot` was.
     private func stepSlot(_ slot: Int, by k: Int) -> Int? {
-        let recency = (cursor - 1 - slot + capacity) % capacity   // 0 = the newest slot
+        let recency = (cursor - 1 - slot + capacity) % capacity  // 0 = the newest slot
         return k <= recency ? (slot + k) % capacity : nil
     }
 
@@ -284,8 +304,9 @@ public final class ReplayBuffer {
                     let destination = UnsafeMutableRawPointer(out.baseAddress! + base)
                     Self.bitsToFloats.withUnsafeBufferPointer { table in
                         for j in 0..<whole {
-                            destination.storeBytes(of: table[Int(bytes[offset + j])], toByteOffset: j * 32,
-                                                   as: SIMD8<Float>.self)
+                            destination.storeBytes(
+                                of: table[Int(bytes[offset + j])], toByteOffset: j * 32,
+                                as: SIMD8<Float>.self)
                         }
                     }
                     for i in (whole << 3)..<observationSize {

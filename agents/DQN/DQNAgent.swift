@@ -35,16 +35,19 @@ public final class DQNAgent {
         self.observationShape = observationShape
         var generator = RandomGenerator(seed: config.seed &+ 0x5EED)
         let architecture: QNetwork.Architecture = observationShape[1] > 10 ? .nature : .minAtar
-        online = QNetwork(architecture: architecture, inputShape: observationShape, actionCount: actionCount,
-                          dueling: config.dueling, generator: &generator)
-        target = QNetwork(architecture: architecture, inputShape: observationShape, actionCount: actionCount,
-                          dueling: config.dueling, generator: &generator)
+        online = QNetwork(
+            architecture: architecture, inputShape: observationShape, actionCount: actionCount,
+            dueling: config.dueling, generator: &generator)
+        target = QNetwork(
+            architecture: architecture, inputShape: observationShape, actionCount: actionCount,
+            dueling: config.dueling, generator: &generator)
         checkpointModule = PairModule(main: online, extra: ("target", target))
         switch config.optimizer {
         case .rmsprop:
             // MinAtar's agent: torch.optim.RMSprop(lr, alpha=0.95, centered=True, eps=0.01, momentum=0.95).
-            optimizer = RMSprop(online.parameterGroups(), learningRate: config.learningRate, alpha: 0.95,
-                                epsilon: 0.01, momentum: 0.95, centered: true)
+            optimizer = RMSprop(
+                online.parameterGroups(), learningRate: config.learningRate, alpha: 0.95,
+                epsilon: 0.01, momentum: 0.95, centered: true)
         case .adam:
             optimizer = Adam(online.parameterGroups(), learningRate: config.learningRate, epsilon: 1.5e-4)
         }
@@ -63,7 +66,8 @@ public final class DQNAgent {
     }
 
     /// ε-greedy action for one observation: uniform with probability ε, else argmax Q (first on ties).
-    public func act(_ observation: UnsafeBufferPointer<Float>, epsilon: Float, generator: inout RandomGenerator) -> Int {
+    public func act(_ observation: UnsafeBufferPointer<Float>, epsilon: Float, generator: inout RandomGenerator) -> Int
+    {
         EpsilonGreedy.action(epsilon: epsilon, actionCount: actionCount, generator: &generator) {
             EpsilonGreedy.argmax(qValues(observation))
         }
@@ -97,28 +101,32 @@ public final class DQNAgent {
             // Q_online(s′). Each GEMM stays single-threaded.
             let half = n / 2, size = batch.observationSize
             let firstNext = Tensor(shape: [half] + observationShape, data: Array(batch.nextStates[0..<(half * size)]))
-            let secondNext = Tensor(shape: [n - half] + observationShape,
-                                    data: Array(batch.nextStates[(half * size)..<(n * size)]))
+            let secondNext = Tensor(
+                shape: [n - half] + observationShape,
+                data: Array(batch.nextStates[(half * size)..<(n * size)]))
             var nextTarget: Tensor?
             var firstBest: [Int] = [], secondBest: [Int] = []
-            Runtime.concurrently({
-                onlinePass = online(states).gather(axis: 1, index: actions)                    // (N, 1)
-                firstBest = withNoGrad { online(firstNext) }.argmaxIndices(axis: 1)
-            }, {
-                nextTarget = withNoGrad { target(nextStates) }                               // (N, A)
-                secondBest = withNoGrad { online(secondNext) }.argmaxIndices(axis: 1)
-            })
+            Runtime.concurrently(
+                {
+                    onlinePass = online(states).gather(axis: 1, index: actions)  // (N, 1)
+                    firstBest = withNoGrad { online(firstNext) }.argmaxIndices(axis: 1)
+                },
+                {
+                    nextTarget = withNoGrad { target(nextStates) }  // (N, A)
+                    secondBest = withNoGrad { online(secondNext) }.argmaxIndices(axis: 1)
+                })
             targetPass = targets(nextTarget: nextTarget!, best: firstBest + secondBest)
         } else {
             onlinePass = online(states).gather(axis: 1, index: actions)
             targetPass = withNoGrad {
-                let nextTarget = target(nextStates)                                          // (N, A)
+                let nextTarget = target(nextStates)  // (N, A)
                 let choice = config.doubleDQN ? online(nextStates) : nextTarget
                 return targets(nextTarget: nextTarget, best: choice.argmaxIndices(axis: 1))
             }
         }
-        let result = QLearning.step(predicted: onlinePass!, targets: targetPass!, weights: batch.weights, optimizer: optimizer,
-                                    parameters: online.parameters(), maxGradNorm: config.maxGradNorm)
+        let result = QLearning.step(
+            predicted: onlinePass!, targets: targetPass!, weights: batch.weights, optimizer: optimizer,
+            parameters: online.parameters(), maxGradNorm: config.maxGradNorm)
         updates += 1
         if updates % config.targetUpdateEvery == 0 { syncTarget() }
         return result

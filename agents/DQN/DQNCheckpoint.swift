@@ -21,7 +21,7 @@ public enum DQNCheckpoint {
             configKey: String(decoding: try encoder.encode(agent.config), as: UTF8.self),
             stateKey: String(decoding: try encoder.encode(state), as: UTF8.self),
             "dqn.observation_shape": agent.observationShape.map(String.init).joined(separator: ","),
-            "dqn.actions": String(agent.actionCount),
+            "dqn.actions": String(agent.actionCount)
         ]
         metadata["dqn.architecture"] = agent.online.architecture.rawValue
         try Checkpoint.save(agent.checkpointModule, optimizer: agent.optimizer, metadata: metadata, to: path)
@@ -37,12 +37,15 @@ public enum DQNCheckpoint {
     public static func loadNetwork(_ path: String) throws -> (config: DQNConfig, network: QNetwork) {
         let file = try SafeTensors.read(from: path)
         guard let json = file.metadata[configKey], let data = json.data(using: .utf8),
-              let config = try? JSONDecoder().decode(DQNConfig.self, from: data) else {
-            throw AgentError.badCheckpoint(path: path, reason: "its metadata has no '\(configKey)' (was it written by `cortex train <game>`?)")
+            let config = try? JSONDecoder().decode(DQNConfig.self, from: data)
+        else {
+            throw AgentError.badCheckpoint(
+                path: path, reason: "its metadata has no '\(configKey)' (was it written by `cortex train <game>`?)")
         }
         let shape = (file.metadata["dqn.observation_shape"] ?? "").split(separator: ",").compactMap { Int($0) }
         guard shape.count == 3, let actions = file.metadata["dqn.actions"].flatMap(Int.init), actions > 0 else {
-            throw AgentError.badCheckpoint(path: path, reason: "observation shape or action count missing in its metadata")
+            throw AgentError.badCheckpoint(
+                path: path, reason: "observation shape or action count missing in its metadata")
         }
         if let problem = DQNCheckpoint.problem(config: config, shape: shape, actions: actions) {
             throw AgentError.badCheckpoint(path: path, reason: problem)

@@ -87,8 +87,9 @@ public struct DQNConfig: Codable, Equatable, Sendable {
 
     /// ε after `frame` frames.
     public func epsilon(atFrame frame: Int) -> Float {
-        EpsilonGreedy.linear(step: frame, start: epsilonStart, end: epsilonEnd, decaySteps: epsilonDecayFrames,
-                             delay: learningStarts)
+        EpsilonGreedy.linear(
+            step: frame, start: epsilonStart, end: epsilonEnd, decaySteps: epsilonDecayFrames,
+            delay: learningStarts)
     }
 
     /// The step-size schedule over updates counted from the first one (frame
@@ -96,8 +97,9 @@ public struct DQNConfig: Codable, Equatable, Sendable {
     /// constant.
     public var learningRateSchedule: any LRSchedule {
         guard let finalLearningRate else { return FixedLR(learningRate) }
-        return LinearLR(baseRate: learningRate, startFactor: 1, endFactor: finalLearningRate / learningRate,
-                        totalSteps: max(1, frames - learningStarts))
+        return LinearLR(
+            baseRate: learningRate, startFactor: 1, endFactor: finalLearningRate / learningRate,
+            totalSteps: max(1, frames - learningStarts))
     }
 
     /// The step size of the update at `frame`.
@@ -133,7 +135,8 @@ extension DQNConfig {
     /// when the table has no such game.
     public static func presetRow(for game: String) -> Data? {
         guard let table = try? JSONSerialization.jsonObject(with: Data(presetTable.utf8)) as? [String: Any],
-              let row = table[game] else { return nil }
+            let row = table[game]
+        else { return nil }
         return try? JSONSerialization.data(withJSONObject: row, options: [.sortedKeys])
     }
 
@@ -142,7 +145,9 @@ extension DQNConfig {
     public static func preset(for game: String) -> DQNConfig {
         var config = DQNConfig()
         config.game = game
-        if let row = presetRow(for: game), let merged = try? ConfigFile.merge(config, with: row, source: "preset \(game)") {
+        if let row = presetRow(for: game),
+            let merged = try? ConfigFile.merge(config, with: row, source: "preset \(game)")
+        {
             config = merged
             config.preset = game
         }

@@ -19,8 +19,9 @@ public enum DQNEnvironments {
     /// MinAtar's environment (sticky actions) with a step limit, stacked for pixels.
     public static func make(_ config: DQNConfig, seed: UInt64, maxSteps: Int) throws -> AnyEnvironment {
         let mode = try mode(config)
-        let game = try Games.makeMinAtar(config.game, observation: mode, seed: seed,
-                                         stickyActionProbability: Double(config.stickyActions), maxEpisodeSteps: maxSteps)
+        let game = try Games.makeMinAtar(
+            config.game, observation: mode, seed: seed,
+            stickyActionProbability: Double(config.stickyActions), maxEpisodeSteps: maxSteps)
         return mode == .pixels ? AnyEnvironment(FrameStack(game, count: frameStack)) : game
     }
 
@@ -39,19 +40,25 @@ public enum DQNEvaluation {
 
     public struct Results: Sendable {
         public var episodes: [Episode]
-        public var meanReturn: Float { episodes.isEmpty ? .nan : episodes.map(\.totalReward).reduce(0, +) / Float(episodes.count) }
+        public var meanReturn: Float {
+            episodes.isEmpty ? .nan : episodes.map(\.totalReward).reduce(0, +) / Float(episodes.count)
+        }
         public var stdReturn: Float {
             guard episodes.count > 1 else { return 0 }
             let mean = meanReturn
-            return (episodes.map { ($0.totalReward - mean) * ($0.totalReward - mean) }.reduce(0, +) / Float(episodes.count)).squareRoot()
+            return
+                (episodes.map { ($0.totalReward - mean) * ($0.totalReward - mean) }.reduce(0, +) / Float(episodes.count))
+                .squareRoot()
         }
         public var truncatedCount: Int { episodes.filter(\.truncated).count }
     }
 
     /// Plays `episodes` episodes ε-greedily on a fresh environment (sticky actions as in
     /// training, episodes truncated at `config.evalMaxSteps`).
-    public static func run(network: QNetwork, config: DQNConfig, episodes: Int, epsilon: Float, seed: UInt64,
-                           onEpisode: ((Int, Episode) -> Void)? = nil) throws -> Results {
+    public static func run(
+        network: QNetwork, config: DQNConfig, episodes: Int, epsilon: Float, seed: UInt64,
+        onEpisode: ((Int, Episode) -> Void)? = nil
+    ) throws -> Results {
         var environment = try DQNEnvironments.make(config, seed: seed, maxSteps: config.evalMaxSteps)
         var generator = RandomGenerator(seed: seed)
         let shape = environment.observationShape
@@ -61,9 +68,12 @@ public enum DQNEvaluation {
             environment.reset(seed: index == 0 ? seed : nil)
             var total: Float = 0, length = 0
             while true {
-                let action = EpsilonGreedy.action(epsilon: epsilon, actionCount: environment.actionCount,
-                                                  generator: &generator) {
-                    environment.writeObservation(into: UnsafeMutableBufferPointer(start: input.pointer, count: shape.count))
+                let action = EpsilonGreedy.action(
+                    epsilon: epsilon, actionCount: environment.actionCount,
+                    generator: &generator
+                ) {
+                    environment.writeObservation(
+                        into: UnsafeMutableBufferPointer(start: input.pointer, count: shape.count))
                     let q = withNoGrad { network(Tensor(shape: [1] + shape.dimensions, storage: input)) }.scalars
                     return EpsilonGreedy.argmax(q)
                 }

@@ -34,8 +34,10 @@ public final class QNetwork: UnaryLayer {
 
     /// - Parameters:
     ///   - inputShape: [C, H, W] of one observation.
-    public init(architecture: Architecture, inputShape: [Int], actionCount: Int, dueling: Bool = false,
-                generator: inout RandomGenerator) {
+    public init(
+        architecture: Architecture, inputShape: [Int], actionCount: Int, dueling: Bool = false,
+        generator: inout RandomGenerator
+    ) {
         precondition(inputShape.count == 3, "QNetwork: input shape \(inputShape) is not [C, H, W]")
         self.architecture = architecture
         self.actionCount = actionCount
@@ -46,15 +48,25 @@ public final class QNetwork: UnaryLayer {
         var (h, w) = (height, width)
         switch architecture {
         case .minAtar:
-            convs.append(("conv", Conv2d(inputChannels: channels, outputChannels: 16, kernelSize: (3, 3),
-                                         stride: (1, 1), generator: &generator)))
+            convs.append(
+                (
+                    "conv",
+                    Conv2d(
+                        inputChannels: channels, outputChannels: 16, kernelSize: (3, 3),
+                        stride: (1, 1), generator: &generator)
+                ))
             (h, w) = (h - 2, w - 2)
             hiddenUnits = 128
         case .nature:
             var c = channels
             for (index, (out, k, s)) in [(32, 8, 4), (64, 4, 2), (64, 3, 1)].enumerated() {
-                convs.append(("conv\(index + 1)", Conv2d(inputChannels: c, outputChannels: out, kernelSize: (k, k),
-                                                         stride: (s, s), generator: &generator)))
+                convs.append(
+                    (
+                        "conv\(index + 1)",
+                        Conv2d(
+                            inputChannels: c, outputChannels: out, kernelSize: (k, k),
+                            stride: (s, s), generator: &generator)
+                    ))
                 (h, w) = ((h - k) / s + 1, (w - k) / s + 1)
                 c = out
             }
@@ -77,7 +89,9 @@ public final class QNetwork: UnaryLayer {
     public var children: [(name: String, module: any Module)] {
         var list: [(name: String, module: any Module)] = convolutions.map { ($0.name, $0.layer) }
         if dueling {
-            list += [("advantage_hidden", hidden), ("advantage", output), ("value_hidden", valueHidden!), ("value", value!)]
+            list += [
+                ("advantage_hidden", hidden), ("advantage", output), ("value_hidden", valueHidden!), ("value", value!)
+            ]
         } else {
             list += [("fc_hidden", hidden), ("output", output)]
         }
@@ -88,10 +102,10 @@ public final class QNetwork: UnaryLayer {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         var h = x
         for (_, conv) in convolutions { h = conv(h).relu() }
-        h = h.reshaped([x.shape[0], -1])   // (N, C·H·W)
+        h = h.reshaped([x.shape[0], -1])  // (N, C·H·W)
         let advantages = output(hidden(h).relu())
         guard dueling, let valueHidden, let value else { return advantages }
-        let v = value(valueHidden(h).relu())                               // (N, 1)
-        return v + advantages - advantages.mean(axes: [1], keepDims: true)   // (N, A)
+        let v = value(valueHidden(h).relu())  // (N, 1)
+        return v + advantages - advantages.mean(axes: [1], keepDims: true)  // (N, A)
     }
 }

@@ -28,13 +28,16 @@ public struct GoObservationLayout: Equatable, Sendable {
 
     /// Writes `board`'s planes and legal mask (for the player to move) into `buffer[0..<count]`.
     public func write(_ board: GoBoard, into buffer: UnsafeMutableBufferPointer<Float>) {
-        precondition(board.size == size && board.planeCount == planeCount && buffer.count >= count,
-                     "GoObservationLayout.write: board \(board.size)×\(board.size) with \(board.planeCount) planes into \(buffer.count) floats, layout \(size)×\(size) × \(planeCount) needs \(count)")
+        precondition(
+            board.size == size && board.planeCount == planeCount && buffer.count >= count,
+            "GoObservationLayout.write: board \(board.size)×\(board.size) with \(board.planeCount) planes into \(buffer.count) floats, layout \(size)×\(size) × \(planeCount) needs \(count)"
+        )
         board.writePlanes(into: UnsafeMutableBufferPointer(rebasing: buffer[0..<planeValues]))
         board.writeLegalMask(into: UnsafeMutableBufferPointer(rebasing: buffer[planeValues..<count]))
         guard protectEyes else { return }
         for row in 0..<size {
-            for column in 0..<size where board.isEye(index: (row + 1) * board.stride + column + 1, color: board.toPlay) {
+            for column in 0..<size where board.isEye(index: (row + 1) * board.stride + column + 1, color: board.toPlay)
+            {
                 buffer[planeValues + row * size + column] = 0
             }
         }
@@ -65,12 +68,15 @@ public final class GoDQNAgent {
 
     public init(config: GoDQNConfig) {
         self.config = config
-        layout = GoObservationLayout(size: config.size, historyLength: config.historyLength, protectEyes: config.protectEyes)
+        layout = GoObservationLayout(
+            size: config.size, historyLength: config.historyLength, protectEyes: config.protectEyes)
         var generator = RandomGenerator(seed: config.seed &+ 0x5EED)
-        online = GoQNetwork(inputChannels: layout.planeCount, channels: config.channels, layers: config.layers,
-                            generator: &generator)
-        target = GoQNetwork(inputChannels: layout.planeCount, channels: config.channels, layers: config.layers,
-                            generator: &generator)
+        online = GoQNetwork(
+            inputChannels: layout.planeCount, channels: config.channels, layers: config.layers,
+            generator: &generator)
+        target = GoQNetwork(
+            inputChannels: layout.planeCount, channels: config.channels, layers: config.layers,
+            generator: &generator)
         checkpointModule = PairModule(main: online, extra: ("target", target))
         optimizer = Adam(online.parameterGroups(), learningRate: config.learningRate, epsilon: 1.5e-4)
         TargetNetwork.prepare(target, from: online)
@@ -102,10 +108,14 @@ public final class GoDQNAgent {
     /// - Parameters:
     ///   - select, evaluate: (N, A) Q-values of s′ row-major (the same buffer without Double DQN).
     ///   - masks: (N, A) legal masks of s′, `maskStride` floats apart.
-    public static func targets(returns: [Float], discounts: [Float], select: UnsafePointer<Float>,
-                               evaluate: UnsafePointer<Float>, masks: UnsafePointer<Float>, maskStride: Int,
-                               actionCount: Int) -> [Float] {
-        precondition(returns.count == discounts.count, "GoDQNAgent.targets: \(returns.count) returns, \(discounts.count) discounts")
+    public static func targets(
+        returns: [Float], discounts: [Float], select: UnsafePointer<Float>,
+        evaluate: UnsafePointer<Float>, masks: UnsafePointer<Float>, maskStride: Int,
+        actionCount: Int
+    ) -> [Float] {
+        precondition(
+            returns.count == discounts.count,
+            "GoDQNAgent.targets: \(returns.count) returns, \(discounts.count) discounts")
         var y = [Float](repeating: 0, count: returns.count)
         for i in 0..<returns.count {
             y[i] = returns[i]
@@ -129,7 +139,8 @@ public final class GoDQNAgent {
     static func planes(of positions: UnsafePointer<Float>, rows: Int, layout: GoObservationLayout) -> Tensor {
         let storage = TensorStorage(uninitializedCount: rows * layout.planeValues)
         for r in 0..<rows {
-            (storage.pointer + r * layout.planeValues).update(from: positions + r * layout.count, count: layout.planeValues)
+            (storage.pointer + r * layout.planeValues).update(
+                from: positions + r * layout.count, count: layout.planeValues)
         }
         return Tensor(shape: [rows, layout.planeCount, layout.size, layout.size], storage: storage)
     }
@@ -141,8 +152,9 @@ public final class GoDQNAgent {
     @discardableResult
     public func update(_ batch: ReplayBatch) -> QLearning.UpdateResult {
         let n = batch.size, actions = layout.actionCount
-        precondition(batch.observationSize == layout.count,
-                     "GoDQNAgent.update: batch rows of \(batch.observationSize) floats, layout needs \(layout.count)")
+        precondition(
+            batch.observationSize == layout.count,
+            "GoDQNAgent.update: batch rows of \(batch.observationSize) floats, layout needs \(layout.count)")
         let (states, targets): (Tensor, [Float]) = batch.states.withUnsafeBufferPointer { s in
             batch.nextStates.withUnsafeBufferPointer { next in
                 let states = GoDQNAgent.planes(of: s.baseAddress!, rows: n, layout: layout)
@@ -150,18 +162,20 @@ public final class GoDQNAgent {
                 let y = withNoGrad { () -> [Float] in
                     let evaluate = target(nextStates)
                     let select = config.doubleDQN ? online(nextStates) : evaluate
-                    return GoDQNAgent.targets(returns: batch.returns, discounts: batch.discounts,
-                                              select: select.storage.pointer, evaluate: evaluate.storage.pointer,
-                                              masks: next.baseAddress! + layout.planeValues, maskStride: layout.count,
-                                              actionCount: actions)
+                    return GoDQNAgent.targets(
+                        returns: batch.returns, discounts: batch.discounts,
+                        select: select.storage.pointer, evaluate: evaluate.storage.pointer,
+                        masks: next.baseAddress! + layout.planeValues, maskStride: layout.count,
+                        actionCount: actions)
                 }
                 return (states, y)
             }
         }
         let index = Tensor(shape: [n, 1], data: batch.actions.map(Float.init))
-        let predicted = online(states).gather(axis: 1, index: index)              // (N, 1)
-        let result = QLearning.step(predicted: predicted, targets: Tensor(shape: [n, 1], data: targets),
-                                    optimizer: optimizer, parameters: online.parameters(), maxGradNorm: config.maxGradNorm)
+        let predicted = online(states).gather(axis: 1, index: index)  // (N, 1)
+        let result = QLearning.step(
+            predicted: predicted, targets: Tensor(shape: [n, 1], data: targets),
+            optimizer: optimizer, parameters: online.parameters(), maxGradNorm: config.maxGradNorm)
         updates += 1
         if updates % config.targetUpdateEvery == 0 { syncTarget() }
         return result

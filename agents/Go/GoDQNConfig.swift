@@ -95,7 +95,8 @@ public struct GoDQNConfig: Codable, Equatable, Sendable {
 
     /// ε after `move` moves.
     public func epsilon(atMove move: Int) -> Float {
-        EpsilonGreedy.linear(step: move, start: epsilonStart, end: epsilonEnd, decaySteps: epsilonDecayMoves,
-                             delay: learningStarts)
+        EpsilonGreedy.linear(
+            step: move, start: epsilonStart, end: epsilonEnd, decaySteps: epsilonDecayMoves,
+            delay: learningStarts)
     }
 }

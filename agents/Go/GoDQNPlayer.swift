@@ -15,7 +15,9 @@ public final class GoDQNPlayer: GoMoveGenerator {
     /// Q-values of the last position the player was asked about (points row-major, then pass).
     public private(set) var lastQValues: [Float] = []
 
-    public init(network: GoQNetwork, config: GoDQNConfig, name: String = "cortex-dqn", epsilon: Float = 0, seed: UInt64 = 0) {
+    public init(
+        network: GoQNetwork, config: GoDQNConfig, name: String = "cortex-dqn", epsilon: Float = 0, seed: UInt64 = 0
+    ) {
         self.network = network
         self.config = config
         self.name = name
@@ -33,7 +35,9 @@ public final class GoDQNPlayer: GoMoveGenerator {
     public func generateMove(in game: GoGame, for color: GoColor) -> GoMove {
         var board = game.board
         // Planes are from the mover's view with the network's history length.
-        if board.historyLength != config.historyLength, let replayed = try? GoGame(record: game.record, historyLength: config.historyLength) {
+        if board.historyLength != config.historyLength,
+            let replayed = try? GoGame(record: game.record, historyLength: config.historyLength)
+        {
             board = replayed.board
         }
         if board.toPlay != color {
@@ -43,15 +47,17 @@ public final class GoDQNPlayer: GoMoveGenerator {
         if EpsilonGreedy.explores(epsilon, generator: &generator) {
             return board.randomMove(for: color, using: &random, includePass: true, protectEyes: true)
         }
-        let layout = GoObservationLayout(size: board.size, historyLength: board.historyLength, protectEyes: config.protectEyes)
+        let layout = GoObservationLayout(
+            size: board.size, historyLength: board.historyLength, protectEyes: config.protectEyes)
         var row = [Float](repeating: 0, count: layout.count)
         return row.withUnsafeMutableBufferPointer { buffer in
             layout.write(board, into: buffer)
             let input = GoDQNAgent.planes(of: buffer.baseAddress!, rows: 1, layout: layout)
             let q = withNoGrad { network(input) }
             lastQValues = q.scalars
-            let action = GoDQNAgent.maskedArgmax(q.storage.pointer, mask: buffer.baseAddress! + layout.planeValues,
-                                                 count: layout.actionCount)
+            let action = GoDQNAgent.maskedArgmax(
+                q.storage.pointer, mask: buffer.baseAddress! + layout.planeValues,
+                count: layout.actionCount)
             return board.move(forAction: action)
         }
     }

@@ -60,10 +60,13 @@ public final class GoDQNTrainer {
 
     public init(config: GoDQNConfig, folder: String, resume: String? = nil) throws {
         guard (2...25).contains(config.size), config.moves > 0, config.batchSize > 0,
-              config.replayCapacity > config.batchSize, config.nSteps >= 1, config.targetUpdateEvery > 0,
-              config.trainEvery > 0, config.parallelGames > 0, config.poolSize > 0, config.snapshotEvery > 0,
-              config.channels > 0, config.layers > 0, config.evalGames > 0 else {
-            throw AgentError.invalidConfig("invalid Go DQN settings: size must be 2…25; moves, batch, n-steps, intervals, games, pool, channels and layers positive; replay capacity above the batch")
+            config.replayCapacity > config.batchSize, config.nSteps >= 1, config.targetUpdateEvery > 0,
+            config.trainEvery > 0, config.parallelGames > 0, config.poolSize > 0, config.snapshotEvery > 0,
+            config.channels > 0, config.layers > 0, config.evalGames > 0
+        else {
+            throw AgentError.invalidConfig(
+                "invalid Go DQN settings: size must be 2…25; moves, batch, n-steps, intervals, games, pool, channels and layers positive; replay capacity above the batch"
+            )
         }
         self.config = config
         agent = GoDQNAgent(config: config)
@@ -73,7 +76,8 @@ public final class GoDQNTrainer {
         if let resume {
             let metadata = try GoDQNCheckpoint.load(resume, into: agent)
             guard let json = metadata[GoDQNCheckpoint.stateKey], let data = json.data(using: .utf8),
-                  let restored = try? JSONDecoder().decode(GoTrainingState.self, from: data) else {
+                let restored = try? JSONDecoder().decode(GoTrainingState.self, from: data)
+            else {
                 throw AgentError.badCheckpoint(path: resume, reason: "no Go training state in its metadata")
             }
             state = restored
@@ -88,8 +92,9 @@ public final class GoDQNTrainer {
 
     private func snapshot() -> GoQNetwork {
         var generator = RandomGenerator(seed: 0)
-        let copy = GoQNetwork(inputChannels: agent.layout.planeCount, channels: config.channels, layers: config.layers,
-                              generator: &generator)
+        let copy = GoQNetwork(
+            inputChannels: agent.layout.planeCount, channels: config.channels, layers: config.layers,
+            generator: &generator)
         TargetNetwork.copyParameters(from: agent.online, to: copy)
         copy.isTraining = false
         return copy
@@ -113,7 +118,8 @@ public final class GoDQNTrainer {
         let k = config.parallelGames, cap = config.moveCap
         let startMove = state.moves, updatesAtStart = state.updates
         // After a resume the buffer is empty: refill it before learning again.
-        let learningStarts = startMove + (startMove > 0 ? min(config.learningStarts, config.replayCapacity) : config.learningStarts)
+        let learningStarts =
+            startMove + (startMove > 0 ? min(config.learningStarts, config.replayCapacity) : config.learningStarts)
         var slots: [Slot] = []
         for _ in 0..<k { slots.append(newSlot()) }
         var current = [Float](repeating: 0, count: k * layout.count)
@@ -130,7 +136,7 @@ public final class GoDQNTrainer {
             // MARK: observe
             current.withUnsafeMutableBufferPointer { out in
                 for i in 0..<k {
-                    let row = UnsafeMutableBufferPointer(rebasing: out[i * layout.count ..< (i + 1) * layout.count])
+                    let row = UnsafeMutableBufferPointer(rebasing: out[i * layout.count..<(i + 1) * layout.count])
                     layout.write(slots[i].board, into: row)
                     Self.pack(UnsafeBufferPointer(row), appendingTo: &slots[i].positions)
                 }
@@ -139,7 +145,7 @@ public final class GoDQNTrainer {
             // MARK: act — one batched forward per network that has a position to play
             var chosen = [Int](repeating: 0, count: k)
             let epsilon = state.moves < learningStarts ? 1 : config.epsilon(atMove: state.moves)
-            for network in -2..<pool.count {   // −2: the learner, −1: random, ≥ 0: a snapshot
+            for network in -2..<pool.count {  // −2: the learner, −1: random, ≥ 0: a snapshot
                 var members: [Int] = []
                 for i in 0..<k {
                     let toMove = slots[i].board.toPlay
@@ -164,15 +170,18 @@ public final class GoDQNTrainer {
                 current.withUnsafeBufferPointer { source in
                     group.withUnsafeMutableBufferPointer { rows in
                         for (r, i) in greedy.enumerated() {
-                            (rows.baseAddress! + r * layout.count).update(from: source.baseAddress! + i * layout.count,
-                                                                           count: layout.count)
+                            (rows.baseAddress! + r * layout.count).update(
+                                from: source.baseAddress! + i * layout.count,
+                                count: layout.count)
                         }
-                        let q = agent.qValues(of: rows.baseAddress!, count: greedy.count,
-                                              network: network == -2 ? agent.online : pool[network])
+                        let q = agent.qValues(
+                            of: rows.baseAddress!, count: greedy.count,
+                            network: network == -2 ? agent.online : pool[network])
                         for (r, i) in greedy.enumerated() {
-                            chosen[i] = GoDQNAgent.maskedArgmax(q.storage.pointer + r * layout.actionCount,
-                                                                mask: rows.baseAddress! + r * layout.count + layout.planeValues,
-                                                                count: layout.actionCount)
+                            chosen[i] = GoDQNAgent.maskedArgmax(
+                                q.storage.pointer + r * layout.actionCount,
+                                mask: rows.baseAddress! + r * layout.count + layout.planeValues,
+                                count: layout.actionCount)
                         }
                     }
                 }
@@ -223,20 +232,31 @@ public final class GoDQNTrainer {
             if state.moves - lastLogMove >= 1_000 {
                 lastLogMove = state.moves
                 let rate = Double(state.moves - startMove) / max(1e-9, now.timeIntervalSince(start))
-                var scalars: [(String, Double)] = [("train/epsilon", Double(epsilon)), ("train/moves_per_s", rate),
-                                                  ("train/games", Double(state.games))]
+                var scalars: [(String, Double)] = [
+                    ("train/epsilon", Double(epsilon)), ("train/moves_per_s", rate),
+                    ("train/games", Double(state.games))
+                ]
                 if updatesSinceLog > 0 {
-                    scalars += [("train/td_loss", lossSum / Double(updatesSinceLog)), ("train/mean_q", qSum / Double(updatesSinceLog))]
+                    scalars += [
+                        ("train/td_loss", lossSum / Double(updatesSinceLog)),
+                        ("train/mean_q", qSum / Double(updatesSinceLog))
+                    ]
                 }
                 try logger.log(step: state.moves, scalars)
-                lossSum = 0; qSum = 0; updatesSinceLog = 0
+                lossSum = 0
+                qSum = 0
+                updatesSinceLog = 0
             }
             if now.timeIntervalSince(lastReport) >= 0.1 {
                 lastReport = now
-                onProgress?(state.moves, [("games", Double(state.games)),
-                                          ("vs_random", Double(GoTrainingState.mean(state.recentVersusRandom))),
-                                          ("vs_pool", Double(GoTrainingState.mean(state.recentVersusSnapshots))),
-                                          ("eps", Double(epsilon))])
+                onProgress?(
+                    state.moves,
+                    [
+                        ("games", Double(state.games)),
+                        ("vs_random", Double(GoTrainingState.mean(state.recentVersusRandom))),
+                        ("vs_pool", Double(GoTrainingState.mean(state.recentVersusSnapshots))),
+                        ("eps", Double(epsilon))
+                    ])
             }
             if shouldStop() { break }
             if state.moves >= nextEval {
@@ -252,21 +272,29 @@ public final class GoDQNTrainer {
             try evaluateAndSave()
         }
         try saveCheckpoint(to: lastCheckpointPath)
-        try trainingRun.finish(metrics: [("eval_win_rate", Double(state.lastEvalWinRate ?? .nan)),
-                                         ("best_eval_win_rate", Double(state.bestEvalWinRate ?? .nan))], step: state.moves)
+        try trainingRun.finish(
+            metrics: [
+                ("eval_win_rate", Double(state.lastEvalWinRate ?? .nan)),
+                ("best_eval_win_rate", Double(state.bestEvalWinRate ?? .nan))
+            ], step: state.moves)
         let elapsed = Date().timeIntervalSince(start)
-        return GoTrainingSummary(moves: state.moves, games: state.games, updates: state.updates,
-                                 evalWinRate: state.lastEvalWinRate ?? .nan, bestEvalWinRate: state.bestEvalWinRate ?? .nan,
-                                 movesPerSecond: Double(state.moves - startMove) / max(1e-9, elapsed),
-                                 lastCheckpoint: lastCheckpointPath,
-                                 bestCheckpoint: FileManager.default.fileExists(atPath: bestCheckpointPath) ? bestCheckpointPath : nil)
+        return GoTrainingSummary(
+            moves: state.moves, games: state.games, updates: state.updates,
+            evalWinRate: state.lastEvalWinRate ?? .nan, bestEvalWinRate: state.bestEvalWinRate ?? .nan,
+            movesPerSecond: Double(state.moves - startMove) / max(1e-9, elapsed),
+            lastCheckpoint: lastCheckpointPath,
+            bestCheckpoint: FileManager.default.fileExists(atPath: bestCheckpointPath) ? bestCheckpointPath : nil)
     }
 
     private func newSlot() -> Slot {
         let learner: GoColor = state.games % 2 == 0 ? .black : .white
-        let opponent = state.generator.nextFloat() < config.randomOpponentFraction ? -1 : state.generator.nextInt(below: pool.count)
+        let opponent =
+            state.generator.nextFloat() < config.randomOpponentFraction
+            ? -1 : state.generator.nextInt(below: pool.count)
         state.games += 1
-        return Slot(board: GoBoard(size: config.size, historyLength: config.historyLength), learner: learner, opponent: opponent)
+        return Slot(
+            board: GoBoard(size: config.size, historyLength: config.historyLength), learner: learner, opponent: opponent
+        )
     }
 
     /// One random symmetry per row, the same for s, s′ and the action.
@@ -277,8 +305,10 @@ public final class GoDQNTrainer {
                 batch.nextStates.withUnsafeMutableBufferPointer { next in
                     for row in 0..<batch.size {
                         let k = state.generator.nextInt(below: GoSymmetry.count)
-                        GoSymmetry.apply(k, to: states.baseAddress! + row * count, layout: layout, scratch: temporary.baseAddress!)
-                        GoSymmetry.apply(k, to: next.baseAddress! + row * count, layout: layout, scratch: temporary.baseAddress!)
+                        GoSymmetry.apply(
+                            k, to: states.baseAddress! + row * count, layout: layout, scratch: temporary.baseAddress!)
+                        GoSymmetry.apply(
+                            k, to: next.baseAddress! + row * count, layout: layout, scratch: temporary.baseAddress!)
                         batch.actions[row] = GoSymmetry.map(action: batch.actions[row], size: layout.size, symmetry: k)
                     }
                 }
@@ -306,8 +336,9 @@ public final class GoDQNTrainer {
             Self.unpack(slot.positions, at: t * bytes, into: &unpackedA)
             Self.unpack(slot.positions, at: (t + 1) * bytes, into: &unpackedB)
             let last = t == count - 1
-            replay.add(observation: unpackedA, action: Int(slot.actions[t]), reward: last ? finalReward : 0,
-                       nextObservation: unpackedB, terminated: last, truncated: false)
+            replay.add(
+                observation: unpackedA, action: Int(slot.actions[t]), reward: last ? finalReward : 0,
+                nextObservation: unpackedB, terminated: last, truncated: false)
         }
         let score: Float = winner == nil ? 0.5 : winner == slot.learner ? 1 : 0
         if slot.opponent < 0 {
@@ -317,20 +348,30 @@ public final class GoDQNTrainer {
             state.recentVersusSnapshots.append(score)
             if state.recentVersusSnapshots.count > 100 { state.recentVersusSnapshots.removeFirst() }
         }
-        try? logger.log(step: state.moves, [("charts/game_length", Double(count)),
-                                            ("charts/learner_score", Double(score))])
+        try? logger.log(
+            step: state.moves,
+            [
+                ("charts/game_length", Double(count)),
+                ("charts/learner_score", Double(score))
+            ])
     }
 
     private func evaluateAndSave() throws {
-        let result = GoEvaluation.versusRandom(network: agent.online, config: config, games: config.evalGames,
-                                               seed: config.seed &+ 1_000_003 &+ UInt64(state.moves))
+        let result = GoEvaluation.versusRandom(
+            network: agent.online, config: config, games: config.evalGames,
+            seed: config.seed &+ 1_000_003 &+ UInt64(state.moves))
         state.lastEvalWinRate = result.winRate
         state.evalCurve.append([Float(state.moves), result.winRate])
-        try logger.log(step: state.moves, [("eval/win_rate_vs_random", Double(result.winRate)),
-                                           ("eval/mean_margin", result.meanMargin),
-                                           ("eval/mean_length", result.meanLength)])
-        var message = String(format: "eval at %d moves: %.1f%% wins against random over %d games (mean margin %+.1f, %.0f moves)",
-                             state.moves, 100 * result.winRate, result.games, result.meanMargin, result.meanLength)
+        try logger.log(
+            step: state.moves,
+            [
+                ("eval/win_rate_vs_random", Double(result.winRate)),
+                ("eval/mean_margin", result.meanMargin),
+                ("eval/mean_length", result.meanLength)
+            ])
+        var message = String(
+            format: "eval at %d moves: %.1f%% wins against random over %d games (mean margin %+.1f, %.0f moves)",
+            state.moves, 100 * result.winRate, result.games, result.meanMargin, result.meanLength)
         var best = state.bestEvalWinRate.map(Double.init)
         if TrainingRun.improves(Double(result.winRate), on: &best) {
             state.bestEvalWinRate = result.winRate

@@ -20,9 +20,12 @@ public enum GoEvaluation {
 
     /// Plays `games` games (the network black in even games, white in odd ones), up to
     /// `config.parallelGames` at once with one batched forward per turn, on `config.size`.
-    public static func versusRandom(network: GoQNetwork, config: GoDQNConfig, games: Int, seed: UInt64,
-                                    onGame: ((_ finished: Int, _ margin: Double) -> Void)? = nil) -> Result {
-        let layout = GoObservationLayout(size: config.size, historyLength: config.historyLength, protectEyes: config.protectEyes)
+    public static func versusRandom(
+        network: GoQNetwork, config: GoDQNConfig, games: Int, seed: UInt64,
+        onGame: ((_ finished: Int, _ margin: Double) -> Void)? = nil
+    ) -> Result {
+        let layout = GoObservationLayout(
+            size: config.size, historyLength: config.historyLength, protectEyes: config.protectEyes)
         var random = GoRandom(seed: seed)
         var wins: Float = 0, marginSum = 0.0, lengthSum = 0
         var started = 0, finishedCount = 0
@@ -31,8 +34,12 @@ public enum GoEvaluation {
         var rows = [Float](repeating: 0, count: config.parallelGames * layout.count)
         while started < games || !boards.isEmpty {
             while boards.count < config.parallelGames && started < games {
-                boards.append((GoBoard(size: config.size, historyLength: config.historyLength), started % 2 == 0 ? .black : .white,
-                               started))
+                boards.append(
+                    (
+                        GoBoard(size: config.size, historyLength: config.historyLength),
+                        started % 2 == 0 ? .black : .white,
+                        started
+                    ))
                 started += 1
             }
             let networkTurns = boards.indices.filter { boards[$0].board.toPlay == boards[$0].color }
@@ -43,14 +50,17 @@ public enum GoEvaluation {
             if !networkTurns.isEmpty {
                 rows.withUnsafeMutableBufferPointer { out in
                     for (r, i) in networkTurns.enumerated() {
-                        layout.write(boards[i].board, into: UnsafeMutableBufferPointer(rebasing: out[r * layout.count ..< (r + 1) * layout.count]))
+                        layout.write(
+                            boards[i].board,
+                            into: UnsafeMutableBufferPointer(rebasing: out[r * layout.count..<(r + 1) * layout.count]))
                     }
                     let input = GoDQNAgent.planes(of: out.baseAddress!, rows: networkTurns.count, layout: layout)
                     let q = withNoGrad { network(input) }
                     for (r, i) in networkTurns.enumerated() {
-                        let a = GoDQNAgent.maskedArgmax(q.storage.pointer + r * layout.actionCount,
-                                                        mask: out.baseAddress! + r * layout.count + layout.planeValues,
-                                                        count: layout.actionCount)
+                        let a = GoDQNAgent.maskedArgmax(
+                            q.storage.pointer + r * layout.actionCount,
+                            mask: out.baseAddress! + r * layout.count + layout.planeValues,
+                            count: layout.actionCount)
                         moves[i] = boards[i].board.move(forAction: a)
                     }
                 }
@@ -72,7 +82,8 @@ public enum GoEvaluation {
                 onGame?(finishedCount, margin)
             }
         }
-        return Result(games: games, winRate: wins / Float(max(1, games)), meanMargin: marginSum / Double(max(1, games)),
-                      meanLength: Double(lengthSum) / Double(max(1, games)), margins: margins, lengths: lengths)
+        return Result(
+            games: games, winRate: wins / Float(max(1, games)), meanMargin: marginSum / Double(max(1, games)),
+            meanLength: Double(lengthSum) / Double(max(1, games)), margins: margins, lengths: lengths)
     }
 }

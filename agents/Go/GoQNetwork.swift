@@ -26,14 +26,17 @@ public final class GoQNetwork: UnaryLayer {
     private let globalHead: Linear
 
     public init(inputChannels: Int, channels: Int, layers: Int, generator: inout RandomGenerator) {
-        precondition(inputChannels > 0 && channels > 0 && layers > 0,
-                     "GoQNetwork: input channels \(inputChannels), channels \(channels) and layers \(layers) must be positive")
+        precondition(
+            inputChannels > 0 && channels > 0 && layers > 0,
+            "GoQNetwork: input channels \(inputChannels), channels \(channels) and layers \(layers) must be positive")
         self.inputChannels = inputChannels
         self.channels = channels
         var convs: [Conv2d] = []
         for layer in 0..<layers {
-            convs.append(Conv2d(inputChannels: layer == 0 ? inputChannels : channels, outputChannels: channels,
-                                kernelSize: 3, padding: 1, generator: &generator))
+            convs.append(
+                Conv2d(
+                    inputChannels: layer == 0 ? inputChannels : channels, outputChannels: channels,
+                    kernelSize: 3, padding: 1, generator: &generator))
         }
         convolutions = convs
         pointHead = Conv2d(inputChannels: channels, outputChannels: 1, kernelSize: 1, generator: &generator)
@@ -47,16 +50,17 @@ public final class GoQNetwork: UnaryLayer {
 
     /// Q-values (N, H·W + 1) of planes (N, C, H, W).
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        precondition(x.rank == 4 && x.shape[1] == inputChannels,
-                     "GoQNetwork: input \(x.shape) is not (N, \(inputChannels), H, W)")
+        precondition(
+            x.rank == 4 && x.shape[1] == inputChannels,
+            "GoQNetwork: input \(x.shape) is not (N, \(inputChannels), H, W)")
         let (n, points) = (x.shape[0], x.shape[2] * x.shape[3])
         var h = x
-        for conv in convolutions { h = conv(h).relu() }                     // (N, F, H, W)
-        let advantages = pointHead(h).reshaped([n, points])                 // (N, H·W)
-        let pooled = h.mean(axes: [2, 3])                                   // (N, F)
-        let global = globalHead(pooled)                                     // (N, 2): V, A_pass
-        let value = global.gather(axis: 1, index: Tensor.zeros([n, 1]))     // (N, 1)
-        let pass = global.gather(axis: 1, index: Tensor.full([n, 1], 1))    // (N, 1)
-        return Tensor.concat([advantages + value, pass + value], axis: 1)   // (N, H·W + 1)
+        for conv in convolutions { h = conv(h).relu() }  // (N, F, H, W)
+        let advantages = pointHead(h).reshaped([n, points])  // (N, H·W)
+        let pooled = h.mean(axes: [2, 3])  // (N, F)
+        let global = globalHead(pooled)  // (N, 2): V, A_pass
+        let value = global.gather(axis: 1, index: Tensor.zeros([n, 1]))  // (N, 1)
+        let pass = global.gather(axis: 1, index: Tensor.full([n, 1], 1))  // (N, 1)
+        return Tensor.concat([advantages + value, pass + value], axis: 1)  // (N, H·W + 1)
     }
 }

@@ -25,8 +25,10 @@ public enum GoSymmetry {
 
     /// Applies symmetry `k` in place to one stored position (every plane, and the points of
     /// the legal mask) laid out as `layout` says; `scratch` holds at least size² floats.
-    public static func apply(_ k: Int, to position: UnsafeMutablePointer<Float>, layout: GoObservationLayout,
-                             scratch: UnsafeMutablePointer<Float>) {
+    public static func apply(
+        _ k: Int, to position: UnsafeMutablePointer<Float>, layout: GoObservationLayout,
+        scratch: UnsafeMutablePointer<Float>
+    ) {
         if k == 0 { return }
         let n = layout.size, area = n * n
         var destination = [Int](repeating: 0, count: area)

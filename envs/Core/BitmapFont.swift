@@ -15,15 +15,19 @@ public enum BitmapFont {
 
     /// Draws `text` with its top-left corner at (x, y); returns the x just after the last character.
     @discardableResult
-    public static func draw(_ text: String, into frame: inout Frame, x: Int, y: Int,
-                            color: RGB, scale: Int = 1) -> Int {
+    public static func draw(
+        _ text: String, into frame: inout Frame, x: Int, y: Int,
+        color: RGB, scale: Int = 1
+    ) -> Int {
         drawText(text, into: &frame, x: x, y: y, color: color, scale: scale)
     }
 
     /// `draw` on any canvas.
     @discardableResult
-    public static func drawText<C: Canvas>(_ text: String, into canvas: inout C, x: Int, y: Int,
-                                           color: RGB, scale: Int = 1) -> Int {
+    public static func drawText<C: Canvas>(
+        _ text: String, into canvas: inout C, x: Int, y: Int,
+        color: RGB, scale: Int = 1
+    ) -> Int {
         var cursor = x
         for scalar in text.unicodeScalars {
             drawGlyph(code: Int(min(scalar.value, 127)), into: &canvas, x: cursor, y: y, color: color, scale: scale)
@@ -35,10 +39,15 @@ public enum BitmapFont {
     /// Draws a non-negative integer in decimal without building a string (for per-step HUDs);
     /// returns the x just after the last digit.
     @discardableResult
-    public static func drawNumber<C: Canvas>(_ number: Int, into canvas: inout C, x: Int, y: Int,
-                                             color: RGB, scale: Int = 1) -> Int {
+    public static func drawNumber<C: Canvas>(
+        _ number: Int, into canvas: inout C, x: Int, y: Int,
+        color: RGB, scale: Int = 1
+    ) -> Int {
         var n = max(0, number), digits = 1
-        while n >= 10 { n /= 10; digits += 1 }
+        while n >= 10 {
+            n /= 10
+            digits += 1
+        }
         n = max(0, number)
         var cursor = x + (digits - 1) * advance * scale
         for _ in 0..<digits {
@@ -49,8 +58,10 @@ public enum BitmapFont {
         return x + digits * advance * scale
     }
 
-    private static func drawGlyph<C: Canvas>(code: Int, into canvas: inout C, x: Int, y: Int,
-                                             color: RGB, scale: Int) {
+    private static func drawGlyph<C: Canvas>(
+        code: Int, into canvas: inout C, x: Int, y: Int,
+        color: RGB, scale: Int
+    ) {
         let base = code * glyphHeight
         for row in 0..<glyphHeight {
             let bits = table[base + row]
@@ -143,6 +154,6 @@ public enum BitmapFont {
         "'": ["..#..", "..#..", ".#...", ".....", ".....", ".....", "....."],
         "\"": [".#.#.", ".#.#.", ".....", ".....", ".....", ".....", "....."],
         "#": [".#.#.", ".#.#.", "#####", ".#.#.", "#####", ".#.#.", ".#.#."],
-        "*": [".....", "..#..", "#.#.#", ".###.", "#.#.#", "..#..", "....."],
+        "*": [".....", "..#..", "#.#.#", ".###.", "#.#.#", "..#..", "....."]
     ]
 }

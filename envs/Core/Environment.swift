@@ -6,8 +6,9 @@ public struct ObservationShape: Equatable, Hashable, Sendable, CustomStringConve
     public let width: Int
 
     public init(channels: Int, height: Int, width: Int) {
-        precondition(channels > 0 && height > 0 && width > 0,
-                     "ObservationShape: sizes must be positive, got \(channels)×\(height)×\(width)")
+        precondition(
+            channels > 0 && height > 0 && width > 0,
+            "ObservationShape: sizes must be positive, got \(channels)×\(height)×\(width)")
         self.channels = channels
         self.height = height
         self.width = width
@@ -111,8 +112,11 @@ extension Environment {
     }
 
     /// Gymnasium's `step`: observation, reward, terminated, truncated (allocates the observation).
-    public mutating func stepObserving(_ action: Int)
-        -> (observation: [Float], reward: Float, terminated: Bool, truncated: Bool) {
+    public mutating func stepObserving(
+        _ action: Int
+    )
+        -> (observation: [Float], reward: Float, terminated: Bool, truncated: Bool)
+    {
         let result = step(action)
         return (observation(), result.reward, result.terminated, result.truncated)
     }
@@ -120,15 +124,18 @@ extension Environment {
     /// Checks an action index against the action space (misuse in code → precondition).
     @inline(__always)
     func checkAction(_ action: Int, _ name: StaticString) {
-        precondition(action >= 0 && action < actionCount,
-                     "\(name).step: action \(action) outside 0..<\(actionCount)")
+        precondition(
+            action >= 0 && action < actionCount,
+            "\(name).step: action \(action) outside 0..<\(actionCount)")
     }
 
     /// Checks that a buffer has room for one observation.
     @inline(__always)
     func checkBuffer(_ count: Int, _ name: StaticString) {
-        precondition(count >= observationShape.count,
-                     "\(name).writeObservation: buffer holds \(count) values, observation \(observationShape) needs \(observationShape.count)")
+        precondition(
+            count >= observationShape.count,
+            "\(name).writeObservation: buffer holds \(count) values, observation \(observationShape) needs \(observationShape.count)"
+        )
     }
 }
 

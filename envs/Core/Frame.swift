@@ -23,7 +23,9 @@ public struct Frame: Equatable, Sendable {
         }
         set {
             let i = (y * width + x) * 3
-            pixels[i] = newValue.r; pixels[i + 1] = newValue.g; pixels[i + 2] = newValue.b
+            pixels[i] = newValue.r
+            pixels[i + 1] = newValue.g
+            pixels[i + 2] = newValue.b
         }
     }
 
@@ -36,7 +38,9 @@ public struct Frame: Equatable, Sendable {
             for row in y0..<y1 {
                 var i = (row * frameWidth + x0) * 3
                 for _ in x0..<x1 {
-                    p[i] = color.r; p[i + 1] = color.g; p[i + 2] = color.b
+                    p[i] = color.r
+                    p[i + 1] = color.g
+                    p[i + 2] = color.b
                     i += 3
                 }
             }
@@ -47,7 +51,11 @@ public struct Frame: Equatable, Sendable {
 /// A 24-bit colour.
 public struct RGB: Equatable, Hashable, Sendable {
     public var r: UInt8, g: UInt8, b: UInt8
-    public init(_ r: UInt8, _ g: UInt8, _ b: UInt8) { self.r = r; self.g = g; self.b = b }
+    public init(_ r: UInt8, _ g: UInt8, _ b: UInt8) {
+        self.r = r
+        self.g = g
+        self.b = b
+    }
     public static let black = RGB(0, 0, 0)
     public static let white = RGB(255, 255, 255)
 }

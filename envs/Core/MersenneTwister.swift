@@ -61,7 +61,11 @@ public struct MersenneTwister: Sendable {
         let range = UInt32(n - 1)
         if range == 0 { return 0 }
         var mask = range
-        mask |= mask >> 1; mask |= mask >> 2; mask |= mask >> 4; mask |= mask >> 8; mask |= mask >> 16
+        mask |= mask >> 1
+        mask |= mask >> 2
+        mask |= mask >> 4
+        mask |= mask >> 8
+        mask |= mask >> 16
         while true {
             let value = next() & mask
             if value <= range { return Int(value) }

@@ -44,8 +44,9 @@ public enum PixelPreprocessing {
 
     /// Area-resizes `gray` to 84 × 84 bytes, row-major, into `buffer`.
     public static func downsample(_ gray: GrayFrame, into buffer: UnsafeMutableBufferPointer<UInt8>) {
-        precondition(buffer.count >= size * size,
-                     "PixelPreprocessing.downsample: buffer holds \(buffer.count) bytes, needs \(size * size)")
+        precondition(
+            buffer.count >= size * size,
+            "PixelPreprocessing.downsample: buffer holds \(buffer.count) bytes, needs \(size * size)")
         if gray.width == 2 * size && gray.height == 2 * size {
             halve(gray, into: buffer)
         } else {
@@ -86,8 +87,9 @@ public enum PixelPreprocessing {
                     // Pack the low byte of each 16-bit lane into 4 consecutive bytes.
                     lanes = (lanes | (lanes >> 8)) & 0x0000_FFFF_0000_FFFF
                     lanes = (lanes | (lanes >> 16)) & 0xFFFF_FFFF
-                    dst.storeBytes(of: UInt32(truncatingIfNeeded: lanes).littleEndian,
-                                   toByteOffset: oy * size + 4 * group, as: UInt32.self)
+                    dst.storeBytes(
+                        of: UInt32(truncatingIfNeeded: lanes).littleEndian,
+                        toByteOffset: oy * size + 4 * group, as: UInt32.self)
                 }
             }
         }
@@ -131,8 +133,10 @@ struct AreaResizePlan: Sendable {
     let rows: Axis, columns: Axis
 
     init(inWidth: Int, inHeight: Int, outWidth: Int, outHeight: Int) {
-        self.inWidth = inWidth; self.inHeight = inHeight
-        self.outWidth = outWidth; self.outHeight = outHeight
+        self.inWidth = inWidth
+        self.inHeight = inHeight
+        self.outWidth = outWidth
+        self.outHeight = outHeight
         rows = Axis(input: inHeight, output: outHeight)
         columns = Axis(input: inWidth, output: outWidth)
     }

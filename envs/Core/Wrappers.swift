@@ -95,7 +95,10 @@ public struct TimeLimit<Base: Environment>: EnvironmentWrapper {
 public struct EpisodeRecord: Equatable, Sendable {
     public var totalReward: Float
     public var length: Int
-    public init(totalReward: Float, length: Int) { self.totalReward = totalReward; self.length = length }
+    public init(totalReward: Float, length: Int) {
+        self.totalReward = totalReward
+        self.length = length
+    }
 }
 
 /// Records the return and length of every episode (Gymnasium's `RecordEpisodeStatistics`).
@@ -151,7 +154,7 @@ public struct AutoReset<Base: Environment>: EnvironmentWrapper {
     }
 
     public mutating func step(_ action: Int) -> StepResult {
-        if base.isDone { base.reset(seed: nil) }   // a base that started done (e.g. a finished copy)
+        if base.isDone { base.reset(seed: nil) }  // a base that started done (e.g. a finished copy)
         let result = base.step(action)
         didReset = result.isDone
         if didReset {
@@ -205,7 +208,7 @@ public struct FrameStack<Base: Environment>: EnvironmentWrapper {
     private mutating func fill() {
         let n = base.observationShape.count
         var ring = frames
-        frames = []                       // so that `ring` is unique and `base` may be read meanwhile
+        frames = []  // so that `ring` is unique and `base` may be read meanwhile
         ring.withUnsafeMutableBufferPointer { all in
             base.writeObservation(into: UnsafeMutableBufferPointer(rebasing: all[0..<n]))
             for slot in 1..<count { all.baseAddress!.advanced(by: slot * n).update(from: all.baseAddress!, count: n) }

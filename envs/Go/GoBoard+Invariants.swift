@@ -33,28 +33,41 @@ extension GoBoard {
             groupOf[p] = p
             var i = 0
             while i < members.count {
-                let s = members[i]; i += 1
+                let s = members[i]
+                i += 1
                 for k in 0..<4 {
                     let q = neighbor(s, k)
                     if cells[q] == 0 { libertySet.insert(q) }
-                    if cells[q] == c && groupOf[q] < 0 { groupOf[q] = p; members.append(q) }
+                    if cells[q] == c && groupOf[q] < 0 {
+                        groupOf[q] = p
+                        members.append(q)
+                    }
                 }
             }
             let h = Int(head[p])
             var groupKeyFromScratch: UInt64 = 0
             for s in members {
                 groupKeyFromScratch ^= key(c, s)
-                if Int(head[s]) != h { problems.append("stone \(point(at: s)) has head \(head[s]), group head is \(h)") }
+                if Int(head[s]) != h {
+                    problems.append("stone \(point(at: s)) has head \(head[s]), group head is \(h)")
+                }
             }
             // The circular list must hold exactly the flooded stones.
             var listed = 0, s = h
             repeat {
                 listed += 1
-                if groupOf[s] != p { problems.append("stone list of group at \(point(at: h)) reaches \(point(at: s))"); break }
+                if groupOf[s] != p {
+                    problems.append("stone list of group at \(point(at: h)) reaches \(point(at: s))")
+                    break
+                }
                 s = Int(nextStone[s])
             } while s != h && listed <= members.count
-            if listed != members.count { problems.append("group at \(point(at: h)) lists \(listed) stones, has \(members.count)") }
-            if Int(stones[h]) != members.count { problems.append("group at \(point(at: h)) counts \(stones[h]) stones, has \(members.count)") }
+            if listed != members.count {
+                problems.append("group at \(point(at: h)) lists \(listed) stones, has \(members.count)")
+            }
+            if Int(stones[h]) != members.count {
+                problems.append("group at \(point(at: h)) counts \(stones[h]) stones, has \(members.count)")
+            }
             if Int(liberties[h]) != libertySet.count {
                 problems.append("group at \(point(at: h)) counts \(liberties[h]) liberties, has \(libertySet.count)")
             }

@@ -25,8 +25,9 @@ extension GoBoard {
     /// exactly `planeCount · size²` floats. Allocates nothing.
     public func writePlanes(into buffer: UnsafeMutableBufferPointer<Float>) {
         let n = size, plane = n * n
-        precondition(buffer.count == planeCount * plane,
-                     "GoBoard.writePlanes: buffer holds \(buffer.count) floats, need \(planeCount)×\(n)×\(n)")
+        precondition(
+            buffer.count == planeCount * plane,
+            "GoBoard.writePlanes: buffer holds \(buffer.count) floats, need \(planeCount)×\(n)×\(n)")
         guard let out = buffer.baseAddress else { return }
         out.update(repeating: 0, count: buffer.count)
         let own = toPlay.rawValue
@@ -36,7 +37,10 @@ extension GoBoard {
                 let p = rowBase + column
                 let i = row * n + column
                 let c = cells[p]
-                if c == 0 { out[2 * plane + i] = 1; continue }
+                if c == 0 {
+                    out[2 * plane + i] = 1
+                    continue
+                }
                 let libs = Int(liberties[Int(head[p])])
                 let side = c == own ? 0 : 1
                 out[side * plane + i] = 1
@@ -65,8 +69,9 @@ extension GoBoard {
     /// (`size² + 1` floats: points row-major from the top-left, then pass, always legal).
     public func writeLegalMask(into buffer: UnsafeMutableBufferPointer<Float>) {
         let n = size
-        precondition(buffer.count == n * n + 1,
-                     "GoBoard.writeLegalMask: buffer holds \(buffer.count) floats, need \(n * n + 1)")
+        precondition(
+            buffer.count == n * n + 1,
+            "GoBoard.writeLegalMask: buffer holds \(buffer.count) floats, need \(n * n + 1)")
         for row in 0..<n {
             for column in 0..<n {
                 buffer[row * n + column] = isLegal(index: (row + 1) * stride + column + 1, color: toPlay) ? 1 : 0
@@ -85,7 +90,8 @@ extension GoBoard {
 
     /// The move of an action number (`0 ... size²`).
     public func move(forAction action: Int) -> GoMove {
-        precondition((0...(size * size)).contains(action), "GoBoard.move(forAction:): \(action) out of 0...\(size * size)")
+        precondition(
+            (0...(size * size)).contains(action), "GoBoard.move(forAction:): \(action) out of 0...\(size * size)")
         return action == size * size ? .pass : .play(GoPoint(column: action % size, row: action / size))
     }
 }

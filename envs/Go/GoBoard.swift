@@ -91,9 +91,18 @@ public final class GoBoard {
     }
 
     deinit {
-        cells.deallocate(); head.deallocate(); nextStone.deallocate(); liberties.deallocate()
-        stones.deallocate(); groupKey.deallocate(); zobrist.deallocate(); mark.deallocate()
-        stack.deallocate(); emptyList.deallocate(); emptySlot.deallocate(); history.deallocate()
+        cells.deallocate()
+        head.deallocate()
+        nextStone.deallocate()
+        liberties.deallocate()
+        stones.deallocate()
+        groupKey.deallocate()
+        zobrist.deallocate()
+        mark.deallocate()
+        stack.deallocate()
+        emptyList.deallocate()
+        emptySlot.deallocate()
+        history.deallocate()
         seen.deallocate()
     }
 
@@ -354,7 +363,10 @@ public final class GoBoard {
         for k in 0..<4 {
             let q = neighbor(p, k)
             let cq = cells[q]
-            if cq == 0 { freeNeighbors += 1; continue }
+            if cq == 0 {
+                freeNeighbors += 1
+                continue
+            }
             if cq == 3 { continue }
             let h = head[q]
             if h == h0 || h == h1 || h == h2 { continue }
@@ -375,7 +387,10 @@ public final class GoBoard {
                 var touches = false
                 for j in 0..<4 {
                     let f = neighbor(e, j)
-                    if f != p && cells[f] == c && Int(head[f]) == g { touches = true; break }
+                    if f != p && cells[f] == c && Int(head[f]) == g {
+                        touches = true
+                        break
+                    }
                 }
                 if !touches { added += 1 }
             }
@@ -421,13 +436,19 @@ public final class GoBoard {
     /// Distinct empty points next to the group headed by `g`.
     @usableFromInline func countLiberties(_ g: Int) -> Int32 {
         markStamp &+= 1
-        if markStamp == 0 { mark.update(repeating: 0, count: area); markStamp = 1 }
+        if markStamp == 0 {
+            mark.update(repeating: 0, count: area)
+            markStamp = 1
+        }
         var count: Int32 = 0
         var s = g
         repeat {
             for k in 0..<4 {
                 let q = neighbor(s, k)
-                if cells[q] == 0 && mark[q] != markStamp { mark[q] = markStamp; count += 1 }
+                if cells[q] == 0 && mark[q] != markStamp {
+                    mark[q] = markStamp
+                    count += 1
+                }
             }
             s = Int(nextStone[s])
         } while s != g
@@ -478,8 +499,10 @@ public final class GoBoard {
     /// Exchanges two entries of the empty list (random players shuffle it while sampling).
     @inlinable @inline(__always) func swapEmpty(_ i: Int, _ j: Int) {
         let a = Int(emptyList[i]), b = Int(emptyList[j])
-        emptyList[i] = Int32(b); emptySlot[b] = Int32(i)
-        emptyList[j] = Int32(a); emptySlot[a] = Int32(j)
+        emptyList[i] = Int32(b)
+        emptySlot[b] = Int32(i)
+        emptyList[j] = Int32(a)
+        emptySlot[a] = Int32(j)
     }
 
     // MARK: - Setup

@@ -54,7 +54,8 @@ public enum SGF {
                     if value.trimmingCharacters(in: .whitespaces) != "1" { throw SGFError.notGo(gameType: value) }
                 case "SZ":
                     let parts = value.split(separator: ":").map { $0.trimmingCharacters(in: .whitespaces) }
-                    guard let n = Int(parts.first ?? ""), (2...25).contains(n), parts.count == 1 || parts[1] == parts[0] else {
+                    guard let n = Int(parts.first ?? ""), (2...25).contains(n), parts.count == 1 || parts[1] == parts[0]
+                    else {
                         throw SGFError.badValue(property: "SZ", value: value, node: 1)
                     }
                     record.size = n
@@ -90,7 +91,8 @@ public enum SGF {
                     }
                 case "B", "W":
                     let color: GoColor = name == "B" ? .black : .white
-                    record.moves.append(GoTurn(color: color, move: try move(value, size: record.size, property: name, node: i + 1)))
+                    record.moves.append(
+                        GoTurn(color: color, move: try move(value, size: record.size, property: name, node: i + 1)))
                 default: break
                 }
             }
@@ -170,7 +172,9 @@ public enum SGF {
     static func move(_ raw: String, size: Int, property: String, node: Int) throws -> GoMove {
         let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
         if text.isEmpty || (text == "tt" && size <= 19) { return .pass }
-        guard let p = point(text, size: size) else { throw SGFError.badValue(property: property, value: raw, node: node) }
+        guard let p = point(text, size: size) else {
+            throw SGFError.badValue(property: property, value: raw, node: node)
+        }
         return .play(p)
     }
 
@@ -179,8 +183,9 @@ public enum SGF {
         let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
         let corners = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard (1...2).contains(corners.count), let a = point(corners[0], size: size),
-              let b = corners.count == 2 ? point(corners[1], size: size) : a,
-              a.column <= b.column, a.row <= b.row else {
+            let b = corners.count == 2 ? point(corners[1], size: size) : a,
+            a.column <= b.column, a.row <= b.row
+        else {
             throw SGFError.badValue(property: property, value: raw, node: node)
         }
         var out: [GoPoint] = []
@@ -238,13 +243,18 @@ public enum SGF {
                     i += 1
                     let node = try properties()
                     if mainLine { nodes.append(node) }
-                } else { break }
+                } else {
+                    break
+                }
             }
             var first = true
             while true {
                 skipSpace()
                 guard i < bytes.count else { throw SGFError.unexpectedEnd(expected: "')'") }
-                if bytes[i] == UInt8(ascii: ")") { i += 1; return }
+                if bytes[i] == UInt8(ascii: ")") {
+                    i += 1
+                    return
+                }
                 guard bytes[i] == UInt8(ascii: "(") else { throw fail("'(', ';' or ')'") }
                 try gameTree(into: &nodes, mainLine: mainLine && first)
                 first = false
@@ -262,8 +272,10 @@ public enum SGF {
                 guard isUpper || isLower else { return node }
                 // FF[3] names such as "AddBlack" keep only their capitals ("AB").
                 var name: [UInt8] = []
-                while i < bytes.count, (bytes[i] >= UInt8(ascii: "A") && bytes[i] <= UInt8(ascii: "Z"))
-                        || (bytes[i] >= UInt8(ascii: "a") && bytes[i] <= UInt8(ascii: "z")) {
+                while i < bytes.count,
+                    (bytes[i] >= UInt8(ascii: "A") && bytes[i] <= UInt8(ascii: "Z"))
+                        || (bytes[i] >= UInt8(ascii: "a") && bytes[i] <= UInt8(ascii: "z"))
+                {
                     if bytes[i] <= UInt8(ascii: "Z") { name.append(bytes[i]) }
                     i += 1
                 }
@@ -285,7 +297,10 @@ public enum SGF {
             var out: [UInt8] = []
             while i < bytes.count {
                 let c = bytes[i]
-                if c == UInt8(ascii: "]") { i += 1; return String(decoding: out, as: UTF8.self) }
+                if c == UInt8(ascii: "]") {
+                    i += 1
+                    return String(decoding: out, as: UTF8.self)
+                }
                 if c == UInt8(ascii: "\\") && i + 1 < bytes.count {
                     let d = bytes[i + 1]
                     i += 2

@@ -28,7 +28,10 @@ public struct Asterix: MinAtarGame {
         public var movingRight: Bool
         public var isGold: Bool
         public init(x: Int, y: Int, movingRight: Bool, isGold: Bool) {
-            self.x = x; self.y = y; self.movingRight = movingRight; self.isGold = isGold
+            self.x = x
+            self.y = y
+            self.movingRight = movingRight
+            self.isGold = isGold
         }
     }
 
@@ -167,16 +170,21 @@ public struct Asterix: MinAtarGame {
     static let lane = RGB(20, 20, 60)
 
     public func draw<C: Canvas>(on canvas: inout C) {
-        Paint.frame(on: &canvas, wall: Asterix.grass, background: Asterix.grass, score: score, lives: terminated ? 0 : 1)
-        canvas.fillRect(x: Screen.playfieldX, y: Screen.y(1), width: 10 * Screen.cell, height: 8 * Screen.cell, color: Asterix.lane)
+        Paint.frame(
+            on: &canvas, wall: Asterix.grass, background: Asterix.grass, score: score, lives: terminated ? 0 : 1)
+        canvas.fillRect(
+            x: Screen.playfieldX, y: Screen.y(1), width: 10 * Screen.cell, height: 8 * Screen.cell, color: Asterix.lane)
         for case let entity? in entities {
-            if let back = trailColumn(entity.x, movingRight: entity.movingRight) { Paint.cell(on: &canvas, row: entity.y, column: back, color: Asterix.trailColor, inset: 5) }
+            if let back = trailColumn(entity.x, movingRight: entity.movingRight) {
+                Paint.cell(on: &canvas, row: entity.y, column: back, color: Asterix.trailColor, inset: 5)
+            }
             if entity.isGold {
                 Paint.cell(on: &canvas, row: entity.y, column: entity.x, color: Asterix.goldColor, inset: 4)
             } else {
                 Paint.cell(on: &canvas, row: entity.y, column: entity.x, color: Asterix.enemyColor, inset: 2)
             }
         }
-        canvas.fillRect(x: Screen.x(playerX) + 2, y: Screen.y(playerY) + 1, width: 10, height: 12, color: Asterix.playerColor)
+        canvas.fillRect(
+            x: Screen.x(playerX) + 2, y: Screen.y(playerY) + 1, width: 10, height: 12, color: Asterix.playerColor)
     }
 }

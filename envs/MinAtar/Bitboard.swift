@@ -30,8 +30,9 @@ enum Bitboard {
     @inline(__always) static func rollUp(_ b: UInt128) -> UInt128 { (b >> 10) | ((b & row(0)) << 90) }
     /// `np.roll(map, shift, axis=1)` for shift ±1: columns move right (+1) or left (−1), wrapping.
     @inline(__always) static func rollColumns(_ b: UInt128, by shift: Int) -> UInt128 {
-        shift > 0 ? ((b << 1) & ~column0 & all) | ((b & column9) >> 9)
-                  : ((b >> 1) & ~column9) | ((b & column0) << 9)
+        shift > 0
+            ? ((b << 1) & ~column0 & all) | ((b & column9) >> 9)
+            : ((b >> 1) & ~column9) | ((b & column0) << 9)
     }
 
     /// Calls `body(row, column)` for every set cell, in row-major order.
@@ -45,8 +46,10 @@ enum Bitboard {
     }
 
     /// Sets every cell of `board` to one in plane `channel` of a C × 10 × 10 buffer.
-    @inline(__always) static func write<T: PlaneValue>(_ board: UInt128, channel: Int,
-                                                      into planes: UnsafeMutableBufferPointer<T>) {
+    @inline(__always) static func write<T: PlaneValue>(
+        _ board: UInt128, channel: Int,
+        into planes: UnsafeMutableBufferPointer<T>
+    ) {
         var rest = board
         while rest != 0 {
             planes[channel * 100 + rest.trailingZeroBitCount] = .one

@@ -68,9 +68,11 @@ public struct Breakout: MinAtarGame {
         if let seed { random = MersenneTwister(seed: seed) }
         ballY = 3
         if random.nextInt(below: 2) == 0 {
-            ballX = 0; ballDirection = .downRight
+            ballX = 0
+            ballDirection = .downRight
         } else {
-            ballX = 9; ballDirection = .downLeft
+            ballX = 9
+            ballDirection = .downLeft
         }
         paddle = 4
         bricks = Breakout.fullWall
@@ -108,11 +110,11 @@ public struct Breakout: MinAtarGame {
         var strikeToggle = false
         if newX < 0 || newX > 9 {
             newX = min(9, max(0, newX))
-            direction ^= 1                                   // [1, 0, 3, 2]
+            direction ^= 1  // [1, 0, 3, 2]
         }
         if newY < 0 {
             newY = 0
-            direction = 3 - direction                        // [3, 2, 1, 0]
+            direction = 3 - direction  // [3, 2, 1, 0]
         } else if bricks >> (newY * 10 + newX) & 1 != 0 {
             strikeToggle = true
             if !strike {
@@ -128,7 +130,7 @@ public struct Breakout: MinAtarGame {
                 direction = 3 - direction
                 newY = lastY
             } else if newX == paddle {
-                direction ^= 2                               // [2, 3, 0, 1]
+                direction ^= 2  // [2, 3, 0, 1]
                 newY = lastY
             } else {
                 terminated = true
@@ -156,8 +158,10 @@ public struct Breakout: MinAtarGame {
     }
 
     /// Atari's Breakout palette: a brick row's colour by its row.
-    static let rowColors = [RGB(200, 72, 72), RGB(198, 108, 58), RGB(180, 122, 48), RGB(162, 162, 42),
-                            RGB(72, 160, 72), RGB(66, 72, 200)]
+    static let rowColors = [
+        RGB(200, 72, 72), RGB(198, 108, 58), RGB(180, 122, 48), RGB(162, 162, 42),
+        RGB(72, 160, 72), RGB(66, 72, 200)
+    ]
     static let paddleColor = RGB(200, 72, 72)
     static let trailColor = RGB(110, 40, 40)
 
@@ -168,11 +172,13 @@ public struct Breakout: MinAtarGame {
             let bit = rest.trailingZeroBitCount
             let row = bit / 10
             let color = Breakout.rowColors[(row + Breakout.rowColors.count - 1) % Breakout.rowColors.count]
-            canvas.fillRect(x: Screen.x(bit % 10), y: Screen.y(row) + 2, width: Screen.cell - 1, height: Screen.cell - 4,
-                            color: color)
+            canvas.fillRect(
+                x: Screen.x(bit % 10), y: Screen.y(row) + 2, width: Screen.cell - 1, height: Screen.cell - 4,
+                color: color)
             rest &= rest - 1
         }
-        canvas.fillRect(x: Screen.x(paddle), y: Screen.y(9) + 3, width: Screen.cell, height: 5, color: Breakout.paddleColor)
+        canvas.fillRect(
+            x: Screen.x(paddle), y: Screen.y(9) + 3, width: Screen.cell, height: 5, color: Breakout.paddleColor)
         if lastX != ballX || lastY != ballY {
             Paint.cell(on: &canvas, row: lastY, column: lastX, color: Breakout.trailColor, inset: 5)
         }

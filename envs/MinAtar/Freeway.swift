@@ -20,7 +20,12 @@ public struct Freeway: MinAtarGame {
     /// One car: column, lane row, steps until it moves, signed speed (sign = direction).
     public struct Car: Equatable, Sendable {
         public var x: Int, y: Int, timer: Int, speed: Int
-        public init(x: Int, y: Int, timer: Int, speed: Int) { self.x = x; self.y = y; self.timer = timer; self.speed = speed }
+        public init(x: Int, y: Int, timer: Int, speed: Int) {
+            self.x = x
+            self.y = y
+            self.timer = timer
+            self.speed = speed
+        }
     }
 
     public let mode: ObservationMode
@@ -114,22 +119,28 @@ public struct Freeway: MinAtarGame {
         }
     }
 
-    static let carColors = [RGB(210, 210, 64), RGB(135, 183, 84), RGB(84, 92, 214), RGB(162, 98, 33),
-                            RGB(24, 26, 167), RGB(228, 111, 111), RGB(180, 122, 48), RGB(214, 92, 92)]
+    static let carColors = [
+        RGB(210, 210, 64), RGB(135, 183, 84), RGB(84, 92, 214), RGB(162, 98, 33),
+        RGB(24, 26, 167), RGB(228, 111, 111), RGB(180, 122, 48), RGB(214, 92, 92)
+    ]
     static let asphalt = RGB(80, 80, 80)
     static let sidewalk = RGB(170, 170, 170)
     static let chickenColor = RGB(252, 252, 84)
 
     public func draw<C: Canvas>(on canvas: inout C) {
-        Paint.frame(on: &canvas, wall: Freeway.sidewalk, background: Freeway.asphalt, score: score,
-                    lives: terminated ? 0 : 1)
-        canvas.fillRect(x: Screen.playfieldX, y: Screen.y(0), width: 10 * Screen.cell, height: Screen.cell, color: Freeway.sidewalk)
-        canvas.fillRect(x: Screen.playfieldX, y: Screen.y(9), width: 10 * Screen.cell, height: Screen.cell, color: Freeway.sidewalk)
+        Paint.frame(
+            on: &canvas, wall: Freeway.sidewalk, background: Freeway.asphalt, score: score,
+            lives: terminated ? 0 : 1)
+        canvas.fillRect(
+            x: Screen.playfieldX, y: Screen.y(0), width: 10 * Screen.cell, height: Screen.cell, color: Freeway.sidewalk)
+        canvas.fillRect(
+            x: Screen.playfieldX, y: Screen.y(9), width: 10 * Screen.cell, height: Screen.cell, color: Freeway.sidewalk)
         for lane in 1..<9 where lane != 8 {
             // Dashed lane markings.
             for column in 0..<10 where column % 2 == 0 {
-                canvas.fillRect(x: Screen.x(column) + 3, y: Screen.y(lane) + Screen.cell - 1, width: 8, height: 1,
-                                color: Freeway.sidewalk)
+                canvas.fillRect(
+                    x: Screen.x(column) + 3, y: Screen.y(lane) + Screen.cell - 1, width: 8, height: 1,
+                    color: Freeway.sidewalk)
             }
         }
         for (i, car) in cars.enumerated() {
@@ -142,6 +153,7 @@ public struct Freeway: MinAtarGame {
             let x = car.speed > 0 ? Screen.x(back) + Screen.cell - length : Screen.x(back)
             canvas.fillRect(x: x, y: Screen.y(car.y) + 6, width: length, height: 2, color: Freeway.sidewalk)
         }
-        canvas.fillRect(x: Screen.x(4) + 4, y: Screen.y(position) + 2, width: 6, height: 10, color: Freeway.chickenColor)
+        canvas.fillRect(
+            x: Screen.x(4) + 4, y: Screen.y(position) + 2, width: 6, height: 10, color: Freeway.chickenColor)
     }
 }

@@ -29,15 +29,19 @@ public enum Games {
 
     /// Calls `visitor` with a new game of that name (seeded like MinAtar's `RandomState(seed)`).
     /// Throws `GameError.unknownGame` for a name that is not in `names`.
-    public static func visit<V: GameVisitor>(_ name: String, observation: ObservationMode = .grid, seed: UInt64 = 0,
-                                             difficultyRamping: Bool = true, _ visitor: V) throws -> V.Result {
+    public static func visit<V: GameVisitor>(
+        _ name: String, observation: ObservationMode = .grid, seed: UInt64 = 0,
+        difficultyRamping: Bool = true, _ visitor: V
+    ) throws -> V.Result {
         switch normalized(name) {
         case Breakout.name: visitor.visit(Breakout(observation: observation, seed: seed))
         case SpaceInvaders.name:
             visitor.visit(SpaceInvaders(observation: observation, seed: seed, difficultyRamping: difficultyRamping))
         case Freeway.name: visitor.visit(Freeway(observation: observation, seed: seed))
-        case Asterix.name: visitor.visit(Asterix(observation: observation, seed: seed, difficultyRamping: difficultyRamping))
-        case Seaquest.name: visitor.visit(Seaquest(observation: observation, seed: seed, difficultyRamping: difficultyRamping))
+        case Asterix.name:
+            visitor.visit(Asterix(observation: observation, seed: seed, difficultyRamping: difficultyRamping))
+        case Seaquest.name:
+            visitor.visit(Seaquest(observation: observation, seed: seed, difficultyRamping: difficultyRamping))
         default: throw GameError.unknownGame(name)
         }
     }
@@ -47,16 +51,20 @@ public enum Games {
     }
 
     /// The bare game (no sticky actions, no step limit), its first episode started.
-    public static func make(_ name: String, observation: ObservationMode = .grid, seed: UInt64 = 0,
-                            difficultyRamping: Bool = true) throws -> AnyEnvironment {
+    public static func make(
+        _ name: String, observation: ObservationMode = .grid, seed: UInt64 = 0,
+        difficultyRamping: Bool = true
+    ) throws -> AnyEnvironment {
         try visit(name, observation: observation, seed: seed, difficultyRamping: difficultyRamping, Erase())
     }
 
     /// The game as MinAtar's `Environment` presents it: sticky actions (p = 0.1 by default),
     /// optionally a step limit (truncation).
-    public static func makeMinAtar(_ name: String, observation: ObservationMode = .grid, seed: UInt64 = 0,
-                                   stickyActionProbability: Double = 0.1, maxEpisodeSteps: Int? = nil,
-                                   difficultyRamping: Bool = true) throws -> AnyEnvironment {
+    public static func makeMinAtar(
+        _ name: String, observation: ObservationMode = .grid, seed: UInt64 = 0,
+        stickyActionProbability: Double = 0.1, maxEpisodeSteps: Int? = nil,
+        difficultyRamping: Bool = true
+    ) throws -> AnyEnvironment {
         let game = try make(name, observation: observation, seed: seed, difficultyRamping: difficultyRamping)
         let sticky = StickyActions(game, probability: stickyActionProbability, seed: seed)
         guard let maxEpisodeSteps else { return AnyEnvironment(sticky) }
@@ -73,8 +81,10 @@ public enum Games {
 
     /// `steps` uniformly random steps of the named game, observing every step in `observation`
     /// mode and resetting at episode ends (the load of `cortex bench envs`); the finished episodes.
-    public static func randomRollout(_ name: String, observation: ObservationMode, steps: Int,
-                                     seed: UInt64) throws -> [EpisodeRecord] {
+    public static func randomRollout(
+        _ name: String, observation: ObservationMode, steps: Int,
+        seed: UInt64
+    ) throws -> [EpisodeRecord] {
         try visit(name, observation: observation, seed: seed, Rollout(steps: steps, seed: seed &+ 1))
     }
 
@@ -88,8 +98,10 @@ public enum Games {
 
     /// `count` episodes of a uniformly random policy over the minimal action set, with sticky
     /// actions of probability `stickyActionProbability`, as MinAtar's `Environment` plays.
-    public static func randomEpisodes(_ name: String, count: Int, seed: UInt64,
-                                      stickyActionProbability: Double = 0.1) throws -> [EpisodeRecord] {
+    public static func randomEpisodes(
+        _ name: String, count: Int, seed: UInt64,
+        stickyActionProbability: Double = 0.1
+    ) throws -> [EpisodeRecord] {
         try visit(name, seed: seed, Episodes(count: count, seed: seed, sticky: stickyActionProbability))
     }
 }

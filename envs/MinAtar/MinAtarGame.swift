@@ -103,8 +103,9 @@ extension MinAtarGame {
     @inline(__always)
     static func minatarAction(_ action: Int) -> MinAtarAction {
         let actions = Self.actions
-        precondition(action >= 0 && action < actions.count,
-                     "\(Self.name).step: action \(action) outside 0..<\(actions.count) (\(actions.map(\.name)))")
+        precondition(
+            action >= 0 && action < actions.count,
+            "\(Self.name).step: action \(action) outside 0..<\(actions.count) (\(actions.map(\.name)))")
         return actions[action]
     }
 
@@ -141,20 +142,24 @@ enum Paint {
         canvas.fillRect(x: 0, y: 0, width: Screen.width, height: Screen.hudHeight, color: .black)
         canvas.fillRect(x: 0, y: Screen.hudHeight, width: Screen.width, height: Screen.topWall, color: wall)
         canvas.fillRect(x: 0, y: Screen.playfieldY, width: Screen.sideWall, height: 10 * Screen.cell, color: wall)
-        canvas.fillRect(x: Screen.width - Screen.sideWall, y: Screen.playfieldY, width: Screen.sideWall,
-                        height: 10 * Screen.cell, color: wall)
-        canvas.fillRect(x: Screen.playfieldX, y: Screen.playfieldY, width: 10 * Screen.cell, height: 10 * Screen.cell,
-                        color: background)
+        canvas.fillRect(
+            x: Screen.width - Screen.sideWall, y: Screen.playfieldY, width: Screen.sideWall,
+            height: 10 * Screen.cell, color: wall)
+        canvas.fillRect(
+            x: Screen.playfieldX, y: Screen.playfieldY, width: 10 * Screen.cell, height: 10 * Screen.cell,
+            color: background)
         let scale = Screen.hudScale
         BitmapFont.drawNumber(score, into: &canvas, x: Screen.sideWall, y: 3, color: hudColor, scale: scale)
-        BitmapFont.drawNumber(lives, into: &canvas, x: Screen.width - Screen.sideWall - BitmapFont.glyphWidth * scale, y: 3,
-                              color: hudColor, scale: scale)
+        BitmapFont.drawNumber(
+            lives, into: &canvas, x: Screen.width - Screen.sideWall - BitmapFont.glyphWidth * scale, y: 3,
+            color: hudColor, scale: scale)
     }
 
     /// Fills cell (row, column) with an inset of `inset` pixels on every side.
     @inline(__always)
     static func cell<C: Canvas>(on canvas: inout C, row: Int, column: Int, color: RGB, inset: Int = 0) {
-        canvas.fillRect(x: Screen.x(column) + inset, y: Screen.y(row) + inset,
-                        width: Screen.cell - 2 * inset, height: Screen.cell - 2 * inset, color: color)
+        canvas.fillRect(
+            x: Screen.x(column) + inset, y: Screen.y(row) + inset,
+            width: Screen.cell - 2 * inset, height: Screen.cell - 2 * inset, color: color)
     }
 }

@@ -15,8 +15,10 @@
 /// oxygen_guage, diver_guage, diver. Actions: noop, left, up, right, down, fire.
 public struct Seaquest: MinAtarGame {
     public static let name = "seaquest"
-    public static let channelNames = ["sub_front", "sub_back", "friendly_bullet", "trail", "enemy_bullet",
-                                      "enemy_fish", "enemy_sub", "oxygen_guage", "diver_guage", "diver"]
+    public static let channelNames = [
+        "sub_front", "sub_back", "friendly_bullet", "trail", "enemy_bullet",
+        "enemy_fish", "enemy_sub", "oxygen_guage", "diver_guage", "diver"
+    ]
     public static let actions: [MinAtarAction] = [.noop, .left, .up, .right, .down, .fire]
 
     public static let maxOxygen = 200
@@ -30,7 +32,11 @@ public struct Seaquest: MinAtarGame {
     /// A bullet: cell and direction.
     public struct Bullet: Equatable, Sendable {
         public var x: Int, y: Int, movingRight: Bool
-        public init(x: Int, y: Int, movingRight: Bool) { self.x = x; self.y = y; self.movingRight = movingRight }
+        public init(x: Int, y: Int, movingRight: Bool) {
+            self.x = x
+            self.y = y
+            self.movingRight = movingRight
+        }
     }
 
     /// A fish, a diver or an enemy submarine: cell, direction, steps until it moves, and for
@@ -38,7 +44,11 @@ public struct Seaquest: MinAtarGame {
     public struct Mover: Equatable, Sendable {
         public var x: Int, y: Int, movingRight: Bool, moveTimer: Int, shotTimer: Int
         public init(x: Int, y: Int, movingRight: Bool, moveTimer: Int, shotTimer: Int = 0) {
-            self.x = x; self.y = y; self.movingRight = movingRight; self.moveTimer = moveTimer; self.shotTimer = shotTimer
+            self.x = x
+            self.y = y
+            self.movingRight = movingRight
+            self.moveTimer = moveTimer
+            self.shotTimer = shotTimer
         }
     }
 
@@ -275,9 +285,13 @@ public struct Seaquest: MinAtarGame {
         let isSubmarine = random.nextDouble() < 1.0 / 3.0
         let y = random.nextInt(low: 1, high: 9)
         if subs.contains(where: { $0.y == y && $0.movingRight != movingRight })
-            || fish.contains(where: { $0.y == y && $0.movingRight != movingRight }) { return }
-        let enemy = Mover(x: movingRight ? 0 : 9, y: y, movingRight: movingRight, moveTimer: moveSpeed,
-                          shotTimer: isSubmarine ? Seaquest.enemyShotInterval : 0)
+            || fish.contains(where: { $0.y == y && $0.movingRight != movingRight })
+        {
+            return
+        }
+        let enemy = Mover(
+            x: movingRight ? 0 : 9, y: y, movingRight: movingRight, moveTimer: moveSpeed,
+            shotTimer: isSubmarine ? Seaquest.enemyShotInterval : 0)
         if isSubmarine { subs.append(enemy) } else { fish.append(enemy) }
     }
 
@@ -285,7 +299,8 @@ public struct Seaquest: MinAtarGame {
     mutating func spawnDiver() {
         let movingRight = random.nextDouble() < 0.5
         let y = random.nextInt(low: 1, high: 9)
-        divers.append(Mover(x: movingRight ? 0 : 9, y: y, movingRight: movingRight, moveTimer: Seaquest.diverMoveInterval))
+        divers.append(
+            Mover(x: movingRight ? 0 : 9, y: y, movingRight: movingRight, moveTimer: Seaquest.diverMoveInterval))
     }
 
     public func writeGrid<T: PlaneValue>(into planes: UnsafeMutableBufferPointer<T>) {
@@ -317,29 +332,45 @@ public struct Seaquest: MinAtarGame {
     static let oxygenColor = RGB(214, 214, 214)
 
     public func draw<C: Canvas>(on canvas: inout C) {
-        Paint.frame(on: &canvas, wall: Seaquest.seabed, background: Seaquest.water, score: score, lives: terminated ? 0 : 1)
-        canvas.fillRect(x: Screen.playfieldX, y: Screen.y(0), width: 10 * Screen.cell, height: Screen.cell, color: Seaquest.sky)
-        canvas.fillRect(x: Screen.playfieldX, y: Screen.y(9), width: 10 * Screen.cell, height: Screen.cell, color: .black)
+        Paint.frame(
+            on: &canvas, wall: Seaquest.seabed, background: Seaquest.water, score: score, lives: terminated ? 0 : 1)
+        canvas.fillRect(
+            x: Screen.playfieldX, y: Screen.y(0), width: 10 * Screen.cell, height: Screen.cell, color: Seaquest.sky)
+        canvas.fillRect(
+            x: Screen.playfieldX, y: Screen.y(9), width: 10 * Screen.cell, height: Screen.cell, color: .black)
         let oxygenCells = max(0, oxygen) * 10 / Seaquest.maxOxygen
-        canvas.fillRect(x: Screen.x(0), y: Screen.y(9) + 2, width: oxygenCells * Screen.cell, height: 5, color: Seaquest.oxygenColor)
+        canvas.fillRect(
+            x: Screen.x(0), y: Screen.y(9) + 2, width: oxygenCells * Screen.cell, height: 5, color: Seaquest.oxygenColor
+        )
         if diverCount > 0 {
-            for c in (9 - min(diverCount, 9))..<9 { Paint.cell(on: &canvas, row: 9, column: c, color: Seaquest.diverColor, inset: 4) }
+            for c in (9 - min(diverCount, 9))..<9 {
+                Paint.cell(on: &canvas, row: 9, column: c, color: Seaquest.diverColor, inset: 4)
+            }
         }
-        for (list, color) in [(fish, Seaquest.fishColor), (subs, Seaquest.enemySubColor), (divers, Seaquest.diverColor)] {
+        for (list, color) in [(fish, Seaquest.fishColor), (subs, Seaquest.enemySubColor), (divers, Seaquest.diverColor)]
+        {
             for mover in list {
-                if let back = trailColumn(mover.x, movingRight: mover.movingRight) { Paint.cell(on: &canvas, row: mover.y, column: back, color: Seaquest.trailColor, inset: 5) }
+                if let back = trailColumn(mover.x, movingRight: mover.movingRight) {
+                    Paint.cell(on: &canvas, row: mover.y, column: back, color: Seaquest.trailColor, inset: 5)
+                }
                 Paint.cell(on: &canvas, row: mover.y, column: mover.x, color: color, inset: 2)
             }
         }
         for bullet in friendlyBullets {
-            canvas.fillRect(x: Screen.x(bullet.x) + 2, y: Screen.y(bullet.y) + 6, width: 10, height: 2, color: Seaquest.friendlyColor)
+            canvas.fillRect(
+                x: Screen.x(bullet.x) + 2, y: Screen.y(bullet.y) + 6, width: 10, height: 2,
+                color: Seaquest.friendlyColor)
         }
         for bullet in enemyBullets {
-            canvas.fillRect(x: Screen.x(bullet.x) + 2, y: Screen.y(bullet.y) + 6, width: 10, height: 2, color: Seaquest.enemyBulletColor)
+            canvas.fillRect(
+                x: Screen.x(bullet.x) + 2, y: Screen.y(bullet.y) + 6, width: 10, height: 2,
+                color: Seaquest.enemyBulletColor)
         }
         let back = facingRight ? subX - 1 : subX + 1
-        canvas.fillRect(x: Screen.x(subX), y: Screen.y(subY) + 4, width: Screen.cell, height: 8, color: Seaquest.subColor)
-        canvas.fillRect(x: Screen.x(back), y: Screen.y(subY) + 5, width: Screen.cell, height: 7, color: Seaquest.subColor)
+        canvas.fillRect(
+            x: Screen.x(subX), y: Screen.y(subY) + 4, width: Screen.cell, height: 8, color: Seaquest.subColor)
+        canvas.fillRect(
+            x: Screen.x(back), y: Screen.y(subY) + 5, width: Screen.cell, height: 7, color: Seaquest.subColor)
         canvas.fillRect(x: Screen.x(subX) + 5, y: Screen.y(subY) + 1, width: 4, height: 3, color: Seaquest.subColor)
     }
 }

@@ -74,14 +74,16 @@ public struct SpaceInvaders: MinAtarGame {
             position = min(9, position + 1)
         }
 
-        friendlyBullets >>= 10                                   // roll up, row 9 cleared
-        enemyBullets = (enemyBullets << 10) & Bitboard.all       // roll down, row 0 cleared
+        friendlyBullets >>= 10  // roll up, row 9 cleared
+        enemyBullets = (enemyBullets << 10) & Bitboard.all  // roll down, row 0 cleared
         if Bitboard.isSet(enemyBullets, 9, position) { terminated = true }
 
         if Bitboard.isSet(aliens, 9, position) { terminated = true }
         if alienMoveTimer == 0 {
             alienMoveTimer = min(aliens.nonzeroBitCount, moveInterval)
-            if (aliens & Bitboard.column0 != 0 && alienDirection < 0) || (aliens & Bitboard.column9 != 0 && alienDirection > 0) {
+            if (aliens & Bitboard.column0 != 0 && alienDirection < 0)
+                || (aliens & Bitboard.column9 != 0 && alienDirection > 0)
+            {
                 alienDirection = -alienDirection
                 if aliens & Bitboard.row(9) != 0 { terminated = true }
                 aliens = Bitboard.rollDown(aliens)
@@ -152,12 +154,16 @@ public struct SpaceInvaders: MinAtarGame {
             canvas.fillRect(x: Screen.x(column) + legs, y: Screen.y(row) + 10, width: 3, height: 2, color: color)
         }
         Bitboard.forEach(friendlyBullets) { row, column in
-            canvas.fillRect(x: Screen.x(column) + 6, y: Screen.y(row) + 2, width: 2, height: 10, color: SpaceInvaders.friendlyColor)
+            canvas.fillRect(
+                x: Screen.x(column) + 6, y: Screen.y(row) + 2, width: 2, height: 10, color: SpaceInvaders.friendlyColor)
         }
         Bitboard.forEach(enemyBullets) { row, column in
-            canvas.fillRect(x: Screen.x(column) + 6, y: Screen.y(row) + 2, width: 2, height: 10, color: SpaceInvaders.enemyColor)
+            canvas.fillRect(
+                x: Screen.x(column) + 6, y: Screen.y(row) + 2, width: 2, height: 10, color: SpaceInvaders.enemyColor)
         }
-        canvas.fillRect(x: Screen.x(position) + 2, y: Screen.y(9) + 7, width: 10, height: 7, color: SpaceInvaders.cannonColor)
-        canvas.fillRect(x: Screen.x(position) + 6, y: Screen.y(9) + 2, width: 2, height: 5, color: SpaceInvaders.cannonColor)
+        canvas.fillRect(
+            x: Screen.x(position) + 2, y: Screen.y(9) + 7, width: 10, height: 7, color: SpaceInvaders.cannonColor)
+        canvas.fillRect(
+            x: Screen.x(position) + 6, y: Screen.y(9) + 2, width: 2, height: 5, color: SpaceInvaders.cannonColor)
     }
 }

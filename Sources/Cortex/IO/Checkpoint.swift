@@ -22,7 +22,9 @@ public enum CheckpointError: Error, CustomStringConvertible, LocalizedError, Equ
         case let .stateMismatch(missing, unexpected, shapes):
             var parts: [String] = []
             if !missing.isEmpty { parts.append("missing \(missing.count): \(missing.joined(separator: ", "))") }
-            if !unexpected.isEmpty { parts.append("unexpected \(unexpected.count): \(unexpected.joined(separator: ", "))") }
+            if !unexpected.isEmpty {
+                parts.append("unexpected \(unexpected.count): \(unexpected.joined(separator: ", "))")
+            }
             if !shapes.isEmpty {
                 let list = shapes.map { "\($0.name) expects \($0.expected) but file has \($0.found)" }
                 parts.append("shape mismatch \(shapes.count): \(list.joined(separator: ", "))")
@@ -94,7 +96,8 @@ public struct SafeTensors {
         for (name, tensor) in sorted {
             let end = offset + tensor.count * 4
             let shape = tensor.shape.map(String.init).joined(separator: ",")
-            entries.append("\(jsonString(name)):{\"dtype\":\"F32\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
+            entries.append(
+                "\(jsonString(name)):{\"dtype\":\"F32\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
             offset = end
         }
         header += entries.joined(separator: ",") + "}"
@@ -132,7 +135,9 @@ public struct SafeTensors {
     /// Parses and validates the bytes of a safetensors file; `path` only labels errors.
     public static func decode(_ bytes: [UInt8], path: String = "<memory>") throws -> SafeTensors {
         func fail(_ reason: String) -> CheckpointError { .malformed(path: path, reason: reason) }
-        guard bytes.count >= 8 else { throw fail("file is \(bytes.count) bytes, shorter than the 8-byte header length") }
+        guard bytes.count >= 8 else {
+            throw fail("file is \(bytes.count) bytes, shorter than the 8-byte header length")
+        }
         var length: UInt64 = 0
         for i in 0..<8 { length |= UInt64(bytes[i]) << (8 * UInt64(i)) }
         guard length <= UInt64(maximumHeaderLength) else {
@@ -162,15 +167,24 @@ public struct SafeTensors {
             }
         }
 
-        struct Entry { let name: String; let shape: [Int]; let begin: Int; let end: Int }
+        struct Entry {
+            let name: String
+            let shape: [Int]
+            let begin: Int
+            let end: Int
+        }
         var entries: [Entry] = []
         for (name, raw) in object where name != "__metadata__" {
             guard let info = raw as? [String: Any] else { throw fail("entry '\(name)' is not an object") }
             guard let dtype = info["dtype"] as? String else { throw fail("tensor '\(name)' has no dtype") }
-            guard let shapeList = info["shape"] as? [Any], let shape = integers(shapeList), shape.allSatisfy({ $0 >= 0 }) else {
+            guard let shapeList = info["shape"] as? [Any], let shape = integers(shapeList),
+                shape.allSatisfy({ $0 >= 0 })
+            else {
                 throw fail("tensor '\(name)' has no valid shape")
             }
-            guard let offsetList = info["data_offsets"] as? [Any], let offsets = integers(offsetList), offsets.count == 2 else {
+            guard let offsetList = info["data_offsets"] as? [Any], let offsets = integers(offsetList),
+                offsets.count == 2
+            else {
                 throw fail("tensor '\(name)' has no valid data_offsets")
             }
             let elementSize: Int
@@ -192,7 +206,9 @@ public struct SafeTensors {
             }
             let (byteCount, overflow) = elements.multipliedReportingOverflow(by: elementSize)
             guard !overflow, end - begin == byteCount else {
-                throw fail("tensor '\(name)' of shape \(shape) and dtype \(dtype) needs \(overflow ? "too many" : String(byteCount)) bytes, offsets give \(end - begin)")
+                throw fail(
+                    "tensor '\(name)' of shape \(shape) and dtype \(dtype) needs \(overflow ? "too many" : String(byteCount)) bytes, offsets give \(end - begin)"
+                )
             }
             guard dtype == "F32" else { throw CheckpointError.unsupportedDType(path: path, name: name, dtype: dtype) }
             entries.append(Entry(name: name, shape: shape, begin: begin, end: end))
@@ -204,12 +220,15 @@ public struct SafeTensors {
         var position = 0
         for entry in entries {
             guard entry.begin == position else {
-                throw fail(entry.begin < position
-                           ? "tensor '\(entry.name)' overlaps the previous tensor"
-                           : "gap before tensor '\(entry.name)' at byte \(position) of the data section")
+                throw fail(
+                    entry.begin < position
+                        ? "tensor '\(entry.name)' overlaps the previous tensor"
+                        : "gap before tensor '\(entry.name)' at byte \(position) of the data section")
             }
             guard entry.end <= dataLength else {
-                throw fail("tensor '\(entry.name)' ends at byte \(entry.end) but the data section has \(dataLength) (truncated?)")
+                throw fail(
+                    "tensor '\(entry.name)' ends at byte \(entry.end) but the data section has \(dataLength) (truncated?)"
+                )
             }
             position = entry.end
         }
@@ -224,8 +243,9 @@ public struct SafeTensors {
                 let count = (entry.end - entry.begin) / 4
                 let storage = TensorStorage(uninitializedCount: count)
                 if count > 0 {
-                    UnsafeMutableRawPointer(storage.pointer).copyMemory(from: raw.baseAddress! + dataStart + entry.begin,
-                                                                        byteCount: count * 4)
+                    UnsafeMutableRawPointer(storage.pointer).copyMemory(
+                        from: raw.baseAddress! + dataStart + entry.begin,
+                        byteCount: count * 4)
                 }
                 tensors.append((entry.name, Tensor(shape: entry.shape, storage: storage)))
             }
@@ -286,11 +306,15 @@ public enum Checkpoint {
 
     /// Writes `module`'s parameters and buffers, the optimizer's state and `metadata`
     /// atomically to `path`.
-    public static func save(_ module: any Module, optimizer: Optimizer? = nil,
-                            metadata: [String: String] = [:], to path: String) throws {
+    public static func save(
+        _ module: any Module, optimizer: Optimizer? = nil,
+        metadata: [String: String] = [:], to path: String
+    ) throws {
         var tensors = module.stateDict()
         var seen = Set<String>()
-        for (name, _) in tensors { precondition(seen.insert(name).inserted, "Checkpoint.save: duplicate key '\(name)'") }
+        for (name, _) in tensors {
+            precondition(seen.insert(name).inserted, "Checkpoint.save: duplicate key '\(name)'")
+        }
         var meta = metadata
         if meta["format"] == nil { meta["format"] = "pt" }
         if let optimizer {
@@ -314,8 +338,10 @@ public enum Checkpoint {
     /// be there with its shape, and no other may be, except the optimizer's and those under
     /// `ignoring` prefixes (a target network, when only the online one is wanted).
     @discardableResult
-    public static func load(into module: any Module, optimizer: Optimizer? = nil, from path: String,
-                            strict: Bool = true, ignoring prefixes: [String] = []) throws -> [String: String] {
+    public static func load(
+        into module: any Module, optimizer: Optimizer? = nil, from path: String,
+        strict: Bool = true, ignoring prefixes: [String] = []
+    ) throws -> [String: String] {
         let file = try SafeTensors.read(from: path)
         var modelTensors: [String: Tensor] = [:]
         var optimizerTensors: [String: Tensor] = [:]
@@ -331,7 +357,8 @@ public enum Checkpoint {
             var scalars: [String: Double] = [:]
             for (key, value) in file.metadata where key.hasPrefix(optimizerPrefix) {
                 guard let number = Double(value) else {
-                    throw CheckpointError.malformed(path: path, reason: "metadata '\(key)' = '\(value)' is not a number")
+                    throw CheckpointError.malformed(
+                        path: path, reason: "metadata '\(key)' = '\(value)' is not a number")
                 }
                 scalars[String(key.dropFirst(optimizerPrefix.count))] = number
             }
@@ -354,10 +381,14 @@ extension Checkpoint {
     /// slots and counters, any tensor under `droppingPrefixes` (a target network) and the
     /// training progress (`*.state` metadata) are left out; the network's own tensors, under
     /// their own names, and what describes the network (its config) stay.
-    public static func weightsOnly(_ file: SafeTensors, droppingPrefixes prefixes: [String] = ["target."]) -> SafeTensors {
+    public static func weightsOnly(
+        _ file: SafeTensors, droppingPrefixes prefixes: [String] = ["target."]
+    ) -> SafeTensors {
         let dropped = [optimizerPrefix] + prefixes
         let tensors = file.tensors.filter { entry in !dropped.contains { entry.name.hasPrefix($0) } }
-        let metadata = file.metadata.filter { key, _ in !key.hasPrefix(optimizerPrefix) && !key.hasSuffix(trainingStateSuffix) }
+        let metadata = file.metadata.filter { key, _ in
+            !key.hasPrefix(optimizerPrefix) && !key.hasSuffix(trainingStateSuffix)
+        }
         return SafeTensors(tensors: tensors, metadata: metadata)
     }
 }

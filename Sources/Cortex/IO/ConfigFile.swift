@@ -7,8 +7,11 @@ import Foundation
 public enum ConfigFile {
     /// `base` with the fields of the JSON object `overrides` written over it; nested objects
     /// merge field by field. A value of the wrong type is refused with the field's name.
-    public static func merge<Config: Codable>(_ base: Config, with overrides: Data, source: String = "config") throws -> Config {
-        guard let baseObject = try JSONSerialization.jsonObject(with: JSONEncoder().encode(base)) as? [String: Any] else {
+    public static func merge<Config: Codable>(
+        _ base: Config, with overrides: Data, source: String = "config"
+    ) throws -> Config {
+        guard let baseObject = try JSONSerialization.jsonObject(with: JSONEncoder().encode(base)) as? [String: Any]
+        else {
             throw TrainingError("\(source): the config does not encode as a JSON object")
         }
         let parsed: Any
@@ -39,8 +42,10 @@ public enum ConfigFile {
         return try merge(base, with: data, source: path)
     }
 
-    private static func merge(_ base: [String: Any], _ overrides: [String: Any], source: String,
-                              path: String) throws -> [String: Any] {
+    private static func merge(
+        _ base: [String: Any], _ overrides: [String: Any], source: String,
+        path: String
+    ) throws -> [String: Any] {
         var result = base
         for (key, value) in overrides {
             let name = path.isEmpty ? key : path + "." + key

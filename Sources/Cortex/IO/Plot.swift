@@ -72,11 +72,11 @@ public struct LinePlot {
         func px(_ x: Float) -> Double { left + Double((x - x0) / (x1 - x0)) * (right - left) }
         func py(_ y: Float) -> Double { bottom - Double((y - y0) / (y1 - y0)) * (bottom - top) }
         var out = """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(height)" font-family="sans-serif" font-size="12">
-        <rect width="100%" height="100%" fill="white"/>
-        <text x="\(Double(width) / 2)" y="22" text-anchor="middle" font-size="15">\(Self.escape(title))</text>
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(height)" font-family="sans-serif" font-size="12">
+            <rect width="100%" height="100%" fill="white"/>
+            <text x="\(Double(width) / 2)" y="22" text-anchor="middle" font-size="15">\(Self.escape(title))</text>
 
-        """
+            """
         for t in Self.ticks(x0, x1) {
             out += "<line x1=\"\(px(t))\" y1=\"\(top)\" x2=\"\(px(t))\" y2=\"\(bottom)\" stroke=\"#eee\"/>"
             out += "<text x=\"\(px(t))\" y=\"\(bottom + 16)\" text-anchor=\"middle\">\(Self.label(t))</text>\n"
@@ -85,9 +85,12 @@ public struct LinePlot {
             out += "<line x1=\"\(left)\" y1=\"\(py(t))\" x2=\"\(right)\" y2=\"\(py(t))\" stroke=\"#eee\"/>"
             out += "<text x=\"\(left - 6)\" y=\"\(py(t) + 4)\" text-anchor=\"end\">\(Self.label(t))</text>\n"
         }
-        out += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(right - left)\" height=\"\(bottom - top)\" fill=\"none\" stroke=\"#444\"/>\n"
-        out += "<text x=\"\((left + right) / 2)\" y=\"\(Double(height) - 12)\" text-anchor=\"middle\">\(Self.escape(xLabel))</text>\n"
-        out += "<text transform=\"translate(16 \((top + bottom) / 2)) rotate(-90)\" text-anchor=\"middle\">\(Self.escape(yLabel))</text>\n"
+        out +=
+            "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(right - left)\" height=\"\(bottom - top)\" fill=\"none\" stroke=\"#444\"/>\n"
+        out +=
+            "<text x=\"\((left + right) / 2)\" y=\"\(Double(height) - 12)\" text-anchor=\"middle\">\(Self.escape(xLabel))</text>\n"
+        out +=
+            "<text transform=\"translate(16 \((top + bottom) / 2)) rotate(-90)\" text-anchor=\"middle\">\(Self.escape(yLabel))</text>\n"
         for (index, s) in series.enumerated() {
             let points = s.points.filter { $0.0.isFinite && $0.1.isFinite }
             if points.count > 1 {
@@ -96,12 +99,15 @@ public struct LinePlot {
             }
             if s.markers || points.count == 1 {
                 for p in points {
-                    out += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" ", px(p.0), py(p.1)) + "fill=\"\(s.color)\"/>"
+                    out +=
+                        String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" ", px(p.0), py(p.1))
+                        + "fill=\"\(s.color)\"/>"
                 }
                 out += "\n"
             }
             let ly = top + 14 + Double(index) * 16
-            out += "<line x1=\"\(left + 10)\" y1=\"\(ly - 4)\" x2=\"\(left + 30)\" y2=\"\(ly - 4)\" stroke=\"\(s.color)\" stroke-width=\"2\"/>"
+            out +=
+                "<line x1=\"\(left + 10)\" y1=\"\(ly - 4)\" x2=\"\(left + 30)\" y2=\"\(ly - 4)\" stroke=\"\(s.color)\" stroke-width=\"2\"/>"
             out += "<text x=\"\(left + 36)\" y=\"\(ly)\">\(Self.escape(s.name))</text>\n"
         }
         return out + "</svg>\n"

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -34,8 +35,10 @@ public final class Progress {
     ///   - total: the step count at completion, or nil when unknown (no percentage or ETA).
     ///   - isTerminal: force redrawing (true) or plain lines (false); nil asks `isatty(2)`.
     ///   - output: where text goes (default: standard error).
-    public init(total: Int?, label: String = "", isTerminal: Bool? = nil, plainInterval: Double = 10,
-                output: ((String) -> Void)? = nil) {
+    public init(
+        total: Int?, label: String = "", isTerminal: Bool? = nil, plainInterval: Double = 10,
+        output: ((String) -> Void)? = nil
+    ) {
         self.total = total
         self.label = label
         self.isTerminal = isTerminal ?? (isatty(2) == 1)

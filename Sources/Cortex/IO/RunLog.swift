@@ -46,7 +46,8 @@ public final class RunLogger {
         }
         tensorBoard = try TensorBoardWriter(folder: folder)
         if let existing = try? String(contentsOfFile: csvPath, encoding: .utf8),
-           let header = existing.split(separator: "\n", maxSplits: 1).first {
+            let header = existing.split(separator: "\n", maxSplits: 1).first
+        {
             let names = RunLogger.parseCSVLine(String(header))
             guard names.starts(with: ["step", "wall_time"]) else {
                 throw RunLogError("\(csvPath) exists but is not a Cortex metrics file (header '\(header)')")
@@ -113,7 +114,9 @@ public final class RunLogger {
             }
             let bytes = Array((lines.joined(separator: "\n") + "\n").utf8)
             try writeFileAtomically(csvPath) { try $0.write(bytes) }
-            guard let handle = FileHandle(forWritingAtPath: csvPath) else { throw RunLogError("cannot open \(csvPath)") }
+            guard let handle = FileHandle(forWritingAtPath: csvPath) else {
+                throw RunLogError("cannot open \(csvPath)")
+            }
             csv = handle
             _ = try csv.seekToEnd()
         } catch let error as RunLogError {
@@ -149,7 +152,12 @@ public final class RunLogger {
             if quoted {
                 if character == "\"" {
                     if let next = iterator.next() {
-                        if next == "\"" { cell.append("\"") } else { quoted = false; pending = next }
+                        if next == "\"" {
+                            cell.append("\"")
+                        } else {
+                            quoted = false
+                            pending = next
+                        }
                     } else {
                         quoted = false
                     }

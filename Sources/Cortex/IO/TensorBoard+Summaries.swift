@@ -44,7 +44,8 @@ public enum TensorBoardSummary {
         Protobuf.appendVarint(UInt64(width), to: &image)
         Protobuf.appendKey(3, wireType: 0, to: &image)
         Protobuf.appendVarint(UInt64(channels), to: &image)
-        Protobuf.appendBytes(4, StoredPNG.encode(width: width, height: height, channels: channels, pixels: pixels), to: &image)
+        Protobuf.appendBytes(
+            4, StoredPNG.encode(width: width, height: height, channels: channels, pixels: pixels), to: &image)
         var value: [UInt8] = []
         Protobuf.appendBytes(1, Array(tag.utf8), to: &value)
         Protobuf.appendBytes(4, image, to: &value)
@@ -59,9 +60,16 @@ public enum TensorBoardSummary {
         var low = Double.infinity, high = -Double.infinity, sum = 0.0, squares = 0.0, finite = 0
         for v in values where v.isFinite {
             let x = Double(v)
-            low = min(low, x); high = max(high, x); sum += x; squares += x * x; finite += 1
+            low = min(low, x)
+            high = max(high, x)
+            sum += x
+            squares += x * x
+            finite += 1
         }
-        if finite == 0 { low = 0; high = 0 }
+        if finite == 0 {
+            low = 0
+            high = 0
+        }
         let buckets = max(1, bucketCount)
         let width = (high - low) / Double(buckets)
         var counts = [Double](repeating: 0, count: buckets)
@@ -114,7 +122,8 @@ public enum TensorBoardSummary {
                 let name = prefix.isEmpty ? key : prefix + "." + key
                 switch value {
                 case let nested as [String: Any]: result.merge(flatten(json: nested, prefix: name)) { $1 }
-                case let flag as Bool where !(value is NSNumber) || String(cString: (value as! NSNumber).objCType) == "c":
+                case let flag as Bool
+                where !(value is NSNumber) || String(cString: (value as! NSNumber).objCType) == "c":
                     result[name] = .bool(flag)
                 case let number as NSNumber: result[name] = .number(number.doubleValue)
                 case let text as String: result[name] = .string(text)
@@ -179,9 +188,11 @@ public enum TensorBoardSummary {
         var end: [UInt8] = []
         Protobuf.appendKey(1, wireType: 0, to: &end)
         Protobuf.appendVarint(1, to: &end)
-        return [value("_hparams_/experiment", plugin(2, experiment)),
-                value("_hparams_/session_start_info", plugin(3, start)),
-                value("_hparams_/session_end_info", plugin(4, end))]
+        return [
+            value("_hparams_/experiment", plugin(2, experiment)),
+            value("_hparams_/session_start_info", plugin(3, start)),
+            value("_hparams_/session_end_info", plugin(4, end))
+        ]
     }
 }
 
@@ -190,12 +201,13 @@ public enum TensorBoardSummary {
 /// Adler-32. Grey (1 channel), RGB (3) or RGBA (4), 8 bits.
 public enum StoredPNG {
     public static func encode(width: Int, height: Int, channels: Int, pixels: [UInt8]) -> [UInt8] {
-        precondition([1, 3, 4].contains(channels) && pixels.count == width * height * channels,
-                     "StoredPNG: \(pixels.count) bytes for \(width)x\(height)x\(channels)")
+        precondition(
+            [1, 3, 4].contains(channels) && pixels.count == width * height * channels,
+            "StoredPNG: \(pixels.count) bytes for \(width)x\(height)x\(channels)")
         var raw: [UInt8] = []
         raw.reserveCapacity(height * (width * channels + 1))
         for row in 0..<height {
-            raw.append(0)   // filter: none
+            raw.append(0)  // filter: none
             raw += pixels[(row * width * channels)..<((row + 1) * width * channels)]
         }
         var zlib: [UInt8] = [0x78, 0x01]
@@ -209,7 +221,10 @@ public enum StoredPNG {
             offset += length
         } while offset < raw.count
         var a: UInt32 = 1, b: UInt32 = 0
-        for byte in raw { a = (a + UInt32(byte)) % 65_521; b = (b + a) % 65_521 }
+        for byte in raw {
+            a = (a + UInt32(byte)) % 65_521
+            b = (b + a) % 65_521
+        }
         zlib += bigEndian((b << 16) | a)
         let colorType: UInt8 = channels == 1 ? 0 : (channels == 3 ? 2 : 6)
         var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]

@@ -104,7 +104,9 @@ public struct TensorBoardEvent: Equatable {
                 guard let text = reader.lengthDelimited() else { return nil }
                 fileVersion = String(decoding: text, as: UTF8.self)
             case (5, 2):
-                guard let summary = reader.lengthDelimited(), let values = Self.decodeSummary(summary) else { return nil }
+                guard let summary = reader.lengthDelimited(), let values = Self.decodeSummary(summary) else {
+                    return nil
+                }
                 scalars += values
             default:
                 guard reader.skip(wireType: wireType) else { return nil }
@@ -265,8 +267,10 @@ public enum TFRecord {
 
     /// The records of `bytes`, every checksum verified. A file that ends in the middle of a
     /// record (a writer still running) is an error only when `allowTruncatedTail` is false.
-    public static func records(_ bytes: [UInt8], path: String = "<memory>",
-                               allowTruncatedTail: Bool = false) throws -> [ArraySlice<UInt8>] {
+    public static func records(
+        _ bytes: [UInt8], path: String = "<memory>",
+        allowTruncatedTail: Bool = false
+    ) throws -> [ArraySlice<UInt8>] {
         var records: [ArraySlice<UInt8>] = []
         var position = 0
         func little(_ at: Int, _ width: Int) -> UInt64 {
@@ -281,7 +285,8 @@ public enum TFRecord {
                 throw fail("\(bytes.count - position) trailing bytes, too few for a record header")
             }
             let length = little(position, 8)
-            guard UInt32(little(position + 8, 4)) == CRC32C.masked(CRC32C.checksum(bytes[position..<(position + 8)])) else {
+            guard UInt32(little(position + 8, 4)) == CRC32C.masked(CRC32C.checksum(bytes[position..<(position + 8)]))
+            else {
                 throw fail("length checksum mismatch")
             }
             guard length <= UInt64(bytes.count - position - 16) else {
@@ -323,7 +328,8 @@ public final class TensorBoardWriter {
         }
         path = folder + "/" + name
         guard FileManager.default.createFile(atPath: path, contents: nil),
-              let handle = FileHandle(forWritingAtPath: path) else {
+            let handle = FileHandle(forWritingAtPath: path)
+        else {
             throw EventFileError.io("cannot create \(path)")
         }
         self.handle = handle
@@ -342,9 +348,13 @@ public final class TensorBoardWriter {
     }
 
     /// Appends the scalars of one step as one event.
-    public func add(step: Int, scalars: [(tag: String, value: Double)], wallTime: Double = Date().timeIntervalSince1970) throws {
-        try write(TensorBoardEvent(wallTime: wallTime, step: Int64(step),
-                                   scalars: scalars.map { .init(tag: $0.tag, value: Float($0.value)) }))
+    public func add(
+        step: Int, scalars: [(tag: String, value: Double)], wallTime: Double = Date().timeIntervalSince1970
+    ) throws {
+        try write(
+            TensorBoardEvent(
+                wallTime: wallTime, step: Int64(step),
+                scalars: scalars.map { .init(tag: $0.tag, value: Float($0.value)) }))
     }
 
     /// Appends summaries from `TensorBoardSummary` (text, images, histograms, hparams) as one event.
@@ -361,14 +371,23 @@ public final class TensorBoardWriter {
 
     /// An image summary of 8-bit pixels, row-major, `channels` (1, 3 or 4) per pixel.
     public func addImage(_ tag: String, width: Int, height: Int, channels: Int, pixels: [UInt8], step: Int) throws {
-        try add(step: step, encodedValues: [TensorBoardSummary.image(tag: tag, width: width, height: height,
-                                                                     channels: channels, pixels: pixels)])
+        try add(
+            step: step,
+            encodedValues: [
+                TensorBoardSummary.image(
+                    tag: tag, width: width, height: height,
+                    channels: channels, pixels: pixels)
+            ])
     }
 
     /// Histograms of every named tensor's values under `prefix/name` (weights, or gradients).
-    public func addHistograms(_ tensors: [(name: String, values: UnsafeBufferPointer<Float>)], prefix: String, step: Int) throws {
+    public func addHistograms(
+        _ tensors: [(name: String, values: UnsafeBufferPointer<Float>)], prefix: String, step: Int
+    ) throws {
         guard !tensors.isEmpty else { return }
-        try add(step: step, encodedValues: tensors.map { TensorBoardSummary.histogram(tag: prefix + "/" + $0.name, values: $0.values) })
+        try add(
+            step: step,
+            encodedValues: tensors.map { TensorBoardSummary.histogram(tag: prefix + "/" + $0.name, values: $0.values) })
     }
 
     /// The run's hyperparameters and the tags of its final metrics, for the HPARAMS tab
@@ -386,16 +405,21 @@ public enum TensorBoardReader {
     /// The events of the file at `path`, in order.
     public static func events(at path: String, allowTruncatedTail: Bool = false) throws -> [TensorBoardEvent] {
         let bytes: [UInt8]
-        do { bytes = try readWholeFile(path) } catch let error as FileError { throw EventFileError.io(error.description) }
+        do { bytes = try readWholeFile(path) } catch let error as FileError {
+            throw EventFileError.io(error.description)
+        }
         return try events(in: bytes, path: path, allowTruncatedTail: allowTruncatedTail)
     }
 
     /// The events of an event file's bytes.
-    public static func events(in bytes: [UInt8], path: String = "<memory>",
-                              allowTruncatedTail: Bool = false) throws -> [TensorBoardEvent] {
+    public static func events(
+        in bytes: [UInt8], path: String = "<memory>",
+        allowTruncatedTail: Bool = false
+    ) throws -> [TensorBoardEvent] {
         try TFRecord.records(bytes, path: path, allowTruncatedTail: allowTruncatedTail).map { record in
             guard let event = TensorBoardEvent(decoding: record) else {
-                throw EventFileError.corrupt(path: path, offset: record.startIndex - 12, reason: "not an Event protobuf")
+                throw EventFileError.corrupt(
+                    path: path, offset: record.startIndex - 12, reason: "not an Event protobuf")
             }
             return event
         }

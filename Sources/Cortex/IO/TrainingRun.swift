@@ -28,8 +28,10 @@ public final class TrainingRun {
     /// - Parameters:
     ///   - resume: continue from `resumeFrom`, or from the folder's `last.safetensors`.
     ///   - resumeFrom: a checkpoint to resume from (implies `resume`).
-    public init<Config: Encodable>(folder: String, config: Config, resume: Bool = false,
-                                   resumeFrom: String? = nil) throws {
+    public init<Config: Encodable>(
+        folder: String, config: Config, resume: Bool = false,
+        resumeFrom: String? = nil
+    ) throws {
         self.folder = folder
         let checkpoint = resumeFrom ?? (resume ? folder + "/last.safetensors" : nil)
         if let checkpoint, !FileManager.default.fileExists(atPath: checkpoint) {
@@ -47,7 +49,8 @@ public final class TrainingRun {
 
     static func hyperparameters<Config: Encodable>(of config: Config) -> [String: TensorBoardSummary.HParam] {
         guard let data = try? JSONEncoder().encode(config),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return [:] }
         return TensorBoardSummary.HParam.flatten(json: object)
     }
 
@@ -106,8 +109,10 @@ public final class TrainingRun {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let json = (try? encoder.encode(config)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        var lines = ["config: \(json)",
-                     "run folder: \(folder) (TensorBoard: tensorboard --logdir \((folder as NSString).deletingLastPathComponent))"]
+        var lines = [
+            "config: \(json)",
+            "run folder: \(folder) (TensorBoard: tensorboard --logdir \((folder as NSString).deletingLastPathComponent))"
+        ]
         if let resumeCheckpoint { lines.append("resuming from \(resumeCheckpoint)") }
         return lines
     }

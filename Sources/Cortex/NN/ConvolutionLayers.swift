@@ -11,28 +11,37 @@ public final class Conv2d: UnaryLayer {
     public let dilation: (Int, Int)
     public var isTraining = true
 
-    public init(inputChannels: Int, outputChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
-                padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), bias: Bool = true,
-                weightInit: WeightInit = .pytorchDefault, biasInit: WeightInit = .pytorchDefault,
-                generator: inout RandomGenerator) {
-        precondition(inputChannels > 0 && outputChannels > 0 && kernelSize.0 > 0 && kernelSize.1 > 0,
-                     "Conv2d: channels and kernel size must be positive, got \(inputChannels) → \(outputChannels), \(kernelSize)")
+    public init(
+        inputChannels: Int, outputChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
+        padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), bias: Bool = true,
+        weightInit: WeightInit = .pytorchDefault, biasInit: WeightInit = .pytorchDefault,
+        generator: inout RandomGenerator
+    ) {
+        precondition(
+            inputChannels > 0 && outputChannels > 0 && kernelSize.0 > 0 && kernelSize.1 > 0,
+            "Conv2d: channels and kernel size must be positive, got \(inputChannels) → \(outputChannels), \(kernelSize)"
+        )
         let bound = 1 / Float(inputChannels * kernelSize.0 * kernelSize.1).squareRoot()
-        weight = weightInit.make([outputChannels, inputChannels, kernelSize.0, kernelSize.1],
-                                 fallback: .uniform(bound: bound), generator: &generator)
-        self.bias = bias ? biasInit.make([outputChannels], fallback: .uniform(bound: bound), generator: &generator) : nil
+        weight = weightInit.make(
+            [outputChannels, inputChannels, kernelSize.0, kernelSize.1],
+            fallback: .uniform(bound: bound), generator: &generator)
+        self.bias =
+            bias ? biasInit.make([outputChannels], fallback: .uniform(bound: bound), generator: &generator) : nil
         self.stride = stride
         self.padding = padding
         self.dilation = dilation
     }
 
     /// Square kernel, stride, padding and dilation.
-    public convenience init(inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
-                            dilation: Int = 1, bias: Bool = true, weightInit: WeightInit = .pytorchDefault,
-                            biasInit: WeightInit = .pytorchDefault, generator: inout RandomGenerator) {
-        self.init(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: (kernelSize, kernelSize),
-                  stride: (stride, stride), padding: (padding, padding), dilation: (dilation, dilation), bias: bias,
-                  weightInit: weightInit, biasInit: biasInit, generator: &generator)
+    public convenience init(
+        inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+        dilation: Int = 1, bias: Bool = true, weightInit: WeightInit = .pytorchDefault,
+        biasInit: WeightInit = .pytorchDefault, generator: inout RandomGenerator
+    ) {
+        self.init(
+            inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: (kernelSize, kernelSize),
+            stride: (stride, stride), padding: (padding, padding), dilation: (dilation, dilation), bias: bias,
+            weightInit: weightInit, biasInit: biasInit, generator: &generator)
     }
 
     public var localParameters: [NamedTensor] { [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) }
@@ -71,7 +80,9 @@ public final class AvgPool2d: StatelessLayer, UnaryLayer {
     public let padding: (Int, Int)
     public let countIncludePad: Bool
 
-    public init(kernelSize: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0), countIncludePad: Bool = true) {
+    public init(
+        kernelSize: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0), countIncludePad: Bool = true
+    ) {
         self.kernelSize = kernelSize
         self.stride = stride ?? kernelSize
         self.padding = padding
@@ -79,8 +90,9 @@ public final class AvgPool2d: StatelessLayer, UnaryLayer {
     }
 
     public convenience init(kernelSize: Int, stride: Int? = nil, padding: Int = 0, countIncludePad: Bool = true) {
-        self.init(kernelSize: (kernelSize, kernelSize), stride: stride.map { ($0, $0) }, padding: (padding, padding),
-                  countIncludePad: countIncludePad)
+        self.init(
+            kernelSize: (kernelSize, kernelSize), stride: stride.map { ($0, $0) }, padding: (padding, padding),
+            countIncludePad: countIncludePad)
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
@@ -101,23 +113,28 @@ public final class BasicBlock: UnaryLayer {
     public var isTraining = true
 
     public init(inputChannels: Int, outputChannels: Int, stride: Int = 1, generator: inout RandomGenerator) {
-        conv1 = Conv2d(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: 3, stride: stride,
-                       padding: 1, bias: false, generator: &generator)
+        conv1 = Conv2d(
+            inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: 3, stride: stride,
+            padding: 1, bias: false, generator: &generator)
         bn1 = BatchNorm2d(outputChannels)
-        conv2 = Conv2d(inputChannels: outputChannels, outputChannels: outputChannels, kernelSize: 3, padding: 1,
-                       bias: false, generator: &generator)
+        conv2 = Conv2d(
+            inputChannels: outputChannels, outputChannels: outputChannels, kernelSize: 3, padding: 1,
+            bias: false, generator: &generator)
         bn2 = BatchNorm2d(outputChannels)
         if stride != 1 || inputChannels != outputChannels {
-            downsample = Sequential(Conv2d(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: 1,
-                                           stride: stride, bias: false, generator: &generator),
-                                    BatchNorm2d(outputChannels))
+            downsample = Sequential(
+                Conv2d(
+                    inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: 1,
+                    stride: stride, bias: false, generator: &generator),
+                BatchNorm2d(outputChannels))
         } else {
             downsample = nil
         }
     }
 
     public var children: [(name: String, module: any Module)] {
-        [("conv1", conv1), ("bn1", bn1), ("conv2", conv2), ("bn2", bn2)] + (downsample.map { [("downsample", $0)] } ?? [])
+        [("conv1", conv1), ("bn1", bn1), ("conv2", conv2), ("bn2", bn2)]
+            + (downsample.map { [("downsample", $0)] } ?? [])
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {

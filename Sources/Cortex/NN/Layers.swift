@@ -63,13 +63,19 @@ public final class Linear: UnaryLayer {
     public let bias: Tensor?
     public var isTraining = true
 
-    public init(inputFeatures: Int, outputFeatures: Int, bias: Bool = true,
-                weightInit: WeightInit = .pytorchDefault, biasInit: WeightInit = .pytorchDefault,
-                generator: inout RandomGenerator) {
-        precondition(inputFeatures > 0 && outputFeatures > 0, "Linear: sizes must be positive, got \(inputFeatures) → \(outputFeatures)")
+    public init(
+        inputFeatures: Int, outputFeatures: Int, bias: Bool = true,
+        weightInit: WeightInit = .pytorchDefault, biasInit: WeightInit = .pytorchDefault,
+        generator: inout RandomGenerator
+    ) {
+        precondition(
+            inputFeatures > 0 && outputFeatures > 0,
+            "Linear: sizes must be positive, got \(inputFeatures) → \(outputFeatures)")
         let bound = 1 / Float(inputFeatures).squareRoot()
-        weight = weightInit.make([outputFeatures, inputFeatures], fallback: .uniform(bound: bound), generator: &generator)
-        self.bias = bias ? biasInit.make([outputFeatures], fallback: .uniform(bound: bound), generator: &generator) : nil
+        weight = weightInit.make(
+            [outputFeatures, inputFeatures], fallback: .uniform(bound: bound), generator: &generator)
+        self.bias =
+            bias ? biasInit.make([outputFeatures], fallback: .uniform(bound: bound), generator: &generator) : nil
     }
 
     public var localParameters: [NamedTensor] { [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) }
@@ -87,7 +93,8 @@ public final class Embedding: UnaryLayer {
     public let weight: Tensor
     public var isTraining = true
 
-    public init(count: Int, dimension: Int, weightInit: WeightInit = .pytorchDefault, generator: inout RandomGenerator) {
+    public init(count: Int, dimension: Int, weightInit: WeightInit = .pytorchDefault, generator: inout RandomGenerator)
+    {
         precondition(count > 0 && dimension > 0, "Embedding: sizes must be positive, got \(count) × \(dimension)")
         weight = weightInit.make([count, dimension], fallback: .normal(std: 1), generator: &generator)
     }
@@ -191,7 +198,8 @@ public final class Residual: UnaryLayer {
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let y = body(x)
-        precondition(y.shape == x.shape, "Residual: body maps \(x.shape) to \(y.shape); the shortcut needs the same shape")
+        precondition(
+            y.shape == x.shape, "Residual: body maps \(x.shape) to \(y.shape); the shortcut needs the same shape")
         return x + y
     }
 }

@@ -49,8 +49,9 @@ extension Module {
         func visit(_ module: any Module, _ path: String) {
             result.append((path, module))
             for (name, child) in module.children {
-                precondition(!name.isEmpty && !name.contains("."),
-                             "Module: child name '\(name)' of '\(path)' must be non-empty and have no dot")
+                precondition(
+                    !name.isEmpty && !name.contains("."),
+                    "Module: child name '\(name)' of '\(path)' must be non-empty and have no dot")
                 visit(child, path.isEmpty ? name : path + "." + name)
             }
         }
@@ -64,8 +65,9 @@ extension Module {
         var result: [NamedTensor] = []
         for (path, module) in namedModules() {
             for (name, tensor) in local(module) {
-                precondition(!name.isEmpty && !name.contains("."),
-                             "Module: tensor name '\(name)' in '\(path)' must be non-empty and have no dot")
+                precondition(
+                    !name.isEmpty && !name.contains("."),
+                    "Module: tensor name '\(name)' in '\(path)' must be non-empty and have no dot")
                 if removingDuplicates && !seen.insert(ObjectIdentifier(tensor)).inserted { continue }
                 result.append((path.isEmpty ? name : path + "." + name, tensor))
             }
@@ -135,9 +137,10 @@ extension Module {
         }
         let unexpected = tensors.keys.filter { !known.contains($0) }.sorted()
         if !mismatched.isEmpty || (strict && !(missing.isEmpty && unexpected.isEmpty)) {
-            throw CheckpointError.stateMismatch(missing: strict ? missing : [],
-                                                unexpected: strict ? unexpected : [],
-                                                shapes: mismatched)
+            throw CheckpointError.stateMismatch(
+                missing: strict ? missing : [],
+                unexpected: strict ? unexpected : [],
+                shapes: mismatched)
         }
         for (destination, source) in pairs where destination !== source {
             destination.storage.pointer.update(from: source.storage.pointer, count: destination.count)

@@ -15,8 +15,9 @@ public final class LayerNorm: UnaryLayer {
     public var isTraining = true
 
     public init(_ normalizedShape: [Int], epsilon: Float = 1e-5, elementwiseAffine: Bool = true) {
-        precondition(!normalizedShape.isEmpty && normalizedShape.allSatisfy { $0 > 0 },
-                     "LayerNorm: bad normalizedShape \(normalizedShape)")
+        precondition(
+            !normalizedShape.isEmpty && normalizedShape.allSatisfy { $0 > 0 },
+            "LayerNorm: bad normalizedShape \(normalizedShape)")
         self.normalizedShape = normalizedShape
         self.epsilon = epsilon
         weight = elementwiseAffine ? Tensor.ones(normalizedShape, requiresGrad: true) : nil
@@ -33,11 +34,12 @@ public final class LayerNorm: UnaryLayer {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        precondition(x.rank >= normalizedShape.count && Array(x.shape.suffix(normalizedShape.count)) == normalizedShape,
-                     "LayerNorm: input shape \(x.shape) does not end with \(normalizedShape)")
+        precondition(
+            x.rank >= normalizedShape.count && Array(x.shape.suffix(normalizedShape.count)) == normalizedShape,
+            "LayerNorm: input shape \(x.shape) does not end with \(normalizedShape)")
         let D = normalizedShape.reduce(1, *)
         let rows = x.count / D
-        let stats = TensorStorage(uninitializedCount: 2 * rows)   // mean, rstd per row
+        let stats = TensorStorage(uninitializedCount: 2 * rows)  // mean, rstd per row
         let out = TensorStorage(uninitializedCount: x.count)
         let xp = x.storage.pointer, yp = out.pointer, mean = stats.pointer, rstd = stats.pointer + rows
         let wp = weight?.storage.pointer, bp = bias?.storage.pointer
@@ -47,7 +49,10 @@ public final class LayerNorm: UnaryLayer {
             for j in 0..<D { sum += row[j] }
             let m = sum / Float(D)
             var squares: Float = 0
-            for j in 0..<D { let d = row[j] - m; squares += d * d }
+            for j in 0..<D {
+                let d = row[j] - m
+                squares += d * d
+            }
             let rs = 1 / (squares / Float(D) + epsilon).squareRoot()
             mean[r] = m
             rstd[r] = rs
@@ -147,13 +152,15 @@ public class BatchNorm: UnaryLayer {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        precondition(allowedRanks.contains(x.rank) && x.shape[1] == featureCount,
-                     "\(kind)(\(featureCount)): bad input shape \(x.shape)")
+        precondition(
+            allowedRanks.contains(x.rank) && x.shape[1] == featureCount,
+            "\(kind)(\(featureCount)): bad input shape \(x.shape)")
         let N = x.shape[0], C = featureCount, S = x.shape.dropFirst(2).reduce(1, *)
         let n = N * S
         let training = isTraining
-        precondition(!training || n > 1, "\(kind): training needs more than one value per channel, got input \(x.shape)")
-        let stats = TensorStorage(uninitializedCount: 2 * C)   // mean, rstd per channel
+        precondition(
+            !training || n > 1, "\(kind): training needs more than one value per channel, got input \(x.shape)")
+        let stats = TensorStorage(uninitializedCount: 2 * C)  // mean, rstd per channel
         let mean = stats.pointer, rstd = stats.pointer + C
         let xp = x.storage.pointer
         let out = TensorStorage(uninitializedCount: x.count)
@@ -182,7 +189,10 @@ public class BatchNorm: UnaryLayer {
                 for c in 0..<C {
                     let p = xp + (b * C + c) * S, m = mean[c]
                     var squares: Float = 0
-                    for s in 0..<S { let d = p[s] - m; squares += d * d }
+                    for s in 0..<S {
+                        let d = p[s] - m
+                        squares += d * d
+                    }
                     second[c] += squares
                 }
             }
@@ -259,15 +269,17 @@ public class BatchNorm: UnaryLayer {
 /// Batch normalisation of (N, C) or (N, C, L) inputs; see `BatchNorm`.
 public final class BatchNorm1d: BatchNorm {
     public init(_ featureCount: Int, epsilon: Float = 1e-5, momentum: Float? = 0.1, affine: Bool = true) {
-        super.init(kind: "BatchNorm1d", allowedRanks: [2, 3], featureCount: featureCount, epsilon: epsilon,
-                   momentum: momentum, affine: affine)
+        super.init(
+            kind: "BatchNorm1d", allowedRanks: [2, 3], featureCount: featureCount, epsilon: epsilon,
+            momentum: momentum, affine: affine)
     }
 }
 
 /// Batch normalisation of (N, C, H, W) inputs; see `BatchNorm`.
 public final class BatchNorm2d: BatchNorm {
     public init(_ featureCount: Int, epsilon: Float = 1e-5, momentum: Float? = 0.1, affine: Bool = true) {
-        super.init(kind: "BatchNorm2d", allowedRanks: [4], featureCount: featureCount, epsilon: epsilon,
-                   momentum: momentum, affine: affine)
+        super.init(
+            kind: "BatchNorm2d", allowedRanks: [4], featureCount: featureCount, epsilon: epsilon,
+            momentum: momentum, affine: affine)
     }
 }

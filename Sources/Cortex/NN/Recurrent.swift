@@ -50,12 +50,15 @@ extension RecurrentCell {
             + (biasIH.map { [("bias_ih", $0)] } ?? []) + (biasHH.map { [("bias_hh", $0)] } ?? [])
     }
 
-    public func zeroState(batchSize: Int) -> RecurrentState { RecurrentState(hidden: Tensor.zeros([batchSize, hiddenSize])) }
+    public func zeroState(batchSize: Int) -> RecurrentState {
+        RecurrentState(hidden: Tensor.zeros([batchSize, hiddenSize]))
+    }
 
     /// The sequence by calling the step `T` times (the generic driver for any cell).
     public func unrolled(_ input: Tensor, state: RecurrentState) -> (output: Tensor, state: RecurrentState) {
-        precondition(input.rank == 3 && input.shape[2] == inputSize,
-                     "\(Self.self).unrolled: input \(input.shape) is not [B, T, \(inputSize)]")
+        precondition(
+            input.rank == 3 && input.shape[2] == inputSize,
+            "\(Self.self).unrolled: input \(input.shape) is not [B, T, \(inputSize)]")
         let (B, T) = (input.shape[0], input.shape[1])
         var state = state
         var outputs: [Tensor] = []
@@ -73,11 +76,14 @@ extension RecurrentCell {
 
     /// `x·W_ihᵀ + b_ih` and `h·W_hhᵀ + b_hh`, each split into `gates` pieces of width H.
     func gateInputs(_ x: Tensor, _ h: Tensor, gates: Int) -> (input: [Tensor], hidden: [Tensor]) {
-        precondition(x.rank == 2 && x.shape[1] == inputSize && h.shape == [x.shape[0], hiddenSize],
-                     "\(Self.self): input \(x.shape) and hidden \(h.shape) are not [B, \(inputSize)] and [B, \(hiddenSize)]")
+        precondition(
+            x.rank == 2 && x.shape[1] == inputSize && h.shape == [x.shape[0], hiddenSize],
+            "\(Self.self): input \(x.shape) and hidden \(h.shape) are not [B, \(inputSize)] and [B, \(hiddenSize)]")
         let sizes = [Int](repeating: hiddenSize, count: gates)
-        return (linear(x, weight: weightIH, bias: biasIH).split(sizes: sizes, axis: 1),
-                linear(h, weight: weightHH, bias: biasHH).split(sizes: sizes, axis: 1))
+        return (
+            linear(x, weight: weightIH, bias: biasIH).split(sizes: sizes, axis: 1),
+            linear(h, weight: weightHH, bias: biasHH).split(sizes: sizes, axis: 1)
+        )
     }
 }
 
@@ -89,7 +95,9 @@ public class RecurrentCellStorage {
     public var isTraining = true
 
     init(gates: Int, inputSize: Int, hiddenSize: Int, bias: Bool, generator: inout RandomGenerator) {
-        precondition(inputSize > 0 && hiddenSize > 0, "recurrent cell: sizes must be positive, got input \(inputSize), hidden \(hiddenSize)")
+        precondition(
+            inputSize > 0 && hiddenSize > 0,
+            "recurrent cell: sizes must be positive, got input \(inputSize), hidden \(hiddenSize)")
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
         let uniform = WeightInit.uniform(bound: 1 / Float(hiddenSize).squareRoot())
@@ -181,13 +189,17 @@ public final class RecurrentNetwork<Cell: RecurrentCell>: Module {
     public let dropout: Dropout
     public var isTraining = true
 
-    public init(inputSize: Int, hiddenSize: Int, layers: Int = 1, bias: Bool = true, dropout: Float = 0,
-                generator: inout RandomGenerator) {
+    public init(
+        inputSize: Int, hiddenSize: Int, layers: Int = 1, bias: Bool = true, dropout: Float = 0,
+        generator: inout RandomGenerator
+    ) {
         precondition(layers > 0, "RecurrentNetwork: layers must be positive, got \(layers)")
         var cells: [Cell] = []
         for layer in 0..<layers {
-            cells.append(Cell(inputSize: layer == 0 ? inputSize : hiddenSize, hiddenSize: hiddenSize, bias: bias,
-                              generator: &generator))
+            cells.append(
+                Cell(
+                    inputSize: layer == 0 ? inputSize : hiddenSize, hiddenSize: hiddenSize, bias: bias,
+                    generator: &generator))
         }
         self.cells = cells
         self.dropout = Dropout(probability: dropout, generator: &generator)
@@ -206,10 +218,13 @@ public final class RecurrentNetwork<Cell: RecurrentCell>: Module {
     public func zeroState(batchSize: Int) -> [RecurrentState] { cells.map { $0.zeroState(batchSize: batchSize) } }
 
     /// Runs every layer over `input` `[B, T, I]` from `state` (zeros when nil).
-    public func callAsFunction(_ input: Tensor, state: [RecurrentState]? = nil) -> (output: Tensor, state: [RecurrentState]) {
+    public func callAsFunction(
+        _ input: Tensor, state: [RecurrentState]? = nil
+    ) -> (output: Tensor, state: [RecurrentState]) {
         precondition(input.rank == 3, "RecurrentNetwork: input \(input.shape) is not [B, T, I]")
         let initial = state ?? zeroState(batchSize: input.shape[0])
-        precondition(initial.count == cells.count, "RecurrentNetwork: \(initial.count) states for \(cells.count) layers")
+        precondition(
+            initial.count == cells.count, "RecurrentNetwork: \(initial.count) states for \(cells.count) layers")
         var x = input
         var final: [RecurrentState] = []
         for (layer, cell) in cells.enumerated() {
@@ -252,16 +267,20 @@ enum RecurrentKind {
 ///
 /// The recorded node holds `[B, T + 1, H]` for an LSTM (row T is the final cell state, so both
 /// the outputs and `c_T` can carry gradients) and `[B, T, H]` otherwise.
-func fusedRecurrentSequence<Cell: RecurrentCell>(_ kind: RecurrentKind, cell: Cell, input: Tensor,
-                                                 state: RecurrentState) -> (output: Tensor, state: RecurrentState) {
+func fusedRecurrentSequence<Cell: RecurrentCell>(
+    _ kind: RecurrentKind, cell: Cell, input: Tensor,
+    state: RecurrentState
+) -> (output: Tensor, state: RecurrentState) {
     let I = cell.inputSize, H = cell.hiddenSize, G = kind.gates, GH = G * H
-    precondition(input.rank == 3 && input.shape[2] == I, "\(Cell.self).sequence: input \(input.shape) is not [B, T, \(I)]")
+    precondition(
+        input.rank == 3 && input.shape[2] == I, "\(Cell.self).sequence: input \(input.shape) is not [B, T, \(I)]")
     let (B, T) = (input.shape[0], input.shape[1])
     precondition(T > 0, "\(Cell.self).sequence: empty sequence \(input.shape)")
-    precondition(state.hidden.shape == [B, H] && (kind != .lstm || state.cell?.shape == [B, H]),
-                 "\(Cell.self).sequence: state \(state.hidden.shape) / \(state.cell?.shape ?? []) is not [\(B), \(H)]")
+    precondition(
+        state.hidden.shape == [B, H] && (kind != .lstm || state.cell?.shape == [B, H]),
+        "\(Cell.self).sequence: state \(state.hidden.shape) / \(state.cell?.shape ?? []) is not [\(B), \(H)]")
     let lstm = kind == .lstm
-    let L = lstm ? T + 1 : T                  // rows per batch entry in the output node
+    let L = lstm ? T + 1 : T  // rows per batch entry in the output node
     let h0 = state.hidden, c0 = lstm ? state.cell! : nil
     let wih = cell.weightIH, whh = cell.weightHH, bih = cell.biasIH, bhh = cell.biasHH
 
@@ -279,8 +298,9 @@ func fusedRecurrentSequence<Cell: RecurrentCell>(_ kind: RecurrentKind, cell: Ce
         if foldHiddenBias, let bh { for j in 0..<GH { bias[j] += bh[j] } }
         for r in 1..<(B * T) { (xp.pointer + r * GH).update(from: bias, count: GH) }
     }
-    stridedGemm(false, true, B * T, GH, I, input.storage.pointer, I, wih.storage.pointer, I, xp.pointer, GH,
-                beta: hasBias ? 1 : 0)
+    stridedGemm(
+        false, true, B * T, GH, I, input.storage.pointer, I, wih.storage.pointer, I, xp.pointer, GH,
+        beta: hasBias ? 1 : 0)
 
     let out = TensorStorage(uninitializedCount: B * L * H)
     // Saved for backward: gate activations (B, T, G·H); LSTM cell states (B, T, H); GRU h·W_hnᵀ + b_hn (B, T, H).
@@ -291,7 +311,8 @@ func fusedRecurrentSequence<Cell: RecurrentCell>(_ kind: RecurrentKind, cell: Ce
     let w = whh.storage.pointer
     for t in 0..<T {
         // The previous hidden state: h0, or the output rows of step t − 1 (stride L·H).
-        let (prev, prevStride) = t == 0 ? (UnsafePointer(h0.storage.pointer), H) : (UnsafePointer(y + (t - 1) * H), L * H)
+        let (prev, prevStride) =
+            t == 0 ? (UnsafePointer(h0.storage.pointer), H) : (UnsafePointer(y + (t - 1) * H), L * H)
         stridedGemm(false, true, B, GH, H, prev, prevStride, w, H, hpp, GH)
         for b in 0..<B {
             let g = xpp + (b * T + t) * GH, hrow = hpp + b * GH, act = a + (b * T + t) * GH
@@ -326,7 +347,9 @@ func fusedRecurrentSequence<Cell: RecurrentCell>(_ kind: RecurrentKind, cell: Ce
                     let n = fastTanh(g[2 * H + j] + r * hnv)
                     hn[j] = hnv
                     h[j] = (1 - z) * n + z * hPrev[j]
-                    act[j] = r; act[H + j] = z; act[2 * H + j] = n
+                    act[j] = r
+                    act[H + j] = z
+                    act[2 * H + j] = n
                 }
             }
         }
@@ -346,7 +369,7 @@ func fusedRecurrentSequence<Cell: RecurrentCell>(_ kind: RecurrentKind, cell: Ce
         let dxpStorage = TensorStorage(uninitializedCount: B * T * GH)
         let dhpStorage = kind == .gru ? TensorStorage(uninitializedCount: B * T * GH) : dxpStorage
         let dxp = dxpStorage.pointer, dhp = dhpStorage.pointer
-        let dhRec = TensorStorage(count: B * H)            // dL/dh_{t} from step t + 1
+        let dhRec = TensorStorage(count: B * H)  // dL/dh_{t} from step t + 1
         let dcRec = TensorStorage(count: lstm ? B * H : 0)
         if lstm { for b in 0..<B { (dcRec.pointer + b * H).update(from: dy + (b * L + T) * H, count: H) } }
         let dhr = dhRec.pointer, dcr = dcRec.pointer
@@ -365,7 +388,8 @@ func fusedRecurrentSequence<Cell: RecurrentCell>(_ kind: RecurrentKind, cell: Ce
                 case .lstm:
                     // As in the forward pass: short loops that vectorise. dh becomes d = dy + dh.
                     let c = e + (b * T + t) * H, dc = dcr + b * H, tc = tanhScratch
-                    let cPrev = t == 0 ? UnsafePointer(c0!.storage.pointer + b * H) : UnsafePointer(e + (b * T + t - 1) * H)
+                    let cPrev =
+                        t == 0 ? UnsafePointer(c0!.storage.pointer + b * H) : UnsafePointer(e + (b * T + t - 1) * H)
                     let i = act, f = act + H, gg = act + 2 * H, o = act + 3 * H
                     for j in 0..<H { dh[j] += gy[j] }
                     for j in 0..<H { tc[j] = fastTanh(c[j]) }
@@ -378,16 +402,21 @@ func fusedRecurrentSequence<Cell: RecurrentCell>(_ kind: RecurrentKind, cell: Ce
                     for j in 0..<H { dc[j] *= f[j] }
                 case .gru:
                     let hn = e + (b * T + t) * H, dhh = dhp + (b * T + t) * GH
-                    let hPrev = t == 0 ? UnsafePointer(h0.storage.pointer + b * H) : UnsafePointer(y + (b * L + t - 1) * H)
+                    let hPrev =
+                        t == 0 ? UnsafePointer(h0.storage.pointer + b * H) : UnsafePointer(y + (b * L + t - 1) * H)
                     for j in 0..<H {
                         let r = act[j], z = act[H + j], n = act[2 * H + j]
                         let d = gy[j] + dh[j]
                         let dnPre = d * (1 - z) * (1 - n * n)
                         let drPre = dnPre * hn[j] * r * (1 - r)
                         let dzPre = d * (hPrev[j] - n) * z * (1 - z)
-                        dg[j] = drPre; dg[H + j] = dzPre; dg[2 * H + j] = dnPre
-                        dhh[j] = drPre; dhh[H + j] = dzPre; dhh[2 * H + j] = dnPre * r
-                        dh[j] = d * z              // the direct path; the GEMM below adds the rest
+                        dg[j] = drPre
+                        dg[H + j] = dzPre
+                        dg[2 * H + j] = dnPre
+                        dhh[j] = drPre
+                        dhh[H + j] = dzPre
+                        dhh[2 * H + j] = dnPre * r
+                        dh[j] = d * z  // the direct path; the GEMM below adds the rest
                     }
                 }
             }

@@ -17,8 +17,10 @@ public final class KeyValueCache {
     let keys: TensorStorage, values: TensorStorage
 
     public init(batchSize: Int = 1, heads: Int, capacity: Int, headDimension: Int) {
-        precondition(batchSize > 0 && heads > 0 && capacity > 0 && headDimension > 0,
-                     "KeyValueCache: sizes must be positive, got B \(batchSize) H \(heads) capacity \(capacity) D \(headDimension)")
+        precondition(
+            batchSize > 0 && heads > 0 && capacity > 0 && headDimension > 0,
+            "KeyValueCache: sizes must be positive, got B \(batchSize) H \(heads) capacity \(capacity) D \(headDimension)"
+        )
         self.batchSize = batchSize
         self.heads = heads
         self.capacity = capacity
@@ -32,7 +34,8 @@ public final class KeyValueCache {
 
     /// Where position `t` of head `h`, batch `b` lives.
     var layout: AttentionOperand {
-        AttentionOperand(offset: 0, batch: heads * capacity * headDimension, head: capacity * headDimension, row: headDimension)
+        AttentionOperand(
+            offset: 0, batch: heads * capacity * headDimension, head: capacity * headDimension, row: headDimension)
     }
 }
 
@@ -57,13 +60,17 @@ public final class MultiHeadSelfAttention: Module {
     public var storesAttentionWeights = false
     public private(set) var attentionWeights: Tensor?
 
-    public init(embedDimension: Int, heads: Int, bias: Bool = true, dropout: Float = 0,
-                generator: inout RandomGenerator) {
-        precondition(heads > 0 && embedDimension % heads == 0,
-                     "MultiHeadSelfAttention: embedDimension \(embedDimension) is not divisible by \(heads) heads")
+    public init(
+        embedDimension: Int, heads: Int, bias: Bool = true, dropout: Float = 0,
+        generator: inout RandomGenerator
+    ) {
+        precondition(
+            heads > 0 && embedDimension % heads == 0,
+            "MultiHeadSelfAttention: embedDimension \(embedDimension) is not divisible by \(heads) heads")
         self.heads = heads
         self.embedDimension = embedDimension
-        qkv = Linear(inputFeatures: embedDimension, outputFeatures: 3 * embedDimension, bias: bias, generator: &generator)
+        qkv = Linear(
+            inputFeatures: embedDimension, outputFeatures: 3 * embedDimension, bias: bias, generator: &generator)
         proj = Linear(inputFeatures: embedDimension, outputFeatures: embedDimension, bias: bias, generator: &generator)
         self.dropout = Dropout(probability: dropout, generator: &generator)
     }
@@ -75,8 +82,9 @@ public final class MultiHeadSelfAttention: Module {
     /// Self-attention over `x` `[B, T, C]`; `causal` hides later positions, `keyPaddingMask`
     /// (`B·T` flags, true = padding) hides padded keys.
     public func callAsFunction(_ x: Tensor, causal: Bool = false, keyPaddingMask: [Bool]? = nil) -> Tensor {
-        precondition(x.rank == 3 && x.shape[2] == embedDimension,
-                     "MultiHeadSelfAttention: input \(x.shape) is not [B, T, \(embedDimension)]")
+        precondition(
+            x.rank == 3 && x.shape[2] == embedDimension,
+            "MultiHeadSelfAttention: input \(x.shape) is not [B, T, \(embedDimension)]")
         let (y, weights) = fusedSelfAttention(qkv: qkv(x), heads: heads, causal: causal, keyPaddingMask: keyPaddingMask)
         attentionWeights = storesAttentionWeights ? weights : nil
         return dropout(proj(y))
@@ -86,13 +94,17 @@ public final class MultiHeadSelfAttention: Module {
     /// `cache`, whose keys and values are extended by the new positions. Inference only (no graph).
     public func callAsFunction(_ x: Tensor, cache: KeyValueCache) -> Tensor {
         let (B, T, C) = (x.shape[0], x.shape[1], x.shape[2])
-        precondition(x.rank == 3 && C == embedDimension && B == cache.batchSize && cache.heads == heads
-                     && cache.headDimension == headDimension,
-                     "MultiHeadSelfAttention(cache:): input \(x.shape) does not fit a cache of B \(cache.batchSize), \(cache.heads) heads × \(cache.headDimension)")
-        precondition(cache.count + T <= cache.capacity,
-                     "MultiHeadSelfAttention(cache:): \(cache.count) cached + \(T) new positions exceed capacity \(cache.capacity)")
+        precondition(
+            x.rank == 3 && C == embedDimension && B == cache.batchSize && cache.heads == heads
+                && cache.headDimension == headDimension,
+            "MultiHeadSelfAttention(cache:): input \(x.shape) does not fit a cache of B \(cache.batchSize), \(cache.heads) heads × \(cache.headDimension)"
+        )
+        precondition(
+            cache.count + T <= cache.capacity,
+            "MultiHeadSelfAttention(cache:): \(cache.count) cached + \(T) new positions exceed capacity \(cache.capacity)"
+        )
         return withNoGrad {
-            let packed = qkv(x)                                   // (B, T, 3C)
+            let packed = qkv(x)  // (B, T, 3C)
             let D = headDimension, start = cache.count
             let source = packed.storage.pointer, kl = cache.layout
             for b in 0..<B {
@@ -106,14 +118,16 @@ public final class MultiHeadSelfAttention: Module {
                 }
             }
             cache.count += T
-            let shape = AttentionShape(B: B, H: heads, Tq: T, Tk: cache.count, D: D, Dv: D,
-                                       scale: 1 / Float(D).squareRoot(), causal: true, keyPadding: nil)
+            let shape = AttentionShape(
+                B: B, H: heads, Tq: T, Tk: cache.count, D: D, Dv: D,
+                scale: 1 / Float(D).squareRoot(), causal: true, keyPadding: nil)
             let out = TensorStorage(uninitializedCount: B * T * C)
             let probs = TensorStorage(uninitializedCount: B * heads * T * cache.count)
-            AttentionKernel.forward(shape, q: source, .packed(part: 0, length: T, width: C, headWidth: D),
-                                    k: cache.keys.pointer, kl, v: cache.values.pointer, kl,
-                                    out: out.pointer, AttentionOperand(offset: 0, batch: T * C, head: D, row: C),
-                                    probs: probs.pointer)
+            AttentionKernel.forward(
+                shape, q: source, .packed(part: 0, length: T, width: C, headWidth: D),
+                k: cache.keys.pointer, kl, v: cache.values.pointer, kl,
+                out: out.pointer, AttentionOperand(offset: 0, batch: T * C, head: D, row: C),
+                probs: probs.pointer)
             return proj(Tensor(shape: [B, T, C], storage: out))
         }
     }
@@ -131,7 +145,9 @@ public final class TransformerMLP: UnaryLayer {
     public let dropout: Dropout
     public var isTraining = true
 
-    public init(features: Int, hiddenFeatures: Int, bias: Bool = true, dropout: Float = 0, generator: inout RandomGenerator) {
+    public init(
+        features: Int, hiddenFeatures: Int, bias: Bool = true, dropout: Float = 0, generator: inout RandomGenerator
+    ) {
         fc1 = Linear(inputFeatures: features, outputFeatures: hiddenFeatures, bias: bias, generator: &generator)
         fc2 = Linear(inputFeatures: hiddenFeatures, outputFeatures: features, bias: bias, generator: &generator)
         self.dropout = Dropout(probability: dropout, generator: &generator)
@@ -195,14 +211,18 @@ public final class TransformerBlock: UnaryLayer {
     public let causal: Bool
     public var isTraining = true
 
-    public init(embedDimension: Int, heads: Int, mlpRatio: Float = 4, dropout: Float = 0, bias: Bool = true,
-                causal: Bool = false, generator: inout RandomGenerator) {
+    public init(
+        embedDimension: Int, heads: Int, mlpRatio: Float = 4, dropout: Float = 0, bias: Bool = true,
+        causal: Bool = false, generator: inout RandomGenerator
+    ) {
         norm1 = LayerNorm(embedDimension)
-        attn = MultiHeadSelfAttention(embedDimension: embedDimension, heads: heads, bias: bias, dropout: dropout,
-                                      generator: &generator)
+        attn = MultiHeadSelfAttention(
+            embedDimension: embedDimension, heads: heads, bias: bias, dropout: dropout,
+            generator: &generator)
         norm2 = LayerNorm(embedDimension)
-        mlp = TransformerMLP(features: embedDimension, hiddenFeatures: Int(Float(embedDimension) * mlpRatio),
-                             bias: bias, dropout: dropout, generator: &generator)
+        mlp = TransformerMLP(
+            features: embedDimension, hiddenFeatures: Int(Float(embedDimension) * mlpRatio),
+            bias: bias, dropout: dropout, generator: &generator)
         self.causal = causal
     }
 

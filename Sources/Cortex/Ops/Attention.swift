@@ -37,16 +37,19 @@ struct AttentionShape {
 
 /// `C = alpha·op(A)·op(B) + beta·C` with explicit leading dimensions (row-major).
 @inline(__always)
-func stridedGemm(_ tA: Bool, _ tB: Bool, _ m: Int, _ n: Int, _ k: Int,
-                 _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
-                 _ c: UnsafeMutablePointer<Float>, _ ldc: Int, alpha: Float = 1, beta: Float = 0) {
+func stridedGemm(
+    _ tA: Bool, _ tB: Bool, _ m: Int, _ n: Int, _ k: Int,
+    _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, alpha: Float = 1, beta: Float = 0
+) {
     if m == 0 || n == 0 { return }
     if k == 0 {
         if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
         return
     }
-    cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    cblas_sgemm(
+        CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans,
+        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
 /// max of `p[0..<count]` (−∞ when empty) with eight lanes, since a scalar max loop does not vectorise.
@@ -75,7 +78,9 @@ func dotProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int
     let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
     var i = 0
     while i + 8 <= count {
-        lanes += ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        lanes +=
+            ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            * rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
         i += 8
     }
     var total = lanes.sum()
@@ -104,17 +109,20 @@ enum AttentionKernel {
     }
 
     /// softmax(scale·QKᵀ + mask)·V into `out`; probabilities `[B, H, Tq, Tk]` into `probs`.
-    static func forward(_ s: AttentionShape,
-                        q: UnsafePointer<Float>, _ ql: AttentionOperand,
-                        k: UnsafePointer<Float>, _ kl: AttentionOperand,
-                        v: UnsafePointer<Float>, _ vl: AttentionOperand,
-                        out: UnsafeMutablePointer<Float>, _ ol: AttentionOperand,
-                        probs: UnsafeMutablePointer<Float>) {
+    static func forward(
+        _ s: AttentionShape,
+        q: UnsafePointer<Float>, _ ql: AttentionOperand,
+        k: UnsafePointer<Float>, _ kl: AttentionOperand,
+        v: UnsafePointer<Float>, _ vl: AttentionOperand,
+        out: UnsafeMutablePointer<Float>, _ ol: AttentionOperand,
+        probs: UnsafeMutablePointer<Float>
+    ) {
         forEachPair(s) { b, h in
             let p = probs + (b * s.H + h) * s.Tq * s.Tk
             // (Tq, D)·(Tk, D)ᵀ → (Tq, Tk)
-            stridedGemm(false, true, s.Tq, s.Tk, s.D, q + ql.base(b, h), ql.row, k + kl.base(b, h), kl.row,
-                        p, s.Tk, alpha: s.scale)
+            stridedGemm(
+                false, true, s.Tq, s.Tk, s.D, q + ql.base(b, h), ql.row, k + kl.base(b, h), kl.row,
+                p, s.Tk, alpha: s.scale)
             let padding = s.keyPadding
             for i in 0..<s.Tq {
                 let row = p + i * s.Tk
@@ -143,13 +151,15 @@ enum AttentionKernel {
 
     /// Gradients given dO: dV = Pᵀ·dO, dP = dO·Vᵀ, dS = P ⊙ (dP − rowsum(dP ⊙ P)),
     /// dQ = scale·dS·K, dK = scale·dSᵀ·Q. Each destination is written (not accumulated).
-    static func backward(_ s: AttentionShape, gradOut: UnsafePointer<Float>, _ ol: AttentionOperand,
-                         probs: UnsafePointer<Float>,
-                         q: UnsafePointer<Float>, _ ql: AttentionOperand,
-                         k: UnsafePointer<Float>, _ kl: AttentionOperand,
-                         v: UnsafePointer<Float>, _ vl: AttentionOperand,
-                         dq: UnsafeMutablePointer<Float>?, dk: UnsafeMutablePointer<Float>?,
-                         dv: UnsafeMutablePointer<Float>?) {
+    static func backward(
+        _ s: AttentionShape, gradOut: UnsafePointer<Float>, _ ol: AttentionOperand,
+        probs: UnsafePointer<Float>,
+        q: UnsafePointer<Float>, _ ql: AttentionOperand,
+        k: UnsafePointer<Float>, _ kl: AttentionOperand,
+        v: UnsafePointer<Float>, _ vl: AttentionOperand,
+        dq: UnsafeMutablePointer<Float>?, dk: UnsafeMutablePointer<Float>?,
+        dv: UnsafeMutablePointer<Float>?
+    ) {
         let scratch = TensorStorage(uninitializedCount: s.B * s.H * s.Tq * s.Tk)
         let dScores = scratch.pointer
         forEachPair(s) { b, h in
@@ -166,12 +176,14 @@ enum AttentionKernel {
                 for j in 0..<s.Tk { dr[j] = pr[j] * (dr[j] - dot) }
             }
             if let dq {
-                stridedGemm(false, false, s.Tq, s.D, s.Tk, dp, s.Tk, k + kl.base(b, h), kl.row,
-                            dq + ql.base(b, h), ql.row, alpha: s.scale)
+                stridedGemm(
+                    false, false, s.Tq, s.D, s.Tk, dp, s.Tk, k + kl.base(b, h), kl.row,
+                    dq + ql.base(b, h), ql.row, alpha: s.scale)
             }
             if let dk {
-                stridedGemm(true, false, s.Tk, s.D, s.Tq, dp, s.Tk, q + ql.base(b, h), ql.row,
-                            dk + kl.base(b, h), kl.row, alpha: s.scale)
+                stridedGemm(
+                    true, false, s.Tk, s.D, s.Tq, dp, s.Tk, q + ql.base(b, h), ql.row,
+                    dk + kl.base(b, h), kl.row, alpha: s.scale)
             }
         }
     }
@@ -189,37 +201,49 @@ enum AttentionKernel {
 /// A query that sees no key at all gets a zero output and zero gradients (PyTorch gives NaN).
 /// One fused op: per batch entry and head two GEMMs forward and four backward through
 /// `cblas_sgemm`; the probabilities are kept for the backward pass.
-public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, causal: Bool = false,
-                                      keyPaddingMask: [Bool]? = nil, scale: Float? = nil) -> Tensor {
-    precondition(query.rank == 4 && key.rank == 4 && value.rank == 4
-                 && query.shape[0] == key.shape[0] && key.shape[0] == value.shape[0]
-                 && query.shape[1] == key.shape[1] && key.shape[1] == value.shape[1]
-                 && query.shape[3] == key.shape[3] && key.shape[2] == value.shape[2],
-                 "scaledDotProductAttention: query \(query.shape), key \(key.shape), value \(value.shape) are not [B, H, Tq, D], [B, H, Tk, D], [B, H, Tk, Dv]")
+public func scaledDotProductAttention(
+    query: Tensor, key: Tensor, value: Tensor, causal: Bool = false,
+    keyPaddingMask: [Bool]? = nil, scale: Float? = nil
+) -> Tensor {
+    precondition(
+        query.rank == 4 && key.rank == 4 && value.rank == 4
+            && query.shape[0] == key.shape[0] && key.shape[0] == value.shape[0]
+            && query.shape[1] == key.shape[1] && key.shape[1] == value.shape[1]
+            && query.shape[3] == key.shape[3] && key.shape[2] == value.shape[2],
+        "scaledDotProductAttention: query \(query.shape), key \(key.shape), value \(value.shape) are not [B, H, Tq, D], [B, H, Tk, D], [B, H, Tk, Dv]"
+    )
     let (B, H, Tq, D) = (query.shape[0], query.shape[1], query.shape[2], query.shape[3])
     let (Tk, Dv) = (key.shape[2], value.shape[3])
-    precondition(keyPaddingMask == nil || keyPaddingMask!.count == B * Tk,
-                 "scaledDotProductAttention: keyPaddingMask has \(keyPaddingMask!.count) flags, expected B·Tk = \(B * Tk)")
-    let shape = AttentionShape(B: B, H: H, Tq: Tq, Tk: Tk, D: D, Dv: Dv, scale: scale ?? 1 / Float(D).squareRoot(),
-                               causal: causal, keyPadding: keyPaddingMask)
+    precondition(
+        keyPaddingMask == nil || keyPaddingMask!.count == B * Tk,
+        "scaledDotProductAttention: keyPaddingMask has \(keyPaddingMask!.count) flags, expected B·Tk = \(B * Tk)")
+    let shape = AttentionShape(
+        B: B, H: H, Tq: Tq, Tk: Tk, D: D, Dv: Dv, scale: scale ?? 1 / Float(D).squareRoot(),
+        causal: causal, keyPadding: keyPaddingMask)
     let ql = AttentionOperand.contiguous(heads: H, length: Tq, width: D)
     let kl = AttentionOperand.contiguous(heads: H, length: Tk, width: D)
     let vl = AttentionOperand.contiguous(heads: H, length: Tk, width: Dv)
     let ol = AttentionOperand.contiguous(heads: H, length: Tq, width: Dv)
     let out = TensorStorage(uninitializedCount: B * H * Tq * Dv)
     let probs = TensorStorage(uninitializedCount: B * H * Tq * Tk)
-    AttentionKernel.forward(shape, q: query.storage.pointer, ql, k: key.storage.pointer, kl,
-                            v: value.storage.pointer, vl, out: out.pointer, ol, probs: probs.pointer)
-    return Tensor.record("scaledDotProductAttention", shape: [B, H, Tq, Dv], storage: out,
-                         inputs: [query, key, value]) { g in
+    AttentionKernel.forward(
+        shape, q: query.storage.pointer, ql, k: key.storage.pointer, kl,
+        v: value.storage.pointer, vl, out: out.pointer, ol, probs: probs.pointer)
+    return Tensor.record(
+        "scaledDotProductAttention", shape: [B, H, Tq, Dv], storage: out,
+        inputs: [query, key, value]
+    ) { g in
         let dq = query.requiresGrad ? TensorStorage(uninitializedCount: query.count) : nil
         let dk = key.requiresGrad ? TensorStorage(uninitializedCount: key.count) : nil
         let dv = value.requiresGrad ? TensorStorage(uninitializedCount: value.count) : nil
-        AttentionKernel.backward(shape, gradOut: g.storage.pointer, ol, probs: probs.pointer,
-                                 q: query.storage.pointer, ql, k: key.storage.pointer, kl, v: value.storage.pointer, vl,
-                                 dq: dq?.pointer, dk: dk?.pointer, dv: dv?.pointer)
-        return [dq.map { Tensor(shape: query.shape, storage: $0) }, dk.map { Tensor(shape: key.shape, storage: $0) },
-                dv.map { Tensor(shape: value.shape, storage: $0) }]
+        AttentionKernel.backward(
+            shape, gradOut: g.storage.pointer, ol, probs: probs.pointer,
+            q: query.storage.pointer, ql, k: key.storage.pointer, kl, v: value.storage.pointer, vl,
+            dq: dq?.pointer, dk: dk?.pointer, dv: dv?.pointer)
+        return [
+            dq.map { Tensor(shape: query.shape, storage: $0) }, dk.map { Tensor(shape: key.shape, storage: $0) },
+            dv.map { Tensor(shape: value.shape, storage: $0) }
+        ]
     }
 }
 
@@ -230,20 +254,27 @@ public func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor,
 /// `h·D ..< (h+1)·D` of each part, as nanoGPT's `c_attn` and timm's `qkv` split them) →
 /// `[B, T, C]` with the heads side by side (ready for the output projection). Masks as
 /// `scaledDotProductAttention`. Reads and writes through strides: no permute copies.
-public func multiHeadSelfAttention(qkv: Tensor, heads: Int, causal: Bool = false, keyPaddingMask: [Bool]? = nil) -> Tensor {
+public func multiHeadSelfAttention(
+    qkv: Tensor, heads: Int, causal: Bool = false, keyPaddingMask: [Bool]? = nil
+) -> Tensor {
     fusedSelfAttention(qkv: qkv, heads: heads, causal: causal, keyPaddingMask: keyPaddingMask).output
 }
 
 /// `multiHeadSelfAttention` and its probabilities `[B, H, T, T]` (no gradient).
-func fusedSelfAttention(qkv: Tensor, heads: Int, causal: Bool, keyPaddingMask: [Bool]?) -> (output: Tensor, weights: Tensor) {
-    precondition(qkv.rank == 3 && heads > 0 && qkv.shape[2] % (3 * heads) == 0,
-                 "multiHeadSelfAttention: qkv shape \(qkv.shape) is not [B, T, 3·C] with C divisible by \(heads) heads")
+func fusedSelfAttention(
+    qkv: Tensor, heads: Int, causal: Bool, keyPaddingMask: [Bool]?
+) -> (output: Tensor, weights: Tensor) {
+    precondition(
+        qkv.rank == 3 && heads > 0 && qkv.shape[2] % (3 * heads) == 0,
+        "multiHeadSelfAttention: qkv shape \(qkv.shape) is not [B, T, 3·C] with C divisible by \(heads) heads")
     let (B, T, C) = (qkv.shape[0], qkv.shape[1], qkv.shape[2] / 3)
     let D = C / heads
-    precondition(keyPaddingMask == nil || keyPaddingMask!.count == B * T,
-                 "multiHeadSelfAttention: keyPaddingMask has \(keyPaddingMask!.count) flags, expected B·T = \(B * T)")
-    let shape = AttentionShape(B: B, H: heads, Tq: T, Tk: T, D: D, Dv: D, scale: 1 / Float(D).squareRoot(),
-                               causal: causal, keyPadding: keyPaddingMask)
+    precondition(
+        keyPaddingMask == nil || keyPaddingMask!.count == B * T,
+        "multiHeadSelfAttention: keyPaddingMask has \(keyPaddingMask!.count) flags, expected B·T = \(B * T)")
+    let shape = AttentionShape(
+        B: B, H: heads, Tq: T, Tk: T, D: D, Dv: D, scale: 1 / Float(D).squareRoot(),
+        causal: causal, keyPadding: keyPaddingMask)
     let ql = AttentionOperand.packed(part: 0, length: T, width: C, headWidth: D)
     let kl = AttentionOperand.packed(part: 1, length: T, width: C, headWidth: D)
     let vl = AttentionOperand.packed(part: 2, length: T, width: C, headWidth: D)
@@ -255,8 +286,9 @@ func fusedSelfAttention(qkv: Tensor, heads: Int, causal: Bool, keyPaddingMask: [
     let output = Tensor.record("multiHeadSelfAttention", shape: [B, T, C], storage: out, inputs: [qkv]) { g in
         let grad = TensorStorage(uninitializedCount: qkv.count)
         let x = qkv.storage.pointer, d = grad.pointer
-        AttentionKernel.backward(shape, gradOut: g.storage.pointer, ol, probs: probs.pointer,
-                                 q: x, ql, k: x, kl, v: x, vl, dq: d, dk: d, dv: d)
+        AttentionKernel.backward(
+            shape, gradOut: g.storage.pointer, ol, probs: probs.pointer,
+            q: x, ql, k: x, kl, v: x, vl, dq: d, dk: d, dv: d)
         return [Tensor(shape: qkv.shape, storage: grad)]
     }
     return (output, Tensor(shape: [B, heads, T, T], storage: probs))

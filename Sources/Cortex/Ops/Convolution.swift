@@ -17,27 +17,37 @@ import CCBLAS
 /// them: `∂W += ∂out[O, b·P] · colᵀ` (per-thread partial sums, added at the end),
 /// `∂col = Wᵀ · ∂out` (BLAS transpose flags, no copies) scattered back by col2im,
 /// `∂bias = Σ ∂out`.
-public func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
-                   padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1)) -> Tensor {
+public func conv2d(
+    _ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
+    padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1)
+) -> Tensor {
     precondition(input.rank == 4, "conv2d: input must be [N, C, H, W], got shape \(input.shape)")
     precondition(weight.rank == 4, "conv2d: weight must be [O, C, kH, kW], got shape \(weight.shape)")
-    precondition(input.shape[1] == weight.shape[1],
-                 "conv2d: input shape \(input.shape) has \(input.shape[1]) channels, weight shape \(weight.shape) expects \(weight.shape[1])")
-    precondition(stride.0 > 0 && stride.1 > 0 && dilation.0 > 0 && dilation.1 > 0 && padding.0 >= 0 && padding.1 >= 0,
-                 "conv2d: stride \(stride) and dilation \(dilation) must be positive, padding \(padding) non-negative")
+    precondition(
+        input.shape[1] == weight.shape[1],
+        "conv2d: input shape \(input.shape) has \(input.shape[1]) channels, weight shape \(weight.shape) expects \(weight.shape[1])"
+    )
+    precondition(
+        stride.0 > 0 && stride.1 > 0 && dilation.0 > 0 && dilation.1 > 0 && padding.0 >= 0 && padding.1 >= 0,
+        "conv2d: stride \(stride) and dilation \(dilation) must be positive, padding \(padding) non-negative")
     if let bias {
-        precondition(bias.shape == [weight.shape[0]],
-                     "conv2d: bias shape \(bias.shape) does not match weight shape \(weight.shape) (expected [\(weight.shape[0])])")
+        precondition(
+            bias.shape == [weight.shape[0]],
+            "conv2d: bias shape \(bias.shape) does not match weight shape \(weight.shape) (expected [\(weight.shape[0])])"
+        )
     }
     let g = ConvGeometry(input: input.shape, weight: weight.shape, stride: stride, padding: padding, dilation: dilation)
-    precondition(g.oH > 0 && g.oW > 0,
-                 "conv2d: input shape \(input.shape) is smaller than the dilated kernel of weight shape \(weight.shape) with padding \(padding), dilation \(dilation)")
+    precondition(
+        g.oH > 0 && g.oW > 0,
+        "conv2d: input shape \(input.shape) is smaller than the dilated kernel of weight shape \(weight.shape) with padding \(padding), dilation \(dilation)"
+    )
 
     let output = TensorStorage(uninitializedCount: g.N * g.O * g.P)
     let x = input.storage.pointer, w = weight.storage.pointer, b = bias?.storage.pointer, y = output.pointer
     // The columns are kept for the weight gradient when one will be wanted (blocks are the same
     // in both passes, so block images `first…` sit at `first·K·P`).
-    let keptColumns = GradMode.isEnabled && weight.requiresGrad ? TensorStorage(uninitializedCount: g.N * g.K * g.P) : nil
+    let keptColumns =
+        GradMode.isEnabled && weight.requiresGrad ? TensorStorage(uninitializedCount: g.N * g.K * g.P) : nil
     g.forEachBlock { _, _, scratch, images in
         let first = images.lowerBound, block = images.count
         let col = keptColumns.map { $0.pointer + first * g.K * g.P } ?? scratch.col
@@ -58,8 +68,9 @@ public func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride:
         g.forEachBlock { _, blockIndex, scratch, images in
             let first = images.lowerBound, block = images.count, columns = block * g.P
             let gradWeightT = partials.pointer + blockIndex * (g.O * g.K + g.O), gradBias = gradWeightT + g.O * g.K
-            g.toChannelMajor(dy + first * g.O * g.P, images: block, into: scratch.product,
-                             biasGradient: needBias ? gradBias : nil)
+            g.toChannelMajor(
+                dy + first * g.O * g.P, images: block, into: scratch.product,
+                biasGradient: needBias ? gradBias : nil)
             if needWeight {
                 var col = scratch.col
                 if let keptColumns {
@@ -180,21 +191,26 @@ struct ConvGeometry {
         let blasThreads = Runtime.blasThreads
         Runtime.blasThreads = 1
         defer { Runtime.blasThreads = blasThreads }
-        KernelParallel.forEachItem(blocks, workers: threads) { worker, block in body(worker, block, scratch[worker], images(block)) }
+        KernelParallel.forEachItem(blocks, workers: threads) { worker, block in
+            body(worker, block, scratch[worker], images(block))
+        }
     }
 
     /// Row-major `C = α·op(A)·op(B) + β·C` (skips the call on empty sizes, where C is β·C = 0 or kept).
     @inline(__always)
-    func gemm(_ transposeA: Bool, _ transposeB: Bool, _ m: Int, _ n: Int, _ k: Int,
-              _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
-              _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    func gemm(
+        _ transposeA: Bool, _ transposeB: Bool, _ m: Int, _ n: Int, _ k: Int,
+        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+    ) {
         guard m > 0 && n > 0 else { return }
         guard k > 0 else {
             if beta == 0 { for row in 0..<m { (c + row * ldc).update(repeating: 0, count: n) } }
             return
         }
-        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        cblas_sgemm(
+            CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
     /// Where kernel tap `k` (row `k` of `col`) reads: input channel `channel`, row `y·sH + rowOffset` and column
@@ -255,15 +271,20 @@ struct ConvGeometry {
     /// `line[x] = source[x]` for `x` in `lo..<hi`, in vector moves: rows here are short (8 to
     /// 80 floats) and a `memmove` call per row cost more than the copying.
     @inline(__always)
-    private func copyRow(from source: UnsafePointer<Float>, to line: UnsafeMutablePointer<Float>, _ lo: Int, _ hi: Int) {
+    private func copyRow(from source: UnsafePointer<Float>, to line: UnsafeMutablePointer<Float>, _ lo: Int, _ hi: Int)
+    {
         let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(line)
         var x = lo
         while x + 8 <= hi {
-            to.storeBytes(of: from.loadUnaligned(fromByteOffset: x * 4, as: SIMD8<Float>.self), toByteOffset: x * 4, as: SIMD8<Float>.self)
+            to.storeBytes(
+                of: from.loadUnaligned(fromByteOffset: x * 4, as: SIMD8<Float>.self), toByteOffset: x * 4,
+                as: SIMD8<Float>.self)
             x += 8
         }
         if x + 4 <= hi {
-            to.storeBytes(of: from.loadUnaligned(fromByteOffset: x * 4, as: SIMD4<Float>.self), toByteOffset: x * 4, as: SIMD4<Float>.self)
+            to.storeBytes(
+                of: from.loadUnaligned(fromByteOffset: x * 4, as: SIMD4<Float>.self), toByteOffset: x * 4,
+                as: SIMD4<Float>.self)
             x += 4
         }
         while x < hi {
@@ -293,8 +314,10 @@ struct ConvGeometry {
     }
 
     /// `[O, b·P]` → `b` images `[O, P]`, adding `bias[o]` when given.
-    func toBatchMajor(_ product: UnsafePointer<Float>, images b: Int, into output: UnsafeMutablePointer<Float>,
-                      bias: UnsafePointer<Float>?) {
+    func toBatchMajor(
+        _ product: UnsafePointer<Float>, images b: Int, into output: UnsafeMutablePointer<Float>,
+        bias: UnsafePointer<Float>?
+    ) {
         let columns = b * P
         for n in 0..<b {
             for o in 0..<O {
@@ -306,8 +329,10 @@ struct ConvGeometry {
     }
 
     /// `b` images `[O, P]` → `[O, b·P]`, adding each channel's total into `biasGradient` when given.
-    func toChannelMajor(_ batch: UnsafePointer<Float>, images b: Int, into product: UnsafeMutablePointer<Float>,
-                        biasGradient: UnsafeMutablePointer<Float>?) {
+    func toChannelMajor(
+        _ batch: UnsafePointer<Float>, images b: Int, into product: UnsafeMutablePointer<Float>,
+        biasGradient: UnsafeMutablePointer<Float>?
+    ) {
         let columns = b * P
         for n in 0..<b {
             for o in 0..<O {

@@ -17,14 +17,18 @@ import Foundation
 /// times 1/(rows counted) for `.mean`, 0 for ignored rows.
 ///
 /// - Returns: a scalar (`[]`) for `.mean` and `.sum`, the leading shape for `.none`.
-public func crossEntropy(logits: Tensor, targets: [Int], labelSmoothing: Float = 0, ignoreIndex: Int? = nil,
-                         reduction: Reduction = .mean) -> Tensor {
+public func crossEntropy(
+    logits: Tensor, targets: [Int], labelSmoothing: Float = 0, ignoreIndex: Int? = nil,
+    reduction: Reduction = .mean
+) -> Tensor {
     let (rows, classes) = classRows(logits, targets: targets, op: "crossEntropy")
-    precondition(labelSmoothing >= 0 && labelSmoothing <= 1,
-                 "crossEntropy: labelSmoothing \(labelSmoothing) outside [0, 1]")
+    precondition(
+        labelSmoothing >= 0 && labelSmoothing <= 1,
+        "crossEntropy: labelSmoothing \(labelSmoothing) outside [0, 1]")
     for target in targets where target != ignoreIndex {
-        precondition(target >= 0 && target < classes,
-                     "crossEntropy: target \(target) out of range for \(classes) classes (logits shape \(logits.shape))")
+        precondition(
+            target >= 0 && target < classes,
+            "crossEntropy: target \(target) out of range for \(classes) classes (logits shape \(logits.shape))")
     }
     let epsilon = labelSmoothing
     let x = logits.storage.pointer
@@ -86,8 +90,10 @@ public func crossEntropy(logits: Tensor, targets: [Int], labelSmoothing: Float =
 /// `lossᵢ = −logProbs[i, targets[i]]`; `logProbs` is `[N, C]` (or leading axes flattened).
 /// Rows whose target is `ignoreIndex` give 0 and leave the mean's denominator.
 /// Gradient: `−wᵢ` at the target entry of each counted row, 0 elsewhere.
-public func nllLoss(logProbs: Tensor, targets: [Int], ignoreIndex: Int? = nil,
-                    reduction: Reduction = .mean) -> Tensor {
+public func nllLoss(
+    logProbs: Tensor, targets: [Int], ignoreIndex: Int? = nil,
+    reduction: Reduction = .mean
+) -> Tensor {
     let (rows, classes) = classRows(logProbs, targets: targets, op: "nllLoss")
     let x = logProbs.storage.pointer
     let losses = TensorStorage(uninitializedCount: rows)
@@ -98,8 +104,9 @@ public func nllLoss(logProbs: Tensor, targets: [Int], ignoreIndex: Int? = nil,
             losses.pointer[i] = 0
             continue
         }
-        precondition(target >= 0 && target < classes,
-                     "nllLoss: target \(target) out of range for \(classes) classes (logProbs shape \(logProbs.shape))")
+        precondition(
+            target >= 0 && target < classes,
+            "nllLoss: target \(target) out of range for \(classes) classes (logProbs shape \(logProbs.shape))")
         counted += 1
         losses.pointer[i] = -x[i * classes + target]
     }
@@ -116,10 +123,12 @@ public func nllLoss(logProbs: Tensor, targets: [Int], ignoreIndex: Int? = nil,
 
 /// `(N, C)` of class scores `[…, C]` with one target per row; stops if the counts disagree.
 private func classRows(_ scores: Tensor, targets: [Int], op: String) -> (rows: Int, classes: Int) {
-    precondition(scores.rank >= 1 && scores.shape[scores.rank - 1] > 0,
-                 "\(op): scores need a non-empty class axis, got shape \(scores.shape)")
+    precondition(
+        scores.rank >= 1 && scores.shape[scores.rank - 1] > 0,
+        "\(op): scores need a non-empty class axis, got shape \(scores.shape)")
     let classes = scores.shape[scores.rank - 1]
     let rows = scores.count / classes
-    precondition(targets.count == rows, "\(op): scores of shape \(scores.shape) have \(rows) rows but \(targets.count) targets")
+    precondition(
+        targets.count == rows, "\(op): scores of shape \(scores.shape) have \(rows) rows but \(targets.count) targets")
     return (rows, classes)
 }

@@ -6,12 +6,14 @@
 /// from (rows used several times sum their gradients; unused rows get zero).
 public func embedding(_ weight: Tensor, indices: [Int], shape: [Int]) -> Tensor {
     precondition(weight.rank == 2, "embedding: weight must be [V, D], got shape \(weight.shape)")
-    precondition(shape.reduce(1, *) == indices.count,
-                 "embedding: shape \(shape) needs \(shape.reduce(1, *)) indices, got \(indices.count)")
+    precondition(
+        shape.reduce(1, *) == indices.count,
+        "embedding: shape \(shape) needs \(shape.reduce(1, *)) indices, got \(indices.count)")
     let (rows, width) = (weight.shape[0], weight.shape[1])
     for index in indices {
-        precondition(index >= 0 && index < rows,
-                     "embedding: index \(index) out of range for \(rows) rows (weight shape \(weight.shape))")
+        precondition(
+            index >= 0 && index < rows,
+            "embedding: index \(index) out of range for \(rows) rows (weight shape \(weight.shape))")
     }
     let output = TensorStorage(uninitializedCount: indices.count * width)
     let table = weight.storage.pointer

@@ -52,9 +52,12 @@ public func binaryCrossEntropyWithLogits(_ logits: Tensor, _ targets: Tensor, re
 
 /// A loss `ℓ(x, t)` applied elementwise then reduced. `f` returns the loss and its partial
 /// derivatives with respect to x and t.
-private func elementwiseLoss(_ name: String, _ input: Tensor, _ target: Tensor, _ reduction: Reduction,
-                             _ f: (Float, Float) -> (value: Float, dx: Float, dt: Float)) -> Tensor {
-    precondition(input.shape == target.shape, "\(name): input shape \(input.shape) differs from target shape \(target.shape)")
+private func elementwiseLoss(
+    _ name: String, _ input: Tensor, _ target: Tensor, _ reduction: Reduction,
+    _ f: (Float, Float) -> (value: Float, dx: Float, dt: Float)
+) -> Tensor {
+    precondition(
+        input.shape == target.shape, "\(name): input shape \(input.shape) differs from target shape \(target.shape)")
     let n = input.count
     let x = input.storage.pointer, t = target.storage.pointer
     let values = TensorStorage(uninitializedCount: n)
@@ -88,6 +91,7 @@ private func elementwiseLoss(_ name: String, _ input: Tensor, _ target: Tensor, 
         for i in 0..<n { total += Double(values.pointer[i]) }
         let scale: Float = reduction == .mean ? 1 / Float(max(n, 1)) : 1
         let result = TensorStorage(count: 1, repeating: Float(total) * scale)
-        return Tensor.record(name, shape: [], storage: result, inputs: [input, target]) { g in inputGradients(g, scale) }
+        return Tensor.record(name, shape: [], storage: result, inputs: [input, target]) { g in inputGradients(g, scale)
+        }
     }
 }

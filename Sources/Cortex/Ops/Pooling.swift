@@ -10,9 +10,12 @@
 ///
 /// Gradient: each output's gradient goes to the input element that was its maximum (the
 /// first one in row-major order on ties), recorded during the forward pass.
-public func maxPool2d(_ input: Tensor, kernelSize: (Int, Int), stride: (Int, Int)? = nil,
-                      padding: (Int, Int) = (0, 0)) -> Tensor {
-    let g = PoolGeometry(op: "maxPool2d", input: input.shape, kernel: kernelSize, stride: stride ?? kernelSize, padding: padding)
+public func maxPool2d(
+    _ input: Tensor, kernelSize: (Int, Int), stride: (Int, Int)? = nil,
+    padding: (Int, Int) = (0, 0)
+) -> Tensor {
+    let g = PoolGeometry(
+        op: "maxPool2d", input: input.shape, kernel: kernelSize, stride: stride ?? kernelSize, padding: padding)
     let output = TensorStorage(uninitializedCount: g.N * g.C * g.oH * g.oW)
     // Flat index of each output's maximum within its input plane.
     var argmax = [Int32](repeating: 0, count: output.count)
@@ -56,8 +59,10 @@ public func maxPool2d(_ input: Tensor, kernelSize: (Int, Int), stride: (Int, Int
 
 /// The 2×2, stride-2 case (LeNet, most CNNs) without the per-window closure: the same result
 /// and tie rule as the general loop (row-major first maximum; a NaN wins, the last one).
-private func maxPool2x2(_ g: PoolGeometry, _ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                        _ arg: UnsafeMutablePointer<Int32>) {
+private func maxPool2x2(
+    _ g: PoolGeometry, _ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+    _ arg: UnsafeMutablePointer<Int32>
+) {
     let (H, W, oH, oW) = (g.H, g.W, g.oH, g.oW)
     KernelParallel.forEachChunk(g.N * g.C, workPerItem: 4 * oH * oW) { planes in
         for plane in planes {
@@ -94,9 +99,12 @@ private func maxPool2x2(_ g: PoolGeometry, _ x: UnsafeMutablePointer<Float>, _ y
 /// window. `stride` defaults to the kernel size.
 ///
 /// Gradient: each output's gradient, divided by its `D`, goes to every real pixel of its window.
-public func avgPool2d(_ input: Tensor, kernelSize: (Int, Int), stride: (Int, Int)? = nil,
-                      padding: (Int, Int) = (0, 0), countIncludePad: Bool = true) -> Tensor {
-    let g = PoolGeometry(op: "avgPool2d", input: input.shape, kernel: kernelSize, stride: stride ?? kernelSize, padding: padding)
+public func avgPool2d(
+    _ input: Tensor, kernelSize: (Int, Int), stride: (Int, Int)? = nil,
+    padding: (Int, Int) = (0, 0), countIncludePad: Bool = true
+) -> Tensor {
+    let g = PoolGeometry(
+        op: "avgPool2d", input: input.shape, kernel: kernelSize, stride: stride ?? kernelSize, padding: padding)
     let output = TensorStorage(uninitializedCount: g.N * g.C * g.oH * g.oW)
     let x = input.storage.pointer, y = output.pointer
     g.forEachWindow { plane, out, y0, y1, x0, x1 in
@@ -128,15 +136,18 @@ struct PoolGeometry {
 
     init(op: String, input: [Int], kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)) {
         precondition(input.count == 4, "\(op): input must be [N, C, H, W], got shape \(input)")
-        precondition(kernel.0 > 0 && kernel.1 > 0 && stride.0 > 0 && stride.1 > 0,
-                     "\(op): kernel size \(kernel) and stride \(stride) must be positive")
-        precondition(padding.0 >= 0 && padding.1 >= 0 && 2 * padding.0 <= kernel.0 && 2 * padding.1 <= kernel.1,
-                     "\(op): padding \(padding) must be between 0 and half the kernel size \(kernel)")
+        precondition(
+            kernel.0 > 0 && kernel.1 > 0 && stride.0 > 0 && stride.1 > 0,
+            "\(op): kernel size \(kernel) and stride \(stride) must be positive")
+        precondition(
+            padding.0 >= 0 && padding.1 >= 0 && 2 * padding.0 <= kernel.0 && 2 * padding.1 <= kernel.1,
+            "\(op): padding \(padding) must be between 0 and half the kernel size \(kernel)")
         (N, C, H, W) = (input[0], input[1], input[2], input[3])
         (kH, kW, sH, sW, pH, pW) = (kernel.0, kernel.1, stride.0, stride.1, padding.0, padding.1)
         oH = ConvGeometry.outputExtent(H, kernel: kH, stride: sH, padding: pH, dilation: 1)
         oW = ConvGeometry.outputExtent(W, kernel: kW, stride: sW, padding: pW, dilation: 1)
-        precondition(oH > 0 && oW > 0, "\(op): input shape \(input) is smaller than kernel \(kernel) with padding \(padding)")
+        precondition(
+            oH > 0 && oW > 0, "\(op): input shape \(input) is smaller than kernel \(kernel) with padding \(padding)")
     }
 
     /// Calls `body(plane, outputIndex, y0, y1, x0, x1)` for every output pixel with its window

@@ -30,8 +30,12 @@ struct Add: BinaryFunction { @inline(__always) func callAsFunction(_ x: Float, _
 struct Subtract: BinaryFunction { @inline(__always) func callAsFunction(_ x: Float, _ y: Float) -> Float { x - y } }
 struct Multiply: BinaryFunction { @inline(__always) func callAsFunction(_ x: Float, _ y: Float) -> Float { x * y } }
 struct Divide: BinaryFunction { @inline(__always) func callAsFunction(_ x: Float, _ y: Float) -> Float { x / y } }
-struct Maximum: BinaryFunction { @inline(__always) func callAsFunction(_ x: Float, _ y: Float) -> Float { x >= y ? x : y } }
-struct Minimum: BinaryFunction { @inline(__always) func callAsFunction(_ x: Float, _ y: Float) -> Float { x <= y ? x : y } }
+struct Maximum: BinaryFunction {
+    @inline(__always) func callAsFunction(_ x: Float, _ y: Float) -> Float { x >= y ? x : y }
+}
+struct Minimum: BinaryFunction {
+    @inline(__always) func callAsFunction(_ x: Float, _ y: Float) -> Float { x <= y ? x : y }
+}
 /// The share of the gradient `maximum` sends to x: 1, ½ on a tie, or 0.
 struct MaximumShare: BinaryFunction {
     @inline(__always) func callAsFunction(_ x: Float, _ y: Float) -> Float { x > y ? 1 : (x == y ? 0.5 : 0) }
@@ -39,19 +43,37 @@ struct MaximumShare: BinaryFunction {
 struct MinimumShare: BinaryFunction {
     @inline(__always) func callAsFunction(_ x: Float, _ y: Float) -> Float { x < y ? 1 : (x == y ? 0.5 : 0) }
 }
-struct Equal: BinaryFunction { @inline(__always) func callAsFunction(_ x: Float, _ y: Float) -> Float { x == y ? 1 : 0 } }
-struct Greater: BinaryFunction { @inline(__always) func callAsFunction(_ x: Float, _ y: Float) -> Float { x > y ? 1 : 0 } }
+struct Equal: BinaryFunction {
+    @inline(__always) func callAsFunction(_ x: Float, _ y: Float) -> Float { x == y ? 1 : 0 }
+}
+struct Greater: BinaryFunction {
+    @inline(__always) func callAsFunction(_ x: Float, _ y: Float) -> Float { x > y ? 1 : 0 }
+}
 struct Less: BinaryFunction { @inline(__always) func callAsFunction(_ x: Float, _ y: Float) -> Float { x < y ? 1 : 0 } }
-struct GreaterOrEqual: BinaryFunction { @inline(__always) func callAsFunction(_ x: Float, _ y: Float) -> Float { x >= y ? 1 : 0 } }
-struct LessOrEqual: BinaryFunction { @inline(__always) func callAsFunction(_ x: Float, _ y: Float) -> Float { x <= y ? 1 : 0 } }
+struct GreaterOrEqual: BinaryFunction {
+    @inline(__always) func callAsFunction(_ x: Float, _ y: Float) -> Float { x >= y ? 1 : 0 }
+}
+struct LessOrEqual: BinaryFunction {
+    @inline(__always) func callAsFunction(_ x: Float, _ y: Float) -> Float { x <= y ? 1 : 0 }
+}
 /// x where the mask y is non-zero, else 0 (and the complement).
-struct KeepWhere: BinaryFunction { @inline(__always) func callAsFunction(_ x: Float, _ y: Float) -> Float { y != 0 ? x : 0 } }
-struct DropWhere: BinaryFunction { @inline(__always) func callAsFunction(_ x: Float, _ y: Float) -> Float { y != 0 ? 0 : x } }
+struct KeepWhere: BinaryFunction {
+    @inline(__always) func callAsFunction(_ x: Float, _ y: Float) -> Float { y != 0 ? x : 0 }
+}
+struct DropWhere: BinaryFunction {
+    @inline(__always) func callAsFunction(_ x: Float, _ y: Float) -> Float { y != 0 ? 0 : x }
+}
 
 // MARK: - Unary without gradient rule
 
-struct AddScalar: UnaryFunction { let s: Float; @inline(__always) func callAsFunction(_ x: Float) -> Float { x + s } }
-struct MultiplyScalar: UnaryFunction { let s: Float; @inline(__always) func callAsFunction(_ x: Float) -> Float { x * s } }
+struct AddScalar: UnaryFunction {
+    let s: Float
+    @inline(__always) func callAsFunction(_ x: Float) -> Float { x + s }
+}
+struct MultiplyScalar: UnaryFunction {
+    let s: Float
+    @inline(__always) func callAsFunction(_ x: Float) -> Float { x * s }
+}
 /// 1 for non-zero, 0 for zero.
 struct NonZero: UnaryFunction { @inline(__always) func callAsFunction(_ x: Float) -> Float { x != 0 ? 1 : 0 } }
 /// x when finite, else 0.

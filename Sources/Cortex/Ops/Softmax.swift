@@ -25,8 +25,9 @@ extension Tensor {
     private func normalized(axis: Int, logarithm: Bool, op: String) -> Tensor {
         let (outer, length, inner) = softmaxLines(axis: axis, op: op)
         let storage = TensorStorage(uninitializedCount: count)
-        Tensor.normalizeLines(storage.pointer, from: self.storage.pointer,
-                              outer: outer, length: length, inner: inner, logarithm: logarithm)
+        Tensor.normalizeLines(
+            storage.pointer, from: self.storage.pointer,
+            outer: outer, length: length, inner: inner, logarithm: logarithm)
         return Tensor.record(op, shape: shape, storage: storage, inputs: [self]) { gradOut in
             let grad = TensorStorage(uninitializedCount: storage.count)
             let y = storage.pointer, g = gradOut.storage.pointer, dx = grad.pointer
@@ -66,8 +67,10 @@ extension Tensor {
     }
 
     /// Writes the softmax (or log-softmax) of every line of `x` into `y`.
-    private static func normalizeLines(_ y: UnsafeMutablePointer<Float>, from x: UnsafeMutablePointer<Float>,
-                                       outer: Int, length: Int, inner: Int, logarithm: Bool) {
+    private static func normalizeLines(
+        _ y: UnsafeMutablePointer<Float>, from x: UnsafeMutablePointer<Float>,
+        outer: Int, length: Int, inner: Int, logarithm: Bool
+    ) {
         guard length > 0 else { return }
         if inner == 1 {
             normalizeContiguousLines(y, from: x, count: outer, length: length, logarithm: logarithm)
@@ -97,8 +100,10 @@ extension Tensor {
 
     /// The last-axis case (attention weights, logits): each line is contiguous, so the
     /// exponentials are one vectorised loop (`fastExp`) and the sum runs in SIMD lanes.
-    private static func normalizeContiguousLines(_ y: UnsafeMutablePointer<Float>, from x: UnsafeMutablePointer<Float>,
-                                                 count: Int, length: Int, logarithm: Bool) {
+    private static func normalizeContiguousLines(
+        _ y: UnsafeMutablePointer<Float>, from x: UnsafeMutablePointer<Float>,
+        count: Int, length: Int, logarithm: Bool
+    ) {
         KernelParallel.forEachChunk(count, workPerItem: 20 * length) { lines in
             for line in lines {
                 let row = x + line * length, out = y + line * length

@@ -119,7 +119,9 @@ extension Tensor {
     public func relu() -> Tensor { apply("relu", ReLURule()) }
 
     /// x for x > 0, slope·x otherwise (Maas et al. 2013). ∂ = g or g·slope.
-    public func leakyRelu(negativeSlope: Float = 0.01) -> Tensor { apply("leakyRelu", LeakyReLURule(slope: negativeSlope)) }
+    public func leakyRelu(negativeSlope: Float = 0.01) -> Tensor {
+        apply("leakyRelu", LeakyReLURule(slope: negativeSlope))
+    }
 
     /// GELU (Hendrycks & Gimpel 2016): x·Φ(x) with Φ the standard normal CDF, or with
     /// `approximate` its tanh form 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) as GPT-2 uses.
@@ -156,8 +158,10 @@ public func minimum(_ a: Tensor, _ b: Tensor) -> Tensor {
 /// Gradients of an op that picks `a` with weight `share(a, b)` and `b` with the rest.
 private func selectionGradients<F: BinaryFunction>(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ share: F) -> [Tensor?] {
     let weight = Tensor(shape: g.shape, storage: broadcastMap(a, b, op: "select", share).storage)
-    return [a.requiresGrad ? (g * weight).sumToShape(a.shape) : nil,
-            b.requiresGrad ? (g * (1 - weight)).sumToShape(b.shape) : nil]
+    return [
+        a.requiresGrad ? (g * weight).sumToShape(a.shape) : nil,
+        b.requiresGrad ? (g * (1 - weight)).sumToShape(b.shape) : nil
+    ]
 }
 
 extension Tensor {

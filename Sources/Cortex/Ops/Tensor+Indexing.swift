@@ -6,7 +6,9 @@ extension Tensor {
     public func indexSelect(axis: Int, indices: [Int]) -> Tensor {
         let a = self.axis(axis, op: "indexSelect")
         let (outer, n, inner) = axisBlocks(a)
-        precondition(indices.allSatisfy { $0 >= 0 && $0 < n }, "indexSelect: index out of range 0..<\(n) on axis \(axis) of shape \(shape)")
+        precondition(
+            indices.allSatisfy { $0 >= 0 && $0 < n },
+            "indexSelect: index out of range 0..<\(n) on axis \(axis) of shape \(shape)")
         let k = indices.count
         var outShape = shape
         outShape[a] = k
@@ -38,8 +40,9 @@ extension Tensor {
     /// Calls `body(position, offset)` for each element of `index` (shape ≤ `shape` off `axis`):
     /// its flat position in `index` and the offset in `self` it names along `axis`.
     private func forEachIndexed(_ axis: Int, _ index: Tensor, op: String, _ body: (Int, Int) -> Void) {
-        precondition(index.rank == rank && (0..<rank).allSatisfy { $0 == axis || index.shape[$0] <= shape[$0] },
-                     "\(op): index shape \(index.shape) does not fit shape \(shape) off axis \(axis)")
+        precondition(
+            index.rank == rank && (0..<rank).allSatisfy { $0 == axis || index.shape[$0] <= shape[$0] },
+            "\(op): index shape \(index.shape) does not fit shape \(shape) off axis \(axis)")
         var selfStrides = strides
         let axisStride = rank > 0 ? selfStrides[axis] : 1
         if rank > 0 { selfStrides[axis] = 0 }
@@ -92,15 +95,18 @@ extension Tensor {
         let s = selected.storage.pointer, xp = x.storage.pointer, yp = y.storage.pointer, out = storage.pointer
         for i in 0..<selected.count { out[i] = s[i] != 0 ? xp[i] : yp[i] }
         return record("where", shape: shape, storage: storage, inputs: [a, b]) { g in
-            [a.requiresGrad ? zipMap(shape, g.storage, selected.storage, KeepWhere()).sumToShape(a.shape) : nil,
-             b.requiresGrad ? zipMap(shape, g.storage, selected.storage, DropWhere()).sumToShape(b.shape) : nil]
+            [
+                a.requiresGrad ? zipMap(shape, g.storage, selected.storage, KeepWhere()).sumToShape(a.shape) : nil,
+                b.requiresGrad ? zipMap(shape, g.storage, selected.storage, DropWhere()).sumToShape(b.shape) : nil
+            ]
         }
     }
 
     /// `value` where `mask` (broadcast to this shape) is non-zero, else the element.
     public func maskedFill(_ mask: Tensor, value: Float) -> Tensor {
-        precondition(Tensor.broadcastShape(mask.shape, shape, op: "maskedFill") == shape,
-                     "maskedFill: mask \(mask.shape) does not broadcast to \(shape)")
+        precondition(
+            Tensor.broadcastShape(mask.shape, shape, op: "maskedFill") == shape,
+            "maskedFill: mask \(mask.shape) does not broadcast to \(shape)")
         return Tensor.where(mask, Tensor(scalar: value), self)
     }
 

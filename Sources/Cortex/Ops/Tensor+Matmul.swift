@@ -6,17 +6,20 @@ import CCBLAS
 /// One GEMM: C = alpha·op(A)·op(B) + beta·C on row-major matrices, op(X) = Xᵀ when `tX`.
 /// A is m×k after op, B is k×n after op, C is m×n.
 @inline(__always)
-func gemm(_ tA: Bool, _ tB: Bool, _ m: Int, _ n: Int, _ k: Int,
-          _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
-          alpha: Float = 1, beta: Float = 0) {
+func gemm(
+    _ tA: Bool, _ tB: Bool, _ m: Int, _ n: Int, _ k: Int,
+    _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+    alpha: Float = 1, beta: Float = 0
+) {
     if m == 0 || n == 0 { return }
     if k == 0 {
         if beta == 0 { c.update(repeating: 0, count: m * n) }
         return
     }
-    cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k), alpha, a, Int32(tA ? m : k), b, Int32(tB ? k : n),
-                beta, c, Int32(n))
+    cblas_sgemm(
+        CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans,
+        Int32(m), Int32(n), Int32(k), alpha, a, Int32(tA ? m : k), b, Int32(tB ? k : n),
+        beta, c, Int32(n))
 }
 
 /// The batched layout of one product: broadcast batch shape and per-batch matrix offsets.
@@ -35,7 +38,9 @@ private struct BatchedProduct {
         k = transposeA ? ra : ca
         let kb = transposeB ? cb : rb
         n = transposeB ? rb : cb
-        precondition(k == kb, "matmul: inner dimensions differ: \(a.shape)\(transposeA ? "ᵀ" : "") × \(b.shape)\(transposeB ? "ᵀ" : "")")
+        precondition(
+            k == kb,
+            "matmul: inner dimensions differ: \(a.shape)\(transposeA ? "ᵀ" : "") × \(b.shape)\(transposeB ? "ᵀ" : "")")
         let batchA = Array(a.shape.dropLast(2)), batchB = Array(b.shape.dropLast(2))
         batchShape = Tensor.broadcastShape(batchA, batchB, op: "matmul batch of \(a.shape) × \(b.shape)")
         let count = batchShape.reduce(1, *)
@@ -59,8 +64,10 @@ private struct BatchedProduct {
     /// The gradient of one operand of `shape`, written one batch entry at a time by
     /// `product(entry, destination, beta)`. A matrix shared by several entries accumulates
     /// (beta 1) into zeroed memory.
-    func gradient(_ shape: [Int], offsets: [Int], shared: Bool,
-                  _ product: (Int, UnsafeMutablePointer<Float>, Float) -> Void) -> Tensor {
+    func gradient(
+        _ shape: [Int], offsets: [Int], shared: Bool,
+        _ product: (Int, UnsafeMutablePointer<Float>, Float) -> Void
+    ) -> Tensor {
         let count = shape.reduce(1, *)
         let grad = shared ? TensorStorage(count: count) : TensorStorage(uninitializedCount: count)
         for i in 0..<offsets.count { product(i, grad.pointer + offsets[i], shared ? 1 : 0) }
@@ -102,22 +109,28 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
     }
     return Tensor.record("matmul", shape: shape, storage: storage, inputs: [a, b]) { g in
         let dC = g.storage.pointer
-        let gradA = !a.requiresGrad ? nil : p.gradient(a.shape, offsets: p.offsetsA, shared: p.sharesA) { i, dA, beta in
-            let B = y + p.offsetsB[i], G = dC + i * m * n
-            if transposeA {
-                gemm(transposeB, true, k, m, n, B, G, dA, beta: beta)      // dA (k×m) = op(B)·Gᵀ
-            } else {
-                gemm(false, !transposeB, m, k, n, G, B, dA, beta: beta)    // dA (m×k) = G·op(B)ᵀ
+        let gradA =
+            !a.requiresGrad
+            ? nil
+            : p.gradient(a.shape, offsets: p.offsetsA, shared: p.sharesA) { i, dA, beta in
+                let B = y + p.offsetsB[i], G = dC + i * m * n
+                if transposeA {
+                    gemm(transposeB, true, k, m, n, B, G, dA, beta: beta)  // dA (k×m) = op(B)·Gᵀ
+                } else {
+                    gemm(false, !transposeB, m, k, n, G, B, dA, beta: beta)  // dA (m×k) = G·op(B)ᵀ
+                }
             }
-        }
-        let gradB = !b.requiresGrad ? nil : p.gradient(b.shape, offsets: p.offsetsB, shared: p.sharesB) { i, dB, beta in
-            let A = x + p.offsetsA[i], G = dC + i * m * n
-            if transposeB {
-                gemm(true, transposeA, n, k, m, G, A, dB, beta: beta)      // dB (n×k) = Gᵀ·op(A)
-            } else {
-                gemm(!transposeA, false, k, n, m, A, G, dB, beta: beta)    // dB (k×n) = op(A)ᵀ·G
+        let gradB =
+            !b.requiresGrad
+            ? nil
+            : p.gradient(b.shape, offsets: p.offsetsB, shared: p.sharesB) { i, dB, beta in
+                let A = x + p.offsetsA[i], G = dC + i * m * n
+                if transposeB {
+                    gemm(true, transposeA, n, k, m, G, A, dB, beta: beta)  // dB (n×k) = Gᵀ·op(A)
+                } else {
+                    gemm(!transposeA, false, k, n, m, A, G, dB, beta: beta)  // dB (k×n) = op(A)ᵀ·G
+                }
             }
-        }
         return [gradA, gradB]
     }
 }
@@ -156,8 +169,9 @@ private func foldedMatmul(_ a: Tensor, _ b: Tensor, transposeB: Bool) -> Tensor 
 /// Layout: x [..., in], weight [out, in], bias [out] (optional); result [..., out]. The bias
 /// is written into the output first and the GEMM adds to it (beta 1).
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
-    precondition(weight.rank == 2 && x.rank >= 1 && x.shape[x.rank - 1] == weight.shape[1],
-                 "linear: input \(x.shape) does not match weight \(weight.shape) (expected [out, in])")
+    precondition(
+        weight.rank == 2 && x.rank >= 1 && x.shape[x.rank - 1] == weight.shape[1],
+        "linear: input \(x.shape) does not match weight \(weight.shape) (expected [out, in])")
     let outFeatures = weight.shape[0], inFeatures = weight.shape[1]
     let rows = x.shape.dropLast().reduce(1, *)
     let shape = Array(x.shape.dropLast()) + [outFeatures]
@@ -168,8 +182,9 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
         inputs.append(bias)
         for r in 0..<rows { (storage.pointer + r * outFeatures).update(from: bias.storage.pointer, count: outFeatures) }
     }
-    gemm(false, true, rows, outFeatures, inFeatures, x.storage.pointer, weight.storage.pointer, storage.pointer,
-         beta: bias == nil ? 0 : 1)
+    gemm(
+        false, true, rows, outFeatures, inFeatures, x.storage.pointer, weight.storage.pointer, storage.pointer,
+        beta: bias == nil ? 0 : 1)
     return Tensor.record("linear", shape: shape, storage: storage, inputs: inputs) { g in
         var grads: [Tensor?] = [nil, nil]
         let gradX = x.requiresGrad ? TensorStorage(uninitializedCount: x.count) : nil
@@ -178,13 +193,16 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
         // kernel thread they run side by side.
         func product(_ which: Int) {
             if which == 0, let gradX {
-                gemm(false, false, rows, inFeatures, outFeatures, g.storage.pointer, weight.storage.pointer, gradX.pointer)
+                gemm(
+                    false, false, rows, inFeatures, outFeatures, g.storage.pointer, weight.storage.pointer,
+                    gradX.pointer)
             } else if which == 1, let gradW {
                 gemm(true, false, outFeatures, inFeatures, rows, g.storage.pointer, x.storage.pointer, gradW.pointer)
             }
         }
         if gradX != nil && gradW != nil && Runtime.blasThreads == 1 && Runtime.kernelThreads > 1
-            && rows * inFeatures * outFeatures >= 1 << 20 {
+            && rows * inFeatures * outFeatures >= 1 << 20
+        {
             WorkerTeam.shared.perform(2, threads: 2) { _, which in product(which) }
         } else {
             product(0)

@@ -134,8 +134,10 @@ extension Tensor {
         let plan = ReductionPlan(shape: shape, reduced: reductionMask(axes, op: "sum"))
         let storage = reduced(plan, SumReducer.self)
         let inputShape = shape
-        return Tensor.record("sum", shape: keepDims ? plan.keptShape : plan.droppedShape, storage: storage,
-                             inputs: [self]) { g in
+        return Tensor.record(
+            "sum", shape: keepDims ? plan.keptShape : plan.droppedShape, storage: storage,
+            inputs: [self]
+        ) { g in
             [g.reshaped(plan.keptShape).expanded(to: inputShape)]
         }
     }
@@ -163,8 +165,10 @@ extension Tensor {
         precondition(zip(shape, mask).allSatisfy { !$1 || $0 > 0 }, "\(name): empty axis in shape \(shape)")
         let plan = ReductionPlan(shape: shape, reduced: mask)
         let storage = reduced(plan, R.self)
-        return Tensor.record(name, shape: keepDims ? plan.keptShape : plan.droppedShape, storage: storage,
-                             inputs: [self]) { [self] g in
+        return Tensor.record(
+            name, shape: keepDims ? plan.keptShape : plan.droppedShape, storage: storage,
+            inputs: [self]
+        ) { [self] g in
             let value = Tensor(shape: plan.keptShape, storage: storage)
             let hits = self.eq(value)
             let ties = Tensor(shape: plan.keptShape, storage: hits.reduced(plan, SumReducer.self))

@@ -5,18 +5,23 @@
 /// `destinationStrides`. Extent-1 axes are dropped and neighbouring axes merged where both
 /// layouts allow; when the source's unit-stride axis is not the destination's innermost (a
 /// transpose), `transposeTiles` moves tiles through a small buffer, on several threads when large.
-func stridedCopy(shape: [Int], from source: UnsafePointer<Float>, strides sourceStrides: [Int],
-                 to destination: UnsafeMutablePointer<Float>, strides destinationStrides: [Int]) {
+func stridedCopy(
+    shape: [Int], from source: UnsafePointer<Float>, strides sourceStrides: [Int],
+    to destination: UnsafeMutablePointer<Float>, strides destinationStrides: [Int]
+) {
     if shape.contains(0) { return }
     var extents: [Int] = [], src: [Int] = [], dst: [Int] = []
     for axis in 0..<shape.count where shape[axis] != 1 {
         if let last = extents.last, src.last! == sourceStrides[axis] * shape[axis],
-           dst.last! == destinationStrides[axis] * shape[axis] {
+            dst.last! == destinationStrides[axis] * shape[axis]
+        {
             extents[extents.count - 1] = last * shape[axis]
             src[src.count - 1] = sourceStrides[axis]
             dst[dst.count - 1] = destinationStrides[axis]
         } else {
-            extents.append(shape[axis]); src.append(sourceStrides[axis]); dst.append(destinationStrides[axis])
+            extents.append(shape[axis])
+            src.append(sourceStrides[axis])
+            dst.append(destinationStrides[axis])
         }
     }
     if extents.isEmpty {
@@ -30,7 +35,9 @@ func stridedCopy(shape: [Int], from source: UnsafePointer<Float>, strides source
         let srcRow = src[last], dstRow = dst[tileAxis]
         var outerExtents = extents, outerSrc = src, outerDst = dst
         for axis in [last, tileAxis].sorted(by: >) {
-            outerExtents.remove(at: axis); outerSrc.remove(at: axis); outerDst.remove(at: axis)
+            outerExtents.remove(at: axis)
+            outerSrc.remove(at: axis)
+            outerDst.remove(at: axis)
         }
         let total = outerExtents.reduce(1, *) * rows * columns
         // Threads split the rows (the source's unit-stride axis); each walks all outer indices.
@@ -61,12 +68,14 @@ extension Tensor {
         var target = newShape
         if let hole = newShape.firstIndex(of: -1) {
             let known = newShape.enumerated().reduce(1) { $1.offset == hole ? $0 : $0 * $1.element }
-            precondition(newShape.filter({ $0 == -1 }).count == 1 && known > 0 && count % known == 0,
-                         "reshaped: cannot reshape \(shape) to \(newShape)")
+            precondition(
+                newShape.filter({ $0 == -1 }).count == 1 && known > 0 && count % known == 0,
+                "reshaped: cannot reshape \(shape) to \(newShape)")
             target[hole] = count / known
         }
-        precondition(target.allSatisfy { $0 >= 0 } && target.reduce(1, *) == count,
-                     "reshaped: cannot reshape \(shape) (\(count) elements) to \(newShape)")
+        precondition(
+            target.allSatisfy { $0 >= 0 } && target.reduce(1, *) == count,
+            "reshaped: cannot reshape \(shape) (\(count) elements) to \(newShape)")
         if target == shape && !requiresGrad { return self }
         let inputShape = shape
         return Tensor.record("reshape", shape: target, storage: storage, inputs: [self]) { g in
@@ -107,8 +116,9 @@ extension Tensor {
         let outShape = order.map { shape[$0] }
         let inStrides = strides
         let storage = TensorStorage(uninitializedCount: count)
-        stridedCopy(shape: outShape, from: self.storage.pointer, strides: order.map { inStrides[$0] },
-                    to: storage.pointer, strides: Tensor.strides(for: outShape))
+        stridedCopy(
+            shape: outShape, from: self.storage.pointer, strides: order.map { inStrides[$0] },
+            to: storage.pointer, strides: Tensor.strides(for: outShape))
         var inverse = [Int](repeating: 0, count: rank)
         for (i, a) in order.enumerated() { inverse[a] = i }
         return Tensor.record("permute", shape: outShape, storage: storage, inputs: [self]) { g in
@@ -165,15 +175,17 @@ extension Tensor {
     /// Tensors of one shape stacked along a new axis `axis`.
     public static func stack(_ tensors: [Tensor], axis: Int = 0) -> Tensor {
         precondition(!tensors.isEmpty, "stack: no tensors")
-        precondition(tensors.allSatisfy { $0.shape == tensors[0].shape }, "stack: shapes \(tensors.map { $0.shape }) differ")
+        precondition(
+            tensors.allSatisfy { $0.shape == tensors[0].shape }, "stack: shapes \(tensors.map { $0.shape }) differ")
         return concat(tensors.map { $0.unsqueezed(axis: axis) }, axis: axis < 0 ? axis + tensors[0].rank + 1 : axis)
     }
 
     /// Consecutive pieces along `axis` with the given extents (which must sum to the extent).
     public func split(sizes: [Int], axis: Int) -> [Tensor] {
         let a = self.axis(axis, op: "split")
-        precondition(sizes.allSatisfy { $0 >= 0 } && sizes.reduce(0, +) == shape[a],
-                     "split: sizes \(sizes) do not add up to axis \(axis) of shape \(shape)")
+        precondition(
+            sizes.allSatisfy { $0 >= 0 } && sizes.reduce(0, +) == shape[a],
+            "split: sizes \(sizes) do not add up to axis \(axis) of shape \(shape)")
         var start = 0
         return sizes.map { size in
             defer { start += size }
@@ -206,7 +218,8 @@ extension Tensor {
             let gp = g.storage.pointer
             for o in 0..<outer {
                 for j in 0..<extent {
-                    (grad.pointer + (o * n + from + j * step) * inner).update(from: gp + (o * extent + j) * inner, count: inner)
+                    (grad.pointer + (o * n + from + j * step) * inner).update(
+                        from: gp + (o * extent + j) * inner, count: inner)
                 }
             }
             return [Tensor(shape: inputShape, storage: grad)]
@@ -216,19 +229,22 @@ extension Tensor {
     /// Each axis extended by `before` and `after` elements of `value` (zero padding by
     /// default). Gradient: the interior of `g`.
     public func padded(_ padding: [(before: Int, after: Int)], value: Float = 0) -> Tensor {
-        precondition(padding.count == rank && padding.allSatisfy { $0.before >= 0 && $0.after >= 0 },
-                     "padded: padding \(padding) does not fit shape \(shape)")
+        precondition(
+            padding.count == rank && padding.allSatisfy { $0.before >= 0 && $0.after >= 0 },
+            "padded: padding \(padding) does not fit shape \(shape)")
         let outShape = zip(shape, padding).map { $0 + $1.before + $1.after }
         let outStrides = Tensor.strides(for: outShape)
         let start = zip(outStrides, padding).reduce(0) { $0 + $1.0 * $1.1.before }
         let storage = TensorStorage(count: outShape.reduce(1, *), repeating: value)
-        stridedCopy(shape: shape, from: self.storage.pointer, strides: strides,
-                    to: storage.pointer + start, strides: outStrides)
+        stridedCopy(
+            shape: shape, from: self.storage.pointer, strides: strides,
+            to: storage.pointer + start, strides: outStrides)
         let inputShape = shape, inputStrides = strides
         return Tensor.record("pad", shape: outShape, storage: storage, inputs: [self]) { g in
             let grad = TensorStorage(uninitializedCount: inputShape.reduce(1, *))
-            stridedCopy(shape: inputShape, from: g.storage.pointer + start, strides: outStrides,
-                        to: grad.pointer, strides: inputStrides)
+            stridedCopy(
+                shape: inputShape, from: g.storage.pointer + start, strides: outStrides,
+                to: grad.pointer, strides: inputStrides)
             return [Tensor(shape: inputShape, storage: grad)]
         }
     }
@@ -240,8 +256,10 @@ extension Tensor {
 /// source row segment is read in one sequential run and each destination row segment (one
 /// or two cache lines) written in one run. Tiling straight from source to destination thrashed L1
 /// when row strides are powers of two (every row of a tile falls into the same cache set).
-private func transposeTiles(_ src: UnsafePointer<Float>, _ srcRow: Int, _ dst: UnsafeMutablePointer<Float>, _ dstRow: Int,
-                            rows: Range<Int>, columns: Int) {
+private func transposeTiles(
+    _ src: UnsafePointer<Float>, _ srcRow: Int, _ dst: UnsafeMutablePointer<Float>, _ dstRow: Int,
+    rows: Range<Int>, columns: Int
+) {
     let tileI = 128, tileJ = 32
     withUnsafeTemporaryAllocation(of: Float.self, capacity: tileI * tileJ) { buffer in
         let buf = buffer.baseAddress!

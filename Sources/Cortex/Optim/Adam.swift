@@ -17,8 +17,10 @@ public class Adam: Optimizer {
     /// AdamW's decay θ ← θ(1 − ηλ) applied to the weights, instead of adding λθ to the gradient.
     public var decoupledWeightDecay: Bool
 
-    public init(_ groups: [ParameterGroup], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
-                epsilon: Float = 1e-8, weightDecay: Float = 0, decoupledWeightDecay: Bool = false) {
+    public init(
+        _ groups: [ParameterGroup], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+        epsilon: Float = 1e-8, weightDecay: Float = 0, decoupledWeightDecay: Bool = false
+    ) {
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
@@ -28,8 +30,10 @@ public class Adam: Optimizer {
 
     public override var slotNames: Set<String> { ["exp_avg", "exp_avg_sq"] }
 
-    public override func update(parameter p: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>, count: Int,
-                                shape: [Int], state: ParameterState, learningRate lr: Float, weightDecay wd: Float) {
+    public override func update(
+        parameter p: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>, count: Int,
+        shape: [Int], state: ParameterState, learningRate lr: Float, weightDecay wd: Float
+    ) {
         let m = state.slot("exp_avg", shape: shape)
         let v = state.slot("exp_avg_sq", shape: shape)
         let t = Double(state.step)
@@ -46,14 +50,16 @@ public class Adam: Optimizer {
         // the scalar loop's possible aliasing, and this loop dominates a small network's step.
         let b1 = SIMD4<Float>(repeating: oneMinusBeta1), b2 = SIMD4<Float>(repeating: beta2)
         let ob2 = SIMD4<Float>(repeating: oneMinusBeta2), c2 = SIMD4<Float>(repeating: 1 / correction2)
-        let e = SIMD4<Float>(repeating: eps), step = SIMD4<Float>(repeating: stepSize), l2v = SIMD4<Float>(repeating: l2)
+        let e = SIMD4<Float>(repeating: eps), step = SIMD4<Float>(repeating: stepSize),
+            l2v = SIMD4<Float>(repeating: l2)
         let wide = Runtime.hasAVX2
         parallelRanges(count, threshold: 1 << 16) { start, end in
             var i = start
             if wide {
                 // Same operations, unfused, eight lanes at a time (results equal the SSE loop's).
-                i += cortex_adam_avx2(p + i, gradient + i, m + i, v + i, end - i, oneMinusBeta1, beta2, oneMinusBeta2,
-                                      1 / correction2, eps, stepSize, l2)
+                i += cortex_adam_avx2(
+                    p + i, gradient + i, m + i, v + i, end - i, oneMinusBeta1, beta2, oneMinusBeta2,
+                    1 / correction2, eps, stepSize, l2)
             }
             while i + 4 <= end {
                 let pv = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD4<Float>.self)
@@ -64,7 +70,8 @@ public class Adam: Optimizer {
                 vv = b2 * vv + ob2 * g * g
                 UnsafeMutableRawPointer(m + i).storeBytes(of: mv, as: SIMD4<Float>.self)
                 UnsafeMutableRawPointer(v + i).storeBytes(of: vv, as: SIMD4<Float>.self)
-                UnsafeMutableRawPointer(p + i).storeBytes(of: pv - step * (mv / (vv.squareRoot() * c2 + e)), as: SIMD4<Float>.self)
+                UnsafeMutableRawPointer(p + i).storeBytes(
+                    of: pv - step * (mv / (vv.squareRoot() * c2 + e)), as: SIMD4<Float>.self)
                 i += 4
             }
             while i < end {
@@ -82,9 +89,12 @@ public class Adam: Optimizer {
 /// weight decay shrinks the weights directly, θ ← θ·(1 − η·λ), as `torch.optim.AdamW`
 /// (default λ = 0.01).
 public final class AdamW: Adam {
-    public init(_ groups: [ParameterGroup], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
-                epsilon: Float = 1e-8, weightDecay: Float = 0.01) {
-        super.init(groups, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
-                   weightDecay: weightDecay, decoupledWeightDecay: true)
+    public init(
+        _ groups: [ParameterGroup], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+        epsilon: Float = 1e-8, weightDecay: Float = 0.01
+    ) {
+        super.init(
+            groups, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+            weightDecay: weightDecay, decoupledWeightDecay: true)
     }
 }

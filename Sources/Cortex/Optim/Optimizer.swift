@@ -26,8 +26,10 @@ extension Module {
     /// normalisation gains (one axis) do not decay.
     public func weightDecayGroups(weightDecay: Float) -> [ParameterGroup] {
         let all = namedParameters()
-        return [ParameterGroup(all.filter { $0.tensor.rank >= 2 }, weightDecay: weightDecay),
-                ParameterGroup(all.filter { $0.tensor.rank < 2 }, weightDecay: 0)]
+        return [
+            ParameterGroup(all.filter { $0.tensor.rank >= 2 }, weightDecay: weightDecay),
+            ParameterGroup(all.filter { $0.tensor.rank < 2 }, weightDecay: 0)
+        ]
     }
 }
 
@@ -97,8 +99,10 @@ open class Optimizer {
     open var slotNames: Set<String> { [] }
 
     /// Applies one update to one parameter of `count` elements, in place.
-    open func update(parameter: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>, count: Int,
-                     shape: [Int], state: ParameterState, learningRate: Float, weightDecay: Float) {
+    open func update(
+        parameter: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>, count: Int,
+        shape: [Int], state: ParameterState, learningRate: Float, weightDecay: Float
+    ) {
         preconditionFailure("Optimizer.update must be overridden")
     }
 
@@ -110,8 +114,9 @@ open class Optimizer {
             let decay = group.weightDecay ?? weightDecay
             for (name, parameter) in group.parameters {
                 guard let gradient = parameter.grad else { continue }
-                precondition(gradient.shape == parameter.shape,
-                             "Optimizer.step: gradient shape \(gradient.shape) of '\(name)' differs from \(parameter.shape)")
+                precondition(
+                    gradient.shape == parameter.shape,
+                    "Optimizer.step: gradient shape \(gradient.shape) of '\(name)' differs from \(parameter.shape)")
                 let parameterState: ParameterState
                 if let existing = state[name] {
                     parameterState = existing
@@ -120,8 +125,9 @@ open class Optimizer {
                     state[name] = parameterState
                 }
                 parameterState.step += 1
-                update(parameter: parameter.storage.pointer, gradient: gradient.storage.pointer, count: parameter.count,
-                       shape: parameter.shape, state: parameterState, learningRate: rate, weightDecay: decay)
+                update(
+                    parameter: parameter.storage.pointer, gradient: gradient.storage.pointer, count: parameter.count,
+                    shape: parameter.shape, state: parameterState, learningRate: rate, weightDecay: decay)
             }
         }
     }
@@ -156,7 +162,8 @@ open class Optimizer {
         var mismatched: [(name: String, expected: [Int], found: [Int])] = []
         for (key, tensor) in state.tensors {
             guard let dot = key.lastIndex(of: "."), let shape = shapes[String(key[..<dot])],
-                  slotNames.contains(String(key[key.index(after: dot)...])) else {
+                slotNames.contains(String(key[key.index(after: dot)...]))
+            else {
                 unexpected.append(Checkpoint.optimizerPrefix + key)
                 continue
             }
@@ -173,7 +180,8 @@ open class Optimizer {
         }
         for (key, value) in state.scalars where !(value >= 0 && value == value.rounded() && value < 9e15) {
             guard key == "lr", value.isFinite else {
-                throw CheckpointError.malformed(path: path, reason: "optimizer value '\(key)' = \(value) is not a valid count or rate")
+                throw CheckpointError.malformed(
+                    path: path, reason: "optimizer value '\(key)' = \(value) is not a valid count or rate")
             }
         }
     }
@@ -223,7 +231,10 @@ public func clipGradNorm(_ parameters: [Tensor], maxNorm: Float) -> Float {
             i += 16
         }
         var partial = Double(lanes.sum())
-        while i < count { partial += Double(g[i] * g[i]); i += 1 }
+        while i < count {
+            partial += Double(g[i] * g[i])
+            i += 1
+        }
         sum += partial
     }
     let norm = Float(sum.squareRoot())

@@ -24,8 +24,10 @@ public final class RMSprop: Optimizer {
     /// Graves' form: d = √(s − ḡ² + ε) instead of √(s − ḡ²) + ε.
     public var epsilonInsideSquareRoot: Bool
 
-    public init(_ groups: [ParameterGroup], learningRate: Float = 0.01, alpha: Float = 0.99, epsilon: Float = 1e-8,
-                momentum: Float = 0, centered: Bool = false, epsilonInsideSquareRoot: Bool = false, weightDecay: Float = 0) {
+    public init(
+        _ groups: [ParameterGroup], learningRate: Float = 0.01, alpha: Float = 0.99, epsilon: Float = 1e-8,
+        momentum: Float = 0, centered: Bool = false, epsilonInsideSquareRoot: Bool = false, weightDecay: Float = 0
+    ) {
         self.alpha = alpha
         self.epsilon = epsilon
         self.momentum = momentum
@@ -36,8 +38,10 @@ public final class RMSprop: Optimizer {
 
     public override var slotNames: Set<String> { ["square_avg", "grad_avg", "momentum_buffer"] }
 
-    public override func update(parameter p: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>, count: Int,
-                                shape: [Int], state: ParameterState, learningRate lr: Float, weightDecay wd: Float) {
+    public override func update(
+        parameter p: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>, count: Int,
+        shape: [Int], state: ParameterState, learningRate lr: Float, weightDecay wd: Float
+    ) {
         let s = state.slot("square_avg", shape: shape)
         let ga: UnsafeMutablePointer<Float>? = centered ? state.slot("grad_avg", shape: shape) : nil
         let b: UnsafeMutablePointer<Float>? = momentum > 0 ? state.slot("momentum_buffer", shape: shape) : nil

@@ -15,8 +15,10 @@ public final class SGD: Optimizer {
     public var dampening: Float
     public var nesterov: Bool
 
-    public init(_ groups: [ParameterGroup], learningRate: Float, momentum: Float = 0, dampening: Float = 0,
-                nesterov: Bool = false, weightDecay: Float = 0) {
+    public init(
+        _ groups: [ParameterGroup], learningRate: Float, momentum: Float = 0, dampening: Float = 0,
+        nesterov: Bool = false, weightDecay: Float = 0
+    ) {
         precondition(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov needs momentum > 0 and no dampening")
         self.momentum = momentum
         self.dampening = dampening
@@ -26,8 +28,10 @@ public final class SGD: Optimizer {
 
     public override var slotNames: Set<String> { ["momentum_buffer"] }
 
-    public override func update(parameter p: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>, count: Int,
-                                shape: [Int], state: ParameterState, learningRate lr: Float, weightDecay wd: Float) {
+    public override func update(
+        parameter p: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>, count: Int,
+        shape: [Int], state: ParameterState, learningRate lr: Float, weightDecay wd: Float
+    ) {
         let mu = momentum, damp = dampening, nesterov = nesterov
         guard mu != 0 else {
             for i in 0..<count { p[i] -= lr * (gradient[i] + wd * p[i]) }

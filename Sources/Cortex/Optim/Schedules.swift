@@ -86,8 +86,9 @@ public struct WarmupCosineLR: LRSchedule {
     public var decaySteps: Int
 
     public init(maximum: Float, minimum: Float, warmupSteps: Int, decaySteps: Int) {
-        precondition(warmupSteps >= 0 && decaySteps > warmupSteps,
-                     "WarmupCosineLR: need 0 ≤ warmupSteps < decaySteps, got \(warmupSteps), \(decaySteps)")
+        precondition(
+            warmupSteps >= 0 && decaySteps > warmupSteps,
+            "WarmupCosineLR: need 0 ≤ warmupSteps < decaySteps, got \(warmupSteps), \(decaySteps)")
         self.maximum = maximum
         self.minimum = minimum
         self.warmupSteps = warmupSteps

@@ -42,8 +42,10 @@ extension Tensor {
     ///     gets none. Called at most once. It is not called for inputs that do not require a
     ///     gradient only if it returns `nil` for them, so it may skip that work by checking
     ///     `inputs[i].requiresGrad`.
-    public static func record(_ name: String, shape: [Int], storage: TensorStorage, inputs: [Tensor],
-                              backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
+    public static func record(
+        _ name: String, shape: [Int], storage: TensorStorage, inputs: [Tensor],
+        backward: @escaping (Tensor) -> [Tensor?]
+    ) -> Tensor {
         let result = Tensor(shape: shape, storage: storage)
         result.opName = name
         if GradMode.isEnabled && inputs.contains(where: { $0.requiresGrad }) {
@@ -71,7 +73,9 @@ extension Tensor {
         precondition(requiresGrad, "backward: tensor (op \(opName), shape \(shape)) does not require grad")
         let seed: Tensor
         if let gradient {
-            precondition(gradient.shape == shape, "backward: gradient shape \(gradient.shape) does not match tensor shape \(shape)")
+            precondition(
+                gradient.shape == shape,
+                "backward: gradient shape \(gradient.shape) does not match tensor shape \(shape)")
             seed = gradient
         } else {
             precondition(count == 1, "backward: implicit gradient needs a one-element tensor, got shape \(shape)")
@@ -92,12 +96,15 @@ extension Tensor {
                 node.pendingGrad = nil
                 node.pendingGradIsOwned = false
                 let gradients = backwardFunction(gradOut)
-                precondition(gradients.count == node.inputs.count,
-                             "backward of \(node.opName): \(gradients.count) gradients for \(node.inputs.count) inputs")
+                precondition(
+                    gradients.count == node.inputs.count,
+                    "backward of \(node.opName): \(gradients.count) gradients for \(node.inputs.count) inputs")
                 for (input, gradient) in zip(node.inputs, gradients) where input.requiresGrad {
                     guard let gradient else { continue }
-                    precondition(gradient.shape == input.shape,
-                                 "backward of \(node.opName): gradient shape \(gradient.shape) for input of shape \(input.shape)")
+                    precondition(
+                        gradient.shape == input.shape,
+                        "backward of \(node.opName): gradient shape \(gradient.shape) for input of shape \(input.shape)"
+                    )
                     Tensor.accumulate(gradient, into: input, held: &held)
                 }
                 node.inputs = []

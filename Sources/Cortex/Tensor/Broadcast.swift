@@ -18,8 +18,9 @@ extension Tensor {
     /// axes `shape` lacks and axes where `shape` has extent 1 are summed away.
     public func sumToShape(_ target: [Int]) -> Tensor {
         if target == shape { return self }
-        precondition(Tensor.broadcastShape(target, shape, op: "sumToShape") == shape,
-                     "sumToShape: shape \(shape) is not a broadcast of \(target)")
+        precondition(
+            Tensor.broadcastShape(target, shape, op: "sumToShape") == shape,
+            "sumToShape: shape \(shape) is not a broadcast of \(target)")
         let lead = rank - target.count
         var axes: [Int] = Array(0..<lead)
         for (i, extent) in target.enumerated() where extent == 1 && shape[lead + i] != 1 {
@@ -31,8 +32,9 @@ extension Tensor {
     /// The values repeated along axes of extent 1 (and new leading axes) to `shape`,
     /// as PyTorch's `expand` but materialised. Gradient: `sumToShape` back.
     public func expanded(to target: [Int]) -> Tensor {
-        precondition(Tensor.broadcastShape(shape, target, op: "expanded(to:)") == target,
-                     "expanded(to:): shape \(shape) does not broadcast to \(target)")
+        precondition(
+            Tensor.broadcastShape(shape, target, op: "expanded(to:)") == target,
+            "expanded(to:): shape \(shape) does not broadcast to \(target)")
         if target == shape { return self }
         let storage = TensorStorage(uninitializedCount: target.reduce(1, *))
         let plan = BroadcastPlan(shape, target, output: target)
@@ -80,12 +82,16 @@ struct BroadcastPlan {
         let sa = strides(a), sb = strides(b)
         var extents: [Int] = [], stridesA: [Int] = [], stridesB: [Int] = []
         for axis in 0..<rank where output[axis] != 1 {
-            if let last = extents.last, stridesA.last! == sa[axis] * output[axis], stridesB.last! == sb[axis] * output[axis] {
+            if let last = extents.last, stridesA.last! == sa[axis] * output[axis],
+                stridesB.last! == sb[axis] * output[axis]
+            {
                 extents[extents.count - 1] = last * output[axis]
                 stridesA[stridesA.count - 1] = sa[axis]
                 stridesB[stridesB.count - 1] = sb[axis]
             } else {
-                extents.append(output[axis]); stridesA.append(sa[axis]); stridesB.append(sb[axis])
+                extents.append(output[axis])
+                stridesA.append(sa[axis])
+                stridesB.append(sb[axis])
             }
         }
         if let n = extents.popLast() {
@@ -93,7 +99,9 @@ struct BroadcastPlan {
             innerStrideA = stridesA.removeLast()
             innerStrideB = stridesB.removeLast()
         }
-        outer = extents; outerA = stridesA; outerB = stridesB
+        outer = extents
+        outerA = stridesA
+        outerB = stridesB
         rows = extents.reduce(1, *)
         if inner == 0 { rows = 0 }
     }
@@ -113,8 +121,10 @@ struct BroadcastPlan {
 /// Calls `body(offsetA, offsetB)` for every index of `extents` in row-major order (or for
 /// the indices numbered `range`), the offsets being the index dotted with `stridesA` and `stridesB`.
 @inline(__always) @usableFromInline
-func forEachOffset(_ extents: [Int], _ stridesA: [Int], _ stridesB: [Int], in range: Range<Int>? = nil,
-                   _ body: (Int, Int) -> Void) {
+func forEachOffset(
+    _ extents: [Int], _ stridesA: [Int], _ stridesB: [Int], in range: Range<Int>? = nil,
+    _ body: (Int, Int) -> Void
+) {
     let range = range ?? 0..<extents.reduce(1, *)
     if range.isEmpty { return }
     var index = [Int](repeating: 0, count: extents.count)
@@ -161,7 +171,9 @@ protocol BinaryFunction {
 /// Fast paths: equal shapes and a one-element operand run one flat loop; otherwise rows of
 /// the `BroadcastPlan`, each a flat loop; both split over threads on large outputs.
 @usableFromInline
-func broadcastMap<F: BinaryFunction>(_ a: Tensor, _ b: Tensor, op: String, _ f: F) -> (shape: [Int], storage: TensorStorage) {
+func broadcastMap<F: BinaryFunction>(
+    _ a: Tensor, _ b: Tensor, op: String, _ f: F
+) -> (shape: [Int], storage: TensorStorage) {
     let shape = a.shape == b.shape ? a.shape : Tensor.broadcastShape(a.shape, b.shape, op: op)
     let count = shape.reduce(1, *)
     let storage = TensorStorage(uninitializedCount: count)

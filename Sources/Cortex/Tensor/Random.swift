@@ -19,13 +19,19 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable, Codable, Equatab
             z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
             return z ^ (z >> 31)
         }
-        s0 = splitMix(); s1 = splitMix(); s2 = splitMix(); s3 = splitMix()
+        s0 = splitMix()
+        s1 = splitMix()
+        s2 = splitMix()
+        s3 = splitMix()
     }
 
     public mutating func next() -> UInt64 {
         let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
         let t = s1 << 17
-        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3
+        s2 ^= s0
+        s3 ^= s1
+        s1 ^= s2
+        s0 ^= s3
         s2 ^= t
         s3 = (s3 << 45) | (s3 >> 19)
         return result
@@ -63,7 +69,9 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable, Codable, Equatab
 extension Tensor {
     /// All elements `value`.
     public static func full(_ shape: [Int], _ value: Float, requiresGrad: Bool = false) -> Tensor {
-        Tensor(shape: shape, storage: TensorStorage(count: shape.reduce(1, *), repeating: value), requiresGrad: requiresGrad)
+        Tensor(
+            shape: shape, storage: TensorStorage(count: shape.reduce(1, *), repeating: value),
+            requiresGrad: requiresGrad)
     }
 
     /// All zeros.
@@ -86,8 +94,10 @@ extension Tensor {
     }
 
     /// Independent N(mean, std²) samples.
-    public static func randn(_ shape: [Int], mean: Float = 0, std: Float = 1,
-                             using generator: inout RandomGenerator, requiresGrad: Bool = false) -> Tensor {
+    public static func randn(
+        _ shape: [Int], mean: Float = 0, std: Float = 1,
+        using generator: inout RandomGenerator, requiresGrad: Bool = false
+    ) -> Tensor {
         let n = shape.reduce(1, *)
         let storage = TensorStorage(uninitializedCount: n)
         for i in 0..<n { storage.pointer[i] = mean + std * generator.nextNormal() }
@@ -95,8 +105,10 @@ extension Tensor {
     }
 
     /// Independent uniform samples in [low, high).
-    public static func uniform(_ shape: [Int], low: Float = 0, high: Float = 1,
-                               using generator: inout RandomGenerator, requiresGrad: Bool = false) -> Tensor {
+    public static func uniform(
+        _ shape: [Int], low: Float = 0, high: Float = 1,
+        using generator: inout RandomGenerator, requiresGrad: Bool = false
+    ) -> Tensor {
         let n = shape.reduce(1, *)
         let storage = TensorStorage(uninitializedCount: n)
         let width = high - low
@@ -116,30 +128,39 @@ public enum Initializer {
     }
 
     /// Kaiming/He uniform (He et al. 2015): U(−b, b), b = gain·√(3 / fanIn), gain √2 for ReLU.
-    public static func kaimingUniform(_ shape: [Int], gain: Float = Float(2).squareRoot(),
-                                      using generator: inout RandomGenerator) -> Tensor {
+    public static func kaimingUniform(
+        _ shape: [Int], gain: Float = Float(2).squareRoot(),
+        using generator: inout RandomGenerator
+    ) -> Tensor {
         let bound = gain * (3 / Float(fans(shape).fanIn)).squareRoot()
         return Tensor.uniform(shape, low: -bound, high: bound, using: &generator, requiresGrad: true)
     }
 
     /// Kaiming/He normal: N(0, gain² / fanIn).
-    public static func kaimingNormal(_ shape: [Int], gain: Float = Float(2).squareRoot(),
-                                     using generator: inout RandomGenerator) -> Tensor {
+    public static func kaimingNormal(
+        _ shape: [Int], gain: Float = Float(2).squareRoot(),
+        using generator: inout RandomGenerator
+    ) -> Tensor {
         Tensor.randn(shape, std: gain / Float(fans(shape).fanIn).squareRoot(), using: &generator, requiresGrad: true)
     }
 
     /// Xavier/Glorot uniform (Glorot & Bengio 2010): U(−b, b), b = gain·√(6 / (fanIn + fanOut)).
-    public static func xavierUniform(_ shape: [Int], gain: Float = 1,
-                                     using generator: inout RandomGenerator) -> Tensor {
+    public static func xavierUniform(
+        _ shape: [Int], gain: Float = 1,
+        using generator: inout RandomGenerator
+    ) -> Tensor {
         let (fanIn, fanOut) = fans(shape)
         let bound = gain * (6 / Float(fanIn + fanOut)).squareRoot()
         return Tensor.uniform(shape, low: -bound, high: bound, using: &generator, requiresGrad: true)
     }
 
     /// Xavier/Glorot normal: N(0, gain² · 2 / (fanIn + fanOut)).
-    public static func xavierNormal(_ shape: [Int], gain: Float = 1,
-                                    using generator: inout RandomGenerator) -> Tensor {
+    public static func xavierNormal(
+        _ shape: [Int], gain: Float = 1,
+        using generator: inout RandomGenerator
+    ) -> Tensor {
         let (fanIn, fanOut) = fans(shape)
-        return Tensor.randn(shape, std: gain * (2 / Float(fanIn + fanOut)).squareRoot(), using: &generator, requiresGrad: true)
+        return Tensor.randn(
+            shape, std: gain * (2 / Float(fanIn + fanOut)).squareRoot(), using: &generator, requiresGrad: true)
     }
 }

@@ -33,7 +33,8 @@ enum StorageCache {
             var evicted: [UnsafeMutableRawPointer] = []
             lock.lock()
             while heldBytes + byteCount > limitBytes,
-                  let size = free.first(where: { $0.key != byteCount && !$0.value.isEmpty })?.key {
+                let size = free.first(where: { $0.key != byteCount && !$0.value.isEmpty })?.key
+            {
                 evicted.append(free[size]!.removeLast())
                 heldBytes -= size
                 if free[size]!.isEmpty { free[size] = nil }

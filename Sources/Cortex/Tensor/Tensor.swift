@@ -56,8 +56,9 @@ public final class Tensor {
     /// Wraps existing storage; `storage.count` must equal the product of `shape`.
     public init(shape: [Int], storage: TensorStorage, requiresGrad: Bool = false) {
         precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative extent in shape \(shape)")
-        precondition(shape.reduce(1, *) == storage.count,
-                     "Tensor: shape \(shape) needs \(shape.reduce(1, *)) elements, storage has \(storage.count)")
+        precondition(
+            shape.reduce(1, *) == storage.count,
+            "Tensor: shape \(shape) needs \(shape.reduce(1, *)) elements, storage has \(storage.count)")
         self.shape = shape
         self.storage = storage
         self.requiresGrad = requiresGrad
@@ -66,7 +67,8 @@ public final class Tensor {
     /// A tensor holding `data` in row-major order.
     public convenience init(shape: [Int], data: [Float], requiresGrad: Bool = false) {
         let count = shape.reduce(1, *)
-        precondition(count == data.count, "Tensor(shape:data:): shape \(shape) needs \(count) values, got \(data.count)")
+        precondition(
+            count == data.count, "Tensor(shape:data:): shape \(shape) needs \(count) values, got \(data.count)")
         let storage = TensorStorage(uninitializedCount: count)
         data.withUnsafeBufferPointer { storage.pointer.update(from: $0.baseAddress!, count: count) }
         self.init(shape: shape, storage: storage, requiresGrad: requiresGrad)
@@ -128,7 +130,8 @@ public final class Tensor {
         precondition(indices.count == rank, "subscript: \(indices.count) indices for shape \(shape)")
         var offset = 0
         for (axis, index) in indices.enumerated() {
-            precondition(index >= 0 && index < shape[axis], "subscript: index \(indices) out of range for shape \(shape)")
+            precondition(
+                index >= 0 && index < shape[axis], "subscript: index \(indices) out of range for shape \(shape)")
             offset = offset * shape[axis] + index
         }
         return offset

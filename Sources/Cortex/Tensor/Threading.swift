@@ -73,8 +73,12 @@ final class WorkerTeam: @unchecked Sendable {
             runItems(participant: 0)
             for worker in workers[0..<helpers] {
                 // Not joined yet: stand it down (it will see `idle` and go back to waiting).
-                if worker.state.compareExchange(expected: Self.posted, desired: Self.idle,
-                                                ordering: .sequentiallyConsistent).exchanged { continue }
+                if worker.state.compareExchange(
+                    expected: Self.posted, desired: Self.idle,
+                    ordering: .sequentiallyConsistent
+                ).exchanged {
+                    continue
+                }
                 while worker.state.load(ordering: .acquiring) != Self.done { cortex_cpu_relax() }
                 worker.state.store(Self.idle, ordering: .relaxed)
             }
@@ -100,8 +104,10 @@ final class WorkerTeam: @unchecked Sendable {
         cortex_flush_denormals()
         while true {
             waitForJob(worker)
-            if worker.state.compareExchange(expected: Self.posted, desired: Self.joined,
-                                            ordering: .sequentiallyConsistent).exchanged {
+            if worker.state.compareExchange(
+                expected: Self.posted, desired: Self.joined,
+                ordering: .sequentiallyConsistent
+            ).exchanged {
                 runItems(participant: participant)
                 worker.state.store(Self.done, ordering: .releasing)
             }

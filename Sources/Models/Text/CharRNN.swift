@@ -20,15 +20,19 @@ public struct CharRNNConfig: Codable, Equatable, Sendable {
     /// What cannot be built, as one line, or nil.
     public var problem: String? {
         guard (1...1 << 20).contains(vocabularySize), (1...1 << 14).contains(embedDimension),
-              (1...1 << 14).contains(hiddenSize), (1...64).contains(layers) else {
-            return "recurrent sizes out of range: vocabulary \(vocabularySize), embedding \(embedDimension), hidden \(hiddenSize), layers \(layers)"
+            (1...1 << 14).contains(hiddenSize), (1...64).contains(layers)
+        else {
+            return
+                "recurrent sizes out of range: vocabulary \(vocabularySize), embedding \(embedDimension), hidden \(hiddenSize), layers \(layers)"
         }
         if !(dropout >= 0 && dropout < 1) { return "dropout \(dropout) outside [0, 1)" }
         return nil
     }
 
-    public init(cell: RecurrentCellKind = .lstm, vocabularySize: Int = 65, embedDimension: Int = 64,
-                hiddenSize: Int = 256, layers: Int = 2, dropout: Float = 0) {
+    public init(
+        cell: RecurrentCellKind = .lstm, vocabularySize: Int = 65, embedDimension: Int = 64,
+        hiddenSize: Int = 256, layers: Int = 2, dropout: Float = 0
+    ) {
         self.cell = cell
         self.vocabularySize = vocabularySize
         self.embedDimension = embedDimension
@@ -57,9 +61,12 @@ public final class CharRNN: Module {
     public init(config: CharRNNConfig, generator: inout RandomGenerator) {
         self.config = config
         embedding = Embedding(count: config.vocabularySize, dimension: config.embedDimension, generator: &generator)
-        func make<Cell: RecurrentCell>(_: Cell.Type) -> (any Module, (Tensor, [RecurrentState]?) -> (output: Tensor, state: [RecurrentState])) {
-            let network = RecurrentNetwork<Cell>(inputSize: config.embedDimension, hiddenSize: config.hiddenSize,
-                                                 layers: config.layers, dropout: config.dropout, generator: &generator)
+        func make<Cell: RecurrentCell>(
+            _: Cell.Type
+        ) -> (any Module, (Tensor, [RecurrentState]?) -> (output: Tensor, state: [RecurrentState])) {
+            let network = RecurrentNetwork<Cell>(
+                inputSize: config.embedDimension, hiddenSize: config.hiddenSize,
+                layers: config.layers, dropout: config.dropout, generator: &generator)
             return (network, { network($0, state: $1) })
         }
         switch config.cell {
@@ -77,9 +84,14 @@ public final class CharRNN: Module {
 
     /// Logits `[B, T, V]` for `tokens` (row-major `[B, T]`) from `state` (zeros when nil), and
     /// the state after the last step.
-    public func callAsFunction(_ tokens: [Int], batchSize B: Int, state: [RecurrentState]? = nil)
-        -> (logits: Tensor, state: [RecurrentState]) {
-        precondition(B > 0 && tokens.count % B == 0 && !tokens.isEmpty, "CharRNN: \(tokens.count) tokens do not split into \(B) rows")
+    public func callAsFunction(
+        _ tokens: [Int], batchSize B: Int, state: [RecurrentState]? = nil
+    )
+        -> (logits: Tensor, state: [RecurrentState])
+    {
+        precondition(
+            B > 0 && tokens.count % B == 0 && !tokens.isEmpty,
+            "CharRNN: \(tokens.count) tokens do not split into \(B) rows")
         let (output, last) = run(embedding(tokens, shape: [B, tokens.count / B]), state)
         return (head(dropout(output)), last)
     }

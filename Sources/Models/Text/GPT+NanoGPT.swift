@@ -6,7 +6,7 @@ extension GPT {
     /// mlp.c_proj}, ln_f}` and `lm_head` (tied to `wte`).
     static let nanoGPTNames: [(cortex: String, nanoGPT: String)] = [
         ("norm1", "ln_1"), ("attn.qkv", "attn.c_attn"), ("attn.proj", "attn.c_proj"), ("norm2", "ln_2"),
-        ("mlp.fc1", "mlp.c_fc"), ("mlp.fc2", "mlp.c_proj"),
+        ("mlp.fc1", "mlp.c_fc"), ("mlp.fc2", "mlp.c_proj")
     ]
 
     /// A GPT's tensors (`wte.weight`, `blocks.0.attn.qkv.weight`, … as `namedParameters()`
@@ -24,7 +24,8 @@ extension GPT {
             }
             let parts = name.split(separator: ".", maxSplits: 2).map(String.init)
             guard parts.count == 3, parts[0] == "blocks", Int(parts[1]) != nil,
-                  let mapped = nanoGPTNames.first(where: { parts[2].hasPrefix($0.cortex + ".") }) else { return nil }
+                let mapped = nanoGPTNames.first(where: { parts[2].hasPrefix($0.cortex + ".") })
+            else { return nil }
             let rest = parts[2].dropFirst(mapped.cortex.count)
             result.append(("transformer.h.\(parts[1]).\(mapped.nanoGPT)\(rest)", tensor))
         }

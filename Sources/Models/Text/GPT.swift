@@ -20,16 +20,20 @@ public struct GPTConfig: Codable, Equatable, Sendable {
     /// What cannot be built, as one line, or nil.
     public var problem: String? {
         guard (1...1 << 20).contains(vocabularySize), (1...1 << 16).contains(blockSize), (1...256).contains(layers),
-              (1...256).contains(heads), (1...1 << 14).contains(embedDimension) else {
-            return "GPT sizes out of range: vocabulary \(vocabularySize), block \(blockSize), layers \(layers), heads \(heads), width \(embedDimension)"
+            (1...256).contains(heads), (1...1 << 14).contains(embedDimension)
+        else {
+            return
+                "GPT sizes out of range: vocabulary \(vocabularySize), block \(blockSize), layers \(layers), heads \(heads), width \(embedDimension)"
         }
         if embedDimension % heads != 0 { return "\(heads) heads do not divide the width \(embedDimension)" }
         if !(dropout >= 0 && dropout < 1) { return "dropout \(dropout) outside [0, 1)" }
         return nil
     }
 
-    public init(vocabularySize: Int = 65, blockSize: Int = 64, layers: Int = 4, heads: Int = 4,
-                embedDimension: Int = 128, dropout: Float = 0, bias: Bool = true) {
+    public init(
+        vocabularySize: Int = 65, blockSize: Int = 64, layers: Int = 4, heads: Int = 4,
+        embedDimension: Int = 128, dropout: Float = 0, bias: Bool = true
+    ) {
         self.vocabularySize = vocabularySize
         self.blockSize = blockSize
         self.layers = layers
@@ -61,20 +65,25 @@ public final class GPT: Module {
     public var isTraining = true
 
     public init(config: GPTConfig, generator: inout RandomGenerator) {
-        precondition(config.vocabularySize > 0 && config.blockSize > 0 && config.layers > 0,
-                     "GPT: vocabulary, block size and layers must be positive, got \(config)")
+        precondition(
+            config.vocabularySize > 0 && config.blockSize > 0 && config.layers > 0,
+            "GPT: vocabulary, block size and layers must be positive, got \(config)")
         self.config = config
         let C = config.embedDimension
-        wte = Embedding(count: config.vocabularySize, dimension: C, weightInit: .normal(std: 0.02), generator: &generator)
+        wte = Embedding(
+            count: config.vocabularySize, dimension: C, weightInit: .normal(std: 0.02), generator: &generator)
         wpe = Embedding(count: config.blockSize, dimension: C, weightInit: .normal(std: 0.02), generator: &generator)
         dropout = Dropout(probability: config.dropout, generator: &generator)
         var blocks: [TransformerBlock] = []
         let residualStd = 0.02 / Float(2 * config.layers).squareRoot()
         for _ in 0..<config.layers {
-            let block = TransformerBlock(embedDimension: C, heads: config.heads, dropout: config.dropout, bias: config.bias,
-                                         causal: true, generator: &generator)
-            for (linear, std) in [(block.attn.qkv, 0.02), (block.attn.proj, residualStd),
-                                  (block.mlp.fc1, 0.02), (block.mlp.fc2, residualStd)] as [(Linear, Float)] {
+            let block = TransformerBlock(
+                embedDimension: C, heads: config.heads, dropout: config.dropout, bias: config.bias,
+                causal: true, generator: &generator)
+            for (linear, std) in [
+                (block.attn.qkv, 0.02), (block.attn.proj, residualStd),
+                (block.mlp.fc1, 0.02), (block.mlp.fc2, residualStd)
+            ] as [(Linear, Float)] {
                 let values = linear.weight.storage.pointer
                 for i in 0..<linear.weight.count { values[i] = std * generator.nextNormal() }
                 if let bias = linear.bias { bias.storage.pointer.update(repeating: 0, count: bias.count) }
@@ -94,10 +103,10 @@ public final class GPT: Module {
         precondition(B > 0 && tokens.count % B == 0, "GPT: \(tokens.count) tokens do not split into \(B) rows")
         let T = tokens.count / B
         precondition(T > 0 && T <= config.blockSize, "GPT: sequence length \(T) outside 1…\(config.blockSize)")
-        let positions = wpe(Array(0..<T), shape: [T])                   // (T, C)
-        var x = dropout(wte(tokens, shape: [B, T]) + positions)          // (B, T, C)
+        let positions = wpe(Array(0..<T), shape: [T])  // (T, C)
+        var x = dropout(wte(tokens, shape: [B, T]) + positions)  // (B, T, C)
         for block in blocks { x = block(x) }
-        return linear(lnF(x), weight: wte.weight)                        // (B, T, V)
+        return linear(lnF(x), weight: wte.weight)  // (B, T, V)
     }
 
     /// Mean cross-entropy of next-token prediction on `[B, T]` inputs and targets.
@@ -109,7 +118,9 @@ public final class GPT: Module {
     func nextLogits(_ tokens: [Int], caches: [KeyValueCache]) -> [Float] {
         withNoGrad {
             let T = tokens.count, start = caches[0].count
-            precondition(start + T <= config.blockSize, "GPT: \(start) cached + \(T) new positions exceed the block size \(config.blockSize)")
+            precondition(
+                start + T <= config.blockSize,
+                "GPT: \(start) cached + \(T) new positions exceed the block size \(config.blockSize)")
             var x = wte(tokens, shape: [1, T]) + wpe(Array(start..<(start + T)), shape: [T])
             for (block, cache) in zip(blocks, caches) { x = block(x, cache: cache) }
             let last = x.slice(axis: 1, start: T - 1, end: T).reshaped([1, config.embedDimension])

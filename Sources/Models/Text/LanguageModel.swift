@@ -26,8 +26,10 @@ public enum LanguageModel {
     public static let configKey = "text.config"
 
     /// A freshly initialised model of `kind` (`gpt`, `lstm`, `gru`, `rnn`).
-    public static func make(kind: String, gpt: GPTConfig, recurrent: CharRNNConfig,
-                            generator: inout RandomGenerator) -> LanguageModel {
+    public static func make(
+        kind: String, gpt: GPTConfig, recurrent: CharRNNConfig,
+        generator: inout RandomGenerator
+    ) -> LanguageModel {
         if kind == "gpt" { return .gpt(GPT(config: gpt, generator: &generator)) }
         var config = recurrent
         config.cell = RecurrentCellKind(rawValue: kind) ?? .lstm
@@ -88,7 +90,9 @@ public enum LanguageModel {
     public static func load(from path: String) throws -> (model: LanguageModel, metadata: [String: String]) {
         let file = try SafeTensors.read(from: path)
         guard let kind = file.metadata[kindKey], let json = file.metadata[configKey] else {
-            throw LanguageModelError.badCheckpoint(path: path, reason: "its metadata has no '\(kindKey)' and '\(configKey)' (was it written by `cortex train text`?)")
+            throw LanguageModelError.badCheckpoint(
+                path: path,
+                reason: "its metadata has no '\(kindKey)' and '\(configKey)' (was it written by `cortex train text`?)")
         }
         var generator = RandomGenerator(seed: 0)
         let model: LanguageModel
@@ -97,13 +101,20 @@ public enum LanguageModel {
             guard let config = try? decoder.decode(GPTConfig.self, from: Data(json.utf8)) else {
                 throw LanguageModelError.badCheckpoint(path: path, reason: "'\(configKey)' is not a GPT configuration")
             }
-            if let problem = config.problem { throw LanguageModelError.badCheckpoint(path: path, reason: "'\(configKey)': \(problem)") }
+            if let problem = config.problem {
+                throw LanguageModelError.badCheckpoint(path: path, reason: "'\(configKey)': \(problem)")
+            }
             model = .gpt(GPT(config: config, generator: &generator))
         } else if RecurrentCellKind(rawValue: kind) != nil {
-            guard let config = try? decoder.decode(CharRNNConfig.self, from: Data(json.utf8)), config.cell.rawValue == kind else {
-                throw LanguageModelError.badCheckpoint(path: path, reason: "'\(configKey)' is not a \(kind) configuration")
+            guard let config = try? decoder.decode(CharRNNConfig.self, from: Data(json.utf8)),
+                config.cell.rawValue == kind
+            else {
+                throw LanguageModelError.badCheckpoint(
+                    path: path, reason: "'\(configKey)' is not a \(kind) configuration")
             }
-            if let problem = config.problem { throw LanguageModelError.badCheckpoint(path: path, reason: "'\(configKey)': \(problem)") }
+            if let problem = config.problem {
+                throw LanguageModelError.badCheckpoint(path: path, reason: "'\(configKey)': \(problem)")
+            }
             model = .recurrent(CharRNN(config: config, generator: &generator))
         } else {
             throw LanguageModelError.badCheckpoint(path: path, reason: "unknown model kind '\(kind)'")

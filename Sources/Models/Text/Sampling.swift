@@ -39,8 +39,10 @@ public func sampleToken(logits: [Float], temperature: Float, topK: Int?, generat
 /// Generates `count` tokens after `prompt` (at least one token), calling `onToken` with each
 /// as soon as it is drawn; returns them.
 @discardableResult
-public func generate(session: GenerationSession, prompt: [Int], count: Int, temperature: Float = 0.8, topK: Int? = 40,
-                     generator: inout RandomGenerator, onToken: (Int) -> Void = { _ in }) -> [Int] {
+public func generate(
+    session: GenerationSession, prompt: [Int], count: Int, temperature: Float = 0.8, topK: Int? = 40,
+    generator: inout RandomGenerator, onToken: (Int) -> Void = { _ in }
+) -> [Int] {
     precondition(!prompt.isEmpty, "generate: the prompt needs at least one token")
     var logits = session.feed(prompt)
     var produced: [Int] = []

@@ -47,13 +47,16 @@ public final class ImageClassifier {
         case let lenet as LeNet5: (channels, imageSize) = (lenet.config.channels, lenet.config.imageSize)
         default: preconditionFailure("ImageClassifier: unknown network \(type(of: network))")
         }
-        precondition(mean.count == channels && std.count == channels,
-                     "ImageClassifier: \(mean.count) means and \(std.count) stds for \(channels) channels")
+        precondition(
+            mean.count == channels && std.count == channels,
+            "ImageClassifier: \(mean.count) means and \(std.count) stds for \(channels) channels")
     }
 
     /// A fresh network of `kind` (sizes from `vit` or `lenet`).
-    public static func make(kind: ImageModelKind, vit: ViTConfig = ViTConfig(), lenet: LeNetConfig = LeNetConfig(),
-                            classNames: [String], mean: [Float], std: [Float], generator: inout RandomGenerator) -> ImageClassifier {
+    public static func make(
+        kind: ImageModelKind, vit: ViTConfig = ViTConfig(), lenet: LeNetConfig = LeNetConfig(),
+        classNames: [String], mean: [Float], std: [Float], generator: inout RandomGenerator
+    ) -> ImageClassifier {
         let network: any UnaryLayer
         switch kind {
         case .vit: network = VisionTransformer(vit, generator: &generator)
@@ -73,14 +76,17 @@ public final class ImageClassifier {
         case let lenet as LeNet5: config = try! Self.encoder.encode(lenet.config)
         default: preconditionFailure("ImageClassifier: unknown network \(type(of: network))")
         }
-        return ["model": kind.rawValue, "config": String(decoding: config, as: UTF8.self),
-                "classes": ImageClassifier.json(classNames), "mean": ImageClassifier.json(mean),
-                "std": ImageClassifier.json(std)]
+        return [
+            "model": kind.rawValue, "config": String(decoding: config, as: UTF8.self),
+            "classes": ImageClassifier.json(classNames), "mean": ImageClassifier.json(mean),
+            "std": ImageClassifier.json(std)
+        ]
     }
 
     /// Writes the network (and `optimizer`'s state) with this classifier's metadata plus `extra`, atomically.
     public func save(to path: String, optimizer: Optimizer? = nil, extra: [String: String] = [:]) throws {
-        try Checkpoint.save(network, optimizer: optimizer, metadata: metadata.merging(extra) { _, new in new }, to: path)
+        try Checkpoint.save(
+            network, optimizer: optimizer, metadata: metadata.merging(extra) { _, new in new }, to: path)
     }
 
     /// Rebuilds the classifier a checkpoint describes and loads its weights (and `optimizer`'s
@@ -88,12 +94,17 @@ public final class ImageClassifier {
     ///
     /// - Throws: `CheckpointError` for an unreadable file, `ImageClassifierError` for one that
     ///   is not an image classifier's.
-    public static func load(path: String, makeOptimizer: ((any UnaryLayer) -> Optimizer)? = nil)
-        throws -> (classifier: ImageClassifier, optimizer: Optimizer?, metadata: [String: String]) {
+    public static func load(
+        path: String, makeOptimizer: ((any UnaryLayer) -> Optimizer)? = nil
+    )
+        throws -> (classifier: ImageClassifier, optimizer: Optimizer?, metadata: [String: String])
+    {
         let file = try SafeTensors.read(from: path)
         let meta = file.metadata
         guard let kindName = meta["model"], let kind = ImageModelKind(rawValue: kindName) else {
-            throw ImageClassifierError("\(path) is not an image-classifier checkpoint (metadata 'model' is \(meta["model"].map { "'\($0)'" } ?? "missing"); expected vit or lenet)")
+            throw ImageClassifierError(
+                "\(path) is not an image-classifier checkpoint (metadata 'model' is \(meta["model"].map { "'\($0)'" } ?? "missing"); expected vit or lenet)"
+            )
         }
         func decode<T: Decodable>(_ key: String, as type: T.Type) throws -> T {
             guard let text = meta[key], let value = try? JSONDecoder().decode(T.self, from: Data(text.utf8)) else {
@@ -104,7 +115,8 @@ public final class ImageClassifier {
         let classes = try decode("classes", as: [String].self)
         let mean = try decode("mean", as: [Float].self), std = try decode("std", as: [Float].self)
         guard mean.allSatisfy(\.isFinite), std.allSatisfy({ $0.isFinite && $0 > 0 }) else {
-            throw ImageClassifierError("\(path): metadata 'std' must be positive and 'mean' finite, got mean \(mean), std \(std)")
+            throw ImageClassifierError(
+                "\(path): metadata 'std' must be positive and 'mean' finite, got mean \(mean), std \(std)")
         }
         guard (2...100_000).contains(classes.count) else {
             throw ImageClassifierError("\(path): \(classes.count) class names, expected 2…100,000")
@@ -116,21 +128,29 @@ public final class ImageClassifier {
             let config = try decode("config", as: ViTConfig.self)
             if let problem = config.problem { throw ImageClassifierError("\(path): \(problem)") }
             guard config.imageSize <= 1024, config.channels <= 16, config.depth <= 64, config.dimension <= 4096 else {
-                throw ImageClassifierError("\(path): ViT sizes out of range (image \(config.imageSize) ≤ 1024, channels \(config.channels) ≤ 16, depth \(config.depth) ≤ 64, width \(config.dimension) ≤ 4096)")
+                throw ImageClassifierError(
+                    "\(path): ViT sizes out of range (image \(config.imageSize) ≤ 1024, channels \(config.channels) ≤ 16, depth \(config.depth) ≤ 64, width \(config.dimension) ≤ 4096)"
+                )
             }
             guard config.classes == classes.count, mean.count == config.channels, std.count == config.channels else {
-                throw ImageClassifierError("\(path): \(classes.count) class names / \(mean.count) channel statistics do not fit the model")
+                throw ImageClassifierError(
+                    "\(path): \(classes.count) class names / \(mean.count) channel statistics do not fit the model")
             }
-            classifier = ImageClassifier(kind: kind, network: VisionTransformer(config, generator: &generator),
-                                         classNames: classes, mean: mean, std: std)
+            classifier = ImageClassifier(
+                kind: kind, network: VisionTransformer(config, generator: &generator),
+                classNames: classes, mean: mean, std: std)
         case .lenet:
             let config = try decode("config", as: LeNetConfig.self)
-            guard config.featureSize >= 1, config.imageSize <= 1024, (1...16).contains(config.channels), config.classes == classes.count, config.classes >= 2,
-                  mean.count == config.channels, std.count == config.channels else {
-                throw ImageClassifierError("\(path): LeNet sizes, class names and channel statistics do not fit together")
+            guard config.featureSize >= 1, config.imageSize <= 1024, (1...16).contains(config.channels),
+                config.classes == classes.count, config.classes >= 2,
+                mean.count == config.channels, std.count == config.channels
+            else {
+                throw ImageClassifierError(
+                    "\(path): LeNet sizes, class names and channel statistics do not fit together")
             }
-            classifier = ImageClassifier(kind: kind, network: LeNet5(config, generator: &generator),
-                                         classNames: classes, mean: mean, std: std)
+            classifier = ImageClassifier(
+                kind: kind, network: LeNet5(config, generator: &generator),
+                classNames: classes, mean: mean, std: std)
         }
         let optimizer = makeOptimizer?(classifier.network)
         try Checkpoint.load(into: classifier.network, optimizer: optimizer, from: path)
@@ -156,7 +176,10 @@ public final class ImageClassifier {
 
     /// The `k` most probable classes of one probability row, most probable first.
     public static func top(_ k: Int, of probabilities: [Float]) -> [(index: Int, probability: Float)] {
-        Array(probabilities.enumerated().sorted { $0.element > $1.element || ($0.element == $1.element && $0.offset < $1.offset) }
+        Array(
+            probabilities.enumerated().sorted {
+                $0.element > $1.element || ($0.element == $1.element && $0.offset < $1.offset)
+            }
             .prefix(k).map { ($0.offset, $0.element) })
     }
 

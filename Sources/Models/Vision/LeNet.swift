@@ -40,12 +40,15 @@ public final class LeNet5: UnaryLayer {
     public var isTraining = true
 
     public init(_ config: LeNetConfig = LeNetConfig(), generator: inout RandomGenerator) {
-        precondition(config.featureSize >= 1 && config.channels >= 1 && config.classes >= 2,
-                     "LeNet5: images of \(config.imageSize) pixels are too small (need at least 12), or bad channels/classes")
+        precondition(
+            config.featureSize >= 1 && config.channels >= 1 && config.classes >= 2,
+            "LeNet5: images of \(config.imageSize) pixels are too small (need at least 12), or bad channels/classes")
         self.config = config
-        conv1 = Conv2d(inputChannels: config.channels, outputChannels: 6, kernelSize: 5, padding: 2, generator: &generator)
+        conv1 = Conv2d(
+            inputChannels: config.channels, outputChannels: 6, kernelSize: 5, padding: 2, generator: &generator)
         conv2 = Conv2d(inputChannels: 6, outputChannels: 16, kernelSize: 5, generator: &generator)
-        fc1 = Linear(inputFeatures: 16 * config.featureSize * config.featureSize, outputFeatures: 120, generator: &generator)
+        fc1 = Linear(
+            inputFeatures: 16 * config.featureSize * config.featureSize, outputFeatures: 120, generator: &generator)
         fc2 = Linear(inputFeatures: 120, outputFeatures: 84, generator: &generator)
         fc3 = Linear(inputFeatures: 84, outputFeatures: config.classes, generator: &generator)
     }
@@ -56,12 +59,13 @@ public final class LeNet5: UnaryLayer {
 
     /// Logits `[B, classes]` of images `[B, C, H, W]`.
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        precondition(x.rank == 4 && Array(x.shape.dropFirst()) == [config.channels, config.imageSize, config.imageSize],
-                     "LeNet5: expected [B, \(config.channels), \(config.imageSize), \(config.imageSize)], got \(x.shape)")
+        precondition(
+            x.rank == 4 && Array(x.shape.dropFirst()) == [config.channels, config.imageSize, config.imageSize],
+            "LeNet5: expected [B, \(config.channels), \(config.imageSize), \(config.imageSize)], got \(x.shape)")
         let B = x.shape[0]
-        var h = maxPool2d(conv1(x).relu(), kernelSize: (2, 2), stride: (2, 2))   // (B, 6, 14, 14)
-        h = maxPool2d(conv2(h).relu(), kernelSize: (2, 2), stride: (2, 2))       // (B, 16, 5, 5)
-        h = h.reshaped([B, -1])                                                  // (B, 400)
-        return fc3(fc2(fc1(h).relu()).relu())                                    // (B, classes)
+        var h = maxPool2d(conv1(x).relu(), kernelSize: (2, 2), stride: (2, 2))  // (B, 6, 14, 14)
+        h = maxPool2d(conv2(h).relu(), kernelSize: (2, 2), stride: (2, 2))  // (B, 16, 5, 5)
+        h = h.reshaped([B, -1])  // (B, 400)
+        return fc3(fc2(fc1(h).relu()).relu())  // (B, classes)
     }
 }

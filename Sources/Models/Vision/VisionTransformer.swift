@@ -22,8 +22,10 @@ public struct ViTConfig: Codable, Equatable, Sendable {
     /// Dropout after the embeddings, on the attention weights' outputs and in the MLPs.
     public var dropout: Float = 0
 
-    public init(channels: Int = 1, imageSize: Int = 28, patchSize: Int = 4, dimension: Int = 64, depth: Int = 4,
-                heads: Int = 4, mlpDimension: Int = 128, classes: Int = 10, dropout: Float = 0) {
+    public init(
+        channels: Int = 1, imageSize: Int = 28, patchSize: Int = 4, dimension: Int = 64, depth: Int = 4,
+        heads: Int = 4, mlpDimension: Int = 128, classes: Int = 10, dropout: Float = 0
+    ) {
         self.channels = channels
         self.imageSize = imageSize
         self.patchSize = patchSize
@@ -46,7 +48,8 @@ public struct ViTConfig: Codable, Equatable, Sendable {
     /// Why these sizes cannot make a ViT, or nil.
     public var problem: String? {
         if channels < 1 || imageSize < 1 || patchSize < 1 || dimension < 1 || depth < 1 || heads < 1
-            || mlpDimension < 1 || classes < 2 {
+            || mlpDimension < 1 || classes < 2
+        {
             return "ViT sizes must be positive (and at least 2 classes)"
         }
         if imageSize % patchSize != 0 { return "patch size \(patchSize) does not divide image size \(imageSize)" }
@@ -92,8 +95,9 @@ public final class VisionTransformer: UnaryLayer {
     public init(_ config: ViTConfig = ViTConfig(), generator: inout RandomGenerator) {
         if let problem = config.problem { preconditionFailure("VisionTransformer: \(problem)") }
         self.config = config
-        patchEmbed = PatchEmbedding(channels: config.channels, patchSize: config.patchSize,
-                                    dimension: config.dimension, generator: &generator)
+        patchEmbed = PatchEmbedding(
+            channels: config.channels, patchSize: config.patchSize,
+            dimension: config.dimension, generator: &generator)
         classToken = Tensor.randn([1, 1, config.dimension], std: 0.02, using: &generator)
         classToken.requiresGrad = true
         positionEmbedding = Tensor.randn([1, config.patchCount + 1, config.dimension], std: 0.02, using: &generator)
@@ -101,9 +105,11 @@ public final class VisionTransformer: UnaryLayer {
         embeddingDropout = Dropout(probability: config.dropout, generator: &generator)
         var blocks: [TransformerBlock] = []
         for _ in 0..<config.depth {
-            blocks.append(TransformerBlock(embedDimension: config.dimension, heads: config.heads,
-                                           mlpRatio: config.mlpRatio,
-                                           dropout: config.dropout, generator: &generator))
+            blocks.append(
+                TransformerBlock(
+                    embedDimension: config.dimension, heads: config.heads,
+                    mlpRatio: config.mlpRatio,
+                    dropout: config.dropout, generator: &generator))
         }
         self.blocks = ModuleList(blocks)
         norm = LayerNorm(config.dimension)
@@ -113,17 +119,22 @@ public final class VisionTransformer: UnaryLayer {
     public var localParameters: [NamedTensor] { [("cls_token", classToken), ("pos_embed", positionEmbedding)] }
 
     public var children: [(name: String, module: any Module)] {
-        [("patch_embed", patchEmbed), ("pos_drop", embeddingDropout), ("blocks", blocks), ("norm", norm), ("head", head)]
+        [
+            ("patch_embed", patchEmbed), ("pos_drop", embeddingDropout), ("blocks", blocks), ("norm", norm),
+            ("head", head)
+        ]
     }
 
     /// The encoder's input: class token and patch tokens with their positions, `[B, N + 1, D]`.
     public func embed(_ x: Tensor) -> Tensor {
-        precondition(x.rank == 4 && Array(x.shape.dropFirst()) == [config.channels, config.imageSize, config.imageSize],
-                     "VisionTransformer: expected [B, \(config.channels), \(config.imageSize), \(config.imageSize)], got \(x.shape)")
+        precondition(
+            x.rank == 4 && Array(x.shape.dropFirst()) == [config.channels, config.imageSize, config.imageSize],
+            "VisionTransformer: expected [B, \(config.channels), \(config.imageSize), \(config.imageSize)], got \(x.shape)"
+        )
         let B = x.shape[0], D = config.dimension
-        let tokens = patchEmbed(x)                                              // (B, N, D)
-        let cls = classToken.expanded(to: [B, 1, D])                            // (B, 1, D)
-        return embeddingDropout(Tensor.concat([cls, tokens], axis: 1) + positionEmbedding)   // (B, N + 1, D)
+        let tokens = patchEmbed(x)  // (B, N, D)
+        let cls = classToken.expanded(to: [B, 1, D])  // (B, 1, D)
+        return embeddingDropout(Tensor.concat([cls, tokens], axis: 1) + positionEmbedding)  // (B, N + 1, D)
     }
 
     /// The final class-token features after the last norm, `[B, D]`.
@@ -131,7 +142,7 @@ public final class VisionTransformer: UnaryLayer {
         var h = embed(x)
         for block in blocks { h = block(h) }
         let B = x.shape[0]
-        return norm(h.slice(axis: 1, start: 0, end: 1).reshaped([B, config.dimension]))   // (B, D)
+        return norm(h.slice(axis: 1, start: 0, end: 1).reshaped([B, config.dimension]))  // (B, D)
     }
 
     /// Logits `[B, classes]` of images `[B, C, H, W]`.
@@ -203,17 +214,19 @@ public final class PatchEmbedding: UnaryLayer {
 
     public init(channels: Int, patchSize: Int, dimension: Int, generator: inout RandomGenerator) {
         self.patchSize = patchSize
-        proj = Conv2d(inputChannels: channels, outputChannels: dimension, kernelSize: patchSize, stride: patchSize,
-                      generator: &generator)
+        proj = Conv2d(
+            inputChannels: channels, outputChannels: dimension, kernelSize: patchSize, stride: patchSize,
+            generator: &generator)
     }
 
     public var children: [(name: String, module: any Module)] { [("proj", proj)] }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        precondition(x.rank == 4 && x.shape[2] % patchSize == 0 && x.shape[3] % patchSize == 0,
-                     "PatchEmbedding: input \(x.shape) is not [B, C, H, W] with H and W multiples of \(patchSize)")
-        let y = proj(x)                                                    // (B, D, H/P, W/P)
+        precondition(
+            x.rank == 4 && x.shape[2] % patchSize == 0 && x.shape[3] % patchSize == 0,
+            "PatchEmbedding: input \(x.shape) is not [B, C, H, W] with H and W multiples of \(patchSize)")
+        let y = proj(x)  // (B, D, H/P, W/P)
         let (B, D) = (y.shape[0], y.shape[1])
-        return y.reshaped([B, D, -1]).permuted([0, 2, 1])                  // (B, N, D)
+        return y.reshaped([B, D, -1]).permuted([0, 2, 1])  // (B, N, D)
     }
 }
