@@ -60,6 +60,21 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(try events().count, 1, "and keeps one event file")
     }
 
+    func testHalfWrittenCheckpointsOfADeadRunAreRemoved() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cortex-stale-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        // pid 4,999,999 is above the largest pid_max Linux allows (2²² = 4,194,304): no such
+        // process; the parent process of this test is alive.
+        let dead = folder + "/.last.safetensors.tmp-4999999-17", alive = folder + "/.best.safetensors.tmp-\(getppid())-3"
+        let kept = folder + "/notes.tmp-1-1"
+        for path in [dead, alive, kept] { FileManager.default.createFile(atPath: path, contents: Data([1])) }
+        _ = try TrainingRun(folder: folder, config: Settings())
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dead))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: alive), "a writer that is still running keeps its file")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: kept))
+    }
+
     func testResumingWithoutACheckpointIsOneLine() {
         XCTAssertThrowsError(try TrainingRun(folder: "/nonexistent/run", config: Settings(), resume: true)) { error in
             XCTAssertEqual("\(error)", "no checkpoint to resume from at /nonexistent/run/last.safetensors")

@@ -39,6 +39,7 @@ public final class TrainingRun {
         }
         resumeCheckpoint = checkpoint
         if checkpoint == nil { TrainingRun.removeLogs(in: folder) }
+        TrainingRun.removeStaleTemporaries(in: folder)
         logger = try RunLogger(folder: folder, config: config)
         hyperparameters = TrainingRun.hyperparameters(of: config)
         try logger.tensorBoard.addText("hyperparameters", TrainingRun.markdownTable(hyperparameters))
@@ -99,6 +100,19 @@ public final class TrainingRun {
         let manager = FileManager.default
         guard let names = try? manager.contentsOfDirectory(atPath: folder) else { return }
         for name in names where name == "metrics.csv" || name.hasPrefix("events.out.tfevents.") {
+            try? manager.removeItem(atPath: folder + "/" + name)
+        }
+    }
+
+    /// Removes the half-written files (`.<name>.tmp-<pid>-<n>`) that a run killed during an
+    /// atomic write leaves behind; files of a writer that is still running are kept.
+    static func removeStaleTemporaries(in folder: String) {
+        let manager = FileManager.default
+        guard let names = try? manager.contentsOfDirectory(atPath: folder) else { return }
+        for name in names where name.hasPrefix(".") {
+            guard let marker = name.range(of: ".tmp-") else { continue }
+            let pid = name[marker.upperBound...].split(separator: "-").first.flatMap { Int32($0) }
+            if let pid, pid != getpid(), kill(pid, 0) == 0 { continue }
             try? manager.removeItem(atPath: folder + "/" + name)
         }
     }
