@@ -62,11 +62,25 @@ final class FileInput {
         }
     }
 
-    /// Reads `count` bytes into a fresh array (exactly, else `truncated`).
+    /// Reads `count` bytes into a fresh array (exactly, else `truncated`). The array grows with
+    /// what the file really holds, 64 MB at a time, so a header that claims a terabyte fails as
+    /// a truncated file instead of asking for a terabyte of memory first.
     func readBytes(_ count: Int, expectedTotal: Int) throws -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        try bytes.withUnsafeMutableBytes {
-            try readExactly(into: $0.baseAddress!, count: count, expectedTotal: expectedTotal)
+        let step = 1 << 26
+        if count <= step {
+            var bytes = [UInt8](repeating: 0, count: count)
+            try bytes.withUnsafeMutableBytes {
+                try readExactly(into: $0.baseAddress!, count: count, expectedTotal: expectedTotal)
+            }
+            return bytes
+        }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: step)
+        while bytes.count < count {
+            let want = min(step, count - bytes.count)
+            let got = try chunk.withUnsafeMutableBytes { try read(into: $0.baseAddress!, count: want) }
+            bytes += chunk[0..<got]
+            if got < want { throw DataError.truncated(path: path, expectedBytes: expectedTotal, actualBytes: position) }
         }
         return bytes
     }

@@ -93,6 +93,9 @@ extension ImageDataset {
     public static func idx(imagesPath: String, labelsPath: String, classNames: [String]? = nil) throws -> ImageDataset {
         let images = try IDXArray.read(path: imagesPath, expectedMagic: IDXMagic.images)
         let labelArray = try IDXArray.read(path: labelsPath, expectedMagic: IDXMagic.labels)
+        guard images.shape[0] > 0, images.shape[1] > 0, images.shape[2] > 0 else {
+            throw DataError.invalidContents(path: imagesPath, reason: "no images (shape \(images.shape))")
+        }
         guard images.shape[0] == labelArray.shape[0] else {
             throw DataError.countMismatch(
                 imagesPath: imagesPath, images: images.shape[0],
