@@ -8,8 +8,10 @@ import Foundation
 struct DQNTrainOptions: ParsableArguments {
     @Option(help: "Observation: grid (MinAtar planes, MinAtar's network) or pixels (84×84×4, the Nature network).")
     var obs: String = "grid"
-    @Option(help: "Frames (agent steps) to train for.")
-    var frames: Int = 1_000_000
+    @Option(help: "Algorithm: pqn (parallel Q-learning, Gallici et al. 2024) or dqn.")
+    var algo: String = "pqn"
+    @Option(help: "Frames (agent steps) to train for (DQN: 1,000,000; PQN: the game's preset).")
+    var frames: Int?
     @Option(help: "Run folder (default runs/<game>-<obs>-s<seed>).")
     var out: String?
     @Option(help: "Resume from this checkpoint (--resume alone takes the run folder's last.safetensors).")
@@ -42,10 +44,11 @@ struct DQNTrainOptions: ParsableArguments {
     var dueling = false
     @Flag(help: "Plain DQN targets instead of Double DQN.")
     var noDouble = false
-    @Option(help: "Frames between evaluations.")
-    var evalEvery: Int = DQNConfig().evalEvery
+    @Option(help: "Frames between evaluations (default \(DQNConfig().evalEvery) for DQN, the preset's for PQN).")
+    var evalEvery: Int?
     @Option(help: "Episodes per evaluation.")
-    var evalEpisodes: Int = DQNConfig().evalEpisodes
+    var evalEpisodes: Int?
+    @OptionGroup var pqn: PQNTrainOptions
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -53,7 +56,8 @@ struct DQNTrainOptions: ParsableArguments {
         guard DQNConfig.Optimizer(rawValue: optimizer) != nil else {
             throw ValidationError("--optimizer must be adam or rmsprop, got '\(optimizer)'")
         }
-        guard frames > 0, batch > 0, replay > batch, nSteps >= 1, targetUpdate > 0, evalEvery >= 0, evalEpisodes > 0 else {
+        guard ["pqn", "dqn"].contains(algo) else { throw ValidationError("--algo must be pqn or dqn, got '\(algo)'") }
+        guard frames ?? 1 > 0, batch > 0, replay > batch, nSteps >= 1, targetUpdate > 0, evalEvery ?? 0 >= 0, evalEpisodes ?? 1 > 0 else {
             throw ValidationError("--frames, --batch, --n-steps, --target-update, --eval-episodes must be positive and --replay larger than --batch")
         }
         if let lr, !(lr > 0) { throw ValidationError("--lr must be positive, got \(lr)") }
@@ -67,7 +71,7 @@ struct DQNTrainOptions: ParsableArguments {
         var c = DQNConfig()
         c.game = game
         c.observation = obs
-        c.frames = frames
+        c.frames = frames ?? 1_000_000
         c.seed = common.seed
         c.optimizer = DQNConfig.Optimizer(rawValue: optimizer)!
         c.learningRate = lr ?? (c.optimizer == .adam ? 1e-4 : 2.5e-4)
@@ -81,9 +85,9 @@ struct DQNTrainOptions: ParsableArguments {
         c.prioritized = prioritized
         c.dueling = dueling
         c.doubleDQN = !noDouble
-        c.evalEvery = evalEvery
-        c.evalEpisodes = evalEpisodes
-        c.checkpointEvery = max(1, min(c.checkpointEvery, frames / 4))
+        c.evalEvery = evalEvery ?? c.evalEvery
+        c.evalEpisodes = evalEpisodes ?? c.evalEpisodes
+        c.checkpointEvery = max(1, min(c.checkpointEvery, c.frames / 4))
         return c
     }
 }
@@ -97,19 +101,16 @@ protocol GameTrainingCommand: ParsableCommand {
 extension GameTrainingCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: game,
-                             abstract: "Train a DQN agent on MinAtar \(game) (Mnih et al. 2015; Young & Tian 2019), headless.")
+                             abstract: "Train a PQN or DQN agent on MinAtar \(game) (Young & Tian 2019), headless.")
     }
 
     func run() throws {
+        if options.algo == "pqn" { return try trainPQN(game: Self.game, options: options) }
         let config = options.config(game: Self.game)
         Interrupt.install()
         Runtime.configure(threads: options.common.threads)
         let folder = options.out ?? "runs/\(Self.game)-\(config.observation)-s\(config.seed)"
-        var resumePath = options.resumeFrom
-        if options.resume && resumePath == nil { resumePath = folder + "/last.safetensors" }
-        if let path = resumePath, !FileManager.default.fileExists(atPath: path) {
-            throw CommandFailure("no checkpoint to resume from at \(path)")
-        }
+        let resumePath = try options.resumePath(folder: folder)
         let trainer = try DQNTrainer(config: config, folder: folder, resume: resumePath)
         let configJSON = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
         printError("config: \(configJSON)")
@@ -120,14 +121,7 @@ extension GameTrainingCommand {
         trainer.onMessage = { message in progress.message(message) }
         let summary = try trainer.run(shouldStop: { Interrupt.requested })
         progress.finish()
-        printError("trained \(summary.frames) frames in \(summary.episodes) episodes at \(String(format: "%.0f", summary.framesPerSecond)) frames/s")
-        printError("mean return of the last 100 training episodes: \(String(format: "%.2f", summary.trainReturnMean)); last evaluation: \(String(format: "%.2f", summary.evalReturnMean))")
-        printError("checkpoints: \(summary.lastCheckpoint)\(summary.bestCheckpoint.map { ", best " + $0 } ?? ""); curve: \(folder)/curve.svg; logs: \(folder)")
-        if options.common.json {
-            printJSON(["frames": summary.frames, "eval_return_mean": Double(summary.evalReturnMean),
-                       "train_return_mean": Double(summary.trainReturnMean), "frames_per_s": summary.framesPerSecond,
-                       "checkpoint": summary.lastCheckpoint, "episodes": summary.episodes])
-        }
+        reportTraining(summary, folder: folder, json: options.common.json, extra: [:])
         if Interrupt.requested { throw ExitCode(130) }
     }
 }
