@@ -120,19 +120,20 @@ public struct PQNPreset: Codable, Equatable, Sendable {
 
 extension PQNConfig {
     /// One row per game, chosen by measurement on a 2-core CPU (docs/pqn.md has the runs):
-    /// purejaxql's 128 × 32 rollouts and 2 × 32 minibatches of 128, with the frame budget
-    /// sized to about ten minutes of training on two cores.
+    /// purejaxql's 128 × 32 rollouts and 2 × 32 minibatches of 128. Breakout's 8M frames fit
+    /// in ten minutes on two cores (about 15,000 frames/s); the other games' schedules are laid
+    /// out over purejaxql's 10M frames and were measured with a 15-minute budget (`--minutes 15`).
     public static let presets: [String: PQNPreset] = [
         "breakout": PQNPreset(frames: 8_000_000, envs: 128, rolloutSteps: 32, epochs: 2, minibatches: 32,
                               learningRate: 5e-4, lambda: 0.65, epsilonFraction: 0.1, evalEvery: 500_000),
-        "space_invaders": PQNPreset(frames: 3_000_000, envs: 128, rolloutSteps: 32, epochs: 2, minibatches: 32,
-                                    learningRate: 5e-4, lambda: 0.65, epsilonFraction: 0.1, evalEvery: 250_000),
-        "freeway": PQNPreset(frames: 3_000_000, envs: 128, rolloutSteps: 32, epochs: 2, minibatches: 32,
-                             learningRate: 5e-4, lambda: 0.65, epsilonFraction: 0.1, evalEvery: 250_000),
-        "asterix": PQNPreset(frames: 3_000_000, envs: 128, rolloutSteps: 32, epochs: 2, minibatches: 32,
-                             learningRate: 5e-4, lambda: 0.65, epsilonFraction: 0.1, evalEvery: 250_000),
-        "seaquest": PQNPreset(frames: 3_000_000, envs: 128, rolloutSteps: 32, epochs: 2, minibatches: 32,
-                              learningRate: 5e-4, lambda: 0.65, epsilonFraction: 0.1, evalEvery: 250_000),
+        "space_invaders": PQNPreset(frames: 10_000_000, envs: 128, rolloutSteps: 32, epochs: 2, minibatches: 32,
+                                    learningRate: 5e-4, lambda: 0.65, epsilonFraction: 0.1, evalEvery: 1_000_000),
+        "freeway": PQNPreset(frames: 10_000_000, envs: 128, rolloutSteps: 32, epochs: 2, minibatches: 32,
+                             learningRate: 5e-4, lambda: 0.65, epsilonFraction: 0.1, evalEvery: 1_000_000),
+        "asterix": PQNPreset(frames: 10_000_000, envs: 128, rolloutSteps: 32, epochs: 2, minibatches: 32,
+                             learningRate: 5e-4, lambda: 0.65, epsilonFraction: 0.1, evalEvery: 1_000_000),
+        "seaquest": PQNPreset(frames: 10_000_000, envs: 128, rolloutSteps: 32, epochs: 2, minibatches: 32,
+                              learningRate: 5e-4, lambda: 0.65, epsilonFraction: 0.1, evalEvery: 1_000_000),
     ]
 
     /// The config of `game`'s preset (the plain defaults, preset `purejaxql`, for a game without one).

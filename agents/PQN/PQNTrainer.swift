@@ -46,7 +46,7 @@ public final class PQNTrainer {
             Runtime.blasThreads = 1
         }
         let settings = config.environmentSettings
-        let make = try environment ?? { seed, maxSteps in try DQNEnvironments.make(settings, seed: seed, maxSteps: maxSteps) }
+        let make = environment ?? { seed, maxSteps in try DQNEnvironments.make(settings, seed: seed, maxSteps: maxSteps) }
         makeEnvironment = make
         var copies: [AnyEnvironment] = []
         for i in 0..<config.envs {
