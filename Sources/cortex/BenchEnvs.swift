@@ -67,6 +67,13 @@ struct BenchEnvs: ParsableCommand {
             print(padded(row.game, 16) + " " + padded(row.mode.rawValue, 6) + String(format: " %14.0f", row.stepsPerSecond))
         }
 
+        printError("vector environments: N copies stepped together, \(common.threads) thread(s)")
+        let vector = try benchVectorEnvironments(games: gameList, steps: gridSteps / 4, seed: common.seed, threads: common.threads)
+        print("game             vector N      steps/s")
+        for row in vector {
+            print(padded(row["game"] as! String, 16) + String(format: " %8d %12.0f", row["envs"] as! Int, row["steps_per_s"] as! Double))
+        }
+
         var statistics: [(game: String, meanReturn: Double, meanLength: Double, standardError: Double)] = []
         if randomStats {
             for game in gameList {
@@ -87,6 +94,7 @@ struct BenchEnvs: ParsableCommand {
         if common.json {
             var object: [String: Any] = [
                 "envs": rows.map { ["game": $0.game, "mode": $0.mode.rawValue, "steps_per_s": $0.stepsPerSecond] as [String: Any] },
+                "vector": vector,
             ]
             if randomStats {
                 object["random_policy"] = statistics.map {

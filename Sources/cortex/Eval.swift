@@ -64,18 +64,30 @@ struct Eval: ParsableCommand {
         }
         guard FileManager.default.fileExists(atPath: checkpoint) else { throw CommandFailure("no such checkpoint: \(checkpoint)") }
         Runtime.configure(threads: common.threads)
-        var (config, network) = try DQNCheckpoint.loadNetwork(checkpoint)
+        // A PQN checkpoint (its metadata says so) plays batched, 16 episodes at a time; a DQN one one by one.
+        let pqn = PQNCheckpoint.isPQN(checkpoint) ? try PQNCheckpoint.loadNetwork(checkpoint) : nil
+        let dqn = pqn == nil ? try DQNCheckpoint.loadNetwork(checkpoint) : nil
+        var config = pqn?.config.environmentSettings ?? dqn!.config
         guard config.game == target else {
             throw CommandFailure("\(checkpoint) is an agent for \(config.game), not \(target)")
         }
         config.evalMaxSteps = maxSteps
         let progress = Progress(total: episodes, label: "\(target) episodes")
         var returns: [Float] = []
-        let results = try DQNEvaluation.run(network: network, config: config, episodes: episodes, epsilon: epsilon,
-                                            seed: common.seed) { index, episode in
+        let onEpisode = { (index: Int, episode: DQNEvaluation.Episode) in
             returns.append(episode.totalReward)
             progress.update(index + 1, metrics: [("return", Double(episode.totalReward)),
                                                  ("mean", Double(returns.reduce(0, +) / Float(returns.count)))])
+        }
+        let results: DQNEvaluation.Results
+        if let pqn {
+            let settings = config
+            results = try PQNEvaluation.run(network: pqn.network, episodes: episodes, epsilon: epsilon, seed: common.seed,
+                                            maxSteps: maxSteps, make: { try DQNEnvironments.make(settings, seed: $0, maxSteps: $1) },
+                                            onEpisode: onEpisode)
+        } else {
+            results = try DQNEvaluation.run(network: dqn!.network, config: config,
+                                            episodes: episodes, epsilon: epsilon, seed: common.seed, onEpisode: onEpisode)
         }
         progress.finish()
         let totals = results.episodes.map(\.totalReward)

@@ -21,7 +21,15 @@ struct Policy {
     /// mode, frame stack and sticky actions) for `game`.
     static func load(checkpoint path: String, game: String, epsilon: Float, seed: UInt64,
                      maxSteps: Int) throws -> (policy: Policy, env: AnyEnvironment) {
-        let (config, network) = try DQNCheckpoint.loadNetwork(path)
+        // A PQN checkpoint (its metadata says so) or a DQN one: a network and the game settings.
+        let config: DQNConfig, network: any UnaryLayer, name: String
+        if PQNCheckpoint.isPQN(path) {
+            let loaded = try PQNCheckpoint.loadNetwork(path)
+            (config, network, name) = (loaded.config.environmentSettings, loaded.network, "PQN")
+        } else {
+            let loaded = try DQNCheckpoint.loadNetwork(path)
+            (config, network, name) = (loaded.config, loaded.network, "DQN")
+        }
         guard config.game == game else {
             throw CommandFailure("--checkpoint \(path) holds an agent for \(config.game), not \(game)")
         }
@@ -30,7 +38,7 @@ struct Policy {
         let shape = [1] + env.observationShape.dimensions
         let actionCount = env.actionCount
         var generator = RandomGenerator(seed: seed &+ 0xE9)
-        let policy = Policy(name: "DQN") { observation in
+        let policy = Policy(name: name) { observation in
             let q = withNoGrad { network(Tensor(shape: shape, data: observation)) }.scalars
             let action = EpsilonGreedy.action(epsilon: epsilon, actionCount: actionCount, generator: &generator) {
                 EpsilonGreedy.argmax(q)

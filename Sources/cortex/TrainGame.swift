@@ -5,6 +5,14 @@ import Envs
 import Foundation
 
 extension ObservationMode: ExpressibleByArgument {}
+
+/// The learners of `cortex train <game>`.
+enum GameAlgorithm: String, CaseIterable, ExpressibleByArgument {
+    /// Parallel Q-learning over vectorised environments (Gallici et al. 2024); the default.
+    case pqn
+    /// DQN with a replay buffer and a target network (Mnih et al. 2015).
+    case dqn
+}
 extension DQNConfig.Optimizer: ExpressibleByArgument {}
 
 /// How the DQN step size moves over a run.
@@ -21,7 +29,9 @@ enum LRScheduleKind: String, CaseIterable, ExpressibleByArgument {
 struct DQNTrainOptions: ParsableArguments {
     @Option(help: "Observation: grid (MinAtar planes, MinAtar's network) or pixels (84×84×4, the Nature network).")
     var obs: ObservationMode?
-    @Option(help: "Frames (agent steps) to train for (default 1,000,000).")
+    @Option(help: "Algorithm: pqn (parallel Q-learning, Gallici et al. 2024) or dqn.")
+    var algo: GameAlgorithm = .pqn
+    @Option(help: "Frames (agent steps) to train for (DQN: 1,000,000; PQN: the game's preset).")
     var frames: Int?
     @Option(help: "Resume from this checkpoint (--resume alone takes the run folder's last.safetensors).", completion: .file(extensions: ["safetensors"]))
     var resumeFrom: String?
@@ -51,15 +61,17 @@ struct DQNTrainOptions: ParsableArguments {
     var dueling = false
     @Flag(help: "Plain DQN targets instead of Double DQN.")
     var noDouble = false
-    @Option(help: "Frames between evaluations (default 50,000).")
+    @Option(help: "Frames between evaluations (DQN: 50,000; PQN: the game's preset).")
     var evalEvery: Int?
     @Option(help: "Episodes per evaluation (default 10).")
     var evalEpisodes: Int?
+    @OptionGroup var pqn: PQNTrainOptions
     @OptionGroup var runFolder: RunFolderOptions
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
-        if let problem = try Self.problem(of: config(game: "breakout")) { throw ValidationError(problem) }
+        // PQN's settings are checked when its config is built (`trainPQN`).
+        if algo == .dqn, let problem = try Self.problem(of: config(game: "breakout")) { throw ValidationError(problem) }
     }
 
     /// The first setting that cannot work, as one line.
@@ -116,16 +128,16 @@ protocol GameTrainingCommand: ParsableCommand {
 extension GameTrainingCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: game,
-                             abstract: "Train a DQN agent on MinAtar \(game) (Mnih et al. 2015; Young & Tian 2019), headless.")
+                             abstract: "Train a PQN or DQN agent on MinAtar \(game) (Young & Tian 2019), headless.")
     }
 
     func run() throws {
+        if options.algo == .pqn { return try trainPQN(game: Self.game, options: options) }
         let config = try options.config(game: Self.game)
         Interrupt.install()
         Runtime.configure(threads: options.common.threads, smallMatrices: true)
         let folder = options.runFolder.out ?? "runs/\(Self.game)-\(config.observation)-s\(config.seed)"
-        var resumePath = options.resumeFrom
-        if options.runFolder.resume && resumePath == nil { resumePath = folder + "/last.safetensors" }
+        let resumePath = options.resumePath(folder: folder)
         let trainer = try DQNTrainer(config: config, folder: folder, resume: resumePath)
         trainer.trainingRun.startLines(config: config).forEach(printError)
         if resumePath != nil { printError("resuming at frame \(trainer.state.frame)") }
@@ -134,16 +146,7 @@ extension GameTrainingCommand {
         trainer.onMessage = { message in progress.message(message) }
         let summary = try trainer.run(shouldStop: { Interrupt.requested })
         progress.finish()
-        printError("trained \(summary.frames) frames in \(summary.episodes) episodes at \(String(format: "%.0f", summary.framesPerSecond)) frames/s")
-        let lastEvaluation = summary.evalReturnMean.isNaN ? "none (--eval-every 0)" : String(format: "%.2f", summary.evalReturnMean)
-        printError("mean return of the last 100 training episodes: \(String(format: "%.2f", summary.trainReturnMean)); last evaluation: \(lastEvaluation)")
-        printError("checkpoints: \(summary.lastCheckpoint)\(summary.bestCheckpoint.map { ", best " + $0 } ?? ""); curve: \(folder)/curve.svg; logs: \(folder)")
-        if options.common.json {
-            printJSON(["frames": summary.frames, "eval_return_mean": Double(summary.evalReturnMean),
-                       "train_return_mean": Double(summary.trainReturnMean), "frames_per_s": summary.framesPerSecond,
-                       "checkpoint": summary.lastCheckpoint, "best_checkpoint": summary.bestCheckpoint ?? NSNull(),
-                       "episodes": summary.episodes])
-        }
+        reportTraining(summary, folder: folder, json: options.common.json, extra: ["algo": "dqn", "preset": config.preset ?? NSNull()])
         if Interrupt.requested { throw ExitCode(130) }
     }
 }

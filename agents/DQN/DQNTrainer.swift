@@ -198,36 +198,15 @@ public final class DQNTrainer {
     }
 
     private func finishEpisode(_ episodeReturn: Float, length: Int, truncated: Bool) {
-        state.episodes += 1
-        state.recentReturns.append(episodeReturn)
-        if state.recentReturns.count > 100 { state.recentReturns.removeFirst(state.recentReturns.count - 100) }
-        // One point per 1/500 of the run (at least 1,000 frames apart): evenly spread and bounded.
-        let spacing = Float(max(1_000, config.frames / 500))
-        if state.trainCurve.last.map({ Float(state.frame) - $0[0] >= spacing }) ?? true {
-            state.trainCurve.append([Float(state.frame), state.recentReturnMean])
-        }
-        try? logger.log(step: state.frame, [("charts/episodic_return", Double(episodeReturn)),
-                                            ("charts/episodic_length", Double(length)),
-                                            ("charts/return_mean_100", Double(state.recentReturnMean))])
+        state.recordEpisode(return: episodeReturn, length: length, runFrames: config.frames, logger: logger)
     }
 
     private func evaluateAndSave() throws {
         let results = try DQNEvaluation.run(network: agent.online, config: config, episodes: config.evalEpisodes,
                                             epsilon: config.evalEpsilon, seed: config.seed &+ 1_000_003 &+ UInt64(state.frame))
-        let mean = results.meanReturn
-        state.lastEvalReturn = mean
-        state.evalCurve.append([Float(state.frame), mean])
         try trainingRun.logHistograms(of: agent.online, step: state.frame)
-        try logger.log(step: state.frame, [("eval/return_mean", Double(mean)), ("eval/return_std", Double(results.stdReturn)),
-                                           ("eval/truncated", Double(results.truncatedCount))])
-        var message = "eval at \(state.frame) frames: mean return \(String(format: "%.2f", mean)) over \(results.episodes.count) episodes"
-        if results.truncatedCount > 0 { message += " (\(results.truncatedCount) truncated at \(config.evalMaxSteps) steps)" }
-        var best = state.bestEvalReturn.map(Double.init)
-        if TrainingRun.improves(Double(mean), on: &best) {
-            state.bestEvalReturn = mean
-            try saveCheckpoint(to: bestCheckpointPath)
-            message += ", new best → \(bestCheckpointPath)"
-        }
+        let (message, bestPath) = try state.recordEvaluation(results, maxSteps: config.evalMaxSteps, logger: logger)
+        if let bestPath { try saveCheckpoint(to: bestPath) }
         onMessage?(message)
     }
 
@@ -239,17 +218,24 @@ public final class DQNTrainer {
 
     /// The learning curve as an SVG plot (`curve.svg`) and CSV (`curve.csv`) in the run folder.
     private func writeCurve() throws {
-        let train = state.trainCurve.map { ($0[0], $0[1]) }.filter { !$0.1.isNaN }
-        let eval = state.evalCurve.map { ($0[0], $0[1]) }
-        let svg = LinePlot(title: "\(config.game) (\(config.observation)): return vs frames",
+        try Self.writeCurve(trainCurve: state.trainCurve, evalCurve: state.evalCurve,
+                            title: "\(config.game) (\(config.observation))", evalEpsilon: config.evalEpsilon, folder: logger)
+    }
+
+    /// Writes `curve.svg` and `curve.csv` of (frame, value) points into `folder`'s run folder.
+    public static func writeCurve(trainCurve: [[Float]], evalCurve: [[Float]], title: String, evalEpsilon: Float,
+                                  folder: RunLogger) throws {
+        let train = trainCurve.map { ($0[0], $0[1]) }.filter { !$0.1.isNaN }
+        let eval = evalCurve.map { ($0[0], $0[1]) }
+        let svg = LinePlot(title: "\(title): return vs frames",
                            xLabel: "frames", yLabel: "return",
                            series: [.init(name: "train, mean of last 100 episodes", points: train, color: "#1f77b4"),
-                                    .init(name: "evaluation (ε = \(config.evalEpsilon))", points: eval, color: "#d62728", markers: true)])
+                                    .init(name: "evaluation (ε = \(evalEpsilon))", points: eval, color: "#d62728", markers: true)])
             .svg()
-        try svg.write(toFile: logger.path("curve.svg"), atomically: true, encoding: .utf8)
+        try svg.write(toFile: folder.path("curve.svg"), atomically: true, encoding: .utf8)
         var csv = "frame,train_return_mean_100,eval_return_mean\n"
         for (x, y) in train { csv += "\(Int(x)),\(y),\n" }
         for (x, y) in eval { csv += "\(Int(x)),,\(y)\n" }
-        try csv.write(toFile: logger.path("curve.csv"), atomically: true, encoding: .utf8)
+        try csv.write(toFile: folder.path("curve.csv"), atomically: true, encoding: .utf8)
     }
 }
