@@ -69,20 +69,20 @@ public final class GoMCTS {
     var komi: Double
 
     // Node arrays.
-    var action: [Int16] = []
-    var firstChild: [Int32] = []
-    var childCount: [Int16] = []
-    var n: [Float] = []
-    var w: [Float] = []
-    var an: [Float] = []
-    var aw: [Float] = []
-    var p: [Float] = []
-    var vl: [Float] = []
+    public internal(set) var action: [Int16] = []
+    public internal(set) var firstChild: [Int32] = []
+    public internal(set) var childCount: [Int16] = []
+    public internal(set) var n: [Float] = []
+    public internal(set) var w: [Float] = []
+    public internal(set) var an: [Float] = []
+    public internal(set) var aw: [Float] = []
+    public internal(set) var p: [Float] = []
+    public internal(set) var vl: [Float] = []
 
     /// The root position and the moves that led to it (for tree reuse).
     var rootBoard: GoBoard
     var rootMoves: [GoTurn] = []
-    var root: Int32 = 0
+    public internal(set) var root: Int32 = 0
     var random: GoRandom
     /// Scratch boards, one per batch slot.
     var leafBoards: [GoBoard] = []
@@ -137,7 +137,7 @@ public final class GoMCTS {
 
     /// Moves the root to `game`'s position: down the existing tree when the game continues the
     /// position searched last (tree reuse), else a fresh tree.
-    func setRoot(_ game: GoGame) {
+    public func setRoot(_ game: GoGame) {
         if game.size != size { newGame(size: game.size, komi: game.komi) }
         komi = game.komi
         let moves = game.moves
@@ -289,7 +289,7 @@ public final class GoMCTS {
     }
 
     /// The child of `node` with the largest PUCT score (RAVE-blended value plus exploration).
-    func select(_ node: Int32) -> Int32 {
+    public func select(_ node: Int32) -> Int32 {
         let start = Int(firstChild[Int(node)])
         let end = start + Int(childCount[Int(node)])
         let parentVisits = n[Int(node)] + vl[Int(node)]
@@ -338,6 +338,23 @@ public final class GoMCTS {
         childCount[Int(node)] = count
     }
 
+    /// Gives `node` children for `actions` (points row-major, then pass) with these priors, as
+    /// they are (no renormalising): the building block of `expand`, and of hand-built trees.
+    public func addChildren(to node: Int32, actions: [Int16], priors: [Float]) {
+        precondition(actions.count == priors.count, "GoMCTS.addChildren: \(actions.count) actions, \(priors.count) priors")
+        firstChild[Int(node)] = Int32(action.count)
+        childCount[Int(node)] = Int16(actions.count)
+        for (a, prior) in zip(actions, priors) { appendChild(a, prior: prior) }
+    }
+
+    /// Sets a node's statistics (hand-built trees in tests, or statistics loaded from elsewhere).
+    public func setStatistics(_ node: Int32, visits: Float, wins: Float, virtualLoss: Float = 0, prior: Float? = nil) {
+        n[Int(node)] = visits
+        w[Int(node)] = wins
+        vl[Int(node)] = virtualLoss
+        if let prior { p[Int(node)] = prior }
+    }
+
     func appendChild(_ a: Int16, prior: Float) {
         action.append(a); firstChild.append(-1); childCount.append(0)
         n.append(0); w.append(0); an.append(0); aw.append(0); p.append(max(prior, 0)); vl.append(0)
@@ -345,7 +362,7 @@ public final class GoMCTS {
 
     /// Backs a leaf's value up the path, each node from its mover's view, and updates the AMAF
     /// statistics of every path node's children with the moves played after it.
-    func backup(_ path: [Int32], leafValue: Float, leafToPlay: GoColor, firstColor: UnsafeMutablePointer<UInt8>) {
+    public func backup(_ path: [Int32], leafValue: Float, leafToPlay: GoColor, firstColor: UnsafeMutablePointer<UInt8>) {
         // Win (1), draw (½), loss (0) for black.
         let blackValue = leafToPlay == .black ? leafValue : -leafValue
         let blackWin = (blackValue + 1) / 2
@@ -418,7 +435,7 @@ public final class GoMCTS {
             if n[c] > n[best] || (n[c] == n[best] && w[c] > w[best]) { best = c }
         }
         if config.temperature > 0 && moveNumber < config.temperatureMoves {
-            var weights = (start..<(start + count)).map { powf(n[$0], 1 / config.temperature) }
+            let weights = (start..<(start + count)).map { powf(n[$0], 1 / config.temperature) }
             let sum = weights.reduce(0, +)
             if sum > 0 {
                 var r = Float(random.next() >> 40) / Float(1 << 24) * sum
