@@ -139,6 +139,17 @@ final class GoMCTSTests: XCTestCase {
         XCTAssertEqual(player.search.n[Int(player.search.root)], chosen.visits)
     }
 
+    /// `time_left` for one colour leaves the other's clock alone: a search for black with 1 s of
+    /// byo-yomi left for white still gets black's main-time budget.
+    func testClocksPerColour() {
+        let player = GoMCTSPlayer()
+        player.setClock(GoClock(mainSeconds: 30, byoYomiSeconds: 2, byoYomiStones: 1))
+        player.updateClock(color: .white, secondsLeft: 1, stonesLeft: 1)
+        // Black: 30 s over max(12, 60 / 2) = 30 moves, plus 0.8 · 2 s: 0.9 · 2.6 − 0.3 = 2.04.
+        XCTAssertEqual(player.clocks[.black]!.budget(size: 9, moveNumber: 0)!, 2.04, accuracy: 1e-9)
+        XCTAssertEqual(player.clocks[.white]!.budget(size: 9, moveNumber: 0)!, 0.6, accuracy: 1e-9)
+    }
+
     func capturePosition(toPlay: GoColor = .black) -> GoGame {
         let rows = ["XXXXX", "XOOOX", "XO.OX", "XOOOX", ".XXX."]
         let game = GoGame(size: 5, komi: 7.5)

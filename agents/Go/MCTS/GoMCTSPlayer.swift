@@ -7,7 +7,8 @@ import Envs
 public final class GoMCTSPlayer: GoMoveGenerator {
     public let name: String
     public let search: GoMCTS
-    public var clock = GoClock()
+    /// Each colour's clock (GTP may let this engine play either colour).
+    public var clocks: [GoColor: GoClock] = [.black: GoClock(), .white: GoClock()]
     /// The last search, for logs and analysis.
     public private(set) var lastResult: GoSearchResult?
     /// Called after every search (progress lines in `cortex gtp`).
@@ -27,18 +28,18 @@ public final class GoMCTSPlayer: GoMoveGenerator {
     }
 
     public func generateMove(in game: GoGame, for color: GoColor) -> GoMove {
-        let seconds = clock.budget(size: game.size, moveNumber: game.moves.count)
+        let seconds = clocks[color]?.budget(size: game.size, moveNumber: game.moves.count)
         let result = search.search(game, for: color, seconds: seconds)
         lastResult = result
         onSearch?(result)
         return result.move
     }
 
-    public func setClock(_ clock: GoClock) { self.clock = clock }
+    public func setClock(_ clock: GoClock) { clocks = [.black: clock, .white: clock] }
 
     public func updateClock(color: GoColor, secondsLeft: Double, stonesLeft: Int) {
-        clock.secondsLeft = secondsLeft
-        clock.stonesLeft = stonesLeft
+        clocks[color]?.secondsLeft = secondsLeft
+        clocks[color]?.stonesLeft = stonesLeft
     }
 
     /// Stones that end up as the opponent's points in most of `playouts` playouts from here.
