@@ -1,3 +1,4 @@
+import Agents
 import ArgumentParser
 import Envs
 import Foundation
@@ -5,7 +6,8 @@ import Foundation
 /// `cortex bench go`: random-play speed of the Go rules engine on one core, the method of the
 /// references measured on this machine kind: uniform random play over the legal moves
 /// including pass, 19×19, games capped at 722 moves; then the same with the observation
-/// planes written after every move.
+/// planes written after every move; then the tree search's playouts per second on one thread
+/// and on `--threads` threads (a batch of two leaves per thread under virtual loss).
 struct BenchGo: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "go",
@@ -21,6 +23,9 @@ struct BenchGo: ParsableCommand {
 
     @Option(help: "Past positions in the observation planes (11 + 2·history planes).")
     var history = 3
+
+    @Option(help: "Playouts of the MCTS measurement (one search from the empty board; 0 skips it).")
+    var searchPlayouts = 20000
 
     /// OpenSpiel's C++ Go (go_game), same method, same machine kind.
     static let openSpielMovesPerSecond = 103_600.0
@@ -49,11 +54,34 @@ struct BenchGo: ParsableCommand {
                          movesPerSecond / BenchGo.openSpielMovesPerSecond,
                          planesPerSecond / BenchGo.openSpielMovesPerSecondWithTensor))
         }
-        if common.json {
-            printJSON(["moves_per_s": movesPerSecond.rounded(), "games_per_s": (gamesPerSecond * 10).rounded() / 10,
-                       "moves_per_s_with_planes": planesPerSecond.rounded(), "size": size,
-                       "moves_per_game": Double(plain.moves) / Double(games), "planes": planeCount])
+        var object: [String: Any] = ["moves_per_s": movesPerSecond.rounded(), "games_per_s": (gamesPerSecond * 10).rounded() / 10,
+                                     "moves_per_s_with_planes": planesPerSecond.rounded(), "size": size,
+                                     "moves_per_game": Double(plain.moves) / Double(games), "planes": planeCount]
+        if searchPlayouts > 0 {
+            let one = searchSpeed(threads: 1)
+            print(String(format: "MCTS, 1 thread:          %10.0f playouts/s", one))
+            object["mcts_playouts_per_s_1_thread"] = one.rounded()
+            if common.threads > 1 {
+                let many = searchSpeed(threads: common.threads)
+                print(String(format: "MCTS, %d threads:         %10.0f playouts/s  (%.2f× one thread)", common.threads, many, many / one))
+                object["mcts_playouts_per_s_threads"] = many.rounded()
+                object["threads"] = common.threads
+            }
         }
+        if common.json { printJSON(object) }
+    }
+
+    /// Playouts per second of one MCTS search (tactical playouts, RAVE) from the empty board.
+    func searchSpeed(threads: Int) -> Double {
+        var config = GoMCTSConfig()
+        config.playouts = searchPlayouts
+        config.batchSize = GoSearchOptions.defaultBatch(threads: threads)
+        let player = GoMCTSPlayer(config: config, threads: threads, seed: common.seed)
+        player.startGame(size: size, komi: 7.5)
+        let game = GoGame(size: size, komi: 7.5)
+        printError("bench go: MCTS, \(searchPlayouts) playouts on \(threads) thread(s)…")
+        let result = player.search.search(game)
+        return Double(result.playouts) / result.seconds
     }
 
     /// Plays `games` random games (a fresh generator from the seed each time, so both runs play

@@ -21,8 +21,11 @@ struct GTPCommand: ParsableCommand {
     @Option(help: "A `cortex train go` checkpoint whose agent plays (default: the random eye-preserving player).", completion: .file(extensions: ["safetensors"]), transform: ShippedModels.resolve)
     var checkpoint: String?
 
+    @OptionGroup var search: GoSearchOptions
+
     func validate() throws {
         guard (2...25).contains(size) else { throw ValidationError("--size must be in 2...25, got \(size)") }
+        if search.mcts && checkpoint != nil { throw ValidationError("--mcts and --checkpoint exclude each other") }
     }
 
     func run() throws {
@@ -32,6 +35,18 @@ struct GTPCommand: ParsableCommand {
                 Runtime.configure(threads: common.threads)
                 generator = try GoDQNPlayer(checkpoint: checkpoint, seed: common.seed)
             }
+        }
+        if search.mcts {
+            let player = GoMCTSPlayer(config: search.config(threads: common.threads), threads: common.threads,
+                                      seed: common.seed)
+            // One progress line per move on stderr, where GTP controllers show engine output.
+            player.onSearch = { result in
+                printError(String(format: "%@: win rate %.1f%%, %d playouts in %.2f s (%.0f/s), line %@",
+                                  result.move.vertex(size: player.search.size), 100 * result.winRate, result.playouts,
+                                  result.seconds, Double(result.playouts) / max(result.seconds, 1e-9),
+                                  result.principalVariation.map { $0.vertex(size: player.search.size) }.joined(separator: " ")))
+            }
+            generator = player
         }
         let engine = GTPEngine(size: size, komi: komi, generator: generator,
                                name: "Cortex", version: CortexCommand.configuration.version)

@@ -14,7 +14,8 @@ struct MatchCommand: ParsableCommand {
         discussion: """
             Engines are command lines run through /bin/sh, e.g. "gnugo --mode gtp --level 1 --chinese-rules", \
             the built-in "random" (uniform among legal moves that do not fill its own eyes), \
-            or "cortex:<checkpoint>", the agent of a `cortex train go` checkpoint playing greedily. \
+            "cortex:<checkpoint>", the agent of a `cortex train go` checkpoint playing greedily, \
+            or "cortex-mcts[:playouts=N,seconds=S,threads=T,batch=B]", Monte Carlo tree search over fast playouts. \
             Colours alternate: the --black engine takes black in odd games, white in even ones.
             """)
 
@@ -41,8 +42,11 @@ struct MatchCommand: ParsableCommand {
     @Option(help: "Moves before a game is stopped and scored as it stands (default 2·size²).")
     var maxMoves: Int?
 
-    @Option(help: "Engine that also scores every game ended by two passes (loadsgf + final_score), e.g. \"gnugo --mode gtp --chinese-rules\".")
+    @Option(help: "Engine that judges every game ended by two passes: its `final_status_list dead` stones come off before Cortex counts by area (SGF RU[Chinese]), and its `final_score` is compared, e.g. \"gnugo --mode gtp --chinese-rules\". Without it, stones left on the board count as alive (RU[Tromp-Taylor]).")
     var referee: String?
+
+    @Flag(help: "After two passes, a clean-up phase: engines that know kgs-genmove_cleanup play on until two more passes, capturing dead stones.")
+    var cleanup = false
 
     func validate() throws {
         guard (2...25).contains(size) else { throw ValidationError("--size must be in 2...25, got \(size)") }
@@ -56,6 +60,7 @@ struct MatchCommand: ParsableCommand {
         var wins = 0.0
         var winsAsBlack = 0.0, gamesAsBlack = 0
         var margins: [Double] = []
+        var seconds = 0.0, moves = 0
     }
 
     func run() throws {
@@ -86,10 +91,40 @@ struct MatchCommand: ParsableCommand {
             let swap = g % 2 == 1
             let (bp, wp) = swap ? (second, first) : (first, second)
             let (bi, wi) = swap ? (1, 0) : (0, 1)
-            let played = try playRefereedGame(black: bp, white: wp, size: size, komi: komi, maxMoves: cap)
+            let played = try playRefereedGame(black: bp, white: wp, size: size, komi: komi, maxMoves: cap,
+                                              cleanup: cleanup)
             let game = played.game
             game.blackPlayer = tallies[bi].name
             game.whitePlayer = tallies[wi].name
+            game.rules = "Tromp-Taylor"
+            var sgfPath: String?
+            if let sgfDir {
+                sgfPath = (sgfDir as NSString).appendingPathComponent(String(format: "game-%03d.sgf", g + 1))
+            }
+            // The referee names the dead stones; they come off before the count (Chinese rules).
+            var refereeNote = ""
+            if let judge, game.board.isOver, !played.capped, game.decidedResult == nil {
+                let path = sgfPath ?? (NSTemporaryDirectory() as NSString)
+                    .appendingPathComponent("cortex-referee-\(ProcessInfo.processInfo.processIdentifier).sgf")
+                let verdict = try judge.judge(game, path: path)
+                if sgfPath == nil { try? FileManager.default.removeItem(atPath: path) }
+                game.deadStones = verdict.dead
+                game.rules = "Chinese"
+                compared += 1
+                let deadNote = verdict.dead.isEmpty ? "" : ", \(verdict.dead.count) dead stones removed"
+                if GoResult(sgf: verdict.score) == game.result {
+                    agreed += 1
+                    refereeNote = deadNote + ", referee agrees"
+                } else {
+                    refereeNote = deadNote + ", referee says \(verdict.score)"
+                    disagreements.append("game \(g + 1): Cortex \(game.result), referee \(verdict.score)")
+                    // Keep the position for inspection when no directory was asked for.
+                    if sgfPath == nil {
+                        let keep = (NSTemporaryDirectory() as NSString).appendingPathComponent("cortex-disagreement-\(g + 1).sgf")
+                        try? SGF.write(game.record).write(toFile: keep, atomically: true, encoding: .utf8)
+                    }
+                }
+            }
             let result = game.result
             lengths.append(game.moves.count)
             if played.capped { capped += 1 }
@@ -107,36 +142,9 @@ struct MatchCommand: ParsableCommand {
             case nil: tallies[bi].wins += 0.5; tallies[wi].wins += 0.5; tallies[bi].winsAsBlack += 0.5
             }
             tallies[bi].gamesAsBlack += 1
-
-            let sgfText = SGF.write(game.record)
-            var sgfPath: String?
-            if let sgfDir {
-                let path = (sgfDir as NSString).appendingPathComponent(String(format: "game-%03d.sgf", g + 1))
-                try sgfText.write(toFile: path, atomically: true, encoding: .utf8)
-                sgfPath = path
-            }
-            var refereeNote = ""
-            if let judge, game.board.isOver, !played.capped, case .score = result {
-                let path = sgfPath ?? (NSTemporaryDirectory() as NSString)
-                    .appendingPathComponent("cortex-referee-\(ProcessInfo.processInfo.processIdentifier).sgf")
-                if sgfPath == nil { try sgfText.write(toFile: path, atomically: true, encoding: .utf8) }
-                try judge.send("loadsgf \(path)")
-                let theirs = try judge.send("final_score")
-                compared += 1
-                if GoResult(sgf: theirs) == result {
-                    agreed += 1
-                    refereeNote = ", referee agrees"
-                } else {
-                    refereeNote = ", referee says \(theirs)"
-                    disagreements.append("game \(g + 1): Cortex \(result), referee \(theirs)")
-                    // Keep the position for inspection when no directory was asked for.
-                    if sgfPath == nil {
-                        let keep = (NSTemporaryDirectory() as NSString).appendingPathComponent("cortex-disagreement-\(g + 1).sgf")
-                        try? sgfText.write(toFile: keep, atomically: true, encoding: .utf8)
-                    }
-                }
-                if sgfPath == nil { try? FileManager.default.removeItem(atPath: path) }
-            }
+            tallies[bi].seconds += played.thinkingSeconds.black; tallies[bi].moves += played.movesChosen.black
+            tallies[wi].seconds += played.thinkingSeconds.white; tallies[wi].moves += played.movesChosen.white
+            if let sgfPath { try SGF.write(game.record).write(toFile: sgfPath, atomically: true, encoding: .utf8) }
             printError("game \(g + 1)/\(games): black \(tallies[bi].name), white \(tallies[wi].name): \(result) "
                        + "in \(game.moves.count) moves" + (played.note.map { " (\($0))" } ?? "") + refereeNote)
         }
@@ -144,20 +152,24 @@ struct MatchCommand: ParsableCommand {
         // MARK: Table
         let averageLength = Double(lengths.reduce(0, +)) / Double(games)
         let width = max(24, tallies.map(\.name.count).max() ?? 0)
-        print("\(games) games, \(size)×\(size), komi \(komi), Tromp–Taylor area scoring by Cortex")
+        print("\(games) games, \(size)×\(size), komi \(komi), area scoring by Cortex"
+              + (judge != nil ? " after the referee's dead stones are removed" : " (Tromp–Taylor: stones left on the board count)")
+              + (cleanup ? ", clean-up phase" : ""))
         print("engine".padding(toLength: width, withPad: " ", startingAt: 0)
-              + "    wins  win rate  95% interval      as black   avg margin")
+              + "    wins  win rate  95% interval      as black   avg margin  s/move")
         var engineRows: [[String: Any]] = []
         for tally in tallies {
             let rate = tally.wins / Double(games)
             let (low, high) = wilsonInterval(successes: tally.wins, trials: games)
             let margin = tally.margins.isEmpty ? Double.nan : tally.margins.reduce(0, +) / Double(tally.margins.count)
             print(tally.name.padding(toLength: width, withPad: " ", startingAt: 0)
-                  + String(format: "  %6.1f  %7.1f%%  [%5.1f%%, %5.1f%%]  %4.1f/%-4d  %+9.1f",
-                           tally.wins, 100 * rate, 100 * low, 100 * high, tally.winsAsBlack, tally.gamesAsBlack, margin))
+                  + String(format: "  %6.1f  %7.1f%%  [%5.1f%%, %5.1f%%]  %4.1f/%-4d  %+9.1f  %6.2f",
+                           tally.wins, 100 * rate, 100 * low, 100 * high, tally.winsAsBlack, tally.gamesAsBlack, margin,
+                           tally.seconds / Double(max(1, tally.moves))))
             engineRows.append(["engine": tally.name, "wins": tally.wins, "win_rate": rate, "ci_low": low, "ci_high": high,
                                "avg_margin": tally.margins.isEmpty ? NSNull() : margin as Any,
-                               "counted_games": tally.margins.count])
+                               "counted_games": tally.margins.count,
+                               "seconds_per_move": tally.seconds / Double(max(1, tally.moves))])
         }
         print(String(format: "average game length %.1f moves; %d resigned, %d illegal-move forfeits, %d capped, %d draws",
                      averageLength, resignations, illegal, capped, draws))
@@ -178,9 +190,13 @@ struct MatchCommand: ParsableCommand {
         }
     }
 
-    /// `random`, `cortex:<checkpoint>` (a trained agent), or a GTP command line.
+    /// `random`, `cortex:<checkpoint>` (a trained agent), `cortex-mcts[:options]` (tree search),
+    /// or a GTP command line.
     func makePlayer(_ spec: String, seed: UInt64) throws -> GoPlayer {
         if spec == "random" { return LocalPlayer(generator: GoRandomPlayer(seed: seed)) }
+        if spec == "cortex-mcts" || spec.hasPrefix("cortex-mcts:") {
+            return LocalPlayer(generator: try GoSearchOptions.player(spec: spec, seed: seed))
+        }
         if spec.hasPrefix("cortex:") {
             let path = String(spec.dropFirst("cortex:".count))
             return LocalPlayer(generator: try GoDQNPlayer(checkpoint: path, seed: seed))

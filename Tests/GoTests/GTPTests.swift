@@ -130,4 +130,57 @@ final class GTPTests: XCTestCase {
         XCTAssertEqual(low, 0.3968, accuracy: 1e-4)
         XCTAssertEqual(high, 0.8922, accuracy: 1e-4)
     }
+
+    /// Time-control commands per GTP v2 (§6.3.4) and KGS: well-formed ones are answered with
+    /// an empty success and reach the generator's clock; malformed ones are syntax errors.
+    func testTimeControlCommands() {
+        final class Clocked: GoMoveGenerator {
+            let name = "clocked"
+            var clock = GoClock()
+            var left: (GoColor, Double, Int)?
+            func generateMove(in game: GoGame, for color: GoColor) -> GoMove { .pass }
+            func setClock(_ clock: GoClock) { self.clock = clock }
+            func updateClock(color: GoColor, secondsLeft: Double, stonesLeft: Int) { left = (color, secondsLeft, stonesLeft) }
+            func deadStones(in game: GoGame) -> [GoPoint] { [GoPoint(column: 0, row: 0)] }
+        }
+        let player = Clocked()
+        let engine = GTPEngine(size: 9, komi: 7.5, generator: player)
+        XCTAssertEqual(engine.respond(to: "time_settings 300 30 5"), "=\n\n")
+        XCTAssertEqual(player.clock, GoClock(mainSeconds: 300, byoYomiSeconds: 30, byoYomiStones: 5))
+        XCTAssertEqual(engine.respond(to: "time_settings 300 30"), "? syntax error\n\n")
+        XCTAssertEqual(engine.respond(to: "time_settings 300 -1 5"), "? syntax error\n\n")
+        XCTAssertEqual(engine.respond(to: "7 time_left white 25 3"), "=7\n\n")
+        XCTAssertEqual(player.left?.0, .white)
+        XCTAssertEqual(player.left?.1, 25)
+        XCTAssertEqual(player.left?.2, 3)
+        XCTAssertEqual(engine.respond(to: "time_left purple 25 3"), "? syntax error\n\n")
+        XCTAssertEqual(engine.respond(to: "kgs-time_settings byoyomi 600 30 5"), "=\n\n")
+        XCTAssertEqual(player.clock, GoClock(mainSeconds: 600, byoYomiSeconds: 30, byoYomiStones: 1))
+        XCTAssertEqual(engine.respond(to: "kgs-time_settings canadian 600 300 25"), "=\n\n")
+        XCTAssertEqual(player.clock, GoClock(mainSeconds: 600, byoYomiSeconds: 300, byoYomiStones: 25))
+        XCTAssertEqual(engine.respond(to: "kgs-time_settings absolute 60"), "=\n\n")
+        XCTAssertEqual(engine.respond(to: "kgs-time_settings none"), "=\n\n")
+        XCTAssertTrue(player.clock.isUnlimited)
+        XCTAssertEqual(engine.respond(to: "kgs-time_settings sundial 5"), "? syntax error\n\n")
+        // final_score and final_status_list follow the generator's dead stones: a black stone
+        // on A9 that it calls dead leaves an empty board, 0 − 7.5.
+        XCTAssertEqual(engine.respond(to: "play b A9"), "=\n\n")
+        XCTAssertEqual(engine.respond(to: "final_status_list dead"), "= A9\n\n")
+        XCTAssertEqual(engine.respond(to: "final_status_list alive"), "=\n\n")
+        XCTAssertEqual(engine.respond(to: "final_score"), "= W+7.5\n\n")
+    }
+
+    /// The clock's budget: byo-yomi shares the period among its stones, main time among the
+    /// moves still expected; both keep 10% and 0.3 s back.
+    func testClockBudget() {
+        var clock = GoClock(mainSeconds: 600, byoYomiSeconds: 30, byoYomiStones: 5)
+        XCTAssertNil(GoClock().budget(size: 9, moveNumber: 0))
+        clock.secondsLeft = 20
+        clock.stonesLeft = 4
+        XCTAssertEqual(clock.budget(size: 9, moveNumber: 50)!, 0.9 * 5 - 0.3, accuracy: 1e-9)
+        clock.secondsLeft = 300
+        clock.stonesLeft = 0
+        // 9×9, move 10: (60 − 10) / 2 = 25 moves left; 300/25 + 0.8 · 30/5 = 16.8.
+        XCTAssertEqual(clock.budget(size: 9, moveNumber: 10)!, 0.9 * 16.8 - 0.3, accuracy: 1e-9)
+    }
 }

@@ -121,4 +121,62 @@ final class GoMatchTests: XCTestCase {
         XCTAssertTrue(played.game.board.isOver, played.note ?? "")
         XCTAssertNil(played.game.decidedResult)
     }
+
+    /// The referee's dead stones come off before the count, so Cortex's result is GnuGo's.
+    /// Hand-built 9×9 position after two passes: a black wall on column E, a white wall on F,
+    /// and a lone white stone at B5 inside black's side. Tromp–Taylor counts B5 alive, so the
+    /// 36 points of columns A–D touch both colours and are nobody's: black 9, white 9 + 1 + 27,
+    /// W+35.5. With B5 dead: black 9 + 36 = 45, white 9 + 27 = 36, 45 − 36 − 7.5 = B+1.5.
+    /// GnuGo is required (CI installs it): a missing GnuGo fails this test rather than skipping.
+    func testRefereeDeadStonesMakeTheCountAgreeWithGnuGo() throws {
+        let found = ((ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init) + ["/usr/games"])
+            .first { FileManager.default.isExecutableFile(atPath: $0 + "/gnugo") }
+        guard let dir = found else { return XCTFail("gnugo is not installed (Debian package gnugo)") }
+        let game = GoGame(size: 9, komi: 7.5)
+        for row in 0..<9 {
+            try game.place(.black, at: GoPoint(column: 4, row: row))
+        }
+        for row in 0..<9 { try game.place(.white, at: GoPoint(column: 5, row: row)) }
+        try game.place(.white, at: GoPoint(column: 1, row: 4))
+        game.play(.pass, color: .black)
+        game.play(.pass, color: .white)
+        XCTAssertEqual(game.result, .score(margin: -35.5))
+        let referee = try GTPProcess(commandLine: dir + "/gnugo --mode gtp --chinese-rules")
+        defer { referee.close() }
+        let path = NSTemporaryDirectory() + "cortex-dead-\(ProcessInfo.processInfo.processIdentifier).sgf"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let verdict = try referee.judge(game, path: path)
+        XCTAssertEqual(verdict.dead, [GoPoint(column: 1, row: 4)])
+        game.deadStones = verdict.dead
+        XCTAssertEqual(game.result, .score(margin: 1.5))
+        XCTAssertEqual(GoResult(sgf: verdict.score), game.result, "GnuGo says \(verdict.score)")
+    }
+
+    /// The clean-up phase: after two passes the players move again through
+    /// `generateCleanupMove` until two more passes, and the game records those moves.
+    func testCleanupPhasePlaysOnAfterTwoPasses() throws {
+        final class Scripted: GoPlayer {
+            let name = "scripted"
+            var moves: [GoMove], cleanupMoves: [GoMove]
+            var cleanupCalls = 0
+            init(_ moves: [GoMove], cleanup: [GoMove]) { self.moves = moves; cleanupMoves = cleanup }
+            func newGame(size: Int, komi: Double) {}
+            func play(_ move: GoMove, color: GoColor) {}
+            func generateMove(for color: GoColor) -> GoMove { moves.isEmpty ? .pass : moves.removeFirst() }
+            func generateCleanupMove(for color: GoColor) -> GoMove {
+                cleanupCalls += 1
+                return cleanupMoves.isEmpty ? .pass : cleanupMoves.removeFirst()
+            }
+            func close() {}
+        }
+        let black = Scripted([.play(GoPoint(column: 2, row: 2))], cleanup: [.play(GoPoint(column: 0, row: 0))])
+        let white = Scripted([], cleanup: [])
+        let played = try playRefereedGame(black: black, white: white, size: 5, komi: 0.5, maxMoves: 50, cleanup: true)
+        // B C3, W pass, B pass: over; clean-up: W pass, B A5, W pass, B pass.
+        XCTAssertEqual(played.game.moves.map(\.move), [.play(GoPoint(column: 2, row: 2)), .pass, .pass,
+                                                       .pass, .play(GoPoint(column: 0, row: 0)), .pass, .pass])
+        XCTAssertEqual(black.cleanupCalls, 2)
+        XCTAssertEqual(white.cleanupCalls, 2)
+        XCTAssertEqual(played.game.result, .score(margin: 24.5))
+    }
 }

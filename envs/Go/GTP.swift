@@ -188,41 +188,64 @@ public final class GTPEngine {
             }
             guard game.play(move, color: color) else { throw Failure("illegal move") }
             return ""
-        // The random player already plays every dead stone out, so clean-up is plain genmove.
+        // Generators here play on until every dead stone is captured when that wins (the random
+        // player always does; the tree search values passing by playouts that capture them), so
+        // clean-up is plain genmove.
         case "genmove", "reg_genmove", "kgs-genmove_cleanup":
             guard args.count == 1, let color = GTP.color(args[0]) else { throw Failure.syntax }
             var move = generator.generateMove(in: game, for: color)
             if case .play = move, !game.board.isLegal(move, color: color) { move = .pass }
-            if command == "genmove" && move != .resign { game.play(move, color: color) }
+            if command != "reg_genmove" && move != .resign { game.play(move, color: color) }
             return move.vertex(size: game.size)
         case "undo":
             guard args.isEmpty else { throw Failure.syntax }
             guard game.undo() else { throw Failure("cannot undo") }
             return ""
         case "showboard": return "\n" + GTP.boardText(game.board)
-        case "final_score": return GoResult.score(margin: game.board.score(komi: game.komi)).description
+        // Counted by area after the generator's dead stones come off (none: Tromp–Taylor).
+        case "final_score":
+            let dead = generator.deadStones(in: game)
+            return GoResult.score(margin: game.board.areaScore(removing: dead).margin(komi: game.komi)).description
         case "final_status_list":
             guard args.count == 1 else { throw Failure.syntax }
-            switch args[0].lowercased() {
-            // Tromp–Taylor: whatever stands on the board at the end is alive.
-            case "alive":
-                var vertices: [String] = []
-                for row in 0..<game.size {
-                    for column in 0..<game.size where game.board[GoPoint(column: column, row: row)] != nil {
-                        vertices.append(GoPoint(column: column, row: row).vertex(size: game.size))
+            let status = args[0].lowercased()
+            guard ["alive", "dead", "seki"].contains(status) else { throw Failure.syntax }
+            if status == "seki" { return "" }
+            let dead = Set(generator.deadStones(in: game))
+            var vertices: [String] = []
+            for row in 0..<game.size {
+                for column in 0..<game.size {
+                    let point = GoPoint(column: column, row: row)
+                    if game.board[point] != nil && dead.contains(point) == (status == "dead") {
+                        vertices.append(point.vertex(size: game.size))
                     }
                 }
-                return vertices.joined(separator: " ")
-            case "dead", "seki": return ""
-            default: throw Failure.syntax
             }
+            return vertices.joined(separator: " ")
         case "time_settings":
-            guard args.count == 3, args.allSatisfy({ Int($0) != nil }) else { throw Failure.syntax }
+            guard args.count == 3, let main = Int(args[0]), let byoYomi = Int(args[1]), let stones = Int(args[2]),
+                  main >= 0, byoYomi >= 0, stones >= 0 else { throw Failure.syntax }
+            generator.setClock(GoClock(mainSeconds: Double(main), byoYomiSeconds: Double(byoYomi), byoYomiStones: stones))
             return ""
         case "time_left":
-            guard args.count == 3, GTP.color(args[0]) != nil, Int(args[1]) != nil, Int(args[2]) != nil else { throw Failure.syntax }
+            guard args.count == 3, let color = GTP.color(args[0]), let seconds = Int(args[1]), let stones = Int(args[2]),
+                  seconds >= 0, stones >= 0 else { throw Failure.syntax }
+            generator.updateClock(color: color, secondsLeft: Double(seconds), stonesLeft: stones)
             return ""
-        case "kgs-time_settings": return ""
+        case "kgs-time_settings":
+            guard let system = args.first?.lowercased() else { throw Failure.syntax }
+            let numbers = args.dropFirst().map { Int($0) }
+            guard numbers.allSatisfy({ $0 != nil && $0! >= 0 }) else { throw Failure.syntax }
+            let v = numbers.map { Double($0!) }
+            switch (system, v.count) {
+            case ("none", 0): generator.setClock(GoClock())
+            case ("absolute", 1): generator.setClock(GoClock(mainSeconds: v[0]))
+            // Japanese byo-yomi: each period covers one move, so it is Canadian with one stone.
+            case ("byoyomi", 3): generator.setClock(GoClock(mainSeconds: v[0], byoYomiSeconds: v[1], byoYomiStones: 1))
+            case ("canadian", 3): generator.setClock(GoClock(mainSeconds: v[0], byoYomiSeconds: v[1], byoYomiStones: Int(v[2])))
+            default: throw Failure.syntax
+            }
+            return ""
         case "fixed_handicap", "place_free_handicap":
             guard args.count == 1, let count = Int(args[0]) else { throw Failure.syntax }
             guard game.moves.isEmpty, game.setupBlack.isEmpty, game.setupWhite.isEmpty else { throw Failure("board not empty") }

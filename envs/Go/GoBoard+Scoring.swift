@@ -19,6 +19,15 @@ extension GoBoard {
     /// `black − white − komi` by Tromp–Taylor: positive means black wins.
     public func score(komi: Double) -> Double { areaScore().margin(komi: komi) }
 
+    /// Area count after taking `dead` off the board (Chinese counting once both players, or a
+    /// referee, agreed which stones are dead): the dead points count as empty.
+    public func areaScore(removing dead: [GoPoint]) -> GoAreaScore {
+        if dead.isEmpty { return areaScore(dead: nil) }
+        var mask = [Bool](repeating: false, count: area)
+        for point in dead where contains(point) { mask[index(of: point)] = true }
+        return areaScore(dead: mask)
+    }
+
     /// An area count for display that first removes stones a simple heuristic presumes dead
     /// (`presumedDeadStones`), so an unfinished game shows a plausible score.
     public func estimatedScore() -> GoAreaScore {

@@ -127,6 +127,9 @@ public final class GoGame {
     public private(set) var moves: [GoTurn] = []
     /// Set by a resignation or forfeit; a game ended by two passes is scored on demand.
     public private(set) var decidedResult: GoResult?
+    /// Stones agreed dead at the end (by a referee or the players): they count as empty points,
+    /// and `rules` should then say so (`Chinese`); with none, the count is Tromp–Taylor's.
+    public var deadStones: [GoPoint] = []
 
     public init(size: Int = 19, komi: Double = 7.5, historyLength: Int = 3) {
         self.komi = komi
@@ -184,6 +187,7 @@ public final class GoGame {
         }
         guard board.play(move, color: color) else { return false }
         moves.append(GoTurn(color: color, move: move))
+        if move != .pass { deadStones = [] }
         return true
     }
 
@@ -203,6 +207,7 @@ public final class GoGame {
         board.setToPlay(firstPlayer)
         moves = []
         decidedResult = nil
+        deadStones = []
         for turn in kept { play(turn.move, color: turn.color) }
         return true
     }
@@ -215,6 +220,7 @@ public final class GoGame {
         firstPlayer = .black
         moves = []
         decidedResult = nil
+        deadStones = []
     }
 
     /// A fresh empty board of another size.
@@ -226,9 +232,11 @@ public final class GoGame {
     /// Over by resignation, forfeit, or two passes in a row.
     public var isOver: Bool { decidedResult != nil || board.isOver }
 
-    /// The result: the recorded resignation or forfeit, otherwise the Tromp–Taylor count of the
-    /// position as it stands (final when two passes ended the game).
-    public var result: GoResult { decidedResult ?? .score(margin: board.score(komi: komi)) }
+    /// The result: the recorded resignation or forfeit, otherwise the area count of the position
+    /// as it stands without `deadStones` (final when two passes ended the game).
+    public var result: GoResult {
+        decidedResult ?? .score(margin: board.areaScore(removing: deadStones).margin(komi: komi))
+    }
 
     /// The game as a record for SGF.
     public var record: GoGameRecord {

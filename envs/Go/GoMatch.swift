@@ -11,8 +11,15 @@ public protocol GoPlayer: AnyObject {
     func play(_ move: GoMove, color: GoColor) throws
     /// This player's move as `color`.
     func generateMove(for color: GoColor) throws -> GoMove
+    /// This player's move as `color` in the clean-up phase after two passes, where dead stones
+    /// are captured rather than passed over (KGS's `kgs-genmove_cleanup`).
+    func generateCleanupMove(for color: GoColor) throws -> GoMove
     /// Ends the player (GTP `quit`).
     func close()
+}
+
+extension GoPlayer {
+    public func generateCleanupMove(for color: GoColor) throws -> GoMove { try generateMove(for: color) }
 }
 
 /// Why a match or an engine failed; one line each.
@@ -145,6 +152,37 @@ public final class GTPProcess: GoPlayer {
         return move
     }
 
+    /// Whether the engine answers `kgs-genmove_cleanup` (asked once).
+    public lazy var knowsCleanup: Bool = (try? send("known_command kgs-genmove_cleanup")) == "true"
+
+    /// `kgs-genmove_cleanup` when the engine knows it, else `genmove`.
+    public func generateCleanupMove(for color: GoColor) throws -> GoMove {
+        guard knowsCleanup else { return try generateMove(for: color) }
+        let command = "kgs-genmove_cleanup \(color.letter)"
+        let answer = try send(command)
+        if answer.lowercased() == "resign" { return .resign }
+        guard let move = GTP.move(answer, size: size) else {
+            throw GTPClientError.badResponse(engine: name, command: command, response: answer)
+        }
+        return move
+    }
+
+    /// Loads `game` (through an SGF file at `path`) and asks for the dead stones
+    /// (`final_status_list dead`) and the engine's own count (`final_score`).
+    public func judge(_ game: GoGame, path: String) throws -> (dead: [GoPoint], score: String) {
+        try SGF.write(game.record).write(toFile: path, atomically: true, encoding: .utf8)
+        try send("loadsgf \(path)")
+        let list = try send("final_status_list dead")
+        var dead: [GoPoint] = []
+        for word in list.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
+            guard case .play(let point)? = GTP.move(String(word), size: game.size) else {
+                throw GTPClientError.badResponse(engine: name, command: "final_status_list dead", response: list)
+            }
+            dead.append(point)
+        }
+        return (dead, try send("final_score"))
+    }
+
     public func close() {
         guard process.isRunning else { return }
         _ = try? send("quit")
@@ -192,27 +230,53 @@ public struct GoMatchGame {
     public var note: String?
     /// The game hit the move cap and was scored as it stood.
     public var capped = false
+    /// Seconds each colour spent choosing its moves (black, white), and how many it chose.
+    public var thinkingSeconds: (black: Double, white: Double) = (0, 0)
+    public var movesChosen: (black: Int, white: Int) = (0, 0)
 }
 
 /// Plays one game: asks each player for moves in turn, referees every move with Cortex's
 /// rules (an illegal move forfeits the game), tells the other player, and stops at two
 /// passes, a resignation, a forfeit, or `maxMoves` moves.
-public func playRefereedGame(black: GoPlayer, white: GoPlayer, size: Int, komi: Double, maxMoves: Int) throws -> GoMatchGame {
+///
+/// With `cleanup`, two passes open a clean-up phase (as on KGS): the players move again through
+/// `generateCleanupMove` until two more passes, so dead stones get captured before the count;
+/// the phase may run to `maxMoves + size²` moves.
+public func playRefereedGame(black: GoPlayer, white: GoPlayer, size: Int, komi: Double, maxMoves: Int,
+                             cleanup: Bool = false) throws -> GoMatchGame {
     let game = GoGame(size: size, komi: komi)
     game.blackPlayer = black.name
     game.whitePlayer = white.name
     try black.newGame(size: size, komi: komi)
     try white.newGame(size: size, komi: komi)
     var result = GoMatchGame(game: game, blackName: black.name, whiteName: white.name)
-    while !game.isOver {
-        if game.moves.count >= maxMoves {
+    var cap = maxMoves
+    var cleaningUp = false
+    var cleanupPasses = 0  // passes in a row within the clean-up phase
+    while true {
+        if game.decidedResult != nil { break }
+        if cleaningUp {
+            if cleanupPasses >= 2 { break }
+        } else if game.isOver {
+            guard cleanup else { break }
+            cleaningUp = true
+            cap = maxMoves + size * size
+        }
+        if game.moves.count >= cap {
             result.capped = true
-            result.note = "stopped at the \(maxMoves)-move cap, scored as it stood"
+            result.note = "stopped at the \(cap)-move cap, scored as it stood"
             break
         }
         let color = game.board.toPlay
         let (mover, other) = color == .black ? (black, white) : (white, black)
-        let move = try mover.generateMove(for: color)
+        let started = DispatchTime.now().uptimeNanoseconds
+        let move = cleaningUp ? try mover.generateCleanupMove(for: color) : try mover.generateMove(for: color)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        if color == .black {
+            result.thinkingSeconds.black += seconds; result.movesChosen.black += 1
+        } else {
+            result.thinkingSeconds.white += seconds; result.movesChosen.white += 1
+        }
         if move == .resign {
             game.play(.resign, color: color)
             result.note = "\(color) (\(mover.name)) resigned"
@@ -223,7 +287,11 @@ public func playRefereedGame(black: GoPlayer, white: GoPlayer, size: Int, komi: 
             result.note = "\(color) (\(mover.name)) played the illegal move \(move.vertex(size: size)) at move \(game.moves.count + 1)"
             break
         }
+        if cleaningUp { cleanupPasses = move == .pass ? cleanupPasses + 1 : 0 }
         try other.play(move, color: color)
+    }
+    if cleaningUp && !result.capped && game.decidedResult == nil {
+        result.note = "clean-up phase until two more passes"
     }
     return result
 }

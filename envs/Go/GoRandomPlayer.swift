@@ -39,10 +39,20 @@ public protocol GoMoveGenerator: AnyObject {
     func generateMove(in game: GoGame, for color: GoColor) -> GoMove
     /// Called when a new game starts, so a generator can reset per-game state.
     func startGame(size: Int, komi: Double)
+    /// Stones this generator judges dead in `game`'s position (GTP `final_score`,
+    /// `final_status_list`); none means every stone counts as alive (Tromp–Taylor).
+    func deadStones(in game: GoGame) -> [GoPoint]
+    /// The clock for both colours (GTP `time_settings`, `kgs-time_settings`).
+    func setClock(_ clock: GoClock)
+    /// GTP `time_left`: seconds and byo-yomi stones (0 in main time) left for `color`.
+    func updateClock(color: GoColor, secondsLeft: Double, stonesLeft: Int)
 }
 
 extension GoMoveGenerator {
     public func startGame(size: Int, komi: Double) {}
+    public func deadStones(in game: GoGame) -> [GoPoint] { [] }
+    public func setClock(_ clock: GoClock) {}
+    public func updateClock(color: GoColor, secondsLeft: Double, stonesLeft: Int) {}
 }
 
 /// The baseline: uniformly random among legal moves that do not fill one of its own
