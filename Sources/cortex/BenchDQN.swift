@@ -87,21 +87,30 @@ struct BenchDQN: ParsableCommand {
         // 2 threads, takes 2.75 ms on this machine kind.
         let pytorchStep = 2.75e-3
         print("DQN (batch 32, Double DQN, Huber, \(config.optimizer.rawValue), \(common.threads) thread(s))")
-        print(String(format: "  MinAtar net 4×10×10:  %8.0f updates/s  (%.3f ms; PyTorch reference 2.75 ms → %.1f× faster)",
-                     1 / minAtar, minAtar * 1000, pytorchStep / minAtar))
+        print(
+            String(
+                format: "  MinAtar net 4×10×10:  %8.0f updates/s  (%.3f ms; PyTorch reference 2.75 ms → %.1f× faster)",
+                1 / minAtar, minAtar * 1000, pytorchStep / minAtar))
         print(String(format: "  Nature net 4×84×84:   %8.1f updates/s  (%.2f ms)", 1 / nature, nature * 1000))
         let replayKind = "\(config.prioritized ? "prioritized" : "uniform") replay, \(config.nSteps)-step returns"
-        print("  training loop, Breakout grid, defaults (\(replayKind)): "
-              + String(format: "%.0f frames/s (one update per frame; %.3f ms of CPU per frame over all threads)", loopRate, cpuPerFrame * 1000))
+        print(
+            "  training loop, Breakout grid, defaults (\(replayKind)): "
+                + String(
+                    format: "%.0f frames/s (one update per frame; %.3f ms of CPU per frame over all threads)", loopRate,
+                    cpuPerFrame * 1000))
         // PQN's loop on the same machine in the same run (its Breakout preset).
         let pqn = try benchPQNLoop(frames: 20 * frames, seed: common.seed)
-        print("  PQN training loop, Breakout grid, preset (128 envs × 32 steps, 2 × 32 minibatches of 128): "
-              + String(format: "%.0f frames/s (%.3f ms of CPU per frame; %.1f× the DQN loop)", pqn.framesPerSecond,
-                       pqn.cpuMillisecondsPerFrame, pqn.framesPerSecond / loopRate))
+        print(
+            "  PQN training loop, Breakout grid, preset (128 envs × 32 steps, 2 × 32 minibatches of 128): "
+                + String(
+                    format: "%.0f frames/s (%.3f ms of CPU per frame; %.1f× the DQN loop)", pqn.framesPerSecond,
+                    pqn.cpuMillisecondsPerFrame, pqn.framesPerSecond / loopRate))
         if common.json {
-            printJSON(["minatar_updates_per_s": 1 / minAtar, "nature_updates_per_s": 1 / nature,
-                       "loop_frames_per_s": loopRate, "loop_cpu_ms_per_frame": cpuPerFrame * 1000, "threads": common.threads,
-                       "pqn_loop_frames_per_s": pqn.framesPerSecond, "pqn_loop_cpu_ms_per_frame": pqn.cpuMillisecondsPerFrame])
+            printJSON([
+                "minatar_updates_per_s": 1 / minAtar, "nature_updates_per_s": 1 / nature,
+                "loop_frames_per_s": loopRate, "loop_cpu_ms_per_frame": cpuPerFrame * 1000, "threads": common.threads,
+                "pqn_loop_frames_per_s": pqn.framesPerSecond, "pqn_loop_cpu_ms_per_frame": pqn.cpuMillisecondsPerFrame
+            ])
         }
     }
 }

@@ -46,24 +46,33 @@ struct BenchGo: ParsableCommand {
         let gamesPerSecond = Double(games) / plain.seconds
         let planesPerSecond = Double(withPlanes.moves) / withPlanes.seconds
         let planeCount = GoBoard.planeCount(historyLength: history)
-        print(String(format: "random play:             %10.0f moves/s  %7.1f games/s  (%.1f moves/game)",
-                     movesPerSecond, gamesPerSecond, Double(plain.moves) / Double(games)))
+        print(
+            String(
+                format: "random play:             %10.0f moves/s  %7.1f games/s  (%.1f moves/game)",
+                movesPerSecond, gamesPerSecond, Double(plain.moves) / Double(games)))
         print(String(format: "with %2d×%d×%d planes:     %10.0f moves/s", planeCount, size, size, planesPerSecond))
         if size == 19 {
-            print(String(format: "vs OpenSpiel C++ Go:     %10.2f×  (103,600 moves/s); with planes %.2f× (28,100 moves/s)",
-                         movesPerSecond / BenchGo.openSpielMovesPerSecond,
-                         planesPerSecond / BenchGo.openSpielMovesPerSecondWithTensor))
+            print(
+                String(
+                    format: "vs OpenSpiel C++ Go:     %10.2f×  (103,600 moves/s); with planes %.2f× (28,100 moves/s)",
+                    movesPerSecond / BenchGo.openSpielMovesPerSecond,
+                    planesPerSecond / BenchGo.openSpielMovesPerSecondWithTensor))
         }
-        var object: [String: Any] = ["moves_per_s": movesPerSecond.rounded(), "games_per_s": (gamesPerSecond * 10).rounded() / 10,
-                                     "moves_per_s_with_planes": planesPerSecond.rounded(), "size": size,
-                                     "moves_per_game": Double(plain.moves) / Double(games), "planes": planeCount]
+        var object: [String: Any] = [
+            "moves_per_s": movesPerSecond.rounded(), "games_per_s": (gamesPerSecond * 10).rounded() / 10,
+            "moves_per_s_with_planes": planesPerSecond.rounded(), "size": size,
+            "moves_per_game": Double(plain.moves) / Double(games), "planes": planeCount
+        ]
         if searchPlayouts > 0 {
             let one = searchSpeed(threads: 1)
             print(String(format: "MCTS, 1 thread:          %10.0f playouts/s", one))
             object["mcts_playouts_per_s_1_thread"] = one.rounded()
             if common.threads > 1 {
                 let many = searchSpeed(threads: common.threads)
-                print(String(format: "MCTS, %d threads:         %10.0f playouts/s  (%.2f× one thread)", common.threads, many, many / one))
+                print(
+                    String(
+                        format: "MCTS, %d threads:         %10.0f playouts/s  (%.2f× one thread)", common.threads, many,
+                        many / one))
                 object["mcts_playouts_per_s_threads"] = many.rounded()
                 object["threads"] = common.threads
             }

@@ -10,13 +10,19 @@ import Recipes
 /// `cortex eval vit|lenet --checkpoint FILE`: test accuracy of an image classifier.
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Evaluate a trained model: a DQN agent on its game (mean, std, min, max return), a Go agent against the random player, or an image classifier (accuracy, per class, confusion matrix).")
+        abstract:
+            "Evaluate a trained model: a DQN agent on its game (mean, std, min, max return), a Go agent against the random player, or an image classifier (accuracy, per class, confusion matrix)."
+    )
 
-    @Argument(help: "What to evaluate: a game (\(Games.names.joined(separator: ", "))), go, an image model (vit, lenet) or text.",
-              completion: .list(Eval.targets))
+    @Argument(
+        help:
+            "What to evaluate: a game (\(Games.names.joined(separator: ", "))), go, an image model (vit, lenet) or text.",
+        completion: .list(Eval.targets))
     var target: String
     static let targets = Games.names + ["go", "vit", "lenet", "text"]
-    @Option(help: "Checkpoint written by `cortex train`.", completion: .file(extensions: ["safetensors"]), transform: ShippedModels.resolve)
+    @Option(
+        help: "Checkpoint written by `cortex train`.", completion: .file(extensions: ["safetensors"]),
+        transform: ShippedModels.resolve)
     var checkpoint: String
     @Option(help: "Evaluation episodes.")
     var episodes: Int = 100
@@ -50,8 +56,10 @@ struct Eval: ParsableCommand {
                 throw ValidationError("--eval-batches, --batch and --block must be at least 1")
             }
             Runtime.configure(threads: common.threads)
-            return try TextEvaluation(checkpoint: checkpoint, data: vision.data ?? ShippedModels.projectFile(TextTrainConfig.defaultCorpus),
-                                      batches: evalBatches, batchSize: batch, blockSize: block, json: common.json).run()
+            return try TextEvaluation(
+                checkpoint: checkpoint, data: vision.data ?? ShippedModels.projectFile(TextTrainConfig.defaultCorpus),
+                batches: evalBatches, batchSize: batch, blockSize: block, json: common.json
+            ).run()
         }
         if let kind = ImageModelKind(rawValue: target) {
             try reportingFailures("eval \(target)") {
@@ -60,9 +68,13 @@ struct Eval: ParsableCommand {
             return
         }
         guard Games.names.contains(target) else {
-            throw ValidationError("unknown evaluation target '\(target)'; expected one of \(Games.names.joined(separator: ", ")), go, vit, lenet, text")
+            throw ValidationError(
+                "unknown evaluation target '\(target)'; expected one of \(Games.names.joined(separator: ", ")), go, vit, lenet, text"
+            )
         }
-        guard FileManager.default.fileExists(atPath: checkpoint) else { throw CommandFailure("no such checkpoint: \(checkpoint)") }
+        guard FileManager.default.fileExists(atPath: checkpoint) else {
+            throw CommandFailure("no such checkpoint: \(checkpoint)")
+        }
         Runtime.configure(threads: common.threads)
         // A PQN checkpoint (its metadata says so) plays batched, 16 episodes at a time; a DQN one one by one.
         let pqn = PQNCheckpoint.isPQN(checkpoint) ? try PQNCheckpoint.loadNetwork(checkpoint) : nil
@@ -76,29 +88,43 @@ struct Eval: ParsableCommand {
         var returns: [Float] = []
         let onEpisode = { (index: Int, episode: DQNEvaluation.Episode) in
             returns.append(episode.totalReward)
-            progress.update(index + 1, metrics: [("return", Double(episode.totalReward)),
-                                                 ("mean", Double(returns.reduce(0, +) / Float(returns.count)))])
+            progress.update(
+                index + 1,
+                metrics: [
+                    ("return", Double(episode.totalReward)),
+                    ("mean", Double(returns.reduce(0, +) / Float(returns.count)))
+                ])
         }
         let results: DQNEvaluation.Results
         if let pqn {
             let settings = config
-            results = try PQNEvaluation.run(network: pqn.network, episodes: episodes, epsilon: epsilon, seed: common.seed,
-                                            maxSteps: maxSteps, make: { try DQNEnvironments.make(settings, seed: $0, maxSteps: $1) },
-                                            onEpisode: onEpisode)
+            results = try PQNEvaluation.run(
+                network: pqn.network, episodes: episodes, epsilon: epsilon, seed: common.seed,
+                maxSteps: maxSteps, make: { try DQNEnvironments.make(settings, seed: $0, maxSteps: $1) },
+                onEpisode: onEpisode)
         } else {
-            results = try DQNEvaluation.run(network: dqn!.network, config: config,
-                                            episodes: episodes, epsilon: epsilon, seed: common.seed, onEpisode: onEpisode)
+            results = try DQNEvaluation.run(
+                network: dqn!.network, config: config,
+                episodes: episodes, epsilon: epsilon, seed: common.seed, onEpisode: onEpisode)
         }
         progress.finish()
         let totals = results.episodes.map(\.totalReward)
         let (mean, std) = (results.meanReturn, results.stdReturn)
-        print("\(target) (\(config.observation)), \(episodes) episodes, ε = \(epsilon), sticky actions \(config.stickyActions):")
-        print(String(format: "  return mean %.2f  std %.2f  min %.0f  max %.0f", mean, std, totals.min()!, totals.max()!))
-        print(String(format: "  episode length mean %.0f; %d truncated at %d steps",
-                     Double(results.episodes.map(\.length).reduce(0, +)) / Double(episodes), results.truncatedCount, maxSteps))
+        print(
+            "\(target) (\(config.observation)), \(episodes) episodes, ε = \(epsilon), sticky actions \(config.stickyActions):"
+        )
+        print(
+            String(format: "  return mean %.2f  std %.2f  min %.0f  max %.0f", mean, std, totals.min()!, totals.max()!))
+        print(
+            String(
+                format: "  episode length mean %.0f; %d truncated at %d steps",
+                Double(results.episodes.map(\.length).reduce(0, +)) / Double(episodes), results.truncatedCount, maxSteps
+            ))
         if common.json {
-            printJSON(["episodes": episodes, "mean": Double(mean), "std": Double(std), "min": Double(totals.min()!),
-                       "max": Double(totals.max()!), "truncated": results.truncatedCount])
+            printJSON([
+                "episodes": episodes, "mean": Double(mean), "std": Double(std), "min": Double(totals.min()!),
+                "max": Double(totals.max()!), "truncated": results.truncatedCount
+            ])
         }
     }
 }
@@ -118,7 +144,8 @@ extension Eval {
         config.maxMoves = 0
         let progress = Progress(total: episodes, label: "go \(config.size)×\(config.size) games")
         var wins = 0.0
-        let result = GoEvaluation.versusRandom(network: network, config: config, games: episodes, seed: common.seed) { finished, margin in
+        let result = GoEvaluation.versusRandom(network: network, config: config, games: episodes, seed: common.seed) {
+            finished, margin in
             wins += margin > 0 ? 1 : margin == 0 ? 0.5 : 0
             progress.update(finished, metrics: [("win_rate", wins / Double(finished))])
         }
@@ -128,15 +155,25 @@ extension Eval {
         func score(_ margins: [Double]) -> Double { margins.map { $0 > 0 ? 1 : $0 == 0 ? 0.5 : 0 }.reduce(0, +) }
         let (low, high) = wilsonInterval(successes: Double(result.winRate) * Double(episodes), trials: episodes)
         let capped = result.lengths.filter { $0 >= config.moveCap }.count
-        print("go \(config.size)×\(config.size), komi \(komi), \(episodes) greedy games against the random player (agent trained on \(trainedSize)×\(trainedSize)):")
-        print(String(format: "  win rate %.1f%% [95%%: %.1f%%, %.1f%%]; as black %.1f/%d, as white %.1f/%d",
-                     100 * Double(result.winRate), 100 * low, 100 * high, score(black), black.count, score(white), white.count))
-        print(String(format: "  mean margin %+.1f; mean length %.0f moves; %d capped at %d moves",
-                     result.meanMargin, result.meanLength, capped, config.moveCap))
+        print(
+            "go \(config.size)×\(config.size), komi \(komi), \(episodes) greedy games against the random player (agent trained on \(trainedSize)×\(trainedSize)):"
+        )
+        print(
+            String(
+                format: "  win rate %.1f%% [95%%: %.1f%%, %.1f%%]; as black %.1f/%d, as white %.1f/%d",
+                100 * Double(result.winRate), 100 * low, 100 * high, score(black), black.count, score(white),
+                white.count))
+        print(
+            String(
+                format: "  mean margin %+.1f; mean length %.0f moves; %d capped at %d moves",
+                result.meanMargin, result.meanLength, capped, config.moveCap))
         if common.json {
-            printJSON(["games": episodes, "size": config.size, "win_rate": Double(result.winRate), "ci_low": low, "ci_high": high,
-                       "wins_as_black": score(black), "wins_as_white": score(white), "mean_margin": result.meanMargin,
-                       "mean_length": result.meanLength, "capped": capped])
+            printJSON([
+                "games": episodes, "size": config.size, "win_rate": Double(result.winRate), "ci_low": low,
+                "ci_high": high,
+                "wins_as_black": score(black), "wins_as_white": score(white), "mean_margin": result.meanMargin,
+                "mean_length": result.meanLength, "capped": capped
+            ])
         }
     }
 }

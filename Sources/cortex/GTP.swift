@@ -8,7 +8,9 @@ import Foundation
 struct GTPCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gtp",
-        abstract: "Play Go through GTP v2 on standard input and output: a trained agent (--checkpoint) or the random eye-preserving player.")
+        abstract:
+            "Play Go through GTP v2 on standard input and output: a trained agent (--checkpoint) or the random eye-preserving player."
+    )
 
     @OptionGroup var common: CommonOptions
 
@@ -18,7 +20,9 @@ struct GTPCommand: ParsableCommand {
     @Option(help: "Initial komi.")
     var komi = 7.5
 
-    @Option(help: "A `cortex train go` checkpoint whose agent plays (default: the random eye-preserving player).", completion: .file(extensions: ["safetensors"]), transform: ShippedModels.resolve)
+    @Option(
+        help: "A `cortex train go` checkpoint whose agent plays (default: the random eye-preserving player).",
+        completion: .file(extensions: ["safetensors"]), transform: ShippedModels.resolve)
     var checkpoint: String?
 
     @OptionGroup var search: GoSearchOptions
@@ -37,23 +41,28 @@ struct GTPCommand: ParsableCommand {
             }
         }
         if search.mcts {
-            let player = GoMCTSPlayer(config: search.config(threads: common.threads), threads: common.threads,
-                                      seed: common.seed)
+            let player = GoMCTSPlayer(
+                config: search.config(threads: common.threads), threads: common.threads,
+                seed: common.seed)
             // One progress line per move on stderr, where GTP controllers show engine output.
             player.onSearch = { result in
-                printError(String(format: "%@: win rate %.1f%%, %d playouts in %.2f s (%.0f/s), line %@",
-                                  result.move.vertex(size: player.search.size), 100 * result.winRate, result.playouts,
-                                  result.seconds, Double(result.playouts) / max(result.seconds, 1e-9),
-                                  result.principalVariation.map { $0.vertex(size: player.search.size) }.joined(separator: " ")))
+                printError(
+                    String(
+                        format: "%@: win rate %.1f%%, %d playouts in %.2f s (%.0f/s), line %@",
+                        result.move.vertex(size: player.search.size), 100 * result.winRate, result.playouts,
+                        result.seconds, Double(result.playouts) / max(result.seconds, 1e-9),
+                        result.principalVariation.map { $0.vertex(size: player.search.size) }.joined(separator: " ")))
             }
             generator = player
         }
-        let engine = GTPEngine(size: size, komi: komi, generator: generator,
-                               name: "Cortex", version: CortexCommand.configuration.version)
+        let engine = GTPEngine(
+            size: size, komi: komi, generator: generator,
+            name: "Cortex", version: CortexCommand.configuration.version)
         let stdout = FileHandle.standardOutput
         // FileHandle writes go straight to the descriptor: each response reaches the
         // controller at once, with no stdio buffering in between.
-        engine.run(readLine: { Swift.readLine(strippingNewline: true) },
-                   write: { stdout.write(Data($0.utf8)) })
+        engine.run(
+            readLine: { Swift.readLine(strippingNewline: true) },
+            write: { stdout.write(Data($0.utf8)) })
     }
 }

@@ -5,7 +5,9 @@ import Envs
 /// Flags of the tree-search player (`cortex gtp --mcts`), and the same settings spelled as a
 /// match engine: `cortex-mcts[:playouts=N,seconds=S,threads=T,batch=B,cpuct=C,rave=K,expand=E,resign=R]`.
 struct GoSearchOptions: ParsableArguments {
-    @Flag(help: "Play with Monte Carlo tree search over fast playouts (instead of a DQN checkpoint or the random player).")
+    @Flag(
+        help: "Play with Monte Carlo tree search over fast playouts (instead of a DQN checkpoint or the random player)."
+    )
     var mcts = false
 
     @Option(help: "MCTS playouts per move.")
@@ -22,7 +24,9 @@ struct GoSearchOptions: ParsableArguments {
 
     func validate() throws {
         guard playouts >= 1 else { throw ValidationError("--playouts must be at least 1, got \(playouts)") }
-        guard secondsPerMove >= 0 else { throw ValidationError("--seconds-per-move must be at least 0, got \(secondsPerMove)") }
+        guard secondsPerMove >= 0 else {
+            throw ValidationError("--seconds-per-move must be at least 0, got \(secondsPerMove)")
+        }
         if let batch, batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch)") }
         guard (0..<1).contains(resign) else { throw ValidationError("--resign must be in [0, 1), got \(resign)") }
     }
@@ -60,7 +64,9 @@ struct GoSearchOptions: ParsableArguments {
             case "expand": config.expandVisits = max(1, Int(value))
             case "resign": config.resignThreshold = Float(value)
             default:
-                throw ValidationError("engine '\(spec)': unknown option '\(parts[0])' (playouts, seconds, threads, batch, cpuct, rave, expand, resign)")
+                throw ValidationError(
+                    "engine '\(spec)': unknown option '\(parts[0])' (playouts, seconds, threads, batch, cpuct, rave, expand, resign)"
+                )
             }
         }
         config.batchSize = batch ?? defaultBatch(threads: threads)

@@ -42,10 +42,16 @@ struct MatchCommand: ParsableCommand {
     @Option(help: "Moves before a game is stopped and scored as it stands (default 2·size²).")
     var maxMoves: Int?
 
-    @Option(help: "Engine that judges every game ended by two passes: its `final_status_list dead` stones come off before Cortex counts by area (SGF RU[Chinese]), and its `final_score` is compared, e.g. \"gnugo --mode gtp --chinese-rules\". Without it, stones left on the board count as alive (RU[Tromp-Taylor]).")
+    @Option(
+        help:
+            "Engine that judges every game ended by two passes: its `final_status_list dead` stones come off before Cortex counts by area (SGF RU[Chinese]), and its `final_score` is compared, e.g. \"gnugo --mode gtp --chinese-rules\". Without it, stones left on the board count as alive (RU[Tromp-Taylor])."
+    )
     var referee: String?
 
-    @Flag(help: "After two passes, a clean-up phase: engines that know kgs-genmove_cleanup play on until two more passes, capturing dead stones.")
+    @Flag(
+        help:
+            "After two passes, a clean-up phase: engines that know kgs-genmove_cleanup play on until two more passes, capturing dead stones."
+    )
     var cleanup = false
 
     func validate() throws {
@@ -76,12 +82,18 @@ struct MatchCommand: ParsableCommand {
         // Always two players, even for the same command line: each keeps its own board.
         let second = try makePlayer(white, seed: common.seed &* 2 &+ 2)
         let judge = try referee.map { try GTPProcess(commandLine: $0) }
-        defer { first.close(); second.close(); judge?.close() }
+        defer {
+            first.close()
+            second.close()
+            judge?.close()
+        }
         if let sgfDir { try FileManager.default.createDirectory(atPath: sgfDir, withIntermediateDirectories: true) }
 
         // The same engine on both sides still needs two rows.
-        var tallies = black == white ? [Tally(name: black + " #1"), Tally(name: white + " #2")]
-                                     : [Tally(name: black), Tally(name: white)]
+        var tallies =
+            black == white
+            ? [Tally(name: black + " #1"), Tally(name: white + " #2")]
+            : [Tally(name: black), Tally(name: white)]
         var lengths: [Int] = []
         var illegal = 0, resignations = 0, capped = 0, draws = 0
         var compared = 0, agreed = 0
@@ -91,8 +103,9 @@ struct MatchCommand: ParsableCommand {
             let swap = g % 2 == 1
             let (bp, wp) = swap ? (second, first) : (first, second)
             let (bi, wi) = swap ? (1, 0) : (0, 1)
-            let played = try playRefereedGame(black: bp, white: wp, size: size, komi: komi, maxMoves: cap,
-                                              cleanup: cleanup)
+            let played = try playRefereedGame(
+                black: bp, white: wp, size: size, komi: komi, maxMoves: cap,
+                cleanup: cleanup)
             let game = played.game
             game.blackPlayer = tallies[bi].name
             game.whitePlayer = tallies[wi].name
@@ -104,7 +117,9 @@ struct MatchCommand: ParsableCommand {
             // The referee names the dead stones; they come off before the count (Chinese rules).
             var refereeNote = ""
             if let judge, game.board.isOver, !played.capped, game.decidedResult == nil {
-                let path = sgfPath ?? (NSTemporaryDirectory() as NSString)
+                let path =
+                    sgfPath
+                    ?? (NSTemporaryDirectory() as NSString)
                     .appendingPathComponent("cortex-referee-\(ProcessInfo.processInfo.processIdentifier).sgf")
                 let verdict = try judge.judge(game, path: path)
                 if sgfPath == nil { try? FileManager.default.removeItem(atPath: path) }
@@ -120,7 +135,8 @@ struct MatchCommand: ParsableCommand {
                     disagreements.append("game \(g + 1): Cortex \(game.result), referee \(verdict.score)")
                     // Keep the position for inspection when no directory was asked for.
                     if sgfPath == nil {
-                        let keep = (NSTemporaryDirectory() as NSString).appendingPathComponent("cortex-disagreement-\(g + 1).sgf")
+                        let keep = (NSTemporaryDirectory() as NSString).appendingPathComponent(
+                            "cortex-disagreement-\(g + 1).sgf")
                         try? SGF.write(game.record).write(toFile: keep, atomically: true, encoding: .utf8)
                     }
                 }
@@ -137,51 +153,73 @@ struct MatchCommand: ParsableCommand {
                 if margin == 0 { draws += 1 }
             }
             switch result.winner {
-            case .black?: tallies[bi].wins += 1; tallies[bi].winsAsBlack += 1
+            case .black?:
+                tallies[bi].wins += 1
+                tallies[bi].winsAsBlack += 1
             case .white?: tallies[wi].wins += 1
-            case nil: tallies[bi].wins += 0.5; tallies[wi].wins += 0.5; tallies[bi].winsAsBlack += 0.5
+            case nil:
+                tallies[bi].wins += 0.5
+                tallies[wi].wins += 0.5
+                tallies[bi].winsAsBlack += 0.5
             }
             tallies[bi].gamesAsBlack += 1
-            tallies[bi].seconds += played.thinkingSeconds.black; tallies[bi].moves += played.movesChosen.black
-            tallies[wi].seconds += played.thinkingSeconds.white; tallies[wi].moves += played.movesChosen.white
+            tallies[bi].seconds += played.thinkingSeconds.black
+            tallies[bi].moves += played.movesChosen.black
+            tallies[wi].seconds += played.thinkingSeconds.white
+            tallies[wi].moves += played.movesChosen.white
             if let sgfPath { try SGF.write(game.record).write(toFile: sgfPath, atomically: true, encoding: .utf8) }
-            printError("game \(g + 1)/\(games): black \(tallies[bi].name), white \(tallies[wi].name): \(result) "
-                       + "in \(game.moves.count) moves" + (played.note.map { " (\($0))" } ?? "") + refereeNote)
+            printError(
+                "game \(g + 1)/\(games): black \(tallies[bi].name), white \(tallies[wi].name): \(result) "
+                    + "in \(game.moves.count) moves" + (played.note.map { " (\($0))" } ?? "") + refereeNote)
         }
 
         // MARK: Table
         let averageLength = Double(lengths.reduce(0, +)) / Double(games)
         let width = max(24, tallies.map(\.name.count).max() ?? 0)
-        print("\(games) games, \(size)×\(size), komi \(komi), area scoring by Cortex"
-              + (judge != nil ? " after the referee's dead stones are removed" : " (Tromp–Taylor: stones left on the board count)")
-              + (cleanup ? ", clean-up phase" : ""))
-        print("engine".padding(toLength: width, withPad: " ", startingAt: 0)
-              + "    wins  win rate  95% interval      as black   avg margin  s/move")
+        print(
+            "\(games) games, \(size)×\(size), komi \(komi), area scoring by Cortex"
+                + (judge != nil
+                    ? " after the referee's dead stones are removed"
+                    : " (Tromp–Taylor: stones left on the board count)")
+                + (cleanup ? ", clean-up phase" : ""))
+        print(
+            "engine".padding(toLength: width, withPad: " ", startingAt: 0)
+                + "    wins  win rate  95% interval      as black   avg margin  s/move")
         var engineRows: [[String: Any]] = []
         for tally in tallies {
             let rate = tally.wins / Double(games)
             let (low, high) = wilsonInterval(successes: tally.wins, trials: games)
             let margin = tally.margins.isEmpty ? Double.nan : tally.margins.reduce(0, +) / Double(tally.margins.count)
-            print(tally.name.padding(toLength: width, withPad: " ", startingAt: 0)
-                  + String(format: "  %6.1f  %7.1f%%  [%5.1f%%, %5.1f%%]  %4.1f/%-4d  %+9.1f  %6.2f",
-                           tally.wins, 100 * rate, 100 * low, 100 * high, tally.winsAsBlack, tally.gamesAsBlack, margin,
-                           tally.seconds / Double(max(1, tally.moves))))
-            engineRows.append(["engine": tally.name, "wins": tally.wins, "win_rate": rate, "ci_low": low, "ci_high": high,
-                               "avg_margin": tally.margins.isEmpty ? NSNull() : margin as Any,
-                               "counted_games": tally.margins.count,
-                               "seconds_per_move": tally.seconds / Double(max(1, tally.moves))])
+            print(
+                tally.name.padding(toLength: width, withPad: " ", startingAt: 0)
+                    + String(
+                        format: "  %6.1f  %7.1f%%  [%5.1f%%, %5.1f%%]  %4.1f/%-4d  %+9.1f  %6.2f",
+                        tally.wins, 100 * rate, 100 * low, 100 * high, tally.winsAsBlack, tally.gamesAsBlack, margin,
+                        tally.seconds / Double(max(1, tally.moves))))
+            engineRows.append([
+                "engine": tally.name, "wins": tally.wins, "win_rate": rate, "ci_low": low, "ci_high": high,
+                "avg_margin": tally.margins.isEmpty ? NSNull() : margin as Any,
+                "counted_games": tally.margins.count,
+                "seconds_per_move": tally.seconds / Double(max(1, tally.moves))
+            ])
         }
-        print(String(format: "average game length %.1f moves; %d resigned, %d illegal-move forfeits, %d capped, %d draws",
-                     averageLength, resignations, illegal, capped, draws))
+        print(
+            String(
+                format: "average game length %.1f moves; %d resigned, %d illegal-move forfeits, %d capped, %d draws",
+                averageLength, resignations, illegal, capped, draws))
         if judge != nil {
-            print(String(format: "referee agreement: %d/%d counted games (%.1f%%)", agreed, compared,
-                         compared == 0 ? 0 : 100 * Double(agreed) / Double(compared)))
+            print(
+                String(
+                    format: "referee agreement: %d/%d counted games (%.1f%%)", agreed, compared,
+                    compared == 0 ? 0 : 100 * Double(agreed) / Double(compared)))
             for line in disagreements { print("  " + line) }
         }
         if common.json {
-            var object: [String: Any] = ["games": games, "size": size, "komi": komi, "engines": engineRows,
-                                         "avg_length": averageLength, "resignations": resignations,
-                                         "illegal_moves": illegal, "capped": capped, "draws": draws]
+            var object: [String: Any] = [
+                "games": games, "size": size, "komi": komi, "engines": engineRows,
+                "avg_length": averageLength, "resignations": resignations,
+                "illegal_moves": illegal, "capped": capped, "draws": draws
+            ]
             if judge != nil {
                 object["referee_compared"] = compared
                 object["referee_agreed"] = agreed

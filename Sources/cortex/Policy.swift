@@ -19,8 +19,10 @@ struct Policy {
     /// A trained DQN agent from a `cortex train <game>` checkpoint, acting greedily (or
     /// ε-greedily with `epsilon` > 0), and the environment it was trained on (its observation
     /// mode, frame stack and sticky actions) for `game`.
-    static func load(checkpoint path: String, game: String, epsilon: Float, seed: UInt64,
-                     maxSteps: Int) throws -> (policy: Policy, env: AnyEnvironment) {
+    static func load(
+        checkpoint path: String, game: String, epsilon: Float, seed: UInt64,
+        maxSteps: Int
+    ) throws -> (policy: Policy, env: AnyEnvironment) {
         // A PQN checkpoint (its metadata says so) or a DQN one: a network and the game settings.
         let config: DQNConfig, network: any UnaryLayer, name: String
         if PQNCheckpoint.isPQN(path) {

@@ -33,7 +33,9 @@ struct DQNTrainOptions: ParsableArguments {
     var algo: GameAlgorithm = .pqn
     @Option(help: "Frames (agent steps) to train for (DQN: 1,000,000; PQN: the game's preset).")
     var frames: Int?
-    @Option(help: "Resume from this checkpoint (--resume alone takes the run folder's last.safetensors).", completion: .file(extensions: ["safetensors"]))
+    @Option(
+        help: "Resume from this checkpoint (--resume alone takes the run folder's last.safetensors).",
+        completion: .file(extensions: ["safetensors"]))
     var resumeFrom: String?
     @Option(help: "Optimizer: adam or rmsprop (MinAtar's centered RMSprop).")
     var optimizer: DQNConfig.Optimizer?
@@ -55,7 +57,10 @@ struct DQNTrainOptions: ParsableArguments {
     var targetUpdate: Int?
     @Option(help: "Multi-step return length (default: the game's preset).")
     var nSteps: Int?
-    @Flag(inversion: .prefixedNo, help: "Prioritized replay (Schaul et al. 2016); --no-prioritized samples uniformly (default: the game's preset).")
+    @Flag(
+        inversion: .prefixedNo,
+        help:
+            "Prioritized replay (Schaul et al. 2016); --no-prioritized samples uniformly (default: the game's preset).")
     var prioritized: Bool?
     @Flag(help: "Dueling head (Wang et al. 2016).")
     var dueling = false
@@ -77,8 +82,10 @@ struct DQNTrainOptions: ParsableArguments {
     /// The first setting that cannot work, as one line.
     static func problem(of c: DQNConfig) -> String? {
         guard c.frames > 0, c.batchSize > 0, c.replayCapacity > c.batchSize, c.nSteps >= 1, c.targetUpdateEvery > 0,
-              c.evalEvery >= 0, c.evalEpisodes > 0 else {
-            return "--frames, --batch, --n-steps, --target-update, --eval-episodes must be positive and --replay larger than --batch"
+            c.evalEvery >= 0, c.evalEpisodes > 0
+        else {
+            return
+                "--frames, --batch, --n-steps, --target-update, --eval-episodes must be positive and --replay larger than --batch"
         }
         if !(c.learningRate > 0) { return "--lr must be positive, got \(c.learningRate)" }
         if let end = c.finalLearningRate, !(end >= 0) { return "--lr-end must be zero or positive, got \(end)" }
@@ -127,8 +134,9 @@ protocol GameTrainingCommand: ParsableCommand {
 
 extension GameTrainingCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(commandName: game,
-                             abstract: "Train a PQN or DQN agent on MinAtar \(game) (Young & Tian 2019), headless.")
+        CommandConfiguration(
+            commandName: game,
+            abstract: "Train a PQN or DQN agent on MinAtar \(game) (Young & Tian 2019), headless.")
     }
 
     func run() throws {
@@ -146,13 +154,30 @@ extension GameTrainingCommand {
         trainer.onMessage = { message in progress.message(message) }
         let summary = try trainer.run(shouldStop: { Interrupt.requested })
         progress.finish()
-        reportTraining(summary, folder: folder, json: options.common.json, extra: ["algo": "dqn", "preset": config.preset ?? NSNull()])
+        reportTraining(
+            summary, folder: folder, json: options.common.json,
+            extra: ["algo": "dqn", "preset": config.preset ?? NSNull()])
         if Interrupt.requested { throw ExitCode(130) }
     }
 }
 
-struct TrainBreakout: GameTrainingCommand { static let game = "breakout"; @OptionGroup var options: DQNTrainOptions }
-struct TrainSpaceInvaders: GameTrainingCommand { static let game = "space_invaders"; @OptionGroup var options: DQNTrainOptions }
-struct TrainFreeway: GameTrainingCommand { static let game = "freeway"; @OptionGroup var options: DQNTrainOptions }
-struct TrainAsterix: GameTrainingCommand { static let game = "asterix"; @OptionGroup var options: DQNTrainOptions }
-struct TrainSeaquest: GameTrainingCommand { static let game = "seaquest"; @OptionGroup var options: DQNTrainOptions }
+struct TrainBreakout: GameTrainingCommand {
+    static let game = "breakout"
+    @OptionGroup var options: DQNTrainOptions
+}
+struct TrainSpaceInvaders: GameTrainingCommand {
+    static let game = "space_invaders"
+    @OptionGroup var options: DQNTrainOptions
+}
+struct TrainFreeway: GameTrainingCommand {
+    static let game = "freeway"
+    @OptionGroup var options: DQNTrainOptions
+}
+struct TrainAsterix: GameTrainingCommand {
+    static let game = "asterix"
+    @OptionGroup var options: DQNTrainOptions
+}
+struct TrainSeaquest: GameTrainingCommand {
+    static let game = "seaquest"
+    @OptionGroup var options: DQNTrainOptions
+}

@@ -59,9 +59,10 @@ func trainPQN(game: String, options: DQNTrainOptions) throws {
     let folder = options.runFolder.out ?? "runs/\(game)-pqn-\(config.observation)-s\(config.seed)"
     let resumePath = options.resumePath(folder: folder)
     let trainer = try PQNTrainer(config: config, folder: folder, resume: resumePath)
-    printError("PQN, preset \(config.preset): \(config.envs) envs × \(config.rolloutSteps) steps per rollout, "
-               + "\(config.epochs) epochs × \(config.minibatches) minibatches of \(config.minibatchSize)"
-               + (config.timeBudget.map { ", time budget \(Progress.formatDuration($0))" } ?? ""))
+    printError(
+        "PQN, preset \(config.preset): \(config.envs) envs × \(config.rolloutSteps) steps per rollout, "
+            + "\(config.epochs) epochs × \(config.minibatches) minibatches of \(config.minibatchSize)"
+            + (config.timeBudget.map { ", time budget \(Progress.formatDuration($0))" } ?? ""))
     trainer.trainingRun.startLines(config: config).forEach(printError)
     if resumePath != nil { printError("resuming at frame \(trainer.state.frame)") }
     let progress = Progress(total: config.frames, label: "\(game) frames")
@@ -69,8 +70,9 @@ func trainPQN(game: String, options: DQNTrainOptions) throws {
     trainer.onMessage = { message in progress.message(message) }
     let summary = try trainer.run(shouldStop: { Interrupt.requested })
     progress.finish()
-    reportTraining(summary, folder: folder, json: options.common.json,
-                   extra: ["algo": "pqn", "preset": config.preset, "eval_return_best": Double(summary.evalReturnBest)])
+    reportTraining(
+        summary, folder: folder, json: options.common.json,
+        extra: ["algo": "pqn", "preset": config.preset, "eval_return_best": Double(summary.evalReturnBest)])
     if Interrupt.requested { throw ExitCode(130) }
 }
 
@@ -84,15 +86,24 @@ extension DQNTrainOptions {
 
 /// The closing lines of a game-training run (both algorithms), and its JSON with `extra` keys.
 func reportTraining(_ summary: DQNSummary, folder: String, json: Bool, extra: [String: Any]) {
-    printError("trained \(summary.frames) frames in \(summary.episodes) episodes at \(String(format: "%.0f", summary.framesPerSecond)) frames/s")
-    let lastEvaluation = summary.evalReturnMean.isNaN ? "none (--eval-every 0)" : String(format: "%.2f", summary.evalReturnMean)
-    printError("mean return of the last 100 training episodes: \(String(format: "%.2f", summary.trainReturnMean)); last evaluation: \(lastEvaluation)")
-    printError("checkpoints: \(summary.lastCheckpoint)\(summary.bestCheckpoint.map { ", best " + $0 } ?? ""); curve: \(folder)/curve.svg; logs: \(folder)")
+    printError(
+        "trained \(summary.frames) frames in \(summary.episodes) episodes at \(String(format: "%.0f", summary.framesPerSecond)) frames/s"
+    )
+    let lastEvaluation =
+        summary.evalReturnMean.isNaN ? "none (--eval-every 0)" : String(format: "%.2f", summary.evalReturnMean)
+    printError(
+        "mean return of the last 100 training episodes: \(String(format: "%.2f", summary.trainReturnMean)); last evaluation: \(lastEvaluation)"
+    )
+    printError(
+        "checkpoints: \(summary.lastCheckpoint)\(summary.bestCheckpoint.map { ", best " + $0 } ?? ""); curve: \(folder)/curve.svg; logs: \(folder)"
+    )
     if json {
-        let object: [String: Any] = ["frames": summary.frames, "eval_return_mean": Double(summary.evalReturnMean),
-                                     "train_return_mean": Double(summary.trainReturnMean), "frames_per_s": summary.framesPerSecond,
-                                     "checkpoint": summary.lastCheckpoint, "best_checkpoint": summary.bestCheckpoint ?? NSNull(),
-                                     "episodes": summary.episodes]
+        let object: [String: Any] = [
+            "frames": summary.frames, "eval_return_mean": Double(summary.evalReturnMean),
+            "train_return_mean": Double(summary.trainReturnMean), "frames_per_s": summary.framesPerSecond,
+            "checkpoint": summary.lastCheckpoint, "best_checkpoint": summary.bestCheckpoint ?? NSNull(),
+            "episodes": summary.episodes
+        ]
         printJSON(object.merging(extra) { _, new in new })
     }
 }

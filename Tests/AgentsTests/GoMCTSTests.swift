@@ -91,7 +91,12 @@ final class GoMCTSTests: XCTestCase {
         XCTAssertEqual(result.move, .play(GoPoint(column: 2, row: 2)))
         XCTAssertGreaterThan(result.winRate, 0.9)
         // The playout evaluator (tactical priors, RAVE) finds it as well.
-        let player = GoMCTSPlayer(config: { var c = GoMCTSConfig(); c.playouts = 500; return c }(), seed: 3)
+        let player = GoMCTSPlayer(
+            config: {
+                var c = GoMCTSConfig()
+                c.playouts = 500
+                return c
+            }(), seed: 3)
         player.startGame(size: 5, komi: 7.5)
         XCTAssertEqual(player.generateMove(in: game, for: .black), .play(GoPoint(column: 2, row: 2)))
     }
@@ -126,7 +131,12 @@ final class GoMCTSTests: XCTestCase {
         XCTAssertTrue(game.play(.play(GoPoint(column: 2, row: 2)), color: .black))
         XCTAssertEqual(game.board.capturedBy.black, 1)
         XCTAssertFalse(game.board.isLegal(.play(GoPoint(column: 1, row: 2)), color: .white))
-        let player = GoMCTSPlayer(config: { var c = GoMCTSConfig(); c.playouts = 300; return c }(), seed: 1)
+        let player = GoMCTSPlayer(
+            config: {
+                var c = GoMCTSConfig()
+                c.playouts = 300
+                return c
+            }(), seed: 1)
         player.startGame(size: 5, komi: 0.5)
         let move = player.generateMove(in: game, for: .white)
         XCTAssertEqual(player.lastResult!.visits[2 * 5 + 1], 0, "the ko retake got visits")

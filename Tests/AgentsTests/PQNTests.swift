@@ -19,7 +19,11 @@ struct ChainMDP: Environment {
     var observationShape: ObservationShape { ObservationShape(channels: Self.length, height: 3, width: 3) }
     var observationScale: Float { 1 }
 
-    mutating func reset(seed: UInt64?) { position = 0; steps = 0; isDone = false }
+    mutating func reset(seed: UInt64?) {
+        position = 0
+        steps = 0
+        isDone = false
+    }
 
     mutating func step(_ action: Int) -> StepResult {
         precondition(!isDone)
@@ -61,15 +65,18 @@ final class PQNTests: XCTestCase {
         let terminated = [false, true, false, false, false, false]
         let truncated = [false, false, false, true, false, false]
         let nextMaxQ: [Float] = [4, 100, 6, 10, 8, 2]
-        let returns = QLambda.returns(rewards: rewards, terminated: terminated, truncated: truncated, nextMaxQ: nextMaxQ,
-                                      steps: 3, envs: 2, gamma: 0.5, lambda: 0.5)
+        let returns = QLambda.returns(
+            rewards: rewards, terminated: terminated, truncated: truncated, nextMaxQ: nextMaxQ,
+            steps: 3, envs: 2, gamma: 0.5, lambda: 0.5)
         assertClose(returns, [2.75, 1, 3, 6, 6, 2])
         // λ = 0: one-step targets r + γ max Q′; λ = 1: discounted rewards bootstrapped at the rollout's end.
-        let oneStep = QLambda.returns(rewards: rewards, terminated: terminated, truncated: truncated, nextMaxQ: nextMaxQ,
-                                      steps: 3, envs: 2, gamma: 0.5, lambda: 0)
+        let oneStep = QLambda.returns(
+            rewards: rewards, terminated: terminated, truncated: truncated, nextMaxQ: nextMaxQ,
+            steps: 3, envs: 2, gamma: 0.5, lambda: 0)
         assertClose(oneStep, [3, 1, 3, 6, 6, 2])
-        let monteCarlo = QLambda.returns(rewards: rewards, terminated: terminated, truncated: truncated, nextMaxQ: nextMaxQ,
-                                         steps: 3, envs: 2, gamma: 0.5, lambda: 1)
+        let monteCarlo = QLambda.returns(
+            rewards: rewards, terminated: terminated, truncated: truncated, nextMaxQ: nextMaxQ,
+            steps: 3, envs: 2, gamma: 0.5, lambda: 1)
         assertClose(monteCarlo, [2.5, 1, 3, 6, 6, 2])
     }
 
@@ -78,11 +85,15 @@ final class PQNTests: XCTestCase {
     func testLayerNormQNetworkGradientsMatchFiniteDifferences() {
         var generator = RandomGenerator(seed: 3)
         let network = PQNNetwork(inputShape: [2, 5, 5], actionCount: 3, generator: &generator)
-        XCTAssertEqual(network.namedParameters().map(\.name),
-                       ["conv.weight", "conv.bias", "conv_norm.weight", "conv_norm.bias", "fc_hidden.weight",
-                        "fc_hidden.bias", "fc_norm.weight", "fc_norm.bias", "output.weight", "output.bias"])
-        XCTAssertEqual(network.namedParameters().map(\.tensor.shape),
-                       [[16, 2, 3, 3], [16], [16, 3, 3], [16, 3, 3], [128, 144], [128], [128], [128], [3, 128], [3]])
+        XCTAssertEqual(
+            network.namedParameters().map(\.name),
+            [
+                "conv.weight", "conv.bias", "conv_norm.weight", "conv_norm.bias", "fc_hidden.weight",
+                "fc_hidden.bias", "fc_norm.weight", "fc_norm.bias", "output.weight", "output.bias"
+            ])
+        XCTAssertEqual(
+            network.namedParameters().map(\.tensor.shape),
+            [[16, 2, 3, 3], [16], [16, 3, 3], [16, 3, 3], [128, 144], [128], [128], [128], [3, 128], [3]])
         // Move the affine LayerNorm parameters off 1 and 0 so their gradients are exercised too;
         // the biases move up by 1.5 so that few normalised values sit at a ReLU kink, where
         // finite differences and the (one-sided) derivative disagree.
@@ -126,7 +137,8 @@ final class PQNTests: XCTestCase {
     }
 
     func testPQNLearnsTheOptimalPolicyOfAChain() throws {
-        let trainer = try PQNTrainer(config: chainConfig(frames: 16_384), folder: temporaryFolder(), environment: makeChain)
+        let trainer = try PQNTrainer(
+            config: chainConfig(frames: 16_384), folder: temporaryFolder(), environment: makeChain)
         let summary = try trainer.run()
         XCTAssertEqual(summary.frames, 16_384)
         XCTAssertEqual(greedyActions(trainer.network), [1, 1, 1, 1], "right in every non-terminal state")
@@ -146,8 +158,9 @@ final class PQNTests: XCTestCase {
         XCTAssertEqual(first.state.frame, 1_024)
         let updates = first.state.updates
         XCTAssertEqual(updates, 1_024 / 64 * 2 * 4)
-        let resumed = try PQNTrainer(config: chainConfig(frames: 2_048), folder: folder,
-                                     resume: first.lastCheckpointPath, environment: makeChain)
+        let resumed = try PQNTrainer(
+            config: chainConfig(frames: 2_048), folder: folder,
+            resume: first.lastCheckpointPath, environment: makeChain)
         XCTAssertEqual(resumed.state.frame, 1_024, "continues from the saved frame count")
         XCTAssertEqual(resumed.state.episodes, first.state.episodes)
         XCTAssertEqual(resumed.optimizer.stepCount, updates, "Adam's step count comes back too")
@@ -169,8 +182,9 @@ final class PQNTests: XCTestCase {
             XCTAssertNil(config.problem, game)
             let folder = temporaryFolder()
             _ = try RunLogger(folder: folder, config: config)
-            let logged = try JSONDecoder().decode(PQNConfig.self,
-                                                  from: Data(contentsOf: URL(fileURLWithPath: folder + "/config.json")))
+            let logged = try JSONDecoder().decode(
+                PQNConfig.self,
+                from: Data(contentsOf: URL(fileURLWithPath: folder + "/config.json")))
             XCTAssertEqual(logged.presetFields, row, game)
             XCTAssertEqual(logged, config, game)
         }
@@ -181,20 +195,23 @@ final class PQNTests: XCTestCase {
         let folder = temporaryFolder()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try cortexExecutable())
-        process.arguments = ["train", "freeway", "--algo", "pqn", "--lambda", "0.5", "--frames", "8192",
-                             "--eval-every", "0", "--out", folder, "--threads", "1"]
+        process.arguments = [
+            "train", "freeway", "--algo", "pqn", "--lambda", "0.5", "--frames", "8192",
+            "--eval-every", "0", "--out", folder, "--threads", "1"
+        ]
         process.standardError = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         process.waitUntilExit()
         XCTAssertEqual(process.terminationStatus, 0)
-        let logged = try JSONDecoder().decode(PQNConfig.self,
-                                              from: Data(contentsOf: URL(fileURLWithPath: folder + "/config.json")))
+        let logged = try JSONDecoder().decode(
+            PQNConfig.self,
+            from: Data(contentsOf: URL(fileURLWithPath: folder + "/config.json")))
         var expected = PQNConfig(preset: "freeway")
         XCTAssertNotEqual(expected.lambda, 0.5)
-        expected.lambda = 0.5          // --lambda
-        expected.frames = 8192         // --frames
-        expected.evalEvery = 0         // --eval-every
+        expected.lambda = 0.5  // --lambda
+        expected.frames = 8192  // --frames
+        expected.evalEvery = 0  // --eval-every
         XCTAssertEqual(logged, expected)
         XCTAssertEqual(logged.preset, "freeway", "the logged config names the preset")
     }

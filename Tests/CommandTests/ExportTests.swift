@@ -26,7 +26,8 @@ final class ExportTests: XCTestCase {
 
     func testDQNWeightsOnlyKeepTheOnlineNetworkAndStillEvaluate() throws {
         try run([
-            "train", "breakout", "--algo", "dqn", "--frames", "400", "--learning-starts", "100", "--replay", "300", "--batch", "8",
+            "train", "breakout", "--algo", "dqn", "--frames", "400", "--learning-starts", "100", "--replay", "300",
+            "--batch", "8",
             "--eval-every", "0", "--threads", "1", "--out", folder + "/dqn"
         ])
         let out = folder + "/dqn.safetensors"

@@ -89,13 +89,18 @@ final class FuzzTests: XCTestCase {
 
     func testBadCheckpointsOfEveryKindGiveOneLine() throws {
         var counts: [String: Int] = [:]
-        let pqn = try train(["train", "breakout", "--envs", "8", "--rollout-steps", "8", "--minibatches", "2", "--frames", "128",
-                             "--eval-every", "0", "--threads", "1"], out: "pqn")
-        counts["pqn"] = try fuzz(pqn, command: { ["eval", "breakout", "--checkpoint", $0, "--episodes", "1", "--max-steps", "20"] },
-                                 name: "pqn")
+        let pqn = try train(
+            [
+                "train", "breakout", "--envs", "8", "--rollout-steps", "8", "--minibatches", "2", "--frames", "128",
+                "--eval-every", "0", "--threads", "1"
+            ], out: "pqn")
+        counts["pqn"] = try fuzz(
+            pqn, command: { ["eval", "breakout", "--checkpoint", $0, "--episodes", "1", "--max-steps", "20"] },
+            name: "pqn")
         let dqn = try train(
             [
-                "train", "breakout", "--algo", "dqn", "--frames", "300", "--learning-starts", "100", "--replay", "200", "--batch", "8",
+                "train", "breakout", "--algo", "dqn", "--frames", "300", "--learning-starts", "100", "--replay", "200",
+                "--batch", "8",
                 "--eval-every", "0", "--threads", "1"
             ], out: "dqn")
         counts["dqn"] = try fuzz(

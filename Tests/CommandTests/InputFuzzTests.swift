@@ -14,10 +14,15 @@ final class InputFuzzTests: XCTestCase {
     private func mutate(_ bytes: [UInt8], protect: Int = 0) -> [UInt8] {
         var out = bytes
         switch generator.nextInt(below: 4) {
-        case 0: for _ in 0...generator.nextInt(below: 4) where out.count > protect {
-                out[protect + generator.nextInt(below: out.count - protect)] ^= UInt8(1 + generator.nextInt(below: 255)) }
-        case 1: for _ in 0...generator.nextInt(below: 4) where out.count > protect {
-                out[protect + generator.nextInt(below: out.count - protect)] = generator.nextInt(below: 2) == 0 ? 0 : 255 }
+        case 0:
+            for _ in 0...generator.nextInt(below: 4) where out.count > protect {
+                out[protect + generator.nextInt(below: out.count - protect)] ^= UInt8(1 + generator.nextInt(below: 255))
+            }
+        case 1:
+            for _ in 0...generator.nextInt(below: 4) where out.count > protect {
+                out[protect + generator.nextInt(below: out.count - protect)] =
+                    generator.nextInt(below: 2) == 0 ? 0 : 255
+            }
         case 2: out = Array(out.prefix(generator.nextInt(below: out.count + 1)))
         default:
             let at = generator.nextInt(below: out.count + 1)
@@ -42,7 +47,10 @@ final class InputFuzzTests: XCTestCase {
             let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
             for _ in 0..<400 {
                 try Data(mutate(bytes)).write(to: URL(fileURLWithPath: path))
-                do { _ = try PixelImage.read(path: path); outcomes[0] += 1 } catch is DataError { outcomes[1] += 1 }
+                do {
+                    _ = try PixelImage.read(path: path)
+                    outcomes[0] += 1
+                } catch is DataError { outcomes[1] += 1 }
             }
         }
         XCTAssertGreaterThan(outcomes[1], 100, "most mutations are refused: \(outcomes)")
@@ -54,7 +62,9 @@ final class InputFuzzTests: XCTestCase {
         try labels.write(to: folder + "/labels")
         for _ in 0..<600 {
             try Data(mutate(images.encoded())).write(to: URL(fileURLWithPath: folder + "/images"))
-            do { _ = try ImageDataset.idx(imagesPath: folder + "/images", labelsPath: folder + "/labels") } catch is DataError {}
+            do {
+                _ = try ImageDataset.idx(imagesPath: folder + "/images", labelsPath: folder + "/labels")
+            } catch is DataError {}
         }
     }
 
@@ -76,8 +86,10 @@ final class InputFuzzTests: XCTestCase {
 
     func testGTPLinesAlwaysGetAnAnswer() {
         let engine = GTPEngine(size: 9, generator: GoRandomPlayer(seed: 1))
-        let lines = ["boardsize 9", "clear_board", "play b e5", "genmove w", "komi 6.5", "undo", "showboard", "final_score",
-                     "list_commands", "loadsgf x.sgf", "fixed_handicap 4", "play w pass", "time_settings 10 5 1"]
+        let lines = [
+            "boardsize 9", "clear_board", "play b e5", "genmove w", "komi 6.5", "undo", "showboard", "final_score",
+            "list_commands", "loadsgf x.sgf", "fixed_handicap 4", "play w pass", "time_settings 10 5 1"
+        ]
         var answered = 0
         for _ in 0..<3_000 {
             let base = Array(lines[generator.nextInt(below: lines.count)].utf8)

@@ -45,7 +45,8 @@ final class PresetTests: XCTestCase {
             .path
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let base = [
-            "train", "breakout", "--algo", "dqn", "--frames", "300", "--learning-starts", "100", "--replay", "200", "--batch", "8",
+            "train", "breakout", "--algo", "dqn", "--frames", "300", "--learning-starts", "100", "--replay", "200",
+            "--batch", "8",
             "--eval-every", "0", "--threads", "1"
         ]
         func logged(_ extra: [String], _ name: String) throws -> [String: NSObject] {

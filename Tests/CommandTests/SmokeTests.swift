@@ -73,15 +73,20 @@ final class SmokeTests: XCTestCase {
 
     func testPQNTrainsEvaluatesAndResumes() throws {
         let out = folder + "/pqn"
-        let tiny = ["train", "breakout", "--envs", "8", "--rollout-steps", "8", "--minibatches", "2", "--eval-every", "256",
-                    "--eval-episodes", "2", "--out", out, "--threads", "1", "--json"]
+        let tiny = [
+            "train", "breakout", "--envs", "8", "--rollout-steps", "8", "--minibatches", "2", "--eval-every", "256",
+            "--eval-episodes", "2", "--out", out, "--threads", "1", "--json"
+        ]
         let trained = try lastJSON(try cortex(tiny + ["--frames", "256"]).stdout)
         XCTAssertEqual(trained["frames"] as? Int, 256, "four rollouts of 8 × 8 frames")
         XCTAssertEqual(trained["algo"] as? String, "pqn")
         let resumed = try lastJSON(try cortex(tiny + ["--frames", "512", "--resume"]).stdout)
         XCTAssertEqual(resumed["frames"] as? Int, 512)
-        let evaluated = try lastJSON(try cortex(["eval", "breakout", "--checkpoint", out + "/last.safetensors",
-                                                 "--episodes", "2", "--max-steps", "200", "--json"]).stdout)
+        let evaluated = try lastJSON(
+            try cortex([
+                "eval", "breakout", "--checkpoint", out + "/last.safetensors",
+                "--episodes", "2", "--max-steps", "200", "--json"
+            ]).stdout)
         XCTAssertNotNil(evaluated["mean"] as? Double, "\(evaluated)")
     }
 

@@ -61,12 +61,14 @@ final class TrainingRunTests: XCTestCase {
     }
 
     func testHalfWrittenCheckpointsOfADeadRunAreRemoved() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cortex-stale-\(UUID().uuidString)").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cortex-stale-\(UUID().uuidString)")
+            .path
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         // pid 4,999,999 is above the largest pid_max Linux allows (2²² = 4,194,304): no such
         // process; the parent process of this test is alive.
-        let dead = folder + "/.last.safetensors.tmp-4999999-17", alive = folder + "/.best.safetensors.tmp-\(getppid())-3"
+        let dead = folder + "/.last.safetensors.tmp-4999999-17",
+            alive = folder + "/.best.safetensors.tmp-\(getppid())-3"
         let kept = folder + "/notes.tmp-1-1"
         for path in [dead, alive, kept] { FileManager.default.createFile(atPath: path, contents: Data([1])) }
         _ = try TrainingRun(folder: folder, config: Settings())

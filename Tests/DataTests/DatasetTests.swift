@@ -171,12 +171,17 @@ final class ImpossibleIDXTests: XCTestCase {
     func testHeadersBeyondTheFileAndEmptySets() throws {
         let directory = try makeTemporaryDirectory(self)
         func header(_ magic: UInt32, _ extents: [UInt32]) -> [UInt8] {
-            ([magic] + extents).flatMap { v in [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)] }
+            ([magic] + extents).flatMap { v in
+                [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)]
+            }
         }
         // 2²⁰ images of 1024×1024: 2⁴⁰ bytes claimed, 100 present.
-        try writeFile(header(0x803, [1 << 20, 1 << 10, 1 << 10]) + [UInt8](repeating: 0, count: 100), "\(directory)/huge-images")
+        try writeFile(
+            header(0x803, [1 << 20, 1 << 10, 1 << 10]) + [UInt8](repeating: 0, count: 100), "\(directory)/huge-images")
         try writeFile(header(0x801, [1 << 20]) + [UInt8](repeating: 0, count: 100), "\(directory)/huge-labels")
-        XCTAssertThrowsError(try ImageDataset.idx(imagesPath: "\(directory)/huge-images", labelsPath: "\(directory)/huge-labels")) {
+        XCTAssertThrowsError(
+            try ImageDataset.idx(imagesPath: "\(directory)/huge-images", labelsPath: "\(directory)/huge-labels")
+        ) {
             XCTAssertTrue("\($0)".contains("huge-images"), "\($0)")
         }
         // 2³⁰ images of 1024×1024 overflow the sanity bound of the header itself.
@@ -186,7 +191,9 @@ final class ImpossibleIDXTests: XCTestCase {
         }
         try writeFile(header(0x803, [0, 28, 28]), "\(directory)/empty-images")
         try writeFile(header(0x801, [0]), "\(directory)/empty-labels")
-        XCTAssertThrowsError(try ImageDataset.idx(imagesPath: "\(directory)/empty-images", labelsPath: "\(directory)/empty-labels")) {
+        XCTAssertThrowsError(
+            try ImageDataset.idx(imagesPath: "\(directory)/empty-images", labelsPath: "\(directory)/empty-labels")
+        ) {
             XCTAssertTrue("\($0)".contains("no images"), "\($0)")
         }
     }

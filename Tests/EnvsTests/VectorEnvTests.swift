@@ -38,8 +38,9 @@ final class VectorEnvTests: XCTestCase {
                     XCTAssertEqual(final, copies[i].observation(), "final observation, step \(step) env \(i)")
                     copies[i].reset(seed: nil)
                 }
-                XCTAssertEqual(Array(batch[(i * size)..<((i + 1) * size)]), copies[i].observation(),
-                               "observation of env \(i) at step \(step) (after autoreset when the episode ended)")
+                XCTAssertEqual(
+                    Array(batch[(i * size)..<((i + 1) * size)]), copies[i].observation(),
+                    "observation of env \(i) at step \(step) (after autoreset when the episode ended)")
             }
         }
         XCTAssertGreaterThan(ends.terminated, 0, "the run must contain terminations")

@@ -1,6 +1,6 @@
+import Envs
 import Foundation
 import XCTest
-import Envs
 
 final class GTPTests: XCTestCase {
     func makeEngine(size: Int = 9) -> GTPEngine {
@@ -36,7 +36,7 @@ final class GTPTests: XCTestCase {
             ("undo", "=\n\n"),
             ("undo", "? cannot undo\n\n"),
             ("final_score", "= W+0.5\n\n"),  // empty board, komi 0.5
-            ("10 quit", "=10\n\n"),
+            ("10 quit", "=10\n\n")
         ]
         for (line, expected) in script {
             XCTAssertEqual(engine.respond(to: line), expected, "after \(line.debugDescription)")
@@ -140,7 +140,9 @@ final class GTPTests: XCTestCase {
             var left: (GoColor, Double, Int)?
             func generateMove(in game: GoGame, for color: GoColor) -> GoMove { .pass }
             func setClock(_ clock: GoClock) { self.clock = clock }
-            func updateClock(color: GoColor, secondsLeft: Double, stonesLeft: Int) { left = (color, secondsLeft, stonesLeft) }
+            func updateClock(color: GoColor, secondsLeft: Double, stonesLeft: Int) {
+                left = (color, secondsLeft, stonesLeft)
+            }
             func deadStones(in game: GoGame) -> [GoPoint] { [GoPoint(column: 0, row: 0)] }
         }
         let player = Clocked()

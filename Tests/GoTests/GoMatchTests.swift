@@ -1,7 +1,7 @@
-import Foundation
 import CortexTestSupport
-import XCTest
 import Envs
+import Foundation
+import XCTest
 
 /// Matches between built-in players, and against real programs when they are installed:
 /// GnuGo (Debian `gnugo`, in /usr/games) and the release `cortex` binary of this package.
@@ -11,7 +11,9 @@ final class GoMatchTests: XCTestCase {
         .deletingLastPathComponent().deletingLastPathComponent()
 
     func gnugoCommand(_ options: String) throws -> String {
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init) + ["/usr/games"]
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init) + [
+            "/usr/games"
+        ]
         where FileManager.default.isExecutableFile(atPath: dir + "/gnugo") {
             return dir + "/gnugo " + options
         }
@@ -39,9 +41,10 @@ final class GoMatchTests: XCTestCase {
             let name = "stubborn"
             func generateMove(in game: GoGame, for color: GoColor) -> GoMove { .play(GoPoint(column: 0, row: 0)) }
         }
-        let played = try playRefereedGame(black: LocalPlayer(generator: Stubborn()),
-                                          white: LocalPlayer(generator: GoRandomPlayer(seed: 3)),
-                                          size: 9, komi: 7.5, maxMoves: 100)
+        let played = try playRefereedGame(
+            black: LocalPlayer(generator: Stubborn()),
+            white: LocalPlayer(generator: GoRandomPlayer(seed: 3)),
+            size: 9, komi: 7.5, maxMoves: 100)
         XCTAssertEqual(played.game.result, .forfeit(winner: .white))
         XCTAssertEqual(played.game.moves.count, 2)
         XCTAssertNotNil(played.note)
@@ -49,14 +52,16 @@ final class GoMatchTests: XCTestCase {
 
     /// A scripted engine in a child process that resigns at once: the match records it.
     func testResigningEngineOverPipes() throws {
-        let script = #"while read -r line; do case "$line" in genmove*) printf '= resign\n\n';; quit*) printf '=\n\n'; exit;; *) printf '= \n\n';; esac; done"#
+        let script =
+            #"while read -r line; do case "$line" in genmove*) printf '= resign\n\n';; quit*) printf '=\n\n'; exit;; *) printf '= \n\n';; esac; done"#
         let path = NSTemporaryDirectory() + "cortex-resigner-\(ProcessInfo.processInfo.processIdentifier).sh"
         try script.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let engine = try GTPProcess(commandLine: "sh \(path)", name: "resigner")
         defer { engine.close() }
-        let played = try playRefereedGame(black: engine, white: LocalPlayer(generator: GoRandomPlayer(seed: 1)),
-                                          size: 9, komi: 7.5, maxMoves: 100)
+        let played = try playRefereedGame(
+            black: engine, white: LocalPlayer(generator: GoRandomPlayer(seed: 1)),
+            size: 9, komi: 7.5, maxMoves: 100)
         XCTAssertEqual(played.game.result, .resignation(winner: .white))
         XCTAssertEqual(played.game.record.result, "W+R")
         XCTAssertEqual(played.note, "black (resigner) resigned")
@@ -78,7 +83,9 @@ final class GoMatchTests: XCTestCase {
             try SGF.write(played.game.record).write(toFile: path, atomically: true, encoding: .utf8)
             try referee.send("loadsgf \(path)")
             let theirs = try referee.send("final_score")
-            XCTAssertEqual(GoResult(sgf: theirs), played.game.result, "size \(size): GnuGo \(theirs), Cortex \(played.game.result)")
+            XCTAssertEqual(
+                GoResult(sgf: theirs), played.game.result, "size \(size): GnuGo \(theirs), Cortex \(played.game.result)"
+            )
             results.insert(theirs)
         }
         XCTAssertGreaterThan(results.count, 2, "games should differ")
@@ -87,10 +94,12 @@ final class GoMatchTests: XCTestCase {
     /// GnuGo (level 0, the fastest) against the random player: every move passes the referee
     /// and the game completes with no protocol error.
     func testGameAgainstGnuGoCompletes() throws {
-        let gnugo = try GTPProcess(commandLine: try gnugoCommand("--mode gtp --level 0 --chinese-rules --capture-all-dead"))
+        let gnugo = try GTPProcess(
+            commandLine: try gnugoCommand("--mode gtp --level 0 --chinese-rules --capture-all-dead"))
         defer { gnugo.close() }
-        let played = try playRefereedGame(black: LocalPlayer(generator: GoRandomPlayer(seed: 4)), white: gnugo,
-                                          size: 9, komi: 7.5, maxMoves: 162)
+        let played = try playRefereedGame(
+            black: LocalPlayer(generator: GoRandomPlayer(seed: 4)), white: gnugo,
+            size: 9, komi: 7.5, maxMoves: 162)
         XCTAssertTrue(played.game.isOver, played.note ?? "")
         XCTAssertNotEqual(played.game.result, .forfeit(winner: .black))
         XCTAssertEqual(played.game.result.winner, .white, "GnuGo should beat random play")
@@ -116,8 +125,9 @@ final class GoMatchTests: XCTestCase {
         let board = try engine.send("showboard")
         XCTAssertEqual(board.split(separator: "\n").count, 11)
         // A whole game against the in-process random player, refereed move by move.
-        let played = try playRefereedGame(black: engine, white: LocalPlayer(generator: GoRandomPlayer(seed: 9)),
-                                          size: 9, komi: 7.5, maxMoves: 400)
+        let played = try playRefereedGame(
+            black: engine, white: LocalPlayer(generator: GoRandomPlayer(seed: 9)),
+            size: 9, komi: 7.5, maxMoves: 400)
         XCTAssertTrue(played.game.board.isOver, played.note ?? "")
         XCTAssertNil(played.game.decidedResult)
     }
@@ -129,7 +139,8 @@ final class GoMatchTests: XCTestCase {
     /// W+35.5. With B5 dead: black 9 + 36 = 45, white 9 + 27 = 36, 45 − 36 − 7.5 = B+1.5.
     /// GnuGo is required (CI installs it): a missing GnuGo fails this test rather than skipping.
     func testRefereeDeadStonesMakeTheCountAgreeWithGnuGo() throws {
-        let found = ((ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init) + ["/usr/games"])
+        let found =
+            ((ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init) + ["/usr/games"])
             .first { FileManager.default.isExecutableFile(atPath: $0 + "/gnugo") }
         guard let dir = found else { return XCTFail("gnugo is not installed (Debian package gnugo)") }
         let game = GoGame(size: 9, komi: 7.5)
@@ -159,7 +170,10 @@ final class GoMatchTests: XCTestCase {
             let name = "scripted"
             var moves: [GoMove], cleanupMoves: [GoMove]
             var cleanupCalls = 0
-            init(_ moves: [GoMove], cleanup: [GoMove]) { self.moves = moves; cleanupMoves = cleanup }
+            init(_ moves: [GoMove], cleanup: [GoMove]) {
+                self.moves = moves
+                cleanupMoves = cleanup
+            }
             func newGame(size: Int, komi: Double) {}
             func play(_ move: GoMove, color: GoColor) {}
             func generateMove(for color: GoColor) -> GoMove { moves.isEmpty ? .pass : moves.removeFirst() }
@@ -173,8 +187,12 @@ final class GoMatchTests: XCTestCase {
         let white = Scripted([], cleanup: [])
         let played = try playRefereedGame(black: black, white: white, size: 5, komi: 0.5, maxMoves: 50, cleanup: true)
         // B C3, W pass, B pass: over; clean-up: W pass, B A5, W pass, B pass.
-        XCTAssertEqual(played.game.moves.map(\.move), [.play(GoPoint(column: 2, row: 2)), .pass, .pass,
-                                                       .pass, .play(GoPoint(column: 0, row: 0)), .pass, .pass])
+        XCTAssertEqual(
+            played.game.moves.map(\.move),
+            [
+                .play(GoPoint(column: 2, row: 2)), .pass, .pass,
+                .pass, .play(GoPoint(column: 0, row: 0)), .pass, .pass
+            ])
         XCTAssertEqual(black.cleanupCalls, 2)
         XCTAssertEqual(white.cleanupCalls, 2)
         XCTAssertEqual(played.game.result, .score(margin: 24.5))

@@ -15,21 +15,32 @@ extension DQNTrainingState {
         if trainCurve.last.map({ Float(frame) - $0[0] >= spacing }) ?? true {
             trainCurve.append([Float(frame), recentReturnMean])
         }
-        try? logger.log(step: frame, [("charts/episodic_return", Double(episodeReturn)),
-                                      ("charts/episodic_length", Double(length)),
-                                      ("charts/return_mean_100", Double(recentReturnMean))])
+        try? logger.log(
+            step: frame,
+            [
+                ("charts/episodic_return", Double(episodeReturn)),
+                ("charts/episodic_length", Double(length)),
+                ("charts/return_mean_100", Double(recentReturnMean))
+            ])
     }
 
     /// Records an evaluation at the current frame; returns the line to show and, when it is the
     /// best so far, the path the caller saves the best checkpoint to (the line already names it).
-    public mutating func recordEvaluation(_ results: DQNEvaluation.Results, maxSteps: Int,
-                                          logger: RunLogger) throws -> (message: String, bestPath: String?) {
+    public mutating func recordEvaluation(
+        _ results: DQNEvaluation.Results, maxSteps: Int,
+        logger: RunLogger
+    ) throws -> (message: String, bestPath: String?) {
         let mean = results.meanReturn
         lastEvalReturn = mean
         evalCurve.append([Float(frame), mean])
-        try logger.log(step: frame, [("eval/return_mean", Double(mean)), ("eval/return_std", Double(results.stdReturn)),
-                                     ("eval/truncated", Double(results.truncatedCount))])
-        var message = "eval at \(frame) frames: mean return \(String(format: "%.2f", mean)) over \(results.episodes.count) episodes"
+        try logger.log(
+            step: frame,
+            [
+                ("eval/return_mean", Double(mean)), ("eval/return_std", Double(results.stdReturn)),
+                ("eval/truncated", Double(results.truncatedCount))
+            ])
+        var message =
+            "eval at \(frame) frames: mean return \(String(format: "%.2f", mean)) over \(results.episodes.count) episodes"
         if results.truncatedCount > 0 { message += " (\(results.truncatedCount) truncated at \(maxSteps) steps)" }
         var best = bestEvalReturn.map(Double.init)
         guard TrainingRun.improves(Double(mean), on: &best) else { return (message, nil) }

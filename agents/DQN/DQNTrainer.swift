@@ -64,8 +64,11 @@ public final class DQNTrainer {
     /// refills for `learningStarts` frames.
     public init(config: DQNConfig, folder: String, resume: String? = nil) throws {
         guard config.frames > 0, config.batchSize > 0, config.replayCapacity > config.batchSize,
-              config.nSteps >= 1, config.targetUpdateEvery > 0, config.trainEvery > 0 else {
-            throw AgentError.invalidConfig("invalid DQN settings: frames, batch, replay capacity, n-steps, target and train intervals must be positive (capacity above the batch)")
+            config.nSteps >= 1, config.targetUpdateEvery > 0, config.trainEvery > 0
+        else {
+            throw AgentError.invalidConfig(
+                "invalid DQN settings: frames, batch, replay capacity, n-steps, target and train intervals must be positive (capacity above the batch)"
+            )
         }
         self.config = config
         environment = try DQNEnvironments.training(config)
@@ -74,15 +77,17 @@ public final class DQNTrainer {
         // With two threads for kernels (`Runtime.configure(threads:smallMatrices: true)`), the
         // target computation runs beside the online pass.
         agent.overlapTargets = Runtime.kernelThreads > 1 && Runtime.blasThreads == 1
-        replay = ReplayBuffer(capacity: config.replayCapacity, observationSize: shape.count,
-                              storage: config.observation == "pixels" ? .frames(stack: DQNEnvironments.frameStack) : .bits,
-                              prioritized: config.prioritized)
+        replay = ReplayBuffer(
+            capacity: config.replayCapacity, observationSize: shape.count,
+            storage: config.observation == "pixels" ? .frames(stack: DQNEnvironments.frameStack) : .bits,
+            prioritized: config.prioritized)
         state = DQNTrainingState(seed: config.seed)
         trainingRun = try TrainingRun(folder: folder, config: config, resumeFrom: resume)
         if let resume {
             let metadata = try DQNCheckpoint.load(resume, into: agent)
             guard let json = metadata[DQNCheckpoint.stateKey], let data = json.data(using: .utf8),
-                  let restored = try? JSONDecoder().decode(DQNTrainingState.self, from: data) else {
+                let restored = try? JSONDecoder().decode(DQNTrainingState.self, from: data)
+            else {
                 throw AgentError.badCheckpoint(path: resume, reason: "no training state in its metadata")
             }
             state = restored
@@ -120,8 +125,9 @@ public final class DQNTrainer {
             next.withUnsafeMutableBufferPointer { environment.writeObservation(into: $0) }
             observation.withUnsafeBufferPointer { o in
                 next.withUnsafeBufferPointer { n in
-                    replay.add(observation: o, action: action, reward: result.reward, nextObservation: n,
-                               terminated: result.terminated, truncated: result.truncated)
+                    replay.add(
+                        observation: o, action: action, reward: result.reward, nextObservation: n,
+                        terminated: result.terminated, truncated: result.truncated)
                 }
             }
             episodeReturn += result.reward
@@ -141,15 +147,17 @@ public final class DQNTrainer {
             // MARK: learn
             if state.frame >= max(config.learningStarts, learningStarts) && state.frame % config.trainEvery == 0 {
                 if config.prioritized {
-                    replay.samplePrioritized(into: &batch, beta: config.priorityBeta(atFrame: state.frame),
-                                             nSteps: config.nSteps, gamma: config.gamma, using: &state.generator)
+                    replay.samplePrioritized(
+                        into: &batch, beta: config.priorityBeta(atFrame: state.frame),
+                        nSteps: config.nSteps, gamma: config.gamma, using: &state.generator)
                 } else {
                     replay.sample(into: &batch, nSteps: config.nSteps, gamma: config.gamma, using: &state.generator)
                 }
                 agent.optimizer.learningRate = schedule.learningRate(at: state.frame - config.learningStarts)
                 let update = agent.update(batch)
                 if config.prioritized {
-                    replay.updatePriorities(indices: batch.indices, tdErrors: update.tdErrors, alpha: config.priorityAlpha)
+                    replay.updatePriorities(
+                        indices: batch.indices, tdErrors: update.tdErrors, alpha: config.priorityAlpha)
                 }
                 lossSum += Double(update.loss)
                 qSum += Double(update.meanQ)
@@ -162,17 +170,27 @@ public final class DQNTrainer {
                 let now = Date()
                 let rate = Double(state.frame - startFrame) / max(1e-9, now.timeIntervalSince(start))
                 if updatesSinceLog > 0 {
-                    try logger.log(step: state.frame, [("train/td_loss", lossSum / Double(updatesSinceLog)),
-                                                       ("train/mean_q", qSum / Double(updatesSinceLog)),
-                                                       ("train/epsilon", Double(epsilon)),
-                                                       ("train/frames_per_s", rate)])
+                    try logger.log(
+                        step: state.frame,
+                        [
+                            ("train/td_loss", lossSum / Double(updatesSinceLog)),
+                            ("train/mean_q", qSum / Double(updatesSinceLog)),
+                            ("train/epsilon", Double(epsilon)),
+                            ("train/frames_per_s", rate)
+                        ])
                 }
                 if now.timeIntervalSince(lastReport) >= 0.1 || state.frame == config.frames {
                     lastReport = now
-                    onProgress?(state.frame, [("return", Double(state.recentReturnMean)), ("eps", Double(epsilon)),
-                                              ("loss", updatesSinceLog > 0 ? lossSum / Double(updatesSinceLog) : .nan)])
+                    onProgress?(
+                        state.frame,
+                        [
+                            ("return", Double(state.recentReturnMean)), ("eps", Double(epsilon)),
+                            ("loss", updatesSinceLog > 0 ? lossSum / Double(updatesSinceLog) : .nan)
+                        ])
                 }
-                lossSum = 0; qSum = 0; updatesSinceLog = 0
+                lossSum = 0
+                qSum = 0
+                updatesSinceLog = 0
             }
             if state.frame % 100 == 0 && shouldStop() { break }
             if config.evalEvery > 0 && state.frame % config.evalEvery == 0 { try evaluateAndSave() }
@@ -186,15 +204,19 @@ public final class DQNTrainer {
         }
         try saveCheckpoint(to: lastCheckpointPath)
         try writeCurve()
-        try trainingRun.finish(metrics: [("train_return_mean_100", Double(state.recentReturnMean)),
-                                         ("eval_return_mean", Double(state.lastEvalReturn ?? .nan)),
-                                         ("eval_return_best", Double(state.bestEvalReturn ?? .nan))], step: state.frame)
+        try trainingRun.finish(
+            metrics: [
+                ("train_return_mean_100", Double(state.recentReturnMean)),
+                ("eval_return_mean", Double(state.lastEvalReturn ?? .nan)),
+                ("eval_return_best", Double(state.bestEvalReturn ?? .nan))
+            ], step: state.frame)
         let elapsed = Date().timeIntervalSince(start)
-        return DQNSummary(frames: state.frame, episodes: state.episodes, trainReturnMean: state.recentReturnMean,
-                          evalReturnMean: state.lastEvalReturn ?? .nan, evalReturnBest: state.bestEvalReturn ?? .nan,
-                          framesPerSecond: Double(state.frame - startFrame) / max(1e-9, elapsed),
-                          lastCheckpoint: lastCheckpointPath,
-                          bestCheckpoint: FileManager.default.fileExists(atPath: bestCheckpointPath) ? bestCheckpointPath : nil)
+        return DQNSummary(
+            frames: state.frame, episodes: state.episodes, trainReturnMean: state.recentReturnMean,
+            evalReturnMean: state.lastEvalReturn ?? .nan, evalReturnBest: state.bestEvalReturn ?? .nan,
+            framesPerSecond: Double(state.frame - startFrame) / max(1e-9, elapsed),
+            lastCheckpoint: lastCheckpointPath,
+            bestCheckpoint: FileManager.default.fileExists(atPath: bestCheckpointPath) ? bestCheckpointPath : nil)
     }
 
     private func finishEpisode(_ episodeReturn: Float, length: Int, truncated: Bool) {
@@ -202,8 +224,9 @@ public final class DQNTrainer {
     }
 
     private func evaluateAndSave() throws {
-        let results = try DQNEvaluation.run(network: agent.online, config: config, episodes: config.evalEpisodes,
-                                            epsilon: config.evalEpsilon, seed: config.seed &+ 1_000_003 &+ UInt64(state.frame))
+        let results = try DQNEvaluation.run(
+            network: agent.online, config: config, episodes: config.evalEpisodes,
+            epsilon: config.evalEpsilon, seed: config.seed &+ 1_000_003 &+ UInt64(state.frame))
         try trainingRun.logHistograms(of: agent.online, step: state.frame)
         let (message, bestPath) = try state.recordEvaluation(results, maxSteps: config.evalMaxSteps, logger: logger)
         if let bestPath { try saveCheckpoint(to: bestPath) }
@@ -218,20 +241,27 @@ public final class DQNTrainer {
 
     /// The learning curve as an SVG plot (`curve.svg`) and CSV (`curve.csv`) in the run folder.
     private func writeCurve() throws {
-        try Self.writeCurve(trainCurve: state.trainCurve, evalCurve: state.evalCurve,
-                            title: "\(config.game) (\(config.observation))", evalEpsilon: config.evalEpsilon, folder: logger)
+        try Self.writeCurve(
+            trainCurve: state.trainCurve, evalCurve: state.evalCurve,
+            title: "\(config.game) (\(config.observation))", evalEpsilon: config.evalEpsilon, folder: logger)
     }
 
     /// Writes `curve.svg` and `curve.csv` of (frame, value) points into `folder`'s run folder.
-    public static func writeCurve(trainCurve: [[Float]], evalCurve: [[Float]], title: String, evalEpsilon: Float,
-                                  folder: RunLogger) throws {
+    public static func writeCurve(
+        trainCurve: [[Float]], evalCurve: [[Float]], title: String, evalEpsilon: Float,
+        folder: RunLogger
+    ) throws {
         let train = trainCurve.map { ($0[0], $0[1]) }.filter { !$0.1.isNaN }
         let eval = evalCurve.map { ($0[0], $0[1]) }
-        let svg = LinePlot(title: "\(title): return vs frames",
-                           xLabel: "frames", yLabel: "return",
-                           series: [.init(name: "train, mean of last 100 episodes", points: train, color: "#1f77b4"),
-                                    .init(name: "evaluation (ε = \(evalEpsilon))", points: eval, color: "#d62728", markers: true)])
-            .svg()
+        let svg = LinePlot(
+            title: "\(title): return vs frames",
+            xLabel: "frames", yLabel: "return",
+            series: [
+                .init(name: "train, mean of last 100 episodes", points: train, color: "#1f77b4"),
+                .init(name: "evaluation (ε = \(evalEpsilon))", points: eval, color: "#d62728", markers: true)
+            ]
+        )
+        .svg()
         try svg.write(toFile: folder.path("curve.svg"), atomically: true, encoding: .utf8)
         var csv = "frame,train_return_mean_100,eval_return_mean\n"
         for (x, y) in train { csv += "\(Int(x)),\(y),\n" }

@@ -7,9 +7,11 @@ import Foundation
 /// playing episodes `i`, `i + parallel`, … so every episode count is reached without favouring
 /// short episodes. Results come back in episode order, in the DQN's result type.
 public enum PQNEvaluation {
-    public static func run(network: PQNNetwork, episodes: Int, epsilon: Float, seed: UInt64, maxSteps: Int,
-                           parallel: Int = 16, make: PQNTrainer.EnvironmentMaker,
-                           onEpisode: ((Int, DQNEvaluation.Episode) -> Void)? = nil) throws -> DQNEvaluation.Results {
+    public static func run(
+        network: PQNNetwork, episodes: Int, epsilon: Float, seed: UInt64, maxSteps: Int,
+        parallel: Int = 16, make: PQNTrainer.EnvironmentMaker,
+        onEpisode: ((Int, DQNEvaluation.Episode) -> Void)? = nil
+    ) throws -> DQNEvaluation.Results {
         let count = min(parallel, episodes)
         var envs: [AnyEnvironment] = []
         for i in 0..<count {
@@ -20,7 +22,7 @@ public enum PQNEvaluation {
         let shape = envs[0].observationShape, D = shape.count, A = envs[0].actionCount
         var generator = RandomGenerator(seed: seed)
         var results = [DQNEvaluation.Episode?](repeating: nil, count: episodes)
-        var current = Array(0..<count)                 // episode index each environment plays
+        var current = Array(0..<count)  // episode index each environment plays
         var totals = [Float](repeating: 0, count: count), lengths = [Int](repeating: 0, count: count)
         var playing = Array(0..<count)
         var finished = 0
@@ -29,8 +31,9 @@ public enum PQNEvaluation {
             for (row, e) in playing.enumerated() {
                 envs[e].writeObservation(into: UnsafeMutableBufferPointer(start: input.pointer + row * D, count: D))
             }
-            let batch = Tensor(shape: [playing.count] + shape.dimensions,
-                               storage: playing.count == count ? input : Self.prefix(input, playing.count * D))
+            let batch = Tensor(
+                shape: [playing.count] + shape.dimensions,
+                storage: playing.count == count ? input : Self.prefix(input, playing.count * D))
             let greedy = withNoGrad { network(batch) }.argmaxIndices(axis: 1)
             var still: [Int] = []
             for (row, e) in playing.enumerated() {
@@ -39,14 +42,18 @@ public enum PQNEvaluation {
                 totals[e] += result.reward
                 lengths[e] += 1
                 if result.isDone {
-                    let episode = DQNEvaluation.Episode(totalReward: totals[e], length: lengths[e], truncated: !result.terminated)
+                    let episode = DQNEvaluation.Episode(
+                        totalReward: totals[e], length: lengths[e], truncated: !result.terminated)
                     results[current[e]] = episode
                     finished += 1
                     onEpisode?(finished - 1, episode)
                     totals[e] = 0
                     lengths[e] = 0
                     current[e] += count
-                    if current[e] < episodes { envs[e].reset(seed: nil); still.append(e) }
+                    if current[e] < episodes {
+                        envs[e].reset(seed: nil)
+                        still.append(e)
+                    }
                 } else {
                     still.append(e)
                 }
@@ -77,8 +84,10 @@ public enum PQNCheckpoint {
     public static let configKey = "pqn.config"
     public static let stateKey = "pqn.state"
 
-    public static func save(network: PQNNetwork, optimizer: Optimizer, config: PQNConfig, state: DQNTrainingState,
-                            to path: String) throws {
+    public static func save(
+        network: PQNNetwork, optimizer: Optimizer, config: PQNConfig, state: DQNTrainingState,
+        to path: String
+    ) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let metadata = [
@@ -86,7 +95,7 @@ public enum PQNCheckpoint {
             configKey: String(decoding: try encoder.encode(config), as: UTF8.self),
             stateKey: String(decoding: try encoder.encode(state), as: UTF8.self),
             "pqn.observation_shape": network.inputShape.map(String.init).joined(separator: ","),
-            "pqn.actions": String(network.actionCount),
+            "pqn.actions": String(network.actionCount)
         ]
         try Checkpoint.save(network, optimizer: optimizer, metadata: metadata, to: path)
     }
@@ -110,14 +119,18 @@ public enum PQNCheckpoint {
     public static func loadNetwork(_ path: String) throws -> (config: PQNConfig, network: PQNNetwork) {
         let file = try SafeTensors.read(from: path)
         guard let json = file.metadata[configKey], let data = json.data(using: .utf8),
-              let config = try? JSONDecoder().decode(PQNConfig.self, from: data) else {
+            let config = try? JSONDecoder().decode(PQNConfig.self, from: data)
+        else {
             throw AgentError.badCheckpoint(path: path, reason: "its metadata has no '\(configKey)'")
         }
         let shape = (file.metadata["pqn.observation_shape"] ?? "").split(separator: ",").compactMap { Int($0) }
         guard shape.count == 3, let actions = file.metadata["pqn.actions"].flatMap(Int.init), actions > 0 else {
-            throw AgentError.badCheckpoint(path: path, reason: "observation shape or action count missing in its metadata")
+            throw AgentError.badCheckpoint(
+                path: path, reason: "observation shape or action count missing in its metadata")
         }
-        if let problem = config.problem ?? DQNCheckpoint.problem(config: config.environmentSettings, shape: shape, actions: actions) {
+        if let problem = config.problem
+            ?? DQNCheckpoint.problem(config: config.environmentSettings, shape: shape, actions: actions)
+        {
             throw AgentError.badCheckpoint(path: path, reason: problem)
         }
         var generator = RandomGenerator(seed: 0)

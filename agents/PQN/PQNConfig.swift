@@ -84,8 +84,10 @@ public struct PQNConfig: Codable, Equatable, Sendable {
     /// The step size of gradient update number `update` (0 first).
     public func learningRate(atUpdate update: Int) -> Float {
         guard learningRate > 0 else { return 0 }
-        return LinearLR(baseRate: learningRate, startFactor: 1, endFactor: finalLearningRate / learningRate,
-                        totalSteps: max(1, totalUpdates)).learningRate(at: update)
+        return LinearLR(
+            baseRate: learningRate, startFactor: 1, endFactor: finalLearningRate / learningRate,
+            totalSteps: max(1, totalUpdates)
+        ).learningRate(at: update)
     }
 
     /// What is wrong with these settings, or nil.
@@ -94,15 +96,20 @@ public struct PQNConfig: Codable, Equatable, Sendable {
             return "frames, envs, rollout steps, epochs and minibatches must be positive"
         }
         if rolloutSize % minibatches != 0 {
-            return "minibatches (\(minibatches)) must divide envs × rollout steps (\(envs) × \(rolloutSteps) = \(rolloutSize))"
+            return
+                "minibatches (\(minibatches)) must divide envs × rollout steps (\(envs) × \(rolloutSteps) = \(rolloutSize))"
         }
         if !(0...1).contains(lambda) || !(0...1).contains(gamma) { return "γ and λ must be in [0, 1]" }
         if !(learningRate > 0) || !(finalLearningRate >= 0) { return "learning rates must be positive" }
         if !(0...1).contains(epsilonFraction) { return "the ε fraction must be in [0, 1]" }
         if let timeBudget, !(timeBudget > 0) { return "the time budget must be positive" }
         if envs > 65_536 || rolloutSteps > 65_536 { return "envs and rollout steps must be at most 65,536" }
-        if evalEpisodes <= 0 || evalMaxSteps <= 0 || evalEvery < 0 { return "evaluation episodes and steps must be positive" }
-        if !(0...1).contains(evalEpsilon) || !(0...1).contains(stickyActions) { return "ε and sticky actions must be in [0, 1]" }
+        if evalEpisodes <= 0 || evalMaxSteps <= 0 || evalEvery < 0 {
+            return "evaluation episodes and steps must be positive"
+        }
+        if !(0...1).contains(evalEpsilon) || !(0...1).contains(stickyActions) {
+            return "ε and sticky actions must be in [0, 1]"
+        }
         return nil
     }
 }
@@ -129,16 +136,21 @@ extension PQNConfig {
     /// in ten minutes on two cores (about 15,000 frames/s); the other games' schedules are laid
     /// out over purejaxql's 10M frames and were measured with a 15-minute budget (`--minutes 15`).
     public static let presets: [String: PQNPreset] = [
-        "breakout": PQNPreset(frames: 8_000_000, envs: 128, rolloutSteps: 32, epochs: 2, minibatches: 32,
-                              learningRate: 5e-4, lambda: 0.65, epsilonFraction: 0.1, evalEvery: 500_000),
-        "space_invaders": PQNPreset(frames: 10_000_000, envs: 128, rolloutSteps: 32, epochs: 2, minibatches: 32,
-                                    learningRate: 5e-4, lambda: 0.65, epsilonFraction: 0.1, evalEvery: 1_000_000),
-        "freeway": PQNPreset(frames: 10_000_000, envs: 128, rolloutSteps: 32, epochs: 2, minibatches: 32,
-                             learningRate: 5e-4, lambda: 0.65, epsilonFraction: 0.1, evalEvery: 1_000_000),
-        "asterix": PQNPreset(frames: 10_000_000, envs: 128, rolloutSteps: 32, epochs: 2, minibatches: 32,
-                             learningRate: 5e-4, lambda: 0.65, epsilonFraction: 0.1, evalEvery: 1_000_000),
-        "seaquest": PQNPreset(frames: 10_000_000, envs: 128, rolloutSteps: 32, epochs: 2, minibatches: 32,
-                              learningRate: 5e-4, lambda: 0.65, epsilonFraction: 0.1, evalEvery: 1_000_000),
+        "breakout": PQNPreset(
+            frames: 8_000_000, envs: 128, rolloutSteps: 32, epochs: 2, minibatches: 32,
+            learningRate: 5e-4, lambda: 0.65, epsilonFraction: 0.1, evalEvery: 500_000),
+        "space_invaders": PQNPreset(
+            frames: 10_000_000, envs: 128, rolloutSteps: 32, epochs: 2, minibatches: 32,
+            learningRate: 5e-4, lambda: 0.65, epsilonFraction: 0.1, evalEvery: 1_000_000),
+        "freeway": PQNPreset(
+            frames: 10_000_000, envs: 128, rolloutSteps: 32, epochs: 2, minibatches: 32,
+            learningRate: 5e-4, lambda: 0.65, epsilonFraction: 0.1, evalEvery: 1_000_000),
+        "asterix": PQNPreset(
+            frames: 10_000_000, envs: 128, rolloutSteps: 32, epochs: 2, minibatches: 32,
+            learningRate: 5e-4, lambda: 0.65, epsilonFraction: 0.1, evalEvery: 1_000_000),
+        "seaquest": PQNPreset(
+            frames: 10_000_000, envs: 128, rolloutSteps: 32, epochs: 2, minibatches: 32,
+            learningRate: 5e-4, lambda: 0.65, epsilonFraction: 0.1, evalEvery: 1_000_000)
     ]
 
     /// The config of `game`'s preset (the plain defaults, preset `purejaxql`, for a game without one).
@@ -161,8 +173,9 @@ extension PQNConfig {
 
     /// The preset fields of this config, to compare with a table row.
     public var presetFields: PQNPreset {
-        PQNPreset(frames: frames, envs: envs, rolloutSteps: rolloutSteps, epochs: epochs, minibatches: minibatches,
-                  learningRate: learningRate, lambda: lambda, epsilonFraction: epsilonFraction, evalEvery: evalEvery)
+        PQNPreset(
+            frames: frames, envs: envs, rolloutSteps: rolloutSteps, epochs: epochs, minibatches: minibatches,
+            learningRate: learningRate, lambda: lambda, epsilonFraction: epsilonFraction, evalEvery: evalEvery)
     }
 
     /// The environment settings in the form the DQN's environment and evaluation helpers take.

@@ -37,12 +37,14 @@ public final class PQNNetwork: UnaryLayer {
         self.inputShape = inputShape
         self.actionCount = actionCount
         let he = WeightInit.kaimingNormal(gain: Float(2).squareRoot())
-        let layers: [(out: Int, kernel: Int, stride: Int)] = inputShape[1] <= 10 ? [(16, 3, 1)] : [(32, 8, 4), (64, 4, 2), (64, 3, 1)]
+        let layers: [(out: Int, kernel: Int, stride: Int)] =
+            inputShape[1] <= 10 ? [(16, 3, 1)] : [(32, 8, 4), (64, 4, 2), (64, 3, 1)]
         var (c, h, w) = (inputShape[0], inputShape[1], inputShape[2])
         var convs: [(String, Conv2d, LayerNorm)] = []
         for (index, layer) in layers.enumerated() {
-            let conv = Conv2d(inputChannels: c, outputChannels: layer.out, kernelSize: layer.kernel, stride: layer.stride,
-                              weightInit: he, biasInit: .constant(0), generator: &generator)
+            let conv = Conv2d(
+                inputChannels: c, outputChannels: layer.out, kernelSize: layer.kernel, stride: layer.stride,
+                weightInit: he, biasInit: .constant(0), generator: &generator)
             (c, h, w) = (layer.out, (h - layer.kernel) / layer.stride + 1, (w - layer.kernel) / layer.stride + 1)
             precondition(h > 0 && w > 0, "PQNNetwork: input \(inputShape) is too small for its convolutions")
             let name = layers.count == 1 ? "conv" : "conv\(index + 1)"
@@ -50,8 +52,9 @@ public final class PQNNetwork: UnaryLayer {
         }
         convolutions = convs
         let hiddenUnits = layers.count == 1 ? 128 : 512
-        hidden = Linear(inputFeatures: c * h * w, outputFeatures: hiddenUnits, weightInit: he, biasInit: .constant(0),
-                        generator: &generator)
+        hidden = Linear(
+            inputFeatures: c * h * w, outputFeatures: hiddenUnits, weightInit: he, biasInit: .constant(0),
+            generator: &generator)
         hiddenNorm = LayerNorm(hiddenUnits)
         output = Linear(inputFeatures: hiddenUnits, outputFeatures: actionCount, generator: &generator)
     }
@@ -66,7 +69,7 @@ public final class PQNNetwork: UnaryLayer {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         var h = x
         for (_, conv, norm) in convolutions { h = norm(conv(h)).relu() }
-        h = h.reshaped([x.shape[0], -1])           // (N, C·H·W)
-        return output(hiddenNorm(hidden(h)).relu())   // (N, A)
+        h = h.reshaped([x.shape[0], -1])  // (N, C·H·W)
+        return output(hiddenNorm(hidden(h)).relu())  // (N, A)
     }
 }

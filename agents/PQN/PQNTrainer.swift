@@ -48,7 +48,8 @@ public final class PQNTrainer {
             Runtime.blasThreads = 1
         }
         let settings = config.environmentSettings
-        let make = environment ?? { seed, maxSteps in try DQNEnvironments.make(settings, seed: seed, maxSteps: maxSteps) }
+        let make =
+            environment ?? { seed, maxSteps in try DQNEnvironments.make(settings, seed: seed, maxSteps: maxSteps) }
         makeEnvironment = make
         var copies: [AnyEnvironment] = []
         for i in 0..<config.envs {
@@ -65,7 +66,8 @@ public final class PQNTrainer {
         if let resume {
             let metadata = try PQNCheckpoint.load(resume, network: network, optimizer: optimizer)
             guard let json = metadata[PQNCheckpoint.stateKey], let data = json.data(using: .utf8),
-                  let restored = try? JSONDecoder().decode(DQNTrainingState.self, from: data) else {
+                let restored = try? JSONDecoder().decode(DQNTrainingState.self, from: data)
+            else {
                 throw AgentError.badCheckpoint(path: resume, reason: "no PQN training state in its metadata")
             }
             state = restored
@@ -114,7 +116,8 @@ public final class PQNTrainer {
                     if t > 0 && !(terminated[(t - 1) * N + i] || truncated[(t - 1) * N + i]) {
                         nextMaxQ[(t - 1) * N + i] = Self.rowMax(qp + i * A, A)
                     }
-                    let action = epsilon > 0 && state.generator.nextFloat() < epsilon
+                    let action =
+                        epsilon > 0 && state.generator.nextFloat() < epsilon
                         ? state.generator.nextInt(below: A) : greedy[i]
                     stepActions[i] = action
                     actions[t * N + i] = action
@@ -128,18 +131,25 @@ public final class PQNTrainer {
                     episodeReturns[i] += rewards[k]
                     episodeLengths[i] += 1
                     if terminated[k] || environments.truncated[i] {
-                        if truncated[k] {   // the cut state still has a value: bootstrap on its final observation
-                            finalObservation.withUnsafeMutableBufferPointer { environments.writeFinalObservation(i, into: $0) }
+                        if truncated[k] {  // the cut state still has a value: bootstrap on its final observation
+                            finalObservation.withUnsafeMutableBufferPointer {
+                                environments.writeFinalObservation(i, into: $0)
+                            }
                             let qFinal = finalObservation.withUnsafeBufferPointer { qValues($0, rows: 1) }
                             nextMaxQ[k] = Self.rowMax(qFinal.storage.pointer, A)
                         }
-                        state.recordEpisode(return: episodeReturns[i], length: episodeLengths[i], runFrames: config.frames, logger: logger)
+                        state.recordEpisode(
+                            return: episodeReturns[i], length: episodeLengths[i], runFrames: config.frames,
+                            logger: logger)
                         episodeReturns[i] = 0
                         episodeLengths[i] = 0
                     }
                 }
                 state.frame += N
-                if shouldStop() { stopped = true; break }
+                if shouldStop() {
+                    stopped = true
+                    break
+                }
             }
             if stopped { break }
             // Bootstrap values of the observations after the rollout.
@@ -157,8 +167,9 @@ public final class PQNTrainer {
                     truncated.withUnsafeBufferPointer { u in
                         nextMaxQ.withUnsafeBufferPointer { q in
                             returns.withUnsafeMutableBufferPointer {
-                                QLambda.returns(rewards: r, terminated: d, truncated: u, nextMaxQ: q, steps: T, envs: N,
-                                                gamma: config.gamma, lambda: config.lambda, into: $0)
+                                QLambda.returns(
+                                    rewards: r, terminated: d, truncated: u, nextMaxQ: q, steps: T, envs: N,
+                                    gamma: config.gamma, lambda: config.lambda, into: $0)
                             }
                         }
                     }
@@ -169,7 +180,7 @@ public final class PQNTrainer {
             var lossSum = 0.0, qSum = 0.0, normSum = 0.0
             let B = config.minibatchSize
             for _ in 0..<config.epochs {
-                for j in stride(from: order.count - 1, to: 0, by: -1) {   // Fisher–Yates
+                for j in stride(from: order.count - 1, to: 0, by: -1) {  // Fisher–Yates
                     order.swapAt(j, state.generator.nextInt(below: j + 1))
                 }
                 for m in 0..<config.minibatches {
@@ -177,7 +188,9 @@ public final class PQNTrainer {
                     let result = observations.withUnsafeBufferPointer { obs in
                         update(rows: rows, observations: obs, actions: actions, returns: returns)
                     }
-                    lossSum += Double(result.loss); qSum += Double(result.meanQ); normSum += Double(result.norm)
+                    lossSum += Double(result.loss)
+                    qSum += Double(result.meanQ)
+                    normSum += Double(result.norm)
                 }
             }
             let updatesDone = Double(config.epochs * config.minibatches)
@@ -185,12 +198,20 @@ public final class PQNTrainer {
             // MARK: log, evaluate, checkpoint
             let elapsed = Date().timeIntervalSince(start)
             let rate = Double(state.frame - startFrame) / max(1e-9, elapsed)
-            try logger.log(step: state.frame, [("train/td_loss", lossSum / updatesDone), ("train/mean_q", qSum / updatesDone),
-                                               ("train/grad_norm", normSum / updatesDone), ("train/epsilon", Double(epsilon)),
-                                               ("train/learning_rate", Double(optimizer.learningRate)),
-                                               ("train/frames_per_s", rate)])
-            onProgress?(state.frame, [("return", Double(state.recentReturnMean)), ("eps", Double(epsilon)),
-                                      ("loss", lossSum / updatesDone)])
+            try logger.log(
+                step: state.frame,
+                [
+                    ("train/td_loss", lossSum / updatesDone), ("train/mean_q", qSum / updatesDone),
+                    ("train/grad_norm", normSum / updatesDone), ("train/epsilon", Double(epsilon)),
+                    ("train/learning_rate", Double(optimizer.learningRate)),
+                    ("train/frames_per_s", rate)
+                ])
+            onProgress?(
+                state.frame,
+                [
+                    ("return", Double(state.recentReturnMean)), ("eps", Double(epsilon)),
+                    ("loss", lossSum / updatesDone)
+                ])
             if state.frame >= nextEval {
                 let evalStart = Date()
                 try evaluateAndSave()
@@ -204,7 +225,8 @@ public final class PQNTrainer {
             if shouldStop() { break }
             // Stop early enough that the closing evaluation also fits in the budget.
             if let budget = config.timeBudget, Date().timeIntervalSince(start) + evalSeconds >= budget,
-               state.frame < config.frames {
+                state.frame < config.frames
+            {
                 onMessage?("time budget of \(Progress.formatDuration(budget)) reached at \(state.frame) frames")
                 break
             }
@@ -213,18 +235,23 @@ public final class PQNTrainer {
             try evaluateAndSave()
         }
         try saveCheckpoint(to: lastCheckpointPath)
-        try DQNTrainer.writeCurve(trainCurve: state.trainCurve, evalCurve: state.evalCurve,
-                                  title: "\(config.game) (\(config.observation), PQN)", evalEpsilon: config.evalEpsilon,
-                                  folder: logger)
+        try DQNTrainer.writeCurve(
+            trainCurve: state.trainCurve, evalCurve: state.evalCurve,
+            title: "\(config.game) (\(config.observation), PQN)", evalEpsilon: config.evalEpsilon,
+            folder: logger)
         let elapsed = Date().timeIntervalSince(start)
-        try trainingRun.finish(metrics: [("train_return_mean_100", Double(state.recentReturnMean)),
-                                         ("eval_return_mean", Double(state.lastEvalReturn ?? .nan)),
-                                         ("eval_return_best", Double(state.bestEvalReturn ?? .nan))], step: state.frame)
-        return DQNSummary(frames: state.frame, episodes: state.episodes, trainReturnMean: state.recentReturnMean,
-                          evalReturnMean: state.lastEvalReturn ?? .nan, evalReturnBest: state.bestEvalReturn ?? .nan,
-                          framesPerSecond: Double(state.frame - startFrame) / max(1e-9, elapsed),
-                          lastCheckpoint: lastCheckpointPath,
-                          bestCheckpoint: FileManager.default.fileExists(atPath: bestCheckpointPath) ? bestCheckpointPath : nil)
+        try trainingRun.finish(
+            metrics: [
+                ("train_return_mean_100", Double(state.recentReturnMean)),
+                ("eval_return_mean", Double(state.lastEvalReturn ?? .nan)),
+                ("eval_return_best", Double(state.bestEvalReturn ?? .nan))
+            ], step: state.frame)
+        return DQNSummary(
+            frames: state.frame, episodes: state.episodes, trainReturnMean: state.recentReturnMean,
+            evalReturnMean: state.lastEvalReturn ?? .nan, evalReturnBest: state.bestEvalReturn ?? .nan,
+            framesPerSecond: Double(state.frame - startFrame) / max(1e-9, elapsed),
+            lastCheckpoint: lastCheckpointPath,
+            bestCheckpoint: FileManager.default.fileExists(atPath: bestCheckpointPath) ? bestCheckpointPath : nil)
     }
 
     // MARK: pieces
@@ -243,8 +270,10 @@ public final class PQNTrainer {
     }
 
     /// One gradient step on the transitions `rows` of the rollout.
-    private func update(rows: ArraySlice<Int>, observations: UnsafeBufferPointer<Float>, actions: [Int],
-                        returns: [Float]) -> (loss: Float, meanQ: Float, norm: Float) {
+    private func update(
+        rows: ArraySlice<Int>, observations: UnsafeBufferPointer<Float>, actions: [Int],
+        returns: [Float]
+    ) -> (loss: Float, meanQ: Float, norm: Float) {
         let B = rows.count, D = observationSize
         let input = TensorStorage(uninitializedCount: B * D)
         let chosen = TensorStorage(uninitializedCount: B), targets = TensorStorage(uninitializedCount: B)
@@ -253,8 +282,8 @@ public final class PQNTrainer {
             chosen.pointer[b] = Float(actions[k])
             targets.pointer[b] = returns[k]
         }
-        let q = network(Tensor(shape: [B] + observationShape, storage: input))                 // (B, A)
-        let predicted = q.gather(axis: 1, index: Tensor(shape: [B, 1], storage: chosen))      // (B, 1)
+        let q = network(Tensor(shape: [B] + observationShape, storage: input))  // (B, A)
+        let predicted = q.gather(axis: 1, index: Tensor(shape: [B, 1], storage: chosen))  // (B, 1)
         let loss = 0.5 * mseLoss(predicted, Tensor(shape: [B, 1], storage: targets))
         optimizer.zeroGrad()
         loss.backward()
@@ -268,9 +297,10 @@ public final class PQNTrainer {
     }
 
     private func evaluateAndSave() throws {
-        let results = try PQNEvaluation.run(network: network, episodes: config.evalEpisodes, epsilon: config.evalEpsilon,
-                                            seed: config.seed &+ 1_000_003 &+ UInt64(state.frame),
-                                            maxSteps: config.evalMaxSteps, make: makeEnvironment)
+        let results = try PQNEvaluation.run(
+            network: network, episodes: config.evalEpisodes, epsilon: config.evalEpsilon,
+            seed: config.seed &+ 1_000_003 &+ UInt64(state.frame),
+            maxSteps: config.evalMaxSteps, make: makeEnvironment)
         try trainingRun.logHistograms(of: network, step: state.frame)
         let (message, bestPath) = try state.recordEvaluation(results, maxSteps: config.evalMaxSteps, logger: logger)
         if let bestPath { try saveCheckpoint(to: bestPath) }

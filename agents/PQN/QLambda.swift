@@ -12,14 +12,17 @@
 ///
 /// Layout: every array is (T, N) row-major, index t · N + i for step t of environment i.
 public enum QLambda {
-    public static func returns(rewards: UnsafeBufferPointer<Float>, terminated: UnsafeBufferPointer<Bool>,
-                               truncated: UnsafeBufferPointer<Bool>, nextMaxQ: UnsafeBufferPointer<Float>,
-                               steps: Int, envs: Int, gamma: Float, lambda: Float,
-                               into returns: UnsafeMutableBufferPointer<Float>) {
+    public static func returns(
+        rewards: UnsafeBufferPointer<Float>, terminated: UnsafeBufferPointer<Bool>,
+        truncated: UnsafeBufferPointer<Bool>, nextMaxQ: UnsafeBufferPointer<Float>,
+        steps: Int, envs: Int, gamma: Float, lambda: Float,
+        into returns: UnsafeMutableBufferPointer<Float>
+    ) {
         let count = steps * envs
-        precondition(rewards.count >= count && terminated.count >= count && truncated.count >= count
-                     && nextMaxQ.count >= count && returns.count >= count,
-                     "QLambda.returns: buffers shorter than \(steps) steps × \(envs) envs")
+        precondition(
+            rewards.count >= count && terminated.count >= count && truncated.count >= count
+                && nextMaxQ.count >= count && returns.count >= count,
+            "QLambda.returns: buffers shorter than \(steps) steps × \(envs) envs")
         for t in stride(from: steps - 1, through: 0, by: -1) {
             for i in 0..<envs {
                 let k = t * envs + i
@@ -35,16 +38,19 @@ public enum QLambda {
     }
 
     /// Array form of `returns(…)` (allocates; for tests and small rollouts).
-    public static func returns(rewards: [Float], terminated: [Bool], truncated: [Bool], nextMaxQ: [Float],
-                               steps: Int, envs: Int, gamma: Float, lambda: Float) -> [Float] {
+    public static func returns(
+        rewards: [Float], terminated: [Bool], truncated: [Bool], nextMaxQ: [Float],
+        steps: Int, envs: Int, gamma: Float, lambda: Float
+    ) -> [Float] {
         var out = [Float](repeating: 0, count: steps * envs)
         rewards.withUnsafeBufferPointer { r in
             terminated.withUnsafeBufferPointer { d in
                 truncated.withUnsafeBufferPointer { u in
                     nextMaxQ.withUnsafeBufferPointer { q in
                         out.withUnsafeMutableBufferPointer {
-                            returns(rewards: r, terminated: d, truncated: u, nextMaxQ: q, steps: steps, envs: envs,
-                                    gamma: gamma, lambda: lambda, into: $0)
+                            returns(
+                                rewards: r, terminated: d, truncated: u, nextMaxQ: q, steps: steps, envs: envs,
+                                gamma: gamma, lambda: lambda, into: $0)
                         }
                     }
                 }

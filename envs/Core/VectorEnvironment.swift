@@ -30,8 +30,9 @@ public struct VectorEnvironment<Base: Environment> {
         terminated = [Bool](repeating: false, count: count)
         truncated = [Bool](repeating: false, count: count)
         let shape = environments[0].observationShape
-        precondition(environments.allSatisfy { $0.observationShape == shape && $0.actionCount == environments[0].actionCount },
-                     "VectorEnvironment: environments differ in observation shape or action count")
+        precondition(
+            environments.allSatisfy { $0.observationShape == shape && $0.actionCount == environments[0].actionCount },
+            "VectorEnvironment: environments differ in observation shape or action count")
     }
 
     public var count: Int { environments.count }
@@ -43,7 +44,11 @@ public struct VectorEnvironment<Base: Environment> {
     /// Resets every environment; with a seed, environment `i` gets `seed + i`.
     public mutating func reset(seed: UInt64?) {
         for i in 0..<environments.count { environments[i].reset(seed: seed.map { $0 &+ UInt64(i) }) }
-        for i in 0..<environments.count { rewards[i] = 0; terminated[i] = false; truncated[i] = false }
+        for i in 0..<environments.count {
+            rewards[i] = 0
+            terminated[i] = false
+            truncated[i] = false
+        }
     }
 
     /// Steps environment `i` with `actions[i]`, for every `i`.
@@ -53,8 +58,9 @@ public struct VectorEnvironment<Base: Environment> {
 
     /// Steps environment `i` with `actions[i]`, for every `i` (allocates nothing).
     public mutating func step(_ actions: UnsafeBufferPointer<Int>) {
-        precondition(actions.count == environments.count,
-                     "VectorEnvironment.step: \(actions.count) actions for \(environments.count) environments")
+        precondition(
+            actions.count == environments.count,
+            "VectorEnvironment.step: \(actions.count) actions for \(environments.count) environments")
         let n = environments.count
         environments.withUnsafeMutableBufferPointer { envs in
             rewards.withUnsafeMutableBufferPointer { r in
@@ -145,10 +151,14 @@ public struct VectorEnvironment<Base: Environment> {
         }
     }
 
-    private func writeAll<T>(into buffer: UnsafeMutableBufferPointer<T>,
-                             _ write: (AutoReset<Base>, UnsafeMutableBufferPointer<T>) -> Void) {
+    private func writeAll<T>(
+        into buffer: UnsafeMutableBufferPointer<T>,
+        _ write: (AutoReset<Base>, UnsafeMutableBufferPointer<T>) -> Void
+    ) {
         let n = observationShape.count
-        precondition(buffer.count >= n * count, "VectorEnvironment.writeObservations: buffer holds \(buffer.count), needs \(n * count)")
+        precondition(
+            buffer.count >= n * count,
+            "VectorEnvironment.writeObservations: buffer holds \(buffer.count), needs \(n * count)")
         environments.withUnsafeBufferPointer { envs in
             let target = WriteTarget(buffer: buffer, envs: envs)
             Self.blocks(envs.count, threads: threads) { start, end in

@@ -17,7 +17,8 @@ public enum GTP {
         let t = text.uppercased()
         if t == "PASS" { return .pass }
         guard let letter = t.first, let column = GoPoint.columnLetters.firstIndex(of: letter),
-              let number = Int(t.dropFirst()), column < size, number >= 1, number <= size else { return nil }
+            let number = Int(t.dropFirst()), column < size, number >= 1, number <= size
+        else { return nil }
         return .play(GoPoint(column: column, row: size - number))
     }
 
@@ -26,8 +27,10 @@ public enum GTP {
     public static func handicapPoints(count: Int, size: Int) -> [GoPoint]? {
         guard size >= 7, count >= 2, count <= (size % 2 == 1 ? 9 : 4), size >= 9 || count <= 4 else { return nil }
         let lo = size >= 13 ? 3 : 2, hi = size - 1 - lo, mid = size / 2
-        let corners = [GoPoint(column: lo, row: hi), GoPoint(column: hi, row: lo),
-                       GoPoint(column: hi, row: hi), GoPoint(column: lo, row: lo)]
+        let corners = [
+            GoPoint(column: lo, row: hi), GoPoint(column: hi, row: lo),
+            GoPoint(column: hi, row: hi), GoPoint(column: lo, row: lo)
+        ]
         let center = GoPoint(column: mid, row: mid)
         let leftRight = [GoPoint(column: lo, row: mid), GoPoint(column: hi, row: mid)]
         let topBottom = [GoPoint(column: mid, row: lo), GoPoint(column: mid, row: hi)]
@@ -94,13 +97,16 @@ public final class GTPEngine {
     /// Every command this engine knows, in `list_commands` order.
     public static let commands = [
         "protocol_version", "name", "version", "known_command", "list_commands", "quit",
-        "boardsize", "clear_board", "komi", "play", "genmove", "reg_genmove", "kgs-genmove_cleanup", "undo", "showboard",
+        "boardsize", "clear_board", "komi", "play", "genmove", "reg_genmove", "kgs-genmove_cleanup", "undo",
+        "showboard",
         "final_score", "final_status_list", "time_settings", "time_left", "kgs-time_settings",
-        "fixed_handicap", "place_free_handicap", "set_free_handicap", "loadsgf", "printsgf",
+        "fixed_handicap", "place_free_handicap", "set_free_handicap", "loadsgf", "printsgf"
     ]
 
-    public init(size: Int = 19, komi: Double = 7.5, generator: GoMoveGenerator,
-                name: String = "Cortex", version: String = "0.1.0") {
+    public init(
+        size: Int = 19, komi: Double = 7.5, generator: GoMoveGenerator,
+        name: String = "Cortex", version: String = "0.1.0"
+    ) {
         precondition((2...25).contains(size), "GTPEngine: size must be in 2...25, got \(size)")
         self.name = name
         self.version = version
@@ -122,7 +128,10 @@ public final class GTPEngine {
         var cleaned = ""
         for scalar in rawLine.unicodeScalars {
             if scalar == "#" { break }
-            if scalar == "\t" { cleaned.unicodeScalars.append(" "); continue }
+            if scalar == "\t" {
+                cleaned.unicodeScalars.append(" ")
+                continue
+            }
             if scalar.value < 32 || scalar.value == 127 { continue }
             cleaned.unicodeScalars.append(scalar)
         }
@@ -224,12 +233,16 @@ public final class GTPEngine {
             return vertices.joined(separator: " ")
         case "time_settings":
             guard args.count == 3, let main = Int(args[0]), let byoYomi = Int(args[1]), let stones = Int(args[2]),
-                  main >= 0, byoYomi >= 0, stones >= 0 else { throw Failure.syntax }
-            generator.setClock(GoClock(mainSeconds: Double(main), byoYomiSeconds: Double(byoYomi), byoYomiStones: stones))
+                main >= 0, byoYomi >= 0, stones >= 0
+            else { throw Failure.syntax }
+            generator.setClock(
+                GoClock(mainSeconds: Double(main), byoYomiSeconds: Double(byoYomi), byoYomiStones: stones))
             return ""
         case "time_left":
-            guard args.count == 3, let color = GTP.color(args[0]), let seconds = Int(args[1]), let stones = Int(args[2]),
-                  seconds >= 0, stones >= 0 else { throw Failure.syntax }
+            guard args.count == 3, let color = GTP.color(args[0]), let seconds = Int(args[1]),
+                let stones = Int(args[2]),
+                seconds >= 0, stones >= 0
+            else { throw Failure.syntax }
             generator.updateClock(color: color, secondsLeft: Double(seconds), stonesLeft: stones)
             return ""
         case "kgs-time_settings":
@@ -242,22 +255,31 @@ public final class GTPEngine {
             case ("absolute", 1): generator.setClock(GoClock(mainSeconds: v[0]))
             // Japanese byo-yomi: each period covers one move, so it is Canadian with one stone.
             case ("byoyomi", 3): generator.setClock(GoClock(mainSeconds: v[0], byoYomiSeconds: v[1], byoYomiStones: 1))
-            case ("canadian", 3): generator.setClock(GoClock(mainSeconds: v[0], byoYomiSeconds: v[1], byoYomiStones: Int(v[2])))
+            case ("canadian", 3):
+                generator.setClock(GoClock(mainSeconds: v[0], byoYomiSeconds: v[1], byoYomiStones: Int(v[2])))
             default: throw Failure.syntax
             }
             return ""
         case "fixed_handicap", "place_free_handicap":
             guard args.count == 1, let count = Int(args[0]) else { throw Failure.syntax }
-            guard game.moves.isEmpty, game.setupBlack.isEmpty, game.setupWhite.isEmpty else { throw Failure("board not empty") }
-            guard let points = GTP.handicapPoints(count: count, size: game.size) else { throw Failure("invalid number of stones") }
+            guard game.moves.isEmpty, game.setupBlack.isEmpty, game.setupWhite.isEmpty else {
+                throw Failure("board not empty")
+            }
+            guard let points = GTP.handicapPoints(count: count, size: game.size) else {
+                throw Failure("invalid number of stones")
+            }
             for point in points { try game.place(.black, at: point) }
             return points.map { $0.vertex(size: game.size) }.joined(separator: " ")
         case "set_free_handicap":
             guard args.count >= 2 else { throw Failure("invalid number of stones") }
-            guard game.moves.isEmpty, game.setupBlack.isEmpty, game.setupWhite.isEmpty else { throw Failure("board not empty") }
+            guard game.moves.isEmpty, game.setupBlack.isEmpty, game.setupWhite.isEmpty else {
+                throw Failure("board not empty")
+            }
             var points: [GoPoint] = []
             for arg in args {
-                guard case .play(let p)? = GTP.move(arg, size: game.size), !points.contains(p) else { throw Failure("bad vertex list") }
+                guard case .play(let p)? = GTP.move(arg, size: game.size), !points.contains(p) else {
+                    throw Failure("bad vertex list")
+                }
                 points.append(p)
             }
             for point in points { try game.place(.black, at: point) }

@@ -90,7 +90,10 @@ extension GoBoard {
         var h0 = -1, h1 = -1, h2 = -1
         func addLiberty(_ q: Int) -> Bool {  // true once a second distinct liberty is found
             if q == p { return false }
-            if lib0 < 0 { lib0 = q; return false }
+            if lib0 < 0 {
+                lib0 = q
+                return false
+            }
             return q != lib0
         }
         for k in 0..<4 {
@@ -169,7 +172,8 @@ extension GoBoard {
             if isLegal(index: p, color: color) && !isEye(index: p, color: color) {
                 let atari = selfAtari(index: p, color: color)
                 // Self-atari of a lone stone is sometimes a good throw-in; of a group, rarely.
-                let reject = atari.isAtari && (atari.stones > 1 ? random.nextInt(below: 10) < 9 : random.nextInt(below: 2) == 0)
+                let reject =
+                    atari.isAtari && (atari.stones > 1 ? random.nextInt(below: 10) < 9 : random.nextInt(below: 2) == 0)
                 if !reject { return p }
             }
             remaining -= 1
@@ -182,8 +186,10 @@ extension GoBoard {
     /// moves, and returns `black − white − komi` by the quick count. When `firstColor` is given
     /// (size² cells, row-major), each point still 0 there gets the colour that played it first
     /// in this playout (for AMAF statistics).
-    public func playout(komi: Double, maxMoves: Int, using random: inout GoRandom,
-                        firstColor: UnsafeMutablePointer<UInt8>? = nil) -> Double {
+    public func playout(
+        komi: Double, maxMoves: Int, using random: inout GoRandom,
+        firstColor: UnsafeMutablePointer<UInt8>? = nil
+    ) -> Double {
         var passes = 0
         var moves = 0
         while passes < 2 && moves < maxMoves {

@@ -78,7 +78,10 @@ extension GoBoard {
             } while s != g
             if !weaker { continue }
             s = g
-            repeat { dead[s] = true; s = Int(nextStone[s]) } while s != g
+            repeat {
+                dead[s] = true
+                s = Int(nextStone[s])
+            } while s != g
         }
         return dead
     }
@@ -92,19 +95,31 @@ extension GoBoard {
         var owner = [UInt8](repeating: 0, count: size * size)
         var black = 0, white = 0
         markStamp &+= 1
-        if markStamp == 0 { mark.update(repeating: 0, count: area); markStamp = 1 }
+        if markStamp == 0 {
+            mark.update(repeating: 0, count: area)
+            markStamp = 1
+        }
         for row in 0..<size {
             for column in 0..<size {
                 let p = (row + 1) * stride + column + 1
                 let c = code(p)
-                if c == 1 { black += 1; owner[row * size + column] = 1; continue }
-                if c == 2 { white += 1; owner[row * size + column] = 2; continue }
+                if c == 1 {
+                    black += 1
+                    owner[row * size + column] = 1
+                    continue
+                }
+                if c == 2 {
+                    white += 1
+                    owner[row * size + column] = 2
+                    continue
+                }
                 if mark[p] == markStamp { continue }
                 // Flood the empty region from p, noting which colours it reaches.
                 var reaches: UInt8 = 0
                 var top = 0
                 mark[p] = markStamp
-                stack[top] = Int32(p); top += 1
+                stack[top] = Int32(p)
+                top += 1
                 var region: [Int] = []
                 while top > 0 {
                     top -= 1
@@ -114,7 +129,11 @@ extension GoBoard {
                         let q = neighbor(e, k)
                         let cq = code(q)
                         if cq == 0 {
-                            if mark[q] != markStamp { mark[q] = markStamp; stack[top] = Int32(q); top += 1 }
+                            if mark[q] != markStamp {
+                                mark[q] = markStamp
+                                stack[top] = Int32(q)
+                                top += 1
+                            }
                         } else if cq != 3 {
                             reaches |= cq
                         }

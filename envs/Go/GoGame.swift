@@ -31,13 +31,23 @@ public enum GoResult: Equatable, Sendable, CustomStringConvertible {
     /// Parses an `RE` value; nil for anything else (`?`, `Void`, time results are kept as text only).
     public init?(sgf text: String) {
         let t = text.trimmingCharacters(in: .whitespaces).uppercased()
-        if t == "0" || t == "DRAW" || t == "JIGO" { self = .score(margin: 0); return }
+        if t == "0" || t == "DRAW" || t == "JIGO" {
+            self = .score(margin: 0)
+            return
+        }
         guard t.count >= 3, let first = t.first, first == "B" || first == "W",
-              t.dropFirst().first == "+" else { return nil }
+            t.dropFirst().first == "+"
+        else { return nil }
         let winner: GoColor = first == "B" ? .black : .white
         let rest = String(t.dropFirst(2))
-        if rest == "R" || rest == "RESIGN" { self = .resignation(winner: winner); return }
-        if rest == "F" || rest == "FORFEIT" { self = .forfeit(winner: winner); return }
+        if rest == "R" || rest == "RESIGN" {
+            self = .resignation(winner: winner)
+            return
+        }
+        if rest == "F" || rest == "FORFEIT" {
+            self = .forfeit(winner: winner)
+            return
+        }
         guard let value = Double(rest) else { return nil }
         self = .score(margin: winner == .black ? value : -value)
     }
@@ -77,9 +87,11 @@ public struct GoGameRecord: Equatable, Sendable {
     /// The main line's moves.
     public var moves: [GoTurn]
 
-    public init(size: Int = 19, komi: Double = 7.5, rules: String? = nil, blackPlayer: String? = nil,
-                whitePlayer: String? = nil, result: String? = nil, setupBlack: [GoPoint] = [],
-                setupWhite: [GoPoint] = [], firstPlayer: GoColor? = nil, moves: [GoTurn] = []) {
+    public init(
+        size: Int = 19, komi: Double = 7.5, rules: String? = nil, blackPlayer: String? = nil,
+        whitePlayer: String? = nil, result: String? = nil, setupBlack: [GoPoint] = [],
+        setupWhite: [GoPoint] = [], firstPlayer: GoColor? = nil, moves: [GoTurn] = []
+    ) {
         self.size = size
         self.komi = komi
         self.rules = rules
@@ -158,7 +170,8 @@ public final class GoGame {
                 throw GoGameError.illegalMove(number: i + 1, color: turn.color, vertex: turn.move.vertex(size: size))
             }
         }
-        if moveLimit == nil || moveLimit! >= record.moves.count, let re = record.result, let result = GoResult(sgf: re) {
+        if moveLimit == nil || moveLimit! >= record.moves.count, let re = record.result, let result = GoResult(sgf: re)
+        {
             switch result {
             case .resignation, .forfeit: decidedResult = result
             case .score: break
@@ -171,7 +184,10 @@ public final class GoGame {
         precondition(moves.isEmpty, "GoGame.place: setup stones only before the first move")
         guard board.setStone(color, at: point) else { throw GoGameError.badSetupStone(color, point) }
         if color == .black { setupBlack.append(point) } else { setupWhite.append(point) }
-        if color == .black && setupWhite.isEmpty { firstPlayer = .white; board.setToPlay(.white) }
+        if color == .black && setupWhite.isEmpty {
+            firstPlayer = .white
+            board.setToPlay(.white)
+        }
     }
 
     /// Plays `move` for `color` (default: the player to move). Returns false, changing nothing,
@@ -240,9 +256,10 @@ public final class GoGame {
 
     /// The game as a record for SGF.
     public var record: GoGameRecord {
-        GoGameRecord(size: size, komi: komi, rules: rules, blackPlayer: blackPlayer, whitePlayer: whitePlayer,
-                     result: isOver ? result.description : nil, setupBlack: setupBlack, setupWhite: setupWhite,
-                     firstPlayer: setupBlack.isEmpty && setupWhite.isEmpty ? nil : firstPlayer,
-                     moves: moves.filter { $0.move != .resign })
+        GoGameRecord(
+            size: size, komi: komi, rules: rules, blackPlayer: blackPlayer, whitePlayer: whitePlayer,
+            result: isOver ? result.description : nil, setupBlack: setupBlack, setupWhite: setupWhite,
+            firstPlayer: setupBlack.isEmpty && setupWhite.isEmpty ? nil : firstPlayer,
+            moves: moves.filter { $0.move != .resign })
     }
 }

@@ -33,7 +33,8 @@ public enum GTPClientError: Error, CustomStringConvertible {
         switch self {
         case .launch(let command, let reason): return "cannot start engine '\(command)': \(reason)"
         case .engineExited(let engine, let command): return "engine '\(engine)' exited while answering '\(command)'"
-        case .failure(let engine, let command, let message): return "engine '\(engine)' refused '\(command)': \(message)"
+        case .failure(let engine, let command, let message):
+            return "engine '\(engine)' refused '\(command)': \(message)"
         case .badResponse(let engine, let command, let response):
             return "engine '\(engine)' answered '\(command)' with '\(response)', not a GTP response"
         }
@@ -77,7 +78,8 @@ public final class GTPProcess: GoPlayer {
             _ = try send("protocol_version")
         } catch {
             process.waitUntilExit()
-            throw GTPClientError.launch(command: commandLine, reason: "it exited with status \(process.terminationStatus) before answering")
+            throw GTPClientError.launch(
+                command: commandLine, reason: "it exited with status \(process.terminationStatus) before answering")
         }
     }
 
@@ -206,8 +208,9 @@ public final class LocalPlayer: GoPlayer {
 
     public func play(_ move: GoMove, color: GoColor) throws {
         guard game.play(move, color: color) else {
-            throw GTPClientError.failure(engine: name, command: "play \(color.letter) \(move.vertex(size: game.size))",
-                                         message: "illegal move")
+            throw GTPClientError.failure(
+                engine: name, command: "play \(color.letter) \(move.vertex(size: game.size))",
+                message: "illegal move")
         }
     }
 
@@ -242,8 +245,10 @@ public struct GoMatchGame {
 /// With `cleanup`, two passes open a clean-up phase (as on KGS): the players move again through
 /// `generateCleanupMove` until two more passes, so dead stones get captured before the count;
 /// the phase may run to `maxMoves + size²` moves.
-public func playRefereedGame(black: GoPlayer, white: GoPlayer, size: Int, komi: Double, maxMoves: Int,
-                             cleanup: Bool = false) throws -> GoMatchGame {
+public func playRefereedGame(
+    black: GoPlayer, white: GoPlayer, size: Int, komi: Double, maxMoves: Int,
+    cleanup: Bool = false
+) throws -> GoMatchGame {
     let game = GoGame(size: size, komi: komi)
     game.blackPlayer = black.name
     game.whitePlayer = white.name
@@ -273,9 +278,11 @@ public func playRefereedGame(black: GoPlayer, white: GoPlayer, size: Int, komi: 
         let move = cleaningUp ? try mover.generateCleanupMove(for: color) : try mover.generateMove(for: color)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         if color == .black {
-            result.thinkingSeconds.black += seconds; result.movesChosen.black += 1
+            result.thinkingSeconds.black += seconds
+            result.movesChosen.black += 1
         } else {
-            result.thinkingSeconds.white += seconds; result.movesChosen.white += 1
+            result.thinkingSeconds.white += seconds
+            result.movesChosen.white += 1
         }
         if move == .resign {
             game.play(.resign, color: color)
@@ -284,7 +291,8 @@ public func playRefereedGame(black: GoPlayer, white: GoPlayer, size: Int, komi: 
         }
         guard game.play(move, color: color) else {
             game.forfeit(by: color)
-            result.note = "\(color) (\(mover.name)) played the illegal move \(move.vertex(size: size)) at move \(game.moves.count + 1)"
+            result.note =
+                "\(color) (\(mover.name)) played the illegal move \(move.vertex(size: size)) at move \(game.moves.count + 1)"
             break
         }
         if cleaningUp { cleanupPasses = move == .pass ? cleanupPasses + 1 : 0 }

@@ -7,8 +7,10 @@ extension GoBoard {
     /// Each draw is uniform over the remaining candidates, so the accepted move is uniform over
     /// the acceptable ones. Without `includePass`, pass comes only when nothing else is left.
     @inlinable
-    public func randomMoveIndex(for color: GoColor, using random: inout GoRandom,
-                                includePass: Bool, protectEyes: Bool) -> Int {
+    public func randomMoveIndex(
+        for color: GoColor, using random: inout GoRandom,
+        includePass: Bool, protectEyes: Bool
+    ) -> Int {
         var remaining = emptyCount
         while true {
             let choices = includePass ? remaining + 1 : remaining
@@ -23,8 +25,10 @@ extension GoBoard {
     }
 
     /// A uniformly random legal move for `color` (see `randomMoveIndex`).
-    public func randomMove(for color: GoColor, using random: inout GoRandom,
-                           includePass: Bool = false, protectEyes: Bool = true) -> GoMove {
+    public func randomMove(
+        for color: GoColor, using random: inout GoRandom,
+        includePass: Bool = false, protectEyes: Bool = true
+    ) -> GoMove {
         let p = randomMoveIndex(for: color, using: &random, includePass: includePass, protectEyes: protectEyes)
         return p < 0 ? .pass : .play(point(at: p))
     }

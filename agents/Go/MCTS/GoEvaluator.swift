@@ -39,7 +39,10 @@ public func goTacticalPriors(_ board: GoBoard, into priors: UnsafeMutablePointer
         for column in 0..<n {
             let a = row * n + column
             let p = (row + 1) * board.stride + column + 1
-            guard board.isLegal(index: p, color: color), !board.isEye(index: p, color: color) else { priors[a] = 0; continue }
+            guard board.isLegal(index: p, color: color), !board.isEye(index: p, color: color) else {
+                priors[a] = 0
+                continue
+            }
             var w: Float = 1
             let captured = board.captureSize(index: p, color: color)
             if captured > 0 { w += 4 + 2 * Float(min(captured, 8)) }
@@ -95,8 +98,9 @@ public final class GoPlayoutEvaluator: GoEvaluator {
                 var spread = GoRandom(seed: work.seed ^ (work.base &+ UInt64(i)) &* 0x9E37_79B9_7F4A_7C15)
                 var random = GoRandom(seed: spread.next())
                 let mover = board.toPlay
-                let margin = scratch.playout(komi: komi, maxMoves: 3 * size * size, using: &random,
-                                             firstColor: out.firstColor + i * (size * size))
+                let margin = scratch.playout(
+                    komi: komi, maxMoves: 3 * size * size, using: &random,
+                    firstColor: out.firstColor + i * (size * size))
                 let blackValue: Float = margin > 0 ? 1 : margin < 0 ? -1 : 0
                 out.values[i] = mover == .black ? blackValue : -blackValue
                 i += work.scratch.count
@@ -118,4 +122,3 @@ public final class GoPlayoutEvaluator: GoEvaluator {
         let base: UInt64
     }
 }
-

@@ -93,7 +93,9 @@ public final class GoMCTS {
     /// Playouts over the searcher's life (for playouts-per-second figures).
     public private(set) var totalPlayouts = 0
 
-    public init(size: Int, komi: Double, config: GoMCTSConfig = GoMCTSConfig(), evaluator: GoEvaluator, seed: UInt64 = 0) {
+    public init(
+        size: Int, komi: Double, config: GoMCTSConfig = GoMCTSConfig(), evaluator: GoEvaluator, seed: UInt64 = 0
+    ) {
         self.size = size
         self.komi = komi
         self.config = config
@@ -107,7 +109,9 @@ public final class GoMCTS {
     }
 
     deinit {
-        valuesBuffer.deallocate(); priorsBuffer.deallocate(); firstColorBuffer.deallocate()
+        valuesBuffer.deallocate()
+        priorsBuffer.deallocate()
+        firstColorBuffer.deallocate()
     }
 
     var actions: Int { size * size + 1 }
@@ -115,8 +119,15 @@ public final class GoMCTS {
 
     /// Forgets the tree (a new game, or a position the tree cannot reach).
     public func resetTree() {
-        action = [-1]; firstChild = [-1]; childCount = [0]
-        n = [0]; w = [0]; an = [0]; aw = [0]; p = [1]; vl = [0]
+        action = [-1]
+        firstChild = [-1]
+        childCount = [0]
+        n = [0]
+        w = [0]
+        an = [0]
+        aw = [0]
+        p = [1]
+        vl = [0]
         root = 0
         rootMoves = []
     }
@@ -143,16 +154,23 @@ public final class GoMCTS {
         let moves = game.moves
         var reused = false
         if config.reuseTree, moves.count >= rootMoves.count, Array(moves.prefix(rootMoves.count)) == rootMoves,
-           rootBoard.hash == replayHash(game, upTo: rootMoves.count) {
+            rootBoard.hash == replayHash(game, upTo: rootMoves.count)
+        {
             var node = root
             var ok = true
             for turn in moves.dropFirst(rootMoves.count) {
-                guard firstChild[Int(node)] >= 0, turn.move != .resign else { ok = false; break }
+                guard firstChild[Int(node)] >= 0, turn.move != .resign else {
+                    ok = false
+                    break
+                }
                 let a = Int16(game.board.action(for: turn.move))
                 var found: Int32 = -1
                 let start = Int(firstChild[Int(node)])
                 for c in start..<(start + Int(childCount[Int(node)])) where action[c] == a { found = Int32(c) }
-                guard found >= 0 else { ok = false; break }
+                guard found >= 0 else {
+                    ok = false
+                    break
+                }
                 node = found
             }
             if ok {
@@ -162,7 +180,10 @@ public final class GoMCTS {
         }
         rootBoard.copy(from: game.board)
         rootMoves = moves
-        if !reused { resetTree() ; rootMoves = moves }
+        if !reused {
+            resetTree()
+            rootMoves = moves
+        }
         if nodeCount > 2_000_000 { compact() }
     }
 
@@ -176,25 +197,40 @@ public final class GoMCTS {
 
     /// Copies the subtree under the root into fresh arrays (the rest is garbage after re-rooting).
     func compact() {
-        var newAction: [Int16] = [action[Int(root)]], newFirst: [Int32] = [-1], newCount: [Int16] = [childCount[Int(root)]]
+        var newAction: [Int16] = [action[Int(root)]], newFirst: [Int32] = [-1],
+            newCount: [Int16] = [childCount[Int(root)]]
         var newN = [n[Int(root)]], newW = [w[Int(root)]], newAN = [an[Int(root)]], newAW = [aw[Int(root)]]
         var newP = [p[Int(root)]], newVL: [Float] = [0]
         var queue: [(old: Int32, new: Int32)] = [(root, 0)]
         var head = 0
         while head < queue.count {
-            let (old, new) = queue[head]; head += 1
+            let (old, new) = queue[head]
+            head += 1
             let start = Int(firstChild[Int(old)])
             guard start >= 0 else { continue }
             newFirst[Int(new)] = Int32(newAction.count)
             for c in start..<(start + Int(childCount[Int(old)])) {
                 queue.append((Int32(c), Int32(newAction.count)))
-                newAction.append(action[c]); newFirst.append(-1); newCount.append(childCount[c])
-                newN.append(n[c]); newW.append(w[c]); newAN.append(an[c]); newAW.append(aw[c])
-                newP.append(p[c]); newVL.append(0)
+                newAction.append(action[c])
+                newFirst.append(-1)
+                newCount.append(childCount[c])
+                newN.append(n[c])
+                newW.append(w[c])
+                newAN.append(an[c])
+                newAW.append(aw[c])
+                newP.append(p[c])
+                newVL.append(0)
             }
         }
-        action = newAction; firstChild = newFirst; childCount = newCount
-        n = newN; w = newW; an = newAN; aw = newAW; p = newP; vl = newVL
+        action = newAction
+        firstChild = newFirst
+        childCount = newCount
+        n = newN
+        w = newW
+        an = newAN
+        aw = newAW
+        p = newP
+        vl = newVL
         root = 0
     }
 
@@ -247,7 +283,8 @@ public final class GoMCTS {
                 paths[b] = path
             }
             memsetFirstColor(count)
-            evaluator.evaluate(Array(leafBoards.prefix(count)), wantsPriors: Array(wants.prefix(count)), komi: komi, into: buffers)
+            evaluator.evaluate(
+                Array(leafBoards.prefix(count)), wantsPriors: Array(wants.prefix(count)), komi: komi, into: buffers)
             for b in 0..<count {
                 let path = paths[b]
                 for v in path { vl[Int(v)] -= config.virtualLoss }
@@ -255,8 +292,9 @@ public final class GoMCTS {
                 if wants[b] && firstChild[Int(leaf)] < 0 {
                     expand(leaf, board: leafBoards[b], priors: priorsBuffer + b * actions)
                 }
-                backup(path, leafValue: valuesBuffer[b], leafToPlay: leafBoards[b].toPlay,
-                       firstColor: firstColorBuffer + b * size * size)
+                backup(
+                    path, leafValue: valuesBuffer[b], leafToPlay: leafBoards[b].toPlay,
+                    firstColor: firstColorBuffer + b * size * size)
             }
             done += count
             if DispatchTime.now().uptimeNanoseconds >= deadline { break }
@@ -275,7 +313,9 @@ public final class GoMCTS {
             leafBoards = (0..<batch).map { _ in GoBoard(size: size, historyLength: 3) }
         }
         if bufferBatch < batch || bufferBatch == 0 {
-            valuesBuffer.deallocate(); priorsBuffer.deallocate(); firstColorBuffer.deallocate()
+            valuesBuffer.deallocate()
+            priorsBuffer.deallocate()
+            firstColorBuffer.deallocate()
             let b = max(batch, 1)
             valuesBuffer = .allocate(capacity: b)
             priorsBuffer = .allocate(capacity: b * actions)
@@ -307,7 +347,10 @@ public final class GoMCTS {
                 q = (1 - beta) * q + beta * aw[c] / an[c]
             }
             let score = q + config.cPuct * p[c] * sqrtN / (1 + visits)
-            if score > bestScore { bestScore = score; best = Int32(c) }
+            if score > bestScore {
+                bestScore = score
+                best = Int32(c)
+            }
         }
         return best
     }
@@ -341,7 +384,8 @@ public final class GoMCTS {
     /// Gives `node` children for `actions` (points row-major, then pass) with these priors, as
     /// they are (no renormalising): the building block of `expand`, and of hand-built trees.
     public func addChildren(to node: Int32, actions: [Int16], priors: [Float]) {
-        precondition(actions.count == priors.count, "GoMCTS.addChildren: \(actions.count) actions, \(priors.count) priors")
+        precondition(
+            actions.count == priors.count, "GoMCTS.addChildren: \(actions.count) actions, \(priors.count) priors")
         firstChild[Int(node)] = Int32(action.count)
         childCount[Int(node)] = Int16(actions.count)
         for (a, prior) in zip(actions, priors) { appendChild(a, prior: prior) }
@@ -356,13 +400,21 @@ public final class GoMCTS {
     }
 
     func appendChild(_ a: Int16, prior: Float) {
-        action.append(a); firstChild.append(-1); childCount.append(0)
-        n.append(0); w.append(0); an.append(0); aw.append(0); p.append(max(prior, 0)); vl.append(0)
+        action.append(a)
+        firstChild.append(-1)
+        childCount.append(0)
+        n.append(0)
+        w.append(0)
+        an.append(0)
+        aw.append(0)
+        p.append(max(prior, 0))
+        vl.append(0)
     }
 
     /// Backs a leaf's value up the path, each node from its mover's view, and updates the AMAF
     /// statistics of every path node's children with the moves played after it.
-    public func backup(_ path: [Int32], leafValue: Float, leafToPlay: GoColor, firstColor: UnsafeMutablePointer<UInt8>) {
+    public func backup(_ path: [Int32], leafValue: Float, leafToPlay: GoColor, firstColor: UnsafeMutablePointer<UInt8>)
+    {
         // Win (1), draw (½), loss (0) for black.
         let blackValue = leafToPlay == .black ? leafValue : -leafValue
         let blackWin = (blackValue + 1) / 2
@@ -441,7 +493,10 @@ public final class GoMCTS {
                 var r = Float(random.next() >> 40) / Float(1 << 24) * sum
                 for i in 0..<count {
                     r -= weights[i]
-                    if r <= 0 { best = start + i; break }
+                    if r <= 0 {
+                        best = start + i
+                        break
+                    }
                 }
             }
         }
@@ -466,8 +521,9 @@ public final class GoMCTS {
             if n[b] == 0 { break }
             node = b
         }
-        return GoSearchResult(move: move, visits: visits, winRate: winRate, playouts: playouts, seconds: seconds,
-                              principalVariation: line)
+        return GoSearchResult(
+            move: move, visits: visits, winRate: winRate, playouts: playouts, seconds: seconds,
+            principalVariation: line)
     }
 
     func actionMove(_ a: Int) -> GoMove {

@@ -16,11 +16,13 @@ public final class GoMCTSPlayer: GoMoveGenerator {
     let seed: UInt64
 
     /// `threads` evaluate the batch of leaves in parallel (batch `config.batchSize`).
-    public init(config: GoMCTSConfig = GoMCTSConfig(), threads: Int = 1, seed: UInt64 = 0, name: String = "cortex-mcts") {
+    public init(config: GoMCTSConfig = GoMCTSConfig(), threads: Int = 1, seed: UInt64 = 0, name: String = "cortex-mcts")
+    {
         self.name = name
         self.seed = seed
-        search = GoMCTS(size: 19, komi: 7.5, config: config,
-                        evaluator: GoPlayoutEvaluator(threads: threads, seed: seed), seed: seed)
+        search = GoMCTS(
+            size: 19, komi: 7.5, config: config,
+            evaluator: GoPlayoutEvaluator(threads: threads, seed: seed), seed: seed)
     }
 
     public func startGame(size: Int, komi: Double) {
