@@ -68,6 +68,12 @@ final class ShippedModelsTests: XCTestCase {
         }
     }
 
+    func testBreakoutAgentBeatsRandomPlay() throws {
+        // 28.4 measured over 100 episodes; random play scores about 0.5 an episode.
+        let json = try lastJSON(["eval", "breakout", "--checkpoint", "breakout", "--episodes", "10", "--seed", "3", "--json"])
+        XCTAssertGreaterThan(try XCTUnwrap(json["mean"] as? Double), 8, "ten seeded episodes at ε = 0.05")
+    }
+
     func testShakespeareGPTPredictsTheCorpus() throws {
         let corpus = Self.root.appendingPathComponent("data/shakespeare.txt").path
         guard FileManager.default.fileExists(atPath: corpus) else {
