@@ -147,17 +147,8 @@ extension GameTrainingCommand {
         let folder = options.runFolder.out ?? "runs/\(Self.game)-\(config.observation)-s\(config.seed)"
         let resumePath = options.resumePath(folder: folder)
         let trainer = try DQNTrainer(config: config, folder: folder, resume: resumePath)
-        trainer.trainingRun.startLines(config: config).forEach(printError)
-        if resumePath != nil { printError("resuming at frame \(trainer.state.frame)") }
-        let progress = Progress(total: config.frames, label: "\(Self.game) frames")
-        trainer.onProgress = { frame, metrics in progress.update(frame, metrics: metrics) }
-        trainer.onMessage = { message in progress.message(message) }
-        let summary = try trainer.run(shouldStop: { Interrupt.requested })
-        progress.finish()
-        reportTraining(
-            summary, folder: folder, json: options.common.json,
-            extra: ["algo": "dqn", "preset": config.preset ?? NSNull()])
-        if Interrupt.requested { throw ExitCode(130) }
+        try drive(trainer, config: config, frames: config.frames, game: Self.game, resuming: resumePath != nil,
+                  folder: folder, json: options.common.json, extra: ["algo": "dqn", "preset": config.preset ?? NSNull()])
     }
 }
 

@@ -63,16 +63,34 @@ func trainPQN(game: String, options: DQNTrainOptions) throws {
         "PQN, preset \(config.preset): \(config.envs) envs × \(config.rolloutSteps) steps per rollout, "
             + "\(config.epochs) epochs × \(config.minibatches) minibatches of \(config.minibatchSize)"
             + (config.timeBudget.map { ", time budget \(Progress.formatDuration($0))" } ?? ""))
+    try drive(trainer, config: config, frames: config.frames, game: game, resuming: resumePath != nil, folder: folder,
+              json: options.common.json,
+              extra: ["algo": "pqn", "preset": config.preset])
+}
+
+/// What `cortex train <game>` drives: the DQN's and PQN's trainers.
+protocol GameTrainer: AnyObject {
+    var trainingRun: TrainingRun { get }
+    var state: DQNTrainingState { get }
+    var onProgress: ((Int, [(String, Double)]) -> Void)? { get set }
+    var onMessage: ((String) -> Void)? { get set }
+    func run(shouldStop: () -> Bool) throws -> DQNSummary
+}
+
+extension DQNTrainer: GameTrainer {}
+extension PQNTrainer: GameTrainer {}
+
+/// Runs a game trainer with the start lines, the progress line, Ctrl-C and the closing report.
+func drive<Config: Encodable>(_ trainer: GameTrainer, config: Config, frames: Int, game: String, resuming: Bool,
+                              folder: String, json: Bool, extra: [String: Any]) throws {
     trainer.trainingRun.startLines(config: config).forEach(printError)
-    if resumePath != nil { printError("resuming at frame \(trainer.state.frame)") }
-    let progress = Progress(total: config.frames, label: "\(game) frames")
+    if resuming { printError("resuming at frame \(trainer.state.frame)") }
+    let progress = Progress(total: frames, label: "\(game) frames")
     trainer.onProgress = { frame, metrics in progress.update(frame, metrics: metrics) }
     trainer.onMessage = { message in progress.message(message) }
     let summary = try trainer.run(shouldStop: { Interrupt.requested })
     progress.finish()
-    reportTraining(
-        summary, folder: folder, json: options.common.json,
-        extra: ["algo": "pqn", "preset": config.preset, "eval_return_best": Double(summary.evalReturnBest)])
+    reportTraining(summary, folder: folder, json: json, extra: extra)
     if Interrupt.requested { throw ExitCode(130) }
 }
 
@@ -102,6 +120,7 @@ func reportTraining(_ summary: DQNSummary, folder: String, json: Bool, extra: [S
             "frames": summary.frames, "eval_return_mean": Double(summary.evalReturnMean),
             "train_return_mean": Double(summary.trainReturnMean), "frames_per_s": summary.framesPerSecond,
             "checkpoint": summary.lastCheckpoint, "best_checkpoint": summary.bestCheckpoint ?? NSNull(),
+            "eval_return_best": Double(summary.evalReturnBest),
             "episodes": summary.episodes
         ]
         printJSON(object.merging(extra) { _, new in new })

@@ -48,4 +48,20 @@ extension DQNTrainingState {
         let path = logger.path("best.safetensors")
         return (message + ", new best → \(path)", path)
     }
+
+    /// The figures a finished run reports for TensorBoard's HPARAMS tab.
+    public var finalMetrics: [(name: String, value: Double)] {
+        [("train_return_mean_100", Double(recentReturnMean)), ("eval_return_mean", Double(lastEvalReturn ?? .nan)),
+         ("eval_return_best", Double(bestEvalReturn ?? .nan))]
+    }
+}
+
+extension DQNSummary {
+    /// The summary of a run in `state`; `bestCheckpoint` counts only when the file exists.
+    public init(state: DQNTrainingState, framesPerSecond: Double, lastCheckpoint: String, bestCheckpoint: String) {
+        self.init(frames: state.frame, episodes: state.episodes, trainReturnMean: state.recentReturnMean,
+                  evalReturnMean: state.lastEvalReturn ?? .nan, evalReturnBest: state.bestEvalReturn ?? .nan,
+                  framesPerSecond: framesPerSecond, lastCheckpoint: lastCheckpoint,
+                  bestCheckpoint: FileManager.default.fileExists(atPath: bestCheckpoint) ? bestCheckpoint : nil)
+    }
 }

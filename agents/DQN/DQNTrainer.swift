@@ -204,19 +204,10 @@ public final class DQNTrainer {
         }
         try saveCheckpoint(to: lastCheckpointPath)
         try writeCurve()
-        try trainingRun.finish(
-            metrics: [
-                ("train_return_mean_100", Double(state.recentReturnMean)),
-                ("eval_return_mean", Double(state.lastEvalReturn ?? .nan)),
-                ("eval_return_best", Double(state.bestEvalReturn ?? .nan))
-            ], step: state.frame)
+        try trainingRun.finish(metrics: state.finalMetrics, step: state.frame)
         let elapsed = Date().timeIntervalSince(start)
-        return DQNSummary(
-            frames: state.frame, episodes: state.episodes, trainReturnMean: state.recentReturnMean,
-            evalReturnMean: state.lastEvalReturn ?? .nan, evalReturnBest: state.bestEvalReturn ?? .nan,
-            framesPerSecond: Double(state.frame - startFrame) / max(1e-9, elapsed),
-            lastCheckpoint: lastCheckpointPath,
-            bestCheckpoint: FileManager.default.fileExists(atPath: bestCheckpointPath) ? bestCheckpointPath : nil)
+        return DQNSummary(state: state, framesPerSecond: Double(state.frame - startFrame) / max(1e-9, elapsed),
+                          lastCheckpoint: lastCheckpointPath, bestCheckpoint: bestCheckpointPath)
     }
 
     private func finishEpisode(_ episodeReturn: Float, length: Int, truncated: Bool) {

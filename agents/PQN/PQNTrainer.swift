@@ -240,18 +240,9 @@ public final class PQNTrainer {
             title: "\(config.game) (\(config.observation), PQN)", evalEpsilon: config.evalEpsilon,
             folder: logger)
         let elapsed = Date().timeIntervalSince(start)
-        try trainingRun.finish(
-            metrics: [
-                ("train_return_mean_100", Double(state.recentReturnMean)),
-                ("eval_return_mean", Double(state.lastEvalReturn ?? .nan)),
-                ("eval_return_best", Double(state.bestEvalReturn ?? .nan))
-            ], step: state.frame)
-        return DQNSummary(
-            frames: state.frame, episodes: state.episodes, trainReturnMean: state.recentReturnMean,
-            evalReturnMean: state.lastEvalReturn ?? .nan, evalReturnBest: state.bestEvalReturn ?? .nan,
-            framesPerSecond: Double(state.frame - startFrame) / max(1e-9, elapsed),
-            lastCheckpoint: lastCheckpointPath,
-            bestCheckpoint: FileManager.default.fileExists(atPath: bestCheckpointPath) ? bestCheckpointPath : nil)
+        try trainingRun.finish(metrics: state.finalMetrics, step: state.frame)
+        return DQNSummary(state: state, framesPerSecond: Double(state.frame - startFrame) / max(1e-9, elapsed),
+                          lastCheckpoint: lastCheckpointPath, bestCheckpoint: bestCheckpointPath)
     }
 
     // MARK: pieces
