@@ -151,6 +151,53 @@ final class PQNTests: XCTestCase {
         XCTAssertLessThan(q[0], q[1])
     }
 
+    func testEachEvaluationShowsTheAgentPlayingInTensorBoard() throws {
+        var config = chainConfig(frames: 16_384)
+        config.evalEvery = 8_192
+        config.evalEpisodes = 2
+        let folder = temporaryFolder()
+        let trainer = try PQNTrainer(config: config, folder: folder, environment: makeChain)
+        _ = try trainer.run()
+        let output = try pythonInterop(["read-summaries", folder])
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+        let images = try XCTUnwrap((json["images"] as? [String: [[Any]]])?[EvaluationFrames.tag])
+        XCTAssertEqual(images.compactMap { $0[0] as? Int }.sorted().last, 16_384, "a picture at the last evaluation")
+        XCTAssertGreaterThanOrEqual(images.count, 2, "one picture per evaluation")
+        // The trained agent walks right and ends the episode in 4 steps: the reset frame and the
+        // final frame, two 10 × 10 tiles side by side with a 2-pixel border (2·10 + 3·2 = 26 by 14).
+        let last = try XCTUnwrap(images.max { ($0[0] as? Int ?? 0) < ($1[0] as? Int ?? 0) })
+        XCTAssertEqual([last[1] as? Int, last[2] as? Int], [26, 14])
+    }
+
+    func testFramesAreTiledWithABorder() {
+        var red = Frame(width: 1, height: 1), blue = Frame(width: 1, height: 1)
+        red[0, 0] = RGB(255, 0, 0)
+        blue[0, 0] = RGB(0, 0, 255)
+        let tiled = EvaluationFrames.tile([red, blue, red], columns: 2, gap: 1)
+        XCTAssertEqual([tiled.width, tiled.height], [5, 5])
+        XCTAssertEqual(tiled[1, 1], RGB(255, 0, 0))
+        XCTAssertEqual(tiled[3, 1], RGB(0, 0, 255))
+        XCTAssertEqual(tiled[1, 3], RGB(255, 0, 0))
+        XCTAssertEqual(tiled[3, 3], RGB(128, 128, 128), "the empty cell stays grey")
+        XCTAssertEqual(tiled[2, 1], RGB(128, 128, 128))
+    }
+
+    func testFramesFollowTheEpisodeEveryStrideSteps() throws {
+        // Breakout with a fixed action: the picture's tiles are the frames a hand-stepped copy
+        // of the same environment shows at steps 0, 2, 4
+        var environment = try Games.makeMinAtar("breakout", observation: .grid, seed: 3)
+        environment.reset(seed: 3)
+        var copy = try Games.makeMinAtar("breakout", observation: .grid, seed: 3)
+        copy.reset(seed: 3)
+        let picture = EvaluationFrames.play(&environment, count: 3, stride: 2, columns: 3, gap: 0) { _ in 0 }
+        var expected = [copy.render()]
+        for step in 1...4 {
+            XCTAssertFalse(copy.step(0).isDone, "the ball is still in play at step \(step)")
+            if step % 2 == 0 { expected.append(copy.render()) }
+        }
+        XCTAssertEqual(picture, EvaluationFrames.tile(expected, columns: 3, gap: 0))
+    }
+
     func testResumeContinuesFromTheSavedFrameCount() throws {
         let folder = temporaryFolder()
         let first = try PQNTrainer(config: chainConfig(frames: 1_024), folder: folder, environment: makeChain)

@@ -219,9 +219,24 @@ public final class DQNTrainer {
             network: agent.online, config: config, episodes: config.evalEpisodes,
             epsilon: config.evalEpsilon, seed: config.seed &+ 1_000_003 &+ UInt64(state.frame))
         try trainingRun.logHistograms(of: agent.online, step: state.frame)
+        try logFrames()
         let (message, bestPath) = try state.recordEvaluation(results, maxSteps: config.evalMaxSteps, logger: logger)
         if let bestPath { try saveCheckpoint(to: bestPath) }
         onMessage?(message)
+    }
+
+    /// The first steps of one greedy episode, as a picture in TensorBoard's IMAGES tab.
+    private func logFrames() throws {
+        let seed = config.seed &+ 2_000_003 &+ UInt64(state.frame)
+        var environment = try DQNEnvironments.make(config, seed: seed, maxSteps: config.evalMaxSteps)
+        environment.reset(seed: seed)
+        let shape = [1] + environment.observationShape.dimensions
+        let network = agent.online
+        let picture = EvaluationFrames.play(&environment) { observation in
+            let input = Tensor(shape: shape, data: Array(observation))
+            return EpsilonGreedy.argmax(withNoGrad { network(input) }.scalars)
+        }
+        try EvaluationFrames.log(picture, logger: logger, step: state.frame)
     }
 
     /// Writes networks, optimizer and progress atomically to `path`.

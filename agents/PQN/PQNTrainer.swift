@@ -293,9 +293,22 @@ public final class PQNTrainer {
             seed: config.seed &+ 1_000_003 &+ UInt64(state.frame),
             maxSteps: config.evalMaxSteps, make: makeEnvironment)
         try trainingRun.logHistograms(of: network, step: state.frame)
+        try logFrames()
         let (message, bestPath) = try state.recordEvaluation(results, maxSteps: config.evalMaxSteps, logger: logger)
         if let bestPath { try saveCheckpoint(to: bestPath) }
         onMessage?(message)
+    }
+
+    /// The first steps of one greedy episode, as a picture in TensorBoard's IMAGES tab.
+    private func logFrames() throws {
+        var environment = try makeEnvironment(config.seed &+ 2_000_003 &+ UInt64(state.frame), config.evalMaxSteps)
+        environment.reset(seed: config.seed &+ 2_000_003 &+ UInt64(state.frame))
+        let shape = [1] + environment.observationShape.dimensions
+        let picture = EvaluationFrames.play(&environment) { observation in
+            let input = Tensor(shape: shape, data: Array(observation))
+            return withNoGrad { network(input) }.argmaxIndices(axis: 1)[0]
+        }
+        try EvaluationFrames.log(picture, logger: logger, step: state.frame)
     }
 
     /// Writes the network, the optimizer and the progress atomically to `path`.
