@@ -41,8 +41,19 @@ struct Export: ParsableCommand {
                     "\(checkpoint) is not a char-GPT checkpoint (cortex train text --model gpt); --format nanogpt needs one"
                 )
             }
+            // nanoGPT keeps its GPTConfig beside the weights (`model_args` in ckpt.pt): here in
+            // the metadata, under the same names.
+            guard case .gpt(let gpt) = try LanguageModel.load(from: checkpoint).model else {
+                throw CommandFailure("\(checkpoint) is not a char-GPT checkpoint")
+            }
+            let c = gpt.config
+            let modelArgs =
+                "{\"n_layer\": \(c.layers), \"n_head\": \(c.heads), \"n_embd\": \(c.embedDimension), "
+                + "\"block_size\": \(c.blockSize), \"bias\": \(c.bias), \"vocab_size\": \(c.vocabularySize), "
+                + "\"dropout\": \(c.dropout)}"
             exported = SafeTensors(
-                tensors: renamed, metadata: ["format": "pt", "source": "cortex export --format nanogpt"])
+                tensors: renamed,
+                metadata: ["format": "pt", "source": "cortex export --format nanogpt", "model_args": modelArgs])
         }
         try exported.write(to: out)
         let bytes = { (path: String) in ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int) ?? 0

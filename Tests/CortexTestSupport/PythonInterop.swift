@@ -8,28 +8,42 @@ import XCTest
 /// any other failure throws `PythonInteropFailure`, which fails the test with the script's
 /// error output.
 public func pythonInterop(_ arguments: [String]) throws -> String {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    let script = root.appendingPathComponent("scripts/python-interop").path
+    try runPython(interpreter: ["/usr/bin/env", "python3"], script: "scripts/python-interop", arguments)
+}
+
+/// Runs `scripts/reference/modules.py` (PyTorch modules with Cortex's checkpoint names) with the
+/// PyTorch venv's interpreter (`.venv-torch`, which `scripts/test` builds on Debian's
+/// python3-torch), or `/usr/bin/python3` when there is no venv; skips when torch is missing.
+public func pytorchReference(_ arguments: [String]) throws -> String {
+    let venv = packageRoot.appendingPathComponent(".venv-torch/bin/python").path
+    let python = FileManager.default.isExecutableFile(atPath: venv) ? venv : "/usr/bin/python3"
+    return try runPython(interpreter: [python], script: "scripts/reference/modules.py", arguments)
+}
+
+/// The package's root folder (three levels above this file).
+public let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+func runPython(interpreter: [String], script: String, _ arguments: [String]) throws -> String {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", script] + arguments
+    process.executableURL = URL(fileURLWithPath: interpreter[0])
+    process.arguments = Array(interpreter.dropFirst()) + [packageRoot.appendingPathComponent(script).path] + arguments
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
     do {
         try process.run()
     } catch {
-        throw missingPrerequisite("python3 is not available: \(error)")
+        throw missingPrerequisite("\(interpreter.joined(separator: " ")) is not available: \(error)")
     }
-    let output = out.fileHandleForReading.readDataToEndOfFile()  // the script writes little to stderr
+    let output = out.fileHandleForReading.readDataToEndOfFile()  // the scripts write little to stderr
     let errors = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     let message = String(decoding: errors, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     switch process.terminationStatus {
     case 0: return String(decoding: output, as: UTF8.self)
     case 77: throw missingPrerequisite(message)
-    default: throw PythonInteropFailure(arguments: arguments, message: message)
+    default: throw PythonInteropFailure(arguments: [script] + arguments, message: message)
     }
 }
 
@@ -37,5 +51,5 @@ public func pythonInterop(_ arguments: [String]) throws -> String {
 public struct PythonInteropFailure: Error, CustomStringConvertible {
     public let arguments: [String]
     public let message: String
-    public var description: String { "python-interop \(arguments.joined(separator: " ")) failed: \(message)" }
+    public var description: String { "\(arguments.joined(separator: " ")) failed: \(message)" }
 }
