@@ -112,4 +112,16 @@ public struct LinePlot {
         }
         return out + "</svg>\n"
     }
+
+    /// Several plots in one SVG document, left to right.
+    public static func sideBySide(_ plots: [LinePlot]) -> String {
+        let width = plots.map(\.width).reduce(0, +), height = plots.map(\.height).max() ?? 0
+        var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\">\n"
+        var x = 0
+        for plot in plots {
+            out += plot.svg().replacingOccurrences(of: "<svg xmlns=\"http://www.w3.org/2000/svg\" ", with: "<svg x=\"\(x)\" ")
+            x += plot.width
+        }
+        return out + "</svg>\n"
+    }
 }
