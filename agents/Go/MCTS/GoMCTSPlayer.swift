@@ -4,7 +4,7 @@ import Envs
 /// The tree search as a move generator for GTP, `cortex match` and the viewer: `GoMCTS` over
 /// fast playouts (`GoPlayoutEvaluator`), with a playout budget, a time budget per move, or the
 /// game's clock as GTP sets it; dead stones at the end are those the playouts capture.
-public final class GoMCTSPlayer: GoMoveGenerator {
+public final class GoMCTSPlayer: GoAnalyzer {
     public let name: String
     public let search: GoMCTS
     /// Each colour's clock (GTP may let this engine play either colour).
@@ -35,6 +35,15 @@ public final class GoMCTSPlayer: GoMoveGenerator {
         lastResult = result
         onSearch?(result)
         return result.move
+    }
+
+    public var searches: Bool { true }
+
+    /// Searches on for `seconds` (no playout limit), keeping the tree, so the analysis grows
+    /// with every call and a following `generateMove` starts from it.
+    public func analyze(_ game: GoGame, for color: GoColor, seconds: Double) -> GoAnalysis {
+        _ = search.search(game, for: color, seconds: max(seconds, 0.001), playouts: .max)
+        return search.rootAnalysis()
     }
 
     public func setClock(_ clock: GoClock) { clocks = [.black: clock, .white: clock] }
