@@ -104,4 +104,20 @@ final class GoAnalysisTests: XCTestCase {
         _ = player.generateMove(in: game, for: .black)
         XCTAssertEqual(player.search.n[Int(player.search.root)], 50, "black's search starts afresh")
     }
+
+    /// Past its node limit an analysis stops growing the tree of that position, but a new
+    /// position is searched.
+    func testAnalysisStopsAtTheNodeLimit() {
+        let player = GoMCTSPlayer(seed: 1)
+        player.startGame(size: 5, komi: 0.5)
+        player.analysisNodeLimit = 1
+        let game = GoGame(size: 5, komi: 0.5)
+        let first = player.analyze(game, for: .black, seconds: 0.02)
+        let again = player.analyze(game, for: .black, seconds: 0.02)
+        XCTAssertEqual(again.candidates.map(\.visits), first.candidates.map(\.visits))
+        _ = game.play(.play(GoPoint(column: 2, row: 2)), color: .black)
+        let next = player.analyze(game, for: .white, seconds: 0.02)
+        XCTAssertEqual(next.color, .white)
+        XCTAssertGreaterThan(next.candidates.map(\.visits).reduce(0, +), 0)
+    }
 }

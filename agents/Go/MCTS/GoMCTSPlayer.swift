@@ -1,5 +1,6 @@
 import Dispatch
 import Envs
+import Foundation
 
 /// The tree search as a move generator for GTP, `cortex match` and the viewer: `GoMCTS` over
 /// fast playouts (`GoPlayoutEvaluator`), with a playout budget, a time budget per move, or the
@@ -38,11 +39,18 @@ public final class GoMCTSPlayer: GoAnalyzer {
     }
 
     public var searches: Bool { true }
+    /// Nodes beyond which an analysis stops growing the tree (about 32 bytes each: 8 M ≈ 256 MB,
+    /// a few minutes of 9×9 analysis on two cores); it then only waits, until the position changes.
+    public var analysisNodeLimit = 8_000_000
 
     /// Searches on for `seconds` (no playout limit), keeping the tree, so the analysis grows
     /// with every call and a following `generateMove` starts from it.
     public func analyze(_ game: GoGame, for color: GoColor, seconds: Double) -> GoAnalysis {
-        _ = search.search(game, for: color, seconds: max(seconds, 0.001), playouts: .max)
+        if search.nodeCount < analysisNodeLimit || search.rootMoves != game.moves {
+            _ = search.search(game, for: color, seconds: max(seconds, 0.001), playouts: .max)
+        } else {
+            Thread.sleep(forTimeInterval: max(seconds, 0.001))
+        }
         return search.rootAnalysis()
     }
 
