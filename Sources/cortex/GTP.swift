@@ -9,7 +9,19 @@ struct GTPCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gtp",
         abstract:
-            "Play Go through GTP v2 on standard input and output: a trained agent (--checkpoint) or the random eye-preserving player."
+            "Play Go through GTP v2 on standard input and output: a trained agent (--checkpoint) or the random eye-preserving player.",
+        discussion: """
+            Besides the GTP v2 commands, a player that can show its thinking (--checkpoint, --mcts) answers \
+            the analysis commands of Go GUIs: `lz-analyze [color] [interval]` (Leela Zero's format, for \
+            Lizzie and Sabaki) and `kata-analyze [color] [interval]` (KataGo's, for Sabaki, KaTrain and \
+            Lizzie), which stream one `info move … visits … winrate … prior … lcb … order … pv …` line \
+            every interval (centiseconds) until the next command arrives; and `gogui-analyze_commands` with \
+            `cortex-policy` and `cortex-winrates` for GoGui's Analyze menu. --mcts searches while analysing \
+            and keeps the tree for the next genmove; --checkpoint answers from one network evaluation \
+            (priors softmax(Q/0.1), win rate (Q + 1)/2, visits 1). The random player offers none of them. \
+            `printsgf FILE` writes the game record to FILE. Engine command for a GUI: \
+            `cortex gtp --mcts --size 9` or `cortex gtp --checkpoint <file or shipped name>`.
+            """
     )
 
     @OptionGroup var common: CommonOptions
@@ -59,10 +71,8 @@ struct GTPCommand: ParsableCommand {
             size: size, komi: komi, generator: generator,
             name: "Cortex", version: CortexCommand.configuration.version)
         let stdout = FileHandle.standardOutput
-        // FileHandle writes go straight to the descriptor: each response reaches the
-        // controller at once, with no stdio buffering in between.
-        engine.run(
-            readLine: { Swift.readLine(strippingNewline: true) },
-            write: { stdout.write(Data($0.utf8)) })
+        // FileHandle writes go straight to the descriptor: each response (and each analysis
+        // line) reaches the controller at once, with no stdio buffering in between.
+        engine.run(input: GTPInput(), write: { stdout.write(Data($0.utf8)) })
     }
 }

@@ -14,7 +14,7 @@ struct MatchCommand: ParsableCommand {
         discussion: """
             Engines are command lines run through /bin/sh, e.g. "gnugo --mode gtp --level 1 --chinese-rules", \
             the built-in "random" (uniform among legal moves that do not fill its own eyes), \
-            "cortex:<checkpoint>", the agent of a `cortex train go` checkpoint playing greedily, \
+            "cortex:<checkpoint>", the agent of a `cortex train go` checkpoint (a file or a shipped model's name) playing greedily, \
             or "cortex-mcts[:playouts=N,seconds=S,threads=T,batch=B]", Monte Carlo tree search over fast playouts. \
             Colours alternate: the --black engine takes black in odd games, white in even ones.
             """)
@@ -228,7 +228,8 @@ struct MatchCommand: ParsableCommand {
         }
     }
 
-    /// `random`, `cortex:<checkpoint>` (a trained agent), `cortex-mcts[:options]` (tree search),
+    /// `random`, `cortex:<checkpoint>` (a trained agent: a file or a shipped model's name),
+    /// `cortex-mcts[:options]` (tree search),
     /// or a GTP command line.
     func makePlayer(_ spec: String, seed: UInt64) throws -> GoPlayer {
         if spec == "random" { return LocalPlayer(generator: GoRandomPlayer(seed: seed)) }
@@ -236,7 +237,7 @@ struct MatchCommand: ParsableCommand {
             return LocalPlayer(generator: try GoSearchOptions.player(spec: spec, seed: seed))
         }
         if spec.hasPrefix("cortex:") {
-            let path = String(spec.dropFirst("cortex:".count))
+            let path = try ShippedModels.resolve(String(spec.dropFirst("cortex:".count)))
             return LocalPlayer(generator: try GoDQNPlayer(checkpoint: path, seed: seed))
         }
         return try GTPProcess(commandLine: spec)

@@ -94,7 +94,7 @@ public final class GTPEngine {
     /// Set by `quit`: the driver loop stops after sending the answer.
     public private(set) var quitRequested = false
 
-    /// Every command this engine knows, in `list_commands` order.
+    /// Every command this engine knows with any generator, in `list_commands` order.
     public static let commands = [
         "protocol_version", "name", "version", "known_command", "list_commands", "quit",
         "boardsize", "clear_board", "komi", "play", "genmove", "reg_genmove", "kgs-genmove_cleanup", "undo",
@@ -102,6 +102,16 @@ public final class GTPEngine {
         "final_score", "final_status_list", "time_settings", "time_left", "kgs-time_settings",
         "fixed_handicap", "place_free_handicap", "set_free_handicap", "loadsgf", "printsgf"
     ]
+
+    /// Commands that show the generator's thinking; known only when it is a `GoAnalyzer`.
+    public static let analysisCommands = [
+        "lz-analyze", "kata-analyze", "gogui-analyze_commands", "cortex-policy", "cortex-winrates"
+    ]
+
+    /// The commands this engine answers with its current generator.
+    public var knownCommands: [String] {
+        generator is GoAnalyzer ? GTPEngine.commands + GTPEngine.analysisCommands : GTPEngine.commands
+    }
 
     public init(
         size: Int = 19, komi: Double = 7.5, generator: GoMoveGenerator,
@@ -122,9 +132,9 @@ public final class GTPEngine {
         static let syntax = Failure("syntax error")
     }
 
-    /// The full response to one input line (ending with the empty line), or nil for a line the
-    /// protocol says to ignore (empty or comment only).
-    public func respond(to rawLine: String) -> String? {
+    /// A command line split into its id (empty when none), command and arguments; nil for a line
+    /// the protocol says to ignore (empty or comment only).
+    func parse(_ rawLine: String) -> (id: String, command: String, args: [String])? {
         var cleaned = ""
         for scalar in rawLine.unicodeScalars {
             if scalar == "#" { break }
@@ -140,11 +150,37 @@ public final class GTPEngine {
         var id = ""
         if words[0].allSatisfy(\.isNumber) {
             id = words.removeFirst()
-            guard !words.isEmpty else { return "?\(id) syntax error\n\n" }
+            guard !words.isEmpty else { return (id, "", []) }
         }
         let command = words.removeFirst().lowercased()
+        return (id, command, words)
+    }
+
+    /// The full response to one input line (ending with the empty line), or nil for a line the
+    /// protocol says to ignore (empty or comment only). An analysis command answers with a
+    /// single `info` line here: only `run` streams.
+    public func respond(to rawLine: String) -> String? {
+        guard let (id, command, args) = parse(rawLine) else { return nil }
+        var streamed = ""
+        return answer(id: id, command: command, args: args, write: { streamed += $0 }, nextLine: { _ in true })
+            ?? streamed
+    }
+
+    /// Answers one parsed command: the response, or nil when an analysis has already written
+    /// its response through `write`, streaming until `nextLine(seconds)` says a line has come.
+    func answer(
+        id: String, command: String, args: [String], write: (String) -> Void, nextLine: (Double) -> Bool
+    ) -> String? {
+        guard !command.isEmpty else { return "?\(id) syntax error\n\n" }
         do {
-            let text = try execute(command, words)
+            if command == "lz-analyze" || command == "kata-analyze", let analyzer = generator as? GoAnalyzer {
+                let request = try AnalysisRequest(args, toPlay: game.board.toPlay)
+                stream(
+                    request, format: command == "lz-analyze" ? .leelaZero : .kataGo, analyzer: analyzer, id: id,
+                    write: write, nextLine: nextLine)
+                return nil
+            }
+            let text = try execute(command, args)
             return "=\(id)" + (text.isEmpty ? "" : " " + text) + "\n\n"
         } catch let failure as Failure {
             return "?\(id) \(failure.message)\n\n"
@@ -153,11 +189,109 @@ public final class GTPEngine {
         }
     }
 
-    /// Reads lines from `readLine` and writes responses through `write` until `quit` or end of input.
+    /// Reads lines from `readLine` and writes responses through `write` until `quit` or end of
+    /// input. Analyses answer with one `info` line, since nothing can tell when a line waits.
     public func run(readLine: () -> String?, write: (String) -> Void) {
         while !quitRequested, let line = readLine() {
             if let response = respond(to: line) { write(response) }
         }
+    }
+
+    /// Reads commands from `input` and writes responses through `write` until `quit` or end of
+    /// input; `lz-analyze` and `kata-analyze` stream until the next line arrives.
+    public func run(input: GTPInput, write: (String) -> Void) {
+        while !quitRequested, let line = input.readLine() {
+            guard let (id, command, args) = parse(line) else { continue }
+            if let response = answer(
+                id: id, command: command, args: args, write: write, nextLine: { input.hasLine(within: $0) })
+            {
+                write(response)
+            }
+        }
+    }
+
+    // MARK: - Analysis
+
+    /// The arguments of `lz-analyze` / `kata-analyze`: `[color] [interval]`, then `interval N`,
+    /// `maxmoves N`, and KataGo's `minmoves`, `ownership`, `ownershipStdev`, `movesOwnership`,
+    /// `rootInfo`, `pvVisits`, `pvEdgeVisits` pairs, which are accepted and ignored (this engine
+    /// has no ownership or score to give).
+    struct AnalysisRequest {
+        var color: GoColor
+        /// Seconds between `info` lines (0: one line when the analysis stops).
+        var interval = 0.0
+        var maxMoves = Int.max
+
+        init(_ args: [String], toPlay: GoColor) throws {
+            color = toPlay
+            var rest = args[...]
+            if let first = rest.first, let color = GTP.color(first) {
+                self.color = color
+                rest = rest.dropFirst()
+            }
+            if let first = rest.first, let centiseconds = Int(first) {
+                guard centiseconds >= 0 else { throw Failure("cannot parse analyze tags") }
+                interval = Double(centiseconds) / 100
+                rest = rest.dropFirst()
+            }
+            let ignored: Set<String> = [
+                "minmoves", "ownership", "ownershipstdev", "movesownership", "rootinfo", "pvvisits", "pvedgevisits"
+            ]
+            while let key = rest.first?.lowercased() {
+                guard rest.count >= 2 else { throw Failure("cannot parse analyze tags") }
+                let value = rest[rest.startIndex + 1]
+                rest = rest.dropFirst(2)
+                switch key {
+                case "interval":
+                    guard let centiseconds = Int(value), centiseconds >= 0 else {
+                        throw Failure("cannot parse analyze tags")
+                    }
+                    interval = Double(centiseconds) / 100
+                case "maxmoves":
+                    guard let count = Int(value), count >= 1 else { throw Failure("cannot parse analyze tags") }
+                    maxMoves = count
+                case _ where ignored.contains(key): continue
+                default: throw Failure("cannot parse analyze tags")
+                }
+            }
+        }
+    }
+
+    /// How long a search thinks between two looks at the input: the latency of `stop`.
+    static let analysisSlice = 0.05
+
+    /// Writes `=id`, then an `info` line every interval while `analyzer` thinks, until
+    /// `nextLine` reports the next command (which `run` then reads and answers), then the
+    /// empty line. At least one `info` line is written, even when the next command was waiting.
+    func stream(
+        _ request: AnalysisRequest, format: GTP.AnalysisFormat, analyzer: GoAnalyzer, id: String,
+        write: (String) -> Void, nextLine: (Double) -> Bool
+    ) {
+        write("=\(id)\n")
+        let size = game.size
+        var nextReport = Date().addingTimeInterval(request.interval)
+        var analysis = analyzer.analyze(
+            game, for: request.color, seconds: min(GTPEngine.analysisSlice, max(request.interval, 0.001)))
+        var reported = false
+        while true {
+            if request.interval > 0 && Date() >= nextReport {
+                write(GTP.analysisLine(analysis, size: size, format: format, maxMoves: request.maxMoves) + "\n")
+                reported = true
+                nextReport = max(nextReport.addingTimeInterval(request.interval), Date())
+            }
+            // A network has nothing to add by thinking: it sleeps until the next report is due.
+            let wait =
+                analyzer.searches ? 0 : request.interval > 0 ? max(0, nextReport.timeIntervalSinceNow) : .infinity
+            if nextLine(wait) { break }
+            if analyzer.searches {
+                let slice = request.interval > 0 ? max(0.001, nextReport.timeIntervalSinceNow) : .infinity
+                analysis = analyzer.analyze(game, for: request.color, seconds: min(GTPEngine.analysisSlice, slice))
+            }
+        }
+        if !reported {
+            write(GTP.analysisLine(analysis, size: size, format: format, maxMoves: request.maxMoves) + "\n")
+        }
+        write("\n")
     }
 
     // MARK: - Commands
@@ -169,8 +303,8 @@ public final class GTPEngine {
         case "version": return version
         case "known_command":
             guard args.count == 1 else { throw Failure.syntax }
-            return GTPEngine.commands.contains(args[0].lowercased()) ? "true" : "false"
-        case "list_commands": return GTPEngine.commands.joined(separator: "\n")
+            return knownCommands.contains(args[0].lowercased()) ? "true" : "false"
+        case "list_commands": return knownCommands.joined(separator: "\n")
         case "quit":
             quitRequested = true
             return ""
@@ -299,7 +433,32 @@ public final class GTPEngine {
             } catch {
                 throw Failure("cannot load file")
             }
-        case "printsgf": return "\n" + SGF.write(game.record).trimmingCharacters(in: .newlines)
+        // GnuGo's form: with a file name the record goes there and the answer is empty.
+        case "printsgf":
+            guard args.count <= 1 else { throw Failure.syntax }
+            let record = SGF.write(game.record).trimmingCharacters(in: .newlines)
+            guard let path = args.first else { return "\n" + record }
+            do {
+                try (record + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+            } catch {
+                throw Failure("cannot write \(path)")
+            }
+            return ""
+        case "gogui-analyze_commands" where generator is GoAnalyzer:
+            return GTP.goGuiAnalyzeCommands.joined(separator: "\n")
+        case "cortex-policy", "cortex-winrates":
+            guard let analyzer = generator as? GoAnalyzer, args.count <= 1 else {
+                throw generator is GoAnalyzer ? Failure.syntax : Failure("unknown command")
+            }
+            var color = game.board.toPlay
+            if let word = args.first {
+                guard let given = GTP.color(word) else { throw Failure.syntax }
+                color = given
+            }
+            let analysis = analyzer.analyze(game, for: color, seconds: analyzer.searches ? 1 : 0)
+            return
+                (command == "cortex-policy"
+                ? GTP.policyGfx(analysis, size: game.size) : GTP.winRatesGfx(analysis, size: game.size))
         default:
             throw Failure("unknown command")
         }

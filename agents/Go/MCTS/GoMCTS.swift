@@ -82,6 +82,8 @@ public final class GoMCTS {
     /// The root position and the moves that led to it (for tree reuse).
     var rootBoard: GoBoard
     var rootMoves: [GoTurn] = []
+    /// The colour the root was searched for when it is not the one to move in the game.
+    var swappedColor: GoColor?
     public internal(set) var root: Int32 = 0
     var random: GoRandom
     /// Scratch boards, one per batch slot.
@@ -237,17 +239,30 @@ public final class GoMCTS {
     // MARK: - Search
 
     /// Searches `game`'s position for the player to move and returns the chosen move.
-    /// `seconds` (when > 0) bounds the wall-clock time, besides `config.playouts`.
-    public func search(_ game: GoGame, for color: GoColor? = nil, seconds: Double? = nil) -> GoSearchResult {
+    /// `seconds` (when > 0) bounds the wall-clock time, besides `playouts` (default
+    /// `config.playouts`).
+    public func search(
+        _ game: GoGame, for color: GoColor? = nil, seconds: Double? = nil, playouts: Int? = nil
+    ) -> GoSearchResult {
         let started = DispatchTime.now().uptimeNanoseconds
         let budget = seconds ?? config.secondsPerMove
         let deadline = budget > 0 ? started + UInt64(budget * 1e9) : UInt64.max
+        let sameSwappedRoot = swappedColor != nil && swappedColor == color && rootMoves == game.moves
+        let wasSwapped = swappedColor != nil
         setRoot(game)
+        swappedColor = nil
         if let color, color != rootBoard.toPlay {
-            // GTP may ask either colour to move: search that colour's turn in a fresh tree.
+            // GTP may ask either colour to move: search that colour's turn in a fresh tree (kept
+            // while the same question is asked again, as an analysis does).
             rootBoard.setToPlay(color)
+            if !sameSwappedRoot { resetTree() }
+            swappedColor = color
+        } else if wasSwapped {
+            // The stored tree was grown for the other colour.
             resetTree()
         }
+        rootMoves = game.moves
+        let playouts = playouts ?? config.playouts
         let batch = max(1, config.batchSize)
         ensureBuffers(batch)
         if firstChild[Int(root)] < 0 {
@@ -260,8 +275,8 @@ public final class GoMCTS {
         var done = 0
         var paths: [[Int32]] = Array(repeating: [], count: batch)
         var wants = [Bool](repeating: false, count: batch)
-        while done < config.playouts {
-            let count = min(batch, config.playouts - done)
+        while done < playouts {
+            let count = min(batch, playouts - done)
             for b in 0..<count {
                 let board = leafBoards[b]
                 board.copy(from: rootBoard)
@@ -509,10 +524,17 @@ public final class GoMCTS {
             let mine = color == .black ? margin : -margin
             if mine < 0 { move = .resign }
         }
-        // The principal variation: most visited children down the tree.
+        return GoSearchResult(
+            move: move, visits: visits, winRate: winRate, playouts: playouts, seconds: seconds,
+            principalVariation: principalVariation(from: Int32(best)))
+    }
+
+    /// The line from `node`: its move, then the most visited children down the tree (at most
+    /// `length` moves).
+    public func principalVariation(from node: Int32, length: Int = 12) -> [GoMove] {
         var line: [GoMove] = []
-        var node = best
-        while line.count < 12 {
+        var node = Int(node)
+        while line.count < length {
             line.append(actionMove(Int(action[node])))
             let s = Int(firstChild[node])
             guard s >= 0 else { break }
@@ -521,21 +543,41 @@ public final class GoMCTS {
             if n[b] == 0 { break }
             node = b
         }
-        return GoSearchResult(
-            move: move, visits: visits, winRate: winRate, playouts: playouts, seconds: seconds,
-            principalVariation: line)
+        return line
     }
 
     func actionMove(_ a: Int) -> GoMove {
         a == size * size ? .pass : .play(GoPoint(column: a % size, row: a / size))
     }
 
-    /// Root children as (move, visits, win rate, prior), most visited first (analysis, tests).
+    /// Root children as (move, visits, win rate, prior), most visited first (tests, logs).
     public func rootChildren() -> [(move: GoMove, visits: Float, winRate: Float, prior: Float)] {
+        rootAnalysis().candidates.map { ($0.move, Float($0.visits), Float($0.winRate), Float($0.prior)) }
+    }
+
+    /// The root's children as analysis candidates, most visited first (ties: higher win rate),
+    /// with the position's win rate for the player to move. The lower confidence bound is the
+    /// normal approximation w − 1.96 · √(w(1 − w)/n) over n playout results (0 unvisited).
+    public func rootAnalysis() -> GoAnalysis {
+        var policy = [Double](repeating: 0, count: actions)
+        var candidates: [GoCandidate] = []
         let start = Int(firstChild[Int(root)])
-        guard start >= 0 else { return [] }
-        return (start..<(start + Int(childCount[Int(root)])))
-            .map { (actionMove(Int(action[$0])), n[$0], n[$0] > 0 ? w[$0] / n[$0] : 0, p[$0]) }
-            .sorted { $0.visits > $1.visits }
+        if start >= 0 {
+            for c in start..<(start + Int(childCount[Int(root)])) {
+                policy[Int(action[c])] = Double(p[c])
+                let visits = Double(n[c])
+                let rate = visits > 0 ? Double(w[c]) / visits : 0
+                let bound = visits > 0 ? rate - 1.96 * (rate * (1 - rate) / visits).squareRoot() : 0
+                candidates.append(
+                    GoCandidate(
+                        move: actionMove(Int(action[c])), visits: Int(n[c]), winRate: rate, prior: Double(p[c]),
+                        lowerConfidenceBound: max(0, bound), principalVariation: principalVariation(from: Int32(c))))
+            }
+        }
+        candidates.sort { ($0.visits, $0.winRate) > ($1.visits, $1.winRate) }
+        let rootVisits = Double(n[Int(root)])
+        // The root's wins are its mover's (the opponent's): the player to move has the rest.
+        let winRate = rootVisits > 0 ? 1 - Double(w[Int(root)]) / rootVisits : 0.5
+        return GoAnalysis(color: rootBoard.toPlay, candidates: candidates, policy: policy, winRate: winRate)
     }
 }

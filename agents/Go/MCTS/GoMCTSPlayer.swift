@@ -1,10 +1,11 @@
 import Dispatch
 import Envs
+import Foundation
 
 /// The tree search as a move generator for GTP, `cortex match` and the viewer: `GoMCTS` over
 /// fast playouts (`GoPlayoutEvaluator`), with a playout budget, a time budget per move, or the
 /// game's clock as GTP sets it; dead stones at the end are those the playouts capture.
-public final class GoMCTSPlayer: GoMoveGenerator {
+public final class GoMCTSPlayer: GoAnalyzer {
     public let name: String
     public let search: GoMCTS
     /// Each colour's clock (GTP may let this engine play either colour).
@@ -35,6 +36,22 @@ public final class GoMCTSPlayer: GoMoveGenerator {
         lastResult = result
         onSearch?(result)
         return result.move
+    }
+
+    public var searches: Bool { true }
+    /// Nodes beyond which an analysis stops growing the tree (about 32 bytes each: 8 M ≈ 256 MB,
+    /// a few minutes of 9×9 analysis on two cores); it then only waits, until the position changes.
+    public var analysisNodeLimit = 8_000_000
+
+    /// Searches on for `seconds` (no playout limit), keeping the tree, so the analysis grows
+    /// with every call and a following `generateMove` starts from it.
+    public func analyze(_ game: GoGame, for color: GoColor, seconds: Double) -> GoAnalysis {
+        if search.nodeCount < analysisNodeLimit || search.rootMoves != game.moves {
+            _ = search.search(game, for: color, seconds: max(seconds, 0.001), playouts: .max)
+        } else {
+            Thread.sleep(forTimeInterval: max(seconds, 0.001))
+        }
+        return search.rootAnalysis()
     }
 
     public func setClock(_ clock: GoClock) { clocks = [.black: clock, .white: clock] }
