@@ -89,6 +89,7 @@ struct DQNTrainOptions: ParsableArguments {
         }
         if !(c.learningRate > 0) { return "--lr must be positive, got \(c.learningRate)" }
         if let end = c.finalLearningRate, !(end >= 0) { return "--lr-end must be zero or positive, got \(end)" }
+        if let budget = c.timeBudget, !(budget > 0) { return "--minutes must be positive" }
         return nil
     }
 
@@ -121,6 +122,7 @@ struct DQNTrainOptions: ParsableArguments {
         if noDouble { c.doubleDQN = false }
         if let evalEvery { c.evalEvery = evalEvery }
         if let evalEpisodes { c.evalEpisodes = evalEpisodes }
+        if let minutes = pqn.minutes { c.timeBudget = minutes * 60 }
         c.checkpointEvery = max(1, min(c.checkpointEvery, c.frames / 4))
         return c
     }

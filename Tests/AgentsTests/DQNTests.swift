@@ -205,6 +205,25 @@ final class DQNTests: XCTestCase {
         XCTAssertEqual(finished.frames, 900)
     }
 
+    func testTimeBudgetStopsTheRunEvaluatesAndSaves() throws {
+        let folder = scratchFolder("budget")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var config = tinyRun(game: "breakout", frames: 100_000_000)
+        config.timeBudget = 1.5
+        config.evalEvery = 1_000_000
+        config.checkpointEvery = Int.max
+        let trainer = try DQNTrainer(config: config, folder: folder)
+        let started = Date()
+        let summary = try trainer.run()
+        let elapsed = Date().timeIntervalSince(started)
+        XCTAssertLessThan(summary.frames, 100_000_000, "stopped by time, not frames")
+        XCTAssertGreaterThan(summary.frames, 0)
+        XCTAssertEqual(summary.frames % 100, 0, "stops at a check every 100 frames")
+        XCTAssertLessThan(elapsed, 10, "the budget of 1.5 s is kept (closing evaluation and save included)")
+        XCTAssertEqual(trainer.state.evalCurve.last.map { Int($0[0]) }, summary.frames, "evaluated where it stopped")
+        XCTAssertEqual(try DQNCheckpoint.loadNetwork(summary.lastCheckpoint).config.timeBudget, 1.5)
+    }
+
     func testLearningRateFallsLinearlyToItsFinalValue() throws {
         var config = DQNConfig()
         config.frames = 1_000

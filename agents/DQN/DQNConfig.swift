@@ -28,6 +28,9 @@ public struct DQNConfig: Codable, Equatable, Sendable {
     public var frames = 1_000_000
     /// Seed of every generator in the run.
     public var seed: UInt64 = 0
+    /// Wall-clock budget in seconds (`--minutes`): training stops once the time so far plus the
+    /// last evaluation's duration reaches it, then evaluates and saves; nil: no budget.
+    public var timeBudget: Double? = nil
 
     // MARK: experience
     /// Replay capacity in transitions (MinAtar: 100,000).

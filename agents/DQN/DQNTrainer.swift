@@ -111,6 +111,7 @@ public final class DQNTrainer {
         let schedule = config.learningRateSchedule
         let learningStarts = startFrame + (startFrame > 0 ? config.learningStarts : 0)
         let start = Date()
+        var evalSeconds = 0.0
         var lastReport = start
         var lastCheckpointFrame = state.frame
 
@@ -193,7 +194,18 @@ public final class DQNTrainer {
                 updatesSinceLog = 0
             }
             if state.frame % 100 == 0 && shouldStop() { break }
-            if config.evalEvery > 0 && state.frame % config.evalEvery == 0 { try evaluateAndSave() }
+            if config.evalEvery > 0 && state.frame % config.evalEvery == 0 {
+                let evalStart = Date()
+                try evaluateAndSave()
+                evalSeconds = Date().timeIntervalSince(evalStart)
+            }
+            // Stop early enough that the closing evaluation also fits in the budget (as PQN).
+            if let budget = config.timeBudget, state.frame % 100 == 0, state.frame < config.frames,
+                Date().timeIntervalSince(start) + evalSeconds >= budget
+            {
+                onMessage?("time budget of \(Progress.formatDuration(budget)) reached at \(state.frame) frames")
+                break
+            }
             if state.frame - lastCheckpointFrame >= config.checkpointEvery {
                 try saveCheckpoint(to: lastCheckpointPath)
                 lastCheckpointFrame = state.frame
