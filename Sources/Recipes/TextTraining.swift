@@ -85,6 +85,16 @@ public struct TextTrainConfig: Codable, Equatable, Sendable {
         } else if recurrent.layers < 1 || recurrent.embedDimension < 1 || recurrent.hiddenSize < 1 {
             return "recurrent layers, embedding width and hidden size must be at least 1"
         }
+        // The model's own ranges (dropout included), which a config file can reach; vocabulary
+        // and block size come from the corpus and the run.
+        var (model, cell) = (gpt, recurrent)
+        (model.vocabularySize, model.blockSize, cell.vocabularySize) = (1, blockSize, 1)
+        if let problem = isGPT ? model.problem : cell.problem { return problem }
+        if !(beta2 >= 0 && beta2 < 1) { return "beta2 must be in [0, 1), got \(beta2)" }
+        if !(weightDecay >= 0) { return "weight decay must not be negative, got \(weightDecay)" }
+        if !(minimumLearningRate >= 0) {
+            return "the minimum learning rate must not be negative, got \(minimumLearningRate)"
+        }
         if warmupIterations < 0 { return "warmup iterations must not be negative, got \(warmupIterations)" }
         if !(learningRate > 0) { return "the learning rate must be positive, got \(learningRate)" }
         return nil

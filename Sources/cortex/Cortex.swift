@@ -21,17 +21,42 @@ struct CortexCommand: ParsableCommand {
         do {
             command = try parseAsRoot()
         } catch {
+            exitOnUsageError(error, command: commandNames(in: Array(CommandLine.arguments.dropFirst())))
             exit(withError: error)
         }
         do {
             try command.run()
         } catch let error where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+            exitOnUsageError(error, command: path(of: type(of: command)))
             exit(withError: error)
         } catch {
             let what = (error as? CustomStringConvertible)?.description ?? error.localizedDescription
             printError("cortex \(path(of: type(of: command)).joined(separator: " ")): \(what)")
             Foundation.exit(1)
         }
+    }
+
+    /// A flag that is unknown, missing or out of range (found while parsing or when the run
+    /// builds its config) ends the process with one line and status 64 (EX_USAGE); other
+    /// errors return.
+    static func exitOnUsageError(_ error: Error, command names: [String]) {
+        guard exitCode(for: error) == .validationFailure else { return }
+        let lines = message(for: error).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let name = (["cortex"] + names).joined(separator: " ")
+        printError("\(name): \(lines.joined(separator: "; ")) (see \(name) --help)")
+        Foundation.exit(ExitCode.validationFailure.rawValue)
+    }
+
+    /// The subcommand names the arguments start with (`train text --embed 0` → `["train", "text"]`).
+    static func commandNames(in arguments: [String]) -> [String] {
+        var names: [String] = []
+        var commands = configuration.subcommands
+        for argument in arguments {
+            guard let next = commands.first(where: { $0._commandName == argument }) else { break }
+            names.append(argument)
+            commands = next.configuration.subcommands
+        }
+        return names
     }
 
     /// The subcommand names from the root down to `target` (`["train", "breakout"]`).

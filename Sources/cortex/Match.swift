@@ -17,6 +17,14 @@ struct MatchCommand: ParsableCommand {
             "cortex:<checkpoint>", the agent of a `cortex train go` checkpoint (a file or a shipped model's name) playing greedily, \
             or "cortex-mcts[:playouts=N,seconds=S,threads=T,batch=B]", Monte Carlo tree search over fast playouts. \
             Colours alternate: the --black engine takes black in odd games, white in even ones.
+
+            Every GTP engine and the referee run under deadlines: --startup-timeout for the first \
+            answer, --engine-timeout for each command after it (set it above the engine's own time per \
+            move). An engine that misses one, exits, or answers with something that is not GTP is \
+            killed with the processes it started; that game is recorded as an error (in the table and \
+            in --json), the engine is restarted, and the match goes on with the next game, as \
+            gogui-twogtp does. An engine that cannot be started (again) stops the match. A match with \
+            any error game exits with status 1 after the table, naming the first error in one line.
             """)
 
     @OptionGroup var common: CommonOptions
@@ -48,6 +56,12 @@ struct MatchCommand: ParsableCommand {
     )
     var referee: String?
 
+    @Option(help: "Seconds a GTP engine or the referee may take to answer one command (above its own time per move).")
+    var engineTimeout = 30.0
+
+    @Option(help: "Seconds a GTP engine or the referee may take to start and answer its first command.")
+    var startupTimeout = 10.0
+
     @Flag(
         help:
             "After two passes, a clean-up phase: engines that know kgs-genmove_cleanup play on until two more passes, capturing dead stones."
@@ -58,6 +72,10 @@ struct MatchCommand: ParsableCommand {
         guard (2...25).contains(size) else { throw ValidationError("--size must be in 2...25, got \(size)") }
         guard games >= 1 else { throw ValidationError("--games must be at least 1, got \(games)") }
         if let maxMoves, maxMoves < 1 { throw ValidationError("--max-moves must be at least 1, got \(maxMoves)") }
+        for (flag, value) in [("--engine-timeout", engineTimeout), ("--startup-timeout", startupTimeout)]
+        where !(value > 0 && value <= 86_400) {
+            throw ValidationError("\(flag) must be in (0, 86400] seconds, got \(value)")
+        }
     }
 
     /// Per-engine tallies, from that engine's side.
@@ -78,10 +96,16 @@ struct MatchCommand: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         Runtime.configure(threads: common.threads)
         let cap = maxMoves ?? 2 * size * size
-        let first = try makePlayer(black, seed: common.seed &* 2 &+ 1)
+        let startFirst = { try makePlayer(black, role: "black engine", seed: common.seed &* 2 &+ 1) }
         // Always two players, even for the same command line: each keeps its own board.
-        let second = try makePlayer(white, seed: common.seed &* 2 &+ 2)
-        let judge = try referee.map { try GTPProcess(commandLine: $0) }
+        let startSecond = { try makePlayer(white, role: "white engine", seed: common.seed &* 2 &+ 2) }
+        let startJudge = {
+            try GTPProcess(
+                commandLine: $0, role: "referee", startupTimeout: startupTimeout, commandTimeout: engineTimeout)
+        }
+        var first = try startFirst()
+        var second = try startSecond()
+        var judge = try referee.map(startJudge)
         defer {
             first.close()
             second.close()
@@ -98,49 +122,78 @@ struct MatchCommand: ParsableCommand {
         var illegal = 0, resignations = 0, capped = 0, draws = 0
         var compared = 0, agreed = 0
         var disagreements: [String] = []
+        var errorGames: [(game: Int, message: String)] = []
+        var stop: Error?
         for g in 0..<games {
             // Engine 0 (--black) takes black in games 1, 3, 5, …
             let swap = g % 2 == 1
             let (bp, wp) = swap ? (second, first) : (first, second)
             let (bi, wi) = swap ? (1, 0) : (0, 1)
-            let played = try playRefereedGame(
-                black: bp, white: wp, size: size, komi: komi, maxMoves: cap,
-                cleanup: cleanup)
-            let game = played.game
-            game.blackPlayer = tallies[bi].name
-            game.whitePlayer = tallies[wi].name
-            game.rules = "Tromp-Taylor"
+            let played: GoMatchGame
             var sgfPath: String?
-            if let sgfDir {
-                sgfPath = (sgfDir as NSString).appendingPathComponent(String(format: "game-%03d.sgf", g + 1))
-            }
-            // The referee names the dead stones; they come off before the count (Chinese rules).
             var refereeNote = ""
-            if let judge, game.board.isOver, !played.capped, game.decidedResult == nil {
-                let path =
-                    sgfPath
-                    ?? (NSTemporaryDirectory() as NSString)
-                    .appendingPathComponent("cortex-referee-\(ProcessInfo.processInfo.processIdentifier).sgf")
-                let verdict = try judge.judge(game, path: path)
-                if sgfPath == nil { try? FileManager.default.removeItem(atPath: path) }
-                game.deadStones = verdict.dead
-                game.rules = "Chinese"
-                compared += 1
-                let deadNote = verdict.dead.isEmpty ? "" : ", \(verdict.dead.count) dead stones removed"
-                if GoResult(sgf: verdict.score) == game.result {
-                    agreed += 1
-                    refereeNote = deadNote + ", referee agrees"
-                } else {
-                    refereeNote = deadNote + ", referee says \(verdict.score)"
-                    disagreements.append("game \(g + 1): Cortex \(game.result), referee \(verdict.score)")
-                    // Keep the position for inspection when no directory was asked for.
-                    if sgfPath == nil {
-                        let keep = (NSTemporaryDirectory() as NSString).appendingPathComponent(
-                            "cortex-disagreement-\(g + 1).sgf")
-                        try? SGF.write(game.record).write(toFile: keep, atomically: true, encoding: .utf8)
+            do {
+                played = try playRefereedGame(
+                    black: bp, white: wp, size: size, komi: komi, maxMoves: cap,
+                    cleanup: cleanup)
+                let game = played.game
+                game.blackPlayer = tallies[bi].name
+                game.whitePlayer = tallies[wi].name
+                game.rules = "Tromp-Taylor"
+                if let sgfDir {
+                    sgfPath = (sgfDir as NSString).appendingPathComponent(String(format: "game-%03d.sgf", g + 1))
+                }
+                // The referee names the dead stones; they come off before the count (Chinese rules).
+                if let judge, game.board.isOver, !played.capped, game.decidedResult == nil {
+                    let path =
+                        sgfPath
+                        ?? (NSTemporaryDirectory() as NSString)
+                        .appendingPathComponent("cortex-referee-\(ProcessInfo.processInfo.processIdentifier).sgf")
+                    let verdict = try judge.judge(game, path: path)
+                    if sgfPath == nil { try? FileManager.default.removeItem(atPath: path) }
+                    game.deadStones = verdict.dead
+                    game.rules = "Chinese"
+                    compared += 1
+                    let deadNote = verdict.dead.isEmpty ? "" : ", \(verdict.dead.count) dead stones removed"
+                    if GoResult(sgf: verdict.score) == game.result {
+                        agreed += 1
+                        refereeNote = deadNote + ", referee agrees"
+                    } else {
+                        refereeNote = deadNote + ", referee says \(verdict.score)"
+                        disagreements.append("game \(g + 1): Cortex \(game.result), referee \(verdict.score)")
+                        // Keep the position for inspection when no directory was asked for.
+                        if sgfPath == nil {
+                            let keep = (NSTemporaryDirectory() as NSString).appendingPathComponent(
+                                "cortex-disagreement-\(g + 1).sgf")
+                            try? SGF.write(game.record).write(toFile: keep, atomically: true, encoding: .utf8)
+                        }
                     }
                 }
+            } catch let error as GTPClientError {
+                errorGames.append((g + 1, error.description))
+                printError(
+                    "game \(g + 1)/\(games): black \(tallies[bi].name), white \(tallies[wi].name): error: \(error)")
+                // A broken engine was killed; a fresh one plays the next game.
+                do {
+                    if g + 1 < games, isBroken(first) {
+                        first.close()
+                        first = try startFirst()
+                    }
+                    if g + 1 < games, isBroken(second) {
+                        second.close()
+                        second = try startSecond()
+                    }
+                    if g + 1 < games, let referee, let old = judge, old.isBroken {
+                        old.close()
+                        judge = try startJudge(referee)
+                    }
+                } catch {
+                    stop = error
+                    break
+                }
+                continue
             }
+            let game = played.game
             let result = game.result
             lengths.append(game.moves.count)
             if played.capped { capped += 1 }
@@ -174,10 +227,13 @@ struct MatchCommand: ParsableCommand {
         }
 
         // MARK: Table
-        let averageLength = Double(lengths.reduce(0, +)) / Double(games)
+        // Rates count the games that ended on the board; error games count for no one.
+        let counted = lengths.count
+        let averageLength = counted == 0 ? 0 : Double(lengths.reduce(0, +)) / Double(counted)
         let width = max(24, tallies.map(\.name.count).max() ?? 0)
+        let errorNote = errorGames.isEmpty ? "" : " + \(errorGames.count) ended by an engine error"
         print(
-            "\(games) games, \(size)×\(size), komi \(komi), area scoring by Cortex"
+            "\(counted) games\(errorNote), \(size)×\(size), komi \(komi), area scoring by Cortex"
                 + (judge != nil
                     ? " after the referee's dead stones are removed"
                     : " (Tromp–Taylor: stones left on the board count)")
@@ -187,8 +243,8 @@ struct MatchCommand: ParsableCommand {
                 + "    wins  win rate  95% interval      as black   avg margin  s/move")
         var engineRows: [[String: Any]] = []
         for tally in tallies {
-            let rate = tally.wins / Double(games)
-            let (low, high) = wilsonInterval(successes: tally.wins, trials: games)
+            let rate = counted == 0 ? 0 : tally.wins / Double(counted)
+            let (low, high) = wilsonInterval(successes: tally.wins, trials: counted)
             let margin = tally.margins.isEmpty ? Double.nan : tally.margins.reduce(0, +) / Double(tally.margins.count)
             print(
                 tally.name.padding(toLength: width, withPad: " ", startingAt: 0)
@@ -214,11 +270,13 @@ struct MatchCommand: ParsableCommand {
                     compared == 0 ? 0 : 100 * Double(agreed) / Double(compared)))
             for line in disagreements { print("  " + line) }
         }
+        for (game, message) in errorGames { print("game \(game): error: \(message)") }
         if common.json {
             var object: [String: Any] = [
                 "games": games, "size": size, "komi": komi, "engines": engineRows,
                 "avg_length": averageLength, "resignations": resignations,
-                "illegal_moves": illegal, "capped": capped, "draws": draws
+                "illegal_moves": illegal, "capped": capped, "draws": draws, "counted_games": counted,
+                "errors": errorGames.map { ["game": $0.game, "message": $0.message] as [String: Any] }
             ]
             if judge != nil {
                 object["referee_compared"] = compared
@@ -226,12 +284,32 @@ struct MatchCommand: ParsableCommand {
             }
             printJSON(object)
         }
+        if let stop { throw MatchError.stopped(afterGame: counted + errorGames.count, reason: "\(stop)") }
+        if let firstError = errorGames.first {
+            throw MatchError.errorGames(count: errorGames.count, games: games, first: firstError)
+        }
     }
+
+    /// Why a match that printed its table still exits with status 1.
+    enum MatchError: Error, CustomStringConvertible {
+        case stopped(afterGame: Int, reason: String)
+        case errorGames(count: Int, games: Int, first: (game: Int, message: String))
+
+        var description: String {
+            switch self {
+            case .stopped(let game, let reason): return "match stopped after game \(game): \(reason)"
+            case .errorGames(let count, let games, let first):
+                return "\(count) of \(games) games ended by an engine error; game \(first.game): \(first.message)"
+            }
+        }
+    }
+
+    func isBroken(_ player: GoPlayer) -> Bool { (player as? GTPProcess)?.isBroken ?? false }
 
     /// `random`, `cortex:<checkpoint>` (a trained agent: a file or a shipped model's name),
     /// `cortex-mcts[:options]` (tree search),
     /// or a GTP command line.
-    func makePlayer(_ spec: String, seed: UInt64) throws -> GoPlayer {
+    func makePlayer(_ spec: String, role: String, seed: UInt64) throws -> GoPlayer {
         if spec == "random" { return LocalPlayer(generator: GoRandomPlayer(seed: seed)) }
         if spec == "cortex-mcts" || spec.hasPrefix("cortex-mcts:") {
             return LocalPlayer(generator: try GoSearchOptions.player(spec: spec, seed: seed))
@@ -240,6 +318,7 @@ struct MatchCommand: ParsableCommand {
             let path = try ShippedModels.resolve(String(spec.dropFirst("cortex:".count)))
             return LocalPlayer(generator: try GoDQNPlayer(checkpoint: path, seed: seed))
         }
-        return try GTPProcess(commandLine: spec)
+        return try GTPProcess(
+            commandLine: spec, role: role, startupTimeout: startupTimeout, commandTimeout: engineTimeout)
     }
 }

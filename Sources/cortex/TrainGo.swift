@@ -84,6 +84,12 @@ struct TrainGo: ParsableCommand {
                 "--moves, --channels, --layers, --parallel, --batch, --train-every, --n-steps, --target-update, --eval-games must be positive and --replay larger than --batch"
             )
         }
+        // Beyond these the network does not fit in memory (channels² · 9 weights a layer).
+        guard (0...16).contains(c.historyLength), c.channels <= 4096, c.layers <= 1000 else {
+            throw ValidationError(
+                "historyLength must be in 0...16, --channels at most 4096 and --layers at most 1000, got \(c.historyLength), \(c.channels), \(c.layers)"
+            )
+        }
         guard c.learningRate > 0, c.gamma > 0, c.gamma <= 1, (0...1).contains(c.randomOpponentFraction),
             (0...1).contains(c.epsilonStart), (0...1).contains(c.epsilonEnd)
         else {

@@ -61,30 +61,41 @@ final class FuzzTests: XCTestCase {
             cases.append(try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))))
         }
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: checkpoint)))
-        var generator = RandomGenerator(seed: 42)
-        for _ in 0..<12 { cases.append(Array(bytes.prefix(generator.nextInt(below: bytes.count)))) }
+        // Six model kinds share the time budget of a longer run (`scripts/fuzz`).
+        let budget = FuzzBudget(defaultSeed: 42, share: 1.0 / 6)
+        var generator = RandomGenerator(seed: budget.seed)
         let headerLength = Int(bytes[0]) | Int(bytes[1]) << 8 | Int(bytes[2]) << 16
-        for _ in 0..<12 {
+        func truncated() -> [UInt8] { Array(bytes.prefix(generator.nextInt(below: bytes.count))) }
+        func flipped() -> [UInt8] {
             var flipped = bytes
             flipped[generator.nextInt(below: min(bytes.count, headerLength + 8))] ^= UInt8(
                 1 + generator.nextInt(below: 255))
-            cases.append(flipped)
+            return flipped
         }
-        for (index, data) in cases.enumerated() {
+        // CI's corpus: the metadata mutations, 12 truncations, 12 flipped header bytes; then
+        // truncations and flips in turn while the budget lasts.
+        for _ in 0..<12 { cases.append(truncated()) }
+        for _ in 0..<12 { cases.append(flipped()) }
+        var index = 0
+        while budget.runs(index, minimum: cases.count) {
+            if index >= cases.count { cases.append(index % 2 == 0 ? truncated() : flipped()) }
+            let data = cases[index]
+            defer { index += 1 }
             let path = "\(folder)/\(name)-\(index).safetensors"
             try Data(data).write(to: URL(fileURLWithPath: path))
             let result = try runCortexReporting(command(path))
-            XCTAssertFalse(result.signalled, "\(name) case \(index) crashed:\n\(result.stderr.prefix(600))")
+            let label = "\(name) \(budget.label(index))"
+            XCTAssertFalse(result.signalled, "\(label) crashed:\n\(result.stderr.prefix(600))")
             XCTAssertTrue(
-                [0, 1].contains(result.status),
-                "\(name) case \(index): status \(result.status)\n\(result.stderr.prefix(300))")
+                [0, 1].contains(result.status), "\(label): status \(result.status)\n\(result.stderr.prefix(300))")
             if result.status == 1 {
                 let lines = result.stderr.split(separator: "\n").filter { !$0.hasPrefix("\r") }
-                XCTAssertEqual(lines.count, 1, "\(name) case \(index): \(result.stderr.prefix(300))")
+                XCTAssertEqual(lines.count, 1, "\(label): \(result.stderr.prefix(300))")
             }
             try? FileManager.default.removeItem(atPath: path)
         }
-        return cases.count
+        budget.report("\(name) checkpoints", cases: index)
+        return index
     }
 
     func testBadCheckpointsOfEveryKindGiveOneLine() throws {

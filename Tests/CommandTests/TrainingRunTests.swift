@@ -15,6 +15,16 @@ final class TrainingRunTests: XCTestCase {
         }
     }
 
+    /// `--out run` (no slash) once trapped inside Foundation's `deletingLastPathComponent`.
+    func testParentFolderOfBareAndNestedNames() {
+        for (path, parent) in [
+            ("run", "."), ("l", "."), ("runs/a", "runs"), ("runs/a/", "runs"), ("/a", "/"), ("/", "/"),
+            ("a/b/c", "a/b")
+        ] {
+            XCTAssertEqual(TrainingRun.parentFolder(of: path), parent, path)
+        }
+    }
+
     func testBestIsStrictAndLowerIsBetterWorks() {
         var best: Double?
         XCTAssertTrue(TrainingRun.improves(2, on: &best))

@@ -148,7 +148,8 @@ public final class GTPEngine {
         var words = cleaned.split(separator: " ").map(String.init)
         guard !words.isEmpty else { return nil }
         var id = ""
-        if words[0].allSatisfy(\.isNumber) {
+        // GTP ids are ASCII digits; `٣` or `½` is a command word, never echoed as an id.
+        if words[0].allSatisfy({ $0.isASCII && $0.isNumber }) {
             id = words.removeFirst()
             guard !words.isEmpty else { return (id, "", []) }
         }

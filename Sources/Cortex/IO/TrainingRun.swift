@@ -117,6 +117,15 @@ public final class TrainingRun {
         }
     }
 
+    /// The folder that holds `path`, "." for a bare name. (Foundation's `deletingLastPathComponent`
+    /// traps on Linux for a path without a slash, such as `--out run`.)
+    public static func parentFolder(of path: String) -> String {
+        var path = path
+        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
     /// The lines a run prints first: its config as one line of JSON (keys sorted) and where
     /// its logs go.
     public func startLines<Config: Encodable>(config: Config) -> [String] {
@@ -125,7 +134,7 @@ public final class TrainingRun {
         let json = (try? encoder.encode(config)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         var lines = [
             "config: \(json)",
-            "run folder: \(folder) (TensorBoard: tensorboard --logdir \((folder as NSString).deletingLastPathComponent))"
+            "run folder: \(folder) (TensorBoard: tensorboard --logdir \(Self.parentFolder(of: folder)))"
         ]
         if let resumeCheckpoint { lines.append("resuming from \(resumeCheckpoint)") }
         return lines
