@@ -7,7 +7,7 @@
 runs `--warmup` untimed calls, then `--repeats` timed ones, and prints one JSON object:
 {"workload", "torch", "threads", "warmup", "repeats", "median_ms", "times_ms"}. `--quick` uses
 the tiny shapes of the smoke test. Each workload has the shapes, ops and optimizer of its Cortex
-counterpart in Sources/cortex/BenchPyTorch.swift (docs/speed.md lists them). Exit status 77 when
+counterpart in Sources/cortex/BenchPyTorchWorkloads.swift (docs/speed.md lists them). Exit status 77 when
 torch is missing (Debian: `sudo apt-get install python3-torch`, which scripts/setup runs).
 """
 import argparse, json, math, statistics, sys, time
