@@ -10,7 +10,10 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure speed against references taken in the same run.",
-        subcommands: [BenchCore.self, BenchEnvs.self, BenchGo.self, BenchDQN.self, BenchText.self, BenchVision.self])
+        subcommands: [
+            BenchCore.self, BenchEnvs.self, BenchGo.self, BenchDQN.self, BenchText.self, BenchVision.self,
+            BenchPyTorch.self
+        ])
 }
 
 /// `cortex bench core`: matmul through the tensor API against raw `cblas_sgemm`, elementwise

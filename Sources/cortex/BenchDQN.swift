@@ -4,7 +4,7 @@ import Cortex
 import Foundation
 
 /// `cortex bench dqn`: DQN update steps per second for both Q-networks and frames per
-/// second of the whole training loop.
+/// second of the whole training loop. PyTorch on the same updates: `cortex bench pytorch`.
 struct BenchDQN: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dqn",
@@ -22,24 +22,10 @@ struct BenchDQN: ParsableCommand {
 
     /// Seconds per update of an agent on random batches (replay sampling excluded).
     private func updateSeconds(shape: [Int], actions: Int, count: Int) -> Double {
-        var config = DQNConfig()
-        config.seed = common.seed
-        let agent = DQNAgent(config: config, observationShape: shape, actionCount: actions)
         // As `cortex train <game>` runs the small network: one-thread GEMMs, passes side by side.
         Runtime.configure(threads: common.threads, smallMatrices: shape[1] <= 10)
         defer { Runtime.configure(threads: common.threads) }
-        agent.overlapTargets = Runtime.kernelThreads > 1 && Runtime.blasThreads == 1
-        var generator = RandomGenerator(seed: common.seed)
-        var batch = ReplayBatch(size: config.batchSize, observationSize: shape.reduce(1, *))
-        for i in 0..<batch.states.count {
-            batch.states[i] = generator.nextFloat() < 0.2 ? 1 : 0
-            batch.nextStates[i] = generator.nextFloat() < 0.2 ? 1 : 0
-        }
-        for row in 0..<batch.size {
-            batch.actions[row] = generator.nextInt(below: actions)
-            batch.returns[row] = generator.nextFloat()
-            batch.discounts[row] = 0.99
-        }
+        let (agent, batch) = dqnUpdateFixture(shape: shape, actions: actions, batchSize: 32, seed: common.seed)
         for _ in 0..<min(20, count) { agent.update(batch) }
         var times: [Double] = []
         for _ in 0..<count {
@@ -53,6 +39,7 @@ struct BenchDQN: ParsableCommand {
     func run() throws {
         Runtime.configure(threads: common.threads)
         printError("bench dqn: \(common.threads) thread(s); median of \(updates) updates per network")
+        printError("  against PyTorch in one run: cortex bench pytorch --workloads dqn-minatar,dqn-nature")
         let minAtar = updateSeconds(shape: [4, 10, 10], actions: 3, count: updates)
         printError("  MinAtar network: \(String(format: "%.3f", minAtar * 1000)) ms/update")
         let nature = updateSeconds(shape: [4, 84, 84], actions: 4, count: max(1, updates / 10))
@@ -83,14 +70,8 @@ struct BenchDQN: ParsableCommand {
             loopRate = Double(e.frame - s.frame) / (Double(e.time - s.time) * 1e-9)
             cpuPerFrame = (e.cpu - s.cpu) / Double(e.frame - s.frame)
         }
-        // Reference (issue 5): one PyTorch 2.15 training step of the MinAtar network, batch 32,
-        // 2 threads, takes 2.75 ms on this machine kind.
-        let pytorchStep = 2.75e-3
         print("DQN (batch 32, Double DQN, Huber, \(config.optimizer.rawValue), \(common.threads) thread(s))")
-        print(
-            String(
-                format: "  MinAtar net 4×10×10:  %8.0f updates/s  (%.3f ms; PyTorch reference 2.75 ms → %.1f× faster)",
-                1 / minAtar, minAtar * 1000, pytorchStep / minAtar))
+        print(String(format: "  MinAtar net 4×10×10:  %8.0f updates/s  (%.3f ms)", 1 / minAtar, minAtar * 1000))
         print(String(format: "  Nature net 4×84×84:   %8.1f updates/s  (%.2f ms)", 1 / nature, nature * 1000))
         let replayKind = "\(config.prioritized ? "prioritized" : "uniform") replay, \(config.nSteps)-step returns"
         print(
@@ -113,4 +94,27 @@ struct BenchDQN: ParsableCommand {
             ])
         }
     }
+}
+
+/// A DQN agent (the defaults of `cortex train`: Double DQN, Huber, Adam) for `shape`, and a fixed
+/// random batch of `batchSize` transitions to update it on. Call after `Runtime.configure`: the
+/// agent overlaps its forward passes when the kernels have two threads and BLAS one.
+func dqnUpdateFixture(shape: [Int], actions: Int, batchSize: Int, seed: UInt64) -> (DQNAgent, ReplayBatch) {
+    var config = DQNConfig()
+    config.seed = seed
+    config.batchSize = batchSize
+    let agent = DQNAgent(config: config, observationShape: shape, actionCount: actions)
+    agent.overlapTargets = Runtime.kernelThreads > 1 && Runtime.blasThreads == 1
+    var generator = RandomGenerator(seed: seed)
+    var batch = ReplayBatch(size: batchSize, observationSize: shape.reduce(1, *))
+    for i in 0..<batch.states.count {
+        batch.states[i] = generator.nextFloat() < 0.2 ? 1 : 0
+        batch.nextStates[i] = generator.nextFloat() < 0.2 ? 1 : 0
+    }
+    for row in 0..<batch.size {
+        batch.actions[row] = generator.nextInt(below: actions)
+        batch.returns[row] = generator.nextFloat()
+        batch.discounts[row] = 0.99
+    }
+    return (agent, batch)
 }

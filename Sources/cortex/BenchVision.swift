@@ -5,7 +5,7 @@ import Foundation
 import Models
 
 /// `cortex bench vision`: seconds per training epoch (forward + backward + AdamW over 60,000
-/// images, batch 128) of the ViT and LeNet-5, next to the PyTorch figures of the issue.
+/// images, batch 128) of the ViT and LeNet-5. PyTorch on the same batches: `cortex bench pytorch`.
 struct BenchVision: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vision",
@@ -30,9 +30,6 @@ struct BenchVision: ParsableCommand {
         }
     }
 
-    /// PyTorch 2.15 on this machine kind (2 cores), batch 128, from the issue.
-    static let pytorchSecondsPerEpoch: [ImageModelKind: Double] = [.vit: 59, .lenet: 5.8]
-
     func run() throws {
         Runtime.configure(threads: common.threads)
         let train = try ImageDataset.load(directory: data, split: .train)
@@ -42,6 +39,7 @@ struct BenchVision: ParsableCommand {
         )
         printError(
             "  wall-clock figures count waiting for a core; on a busy machine compare the CPU seconds (all threads)")
+        printError("  against PyTorch in one run: cortex bench pytorch --workloads vit-train,lenet-train")
         var rows: [[String: Any]] = []
         for name in models.split(separator: ",") {
             let kind = ImageModelKind(rawValue: String(name))!
@@ -70,12 +68,10 @@ struct BenchVision: ParsableCommand {
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let cpuPerEpoch = (processCPUSeconds() - startCPU) / Double(batches * batch) * Double(epochImages)
             let perEpoch = seconds / Double(batches * batch) * Double(epochImages)
-            let reference = BenchVision.pytorchSecondsPerEpoch[kind]!
             printError(String(format: "  %@: %.1f ms/batch", kind.rawValue, seconds / Double(batches) * 1000))
             rows.append([
                 "model": kind.rawValue, "parameters": model.parameterCount, "s_per_epoch": perEpoch,
-                "ms_per_batch": seconds / Double(batches) * 1000, "pytorch_s_per_epoch": reference,
-                "speedup_vs_pytorch": reference / perEpoch, "cpu_s_per_epoch": cpuPerEpoch
+                "ms_per_batch": seconds / Double(batches) * 1000, "cpu_s_per_epoch": cpuPerEpoch
             ])
         }
         print(
@@ -85,9 +81,8 @@ struct BenchVision: ParsableCommand {
             print(
                 String(
                     format:
-                        "  %-6@ %7d parameters  %7.1f s/epoch  (PyTorch 2.15: %.1f s → %.2f× faster); %.1f CPU s/epoch",
+                        "  %-6@ %7d parameters  %7.1f s/epoch; %.1f CPU s/epoch",
                     (row["model"] as! String) as NSString, row["parameters"] as! Int, row["s_per_epoch"] as! Double,
-                    row["pytorch_s_per_epoch"] as! Double, row["speedup_vs_pytorch"] as! Double,
                     row["cpu_s_per_epoch"] as! Double))
         }
         if common.json { printJSON(["models": rows, "batch": batch, "threads": common.threads]) }

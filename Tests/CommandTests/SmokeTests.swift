@@ -43,7 +43,7 @@ final class SmokeTests: XCTestCase {
             [], ["train"], ["train", "breakout"], ["train", "space_invaders"], ["train", "freeway"],
             ["train", "asterix"], ["train", "seaquest"], ["train", "go"], ["train", "text"], ["train", "vit"],
             ["train", "lenet"], ["eval"], ["classify"], ["bench"], ["bench", "core"], ["bench", "envs"],
-            ["bench", "go"], ["bench", "dqn"], ["bench", "text"], ["bench", "vision"], ["play"], ["watch"],
+            ["bench", "go"], ["bench", "dqn"], ["bench", "text"], ["bench", "vision"], ["bench", "pytorch"], ["play"], ["watch"],
             ["gtp"], ["match"], ["generate"]
         ]
         for command in commands {

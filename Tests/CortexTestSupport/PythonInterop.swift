@@ -15,9 +15,19 @@ public func pythonInterop(_ arguments: [String]) throws -> String {
 /// PyTorch venv's interpreter (`.venv-torch`, which `scripts/test` builds on Debian's
 /// python3-torch), or `/usr/bin/python3` when there is no venv; skips when torch is missing.
 public func pytorchReference(_ arguments: [String]) throws -> String {
+    try runPython(interpreter: [pytorchInterpreter], script: "scripts/reference/modules.py", arguments)
+}
+
+/// Runs `scripts/reference/bench.py` (the PyTorch side of `cortex bench pytorch`) as
+/// `pytorchReference` runs modules.py; skips when torch is missing.
+public func pytorchBench(_ arguments: [String]) throws -> String {
+    try runPython(interpreter: [pytorchInterpreter], script: "scripts/reference/bench.py", arguments)
+}
+
+/// `.venv-torch/bin/python` when `scripts/test` has built it, else `/usr/bin/python3`.
+private var pytorchInterpreter: String {
     let venv = packageRoot.appendingPathComponent(".venv-torch/bin/python").path
-    let python = FileManager.default.isExecutableFile(atPath: venv) ? venv : "/usr/bin/python3"
-    return try runPython(interpreter: [python], script: "scripts/reference/modules.py", arguments)
+    return FileManager.default.isExecutableFile(atPath: venv) ? venv : "/usr/bin/python3"
 }
 
 /// The package's root folder (three levels above this file).
