@@ -75,6 +75,25 @@ struct DQNTrainOptions: ParsableArguments {
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
+        // A flag the chosen algorithm has no use for is an error, not silently ignored.
+        let dqnOnly: [(String, Bool)] = [
+            ("--optimizer", optimizer != nil), ("--lr-schedule", lrSchedule != nil), ("--batch", batch != nil),
+            ("--replay", replay != nil), ("--learning-starts", learningStarts != nil),
+            ("--epsilon-frames", epsilonFrames != nil), ("--target-update", targetUpdate != nil),
+            ("--n-steps", nSteps != nil), ("--prioritized/--no-prioritized", prioritized != nil),
+            ("--dueling", dueling), ("--no-double", noDouble)
+        ]
+        let pqnOnly: [(String, Bool)] = [
+            ("--envs", pqn.envs != nil), ("--rollout-steps", pqn.rolloutSteps != nil), ("--epochs", pqn.epochs != nil),
+            ("--minibatches", pqn.minibatches != nil), ("--lambda", pqn.lambda != nil), ("--gamma", pqn.gamma != nil),
+            ("--epsilon-fraction", pqn.epsilonFraction != nil)
+        ]
+        let unused = (algo == .pqn ? dqnOnly : pqnOnly).filter(\.1).map(\.0)
+        if !unused.isEmpty {
+            throw ValidationError(
+                "\(unused.joined(separator: ", ")) \(unused.count == 1 ? "applies" : "apply") to --algo \(algo == .pqn ? "dqn" : "pqn") only; this run uses --algo \(algo.rawValue)"
+            )
+        }
         // PQN's settings are checked when its config is built (`trainPQN`).
         if algo == .dqn, let problem = try Self.problem(of: config(game: "breakout")) { throw ValidationError(problem) }
     }

@@ -73,4 +73,18 @@ final class PresetTests: XCTestCase {
         let replayed = try logged(["--config", folder + "/b/config.json"], "d")
         XCTAssertEqual(differingFields(replayed, oneStep), [])
     }
+
+    /// A flag of the other algorithm is refused in one line, not silently ignored.
+    func testAFlagOfTheOtherAlgorithmIsRefused() throws {
+        for (arguments, named) in [
+            (["train", "breakout", "--replay", "200", "--frames", "64"], "--replay applies to --algo dqn only"),
+            (["train", "breakout", "--batch", "8", "--dueling"], "--batch, --dueling apply to --algo dqn only"),
+            (["train", "breakout", "--algo", "dqn", "--envs", "8"], "--envs applies to --algo pqn only")
+        ] {
+            let result = try runCortex(arguments)
+            XCTAssertEqual(result.status, 64, result.stderr)
+            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+            XCTAssertTrue(result.stderr.contains(named), result.stderr)
+        }
+    }
 }
