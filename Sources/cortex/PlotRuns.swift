@@ -77,7 +77,7 @@ struct PlotRuns: ParsableCommand {
                 game = json["game"] as? String
             }
         }
-        let heading = title ?? game.map { "\($0): \(metric)" } ?? metric
+        let heading = (title ?? game ?? "runs") + ": \(metric)"
         let left = LinePlot(title: heading + " against steps", xLabel: "step (frames)", yLabel: metric, series: byFrames)
         let right = LinePlot(title: heading + " against wall-clock", xLabel: "minutes", yLabel: metric, series: byTime)
         try LinePlot.sideBySide([left, right]).write(toFile: out, atomically: true, encoding: .utf8)
