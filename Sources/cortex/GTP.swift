@@ -33,7 +33,7 @@ struct GTPCommand: ParsableCommand {
     var komi = 7.5
 
     @Option(
-        help: "A `cortex train go` checkpoint whose agent plays (default: the random eye-preserving player).",
+        help: "A `cortex train go` (DQN) or `cortex train go-imitation|go-selfplay` (tree search over its policy/value network) checkpoint (default: the random eye-preserving player).",
         completion: .file(extensions: ["safetensors"]), transform: ShippedModels.resolve)
     var checkpoint: String?
 
@@ -46,16 +46,22 @@ struct GTPCommand: ParsableCommand {
 
     func run() throws {
         var generator: GoMoveGenerator = GoRandomPlayer(seed: common.seed)
+        var searcher: GoMCTSPlayer?
         if let checkpoint {
             try reportingFailures("gtp") {
                 Runtime.configure(threads: common.threads)
-                generator = try GoDQNPlayer(checkpoint: checkpoint, seed: common.seed)
+                generator = try GoCheckpointPlayer.make(
+                    checkpoint: checkpoint, seed: common.seed, search: search.overrides(threads: common.threads),
+                    name: "cortex")
+                searcher = generator as? GoMCTSPlayer
             }
         }
         if search.mcts {
-            let player = GoMCTSPlayer(
+            searcher = GoMCTSPlayer(
                 config: search.config(threads: common.threads), threads: common.threads,
                 seed: common.seed)
+        }
+        if let player = searcher {
             // One progress line per move on stderr, where GTP controllers show engine output.
             player.onSearch = { result in
                 printError(

@@ -13,8 +13,8 @@ enum GoScreen {
         case "random": return GoRandomPlayer(seed: seed)
         case "self":
             guard let agent else { throw CommandFailure("--opponent self needs --checkpoint") }
-            return try GoDQNPlayer(checkpoint: agent, epsilon: epsilon, seed: seed)
-        default: return try GoDQNPlayer(checkpoint: spec, epsilon: epsilon, seed: seed)
+            return try GoCheckpointPlayer.make(checkpoint: agent, seed: seed, epsilon: epsilon)
+        default: return try GoCheckpointPlayer.make(checkpoint: spec, seed: seed, epsilon: epsilon)
         }
     }
 

@@ -10,8 +10,11 @@ struct GoSearchOptions: ParsableArguments {
     )
     var mcts = false
 
-    @Option(help: "MCTS playouts per move.")
-    var playouts = GoMCTSConfig().playouts
+    @Option(help: "MCTS playouts per move (default \(GoMCTSConfig().playouts); a policy/value checkpoint's own default with --checkpoint).")
+    var playouts: Int?
+
+    @Option(help: "With a policy/value --checkpoint: leaf value = (1 − w)·network + w·playout (AlphaGo's mixing; 0: network only).")
+    var playoutWeight: Float?
 
     @Option(help: "MCTS seconds per move (0: no limit besides --playouts); GTP time control overrides it.")
     var secondsPerMove = 0.0
@@ -23,7 +26,10 @@ struct GoSearchOptions: ParsableArguments {
     var resign = GoMCTSConfig().resignThreshold
 
     func validate() throws {
-        guard playouts >= 1 else { throw ValidationError("--playouts must be at least 1, got \(playouts)") }
+        if let playouts, playouts < 1 { throw ValidationError("--playouts must be at least 1, got \(playouts)") }
+        if let playoutWeight, !(0...1).contains(playoutWeight) {
+            throw ValidationError("--playout-weight must be in [0, 1], got \(playoutWeight)")
+        }
         guard secondsPerMove >= 0 else {
             throw ValidationError("--seconds-per-move must be at least 0, got \(secondsPerMove)")
         }
@@ -33,15 +39,57 @@ struct GoSearchOptions: ParsableArguments {
 
     func config(threads: Int) -> GoMCTSConfig {
         var config = GoMCTSConfig()
-        config.playouts = playouts
+        config.playouts = playouts ?? config.playouts
         config.secondsPerMove = secondsPerMove
         config.batchSize = batch ?? GoSearchOptions.defaultBatch(threads: threads)
         config.resignThreshold = resign
         return config
     }
 
+    /// The same flags as overrides of a policy/value checkpoint's search settings.
+    func overrides(threads: Int) -> GoCheckpointPlayer.SearchOverrides {
+        var o = GoCheckpointPlayer.SearchOverrides()
+        o.playouts = playouts
+        o.secondsPerMove = secondsPerMove > 0 ? secondsPerMove : nil
+        o.playoutWeight = playoutWeight
+        o.batch = batch
+        o.resign = resign
+        o.threads = threads
+        return o
+    }
+
     /// One leaf per thread would leave a thread idle while the other finishes; two each keeps both busy.
     static func defaultBatch(threads: Int) -> Int { threads == 1 ? 1 : 2 * threads }
+
+    /// The player of a match engine spec `cortex:CKPT[,playouts=N,seconds=S,mix=W,cpuct=C,batch=B,threads=T,resign=R]`
+    /// for a policy/value checkpoint (a DQN checkpoint takes no options).
+    static func checkpointPlayer(spec: String, seed: UInt64) throws -> GoMoveGenerator {
+        let parts = String(spec.dropFirst("cortex:".count)).split(separator: ",").map(String.init)
+        let path = try ShippedModels.resolve(parts.first ?? "")
+        var o = GoCheckpointPlayer.SearchOverrides()
+        for item in parts.dropFirst() {
+            let kv = item.split(separator: "=", maxSplits: 1).map(String.init)
+            guard kv.count == 2, let value = Double(kv[1]), value >= 0 else {
+                throw ValidationError("engine '\(spec)': '\(item)' is not key=value with a number ≥ 0")
+            }
+            switch kv[0] {
+            case "playouts": o.playouts = max(1, Int(value))
+            case "seconds": o.secondsPerMove = value
+            case "mix": o.playoutWeight = Float(min(value, 1))
+            case "cpuct": o.cPuct = Float(value)
+            case "batch": o.batch = max(1, Int(value))
+            case "threads": o.threads = max(1, Int(value))
+            case "resign": o.resign = Float(value)
+            default:
+                throw ValidationError(
+                    "engine '\(spec)': unknown option '\(kv[0])' (playouts, seconds, mix, cpuct, batch, threads, resign)")
+            }
+        }
+        if parts.count > 1, try GoPolicyValueCheckpoint.kind(of: path) != GoPolicyValueCheckpoint.kind {
+            throw ValidationError("engine '\(spec)': search options need a policy/value checkpoint (cortex train go-imitation)")
+        }
+        return try GoCheckpointPlayer.make(checkpoint: path, seed: seed, search: o, name: spec)
+    }
 
     /// The player of a match engine spec `cortex-mcts[:key=value,…]`.
     static func player(spec: String, seed: UInt64) throws -> GoMCTSPlayer {

@@ -62,6 +62,9 @@ struct MatchCommand: ParsableCommand {
     @Option(help: "Seconds a GTP engine or the referee may take to start and answer its first command.")
     var startupTimeout = 10.0
 
+    @Option(help: "Random first moves of every game (uniform, legal, no own eye filled), told to both engines: varied games between deterministic engines.")
+    var randomOpening = 0
+
     @Flag(
         help:
             "After two passes, a clean-up phase: engines that know kgs-genmove_cleanup play on until two more passes, capturing dead stones."
@@ -72,6 +75,9 @@ struct MatchCommand: ParsableCommand {
         guard (2...25).contains(size) else { throw ValidationError("--size must be in 2...25, got \(size)") }
         guard games >= 1 else { throw ValidationError("--games must be at least 1, got \(games)") }
         if let maxMoves, maxMoves < 1 { throw ValidationError("--max-moves must be at least 1, got \(maxMoves)") }
+        guard (0...size * size).contains(randomOpening) else {
+            throw ValidationError("--random-opening must be in 0...\(size * size), got \(randomOpening)")
+        }
         for (flag, value) in [("--engine-timeout", engineTimeout), ("--startup-timeout", startupTimeout)]
         where !(value > 0 && value <= 86_400) {
             throw ValidationError("\(flag) must be in (0, 86400] seconds, got \(value)")
@@ -135,7 +141,8 @@ struct MatchCommand: ParsableCommand {
             do {
                 played = try playRefereedGame(
                     black: bp, white: wp, size: size, komi: komi, maxMoves: cap,
-                    cleanup: cleanup)
+                    cleanup: cleanup, openingMoves: randomOpening,
+                    openingSeed: common.seed &* 1_000_003 &+ UInt64(g))
                 let game = played.game
                 game.blackPlayer = tallies[bi].name
                 game.whitePlayer = tallies[wi].name
@@ -315,8 +322,7 @@ struct MatchCommand: ParsableCommand {
             return LocalPlayer(generator: try GoSearchOptions.player(spec: spec, seed: seed))
         }
         if spec.hasPrefix("cortex:") {
-            let path = try ShippedModels.resolve(String(spec.dropFirst("cortex:".count)))
-            return LocalPlayer(generator: try GoDQNPlayer(checkpoint: path, seed: seed))
+            return LocalPlayer(generator: try GoSearchOptions.checkpointPlayer(spec: spec, seed: seed))
         }
         return try GTPProcess(
             commandLine: spec, role: role, startupTimeout: startupTimeout, commandTimeout: engineTimeout)

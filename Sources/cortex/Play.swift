@@ -153,7 +153,7 @@ extension Play {
     func playGo() throws {
         Runtime.configure(threads: common.threads)
         let agent =
-            try checkpoint.map { try GoDQNPlayer(checkpoint: $0, seed: common.seed) as GoMoveGenerator }
+            try checkpoint.map { try GoCheckpointPlayer.make(checkpoint: $0, seed: common.seed) }
             ?? GoRandomPlayer(seed: common.seed)
         let (picture, screen) = try GoScreen.makeScreen(
             size: size, zoom: display.zoom, title: "Cortex — Go", fps: fps, record: display.record, window: true,

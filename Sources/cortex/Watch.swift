@@ -115,7 +115,7 @@ extension Watch {
         Runtime.configure(threads: common.threads)
         let first =
             try checkpoint.map {
-                try GoDQNPlayer(checkpoint: $0, epsilon: epsilon, seed: common.seed) as GoMoveGenerator
+                try GoCheckpointPlayer.make(checkpoint: $0, seed: common.seed, epsilon: epsilon)
             }
             ?? GoRandomPlayer(seed: common.seed)
         let second = try GoScreen.player(opponent, agent: checkpoint, epsilon: epsilon, seed: common.seed &+ 1)

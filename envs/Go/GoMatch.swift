@@ -74,9 +74,13 @@ public struct GoMatchGame {
 /// With `cleanup`, two passes open a clean-up phase (as on KGS): the players move again through
 /// `generateCleanupMove` until two more passes, so dead stones get captured before the count;
 /// the phase may run to `maxMoves + size²` moves.
+///
+/// `openingMoves` first moves are uniformly random legal moves that fill no own eye, drawn by
+/// the referee from `openingSeed` and told to both players: deterministic engines then play
+/// varied games (a data set of GnuGo's games, say).
 public func playRefereedGame(
     black: GoPlayer, white: GoPlayer, size: Int, komi: Double, maxMoves: Int,
-    cleanup: Bool = false
+    cleanup: Bool = false, openingMoves: Int = 0, openingSeed: UInt64 = 0
 ) throws -> GoMatchGame {
     let game = GoGame(size: size, komi: komi)
     game.blackPlayer = black.name
@@ -84,6 +88,14 @@ public func playRefereedGame(
     try black.newGame(size: size, komi: komi)
     try white.newGame(size: size, komi: komi)
     var result = GoMatchGame(game: game, blackName: black.name, whiteName: white.name)
+    var random = GoRandom(seed: openingSeed)
+    for _ in 0..<min(openingMoves, maxMoves) {
+        let color = game.board.toPlay
+        let move = game.board.randomMove(for: color, using: &random)
+        guard move != .pass, game.play(move, color: color) else { break }
+        try black.play(move, color: color)
+        try white.play(move, color: color)
+    }
     var cap = maxMoves
     var cleaningUp = false
     var cleanupPasses = 0  // passes in a row within the clean-up phase

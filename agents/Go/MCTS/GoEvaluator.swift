@@ -12,6 +12,14 @@ public struct GoLeafBuffers: @unchecked Sendable {
     /// (B, size²): for AMAF, the colour (1 black, 2 white) that first played each point after
     /// the leaf, 0 for none. An evaluator without playouts leaves it all 0.
     public let firstColor: UnsafeMutablePointer<UInt8>
+
+    public init(
+        values: UnsafeMutablePointer<Float>, priors: UnsafeMutablePointer<Float>, firstColor: UnsafeMutablePointer<UInt8>
+    ) {
+        self.values = values
+        self.priors = priors
+        self.firstColor = firstColor
+    }
 }
 
 /// Evaluates leaf positions of a search: a prior over moves and a value. Today fast playouts with

@@ -17,13 +17,17 @@ public final class GoMCTSPlayer: GoAnalyzer {
     let seed: UInt64
 
     /// `threads` evaluate the batch of leaves in parallel (batch `config.batchSize`).
-    public init(config: GoMCTSConfig = GoMCTSConfig(), threads: Int = 1, seed: UInt64 = 0, name: String = "cortex-mcts")
-    {
+    public convenience init(
+        config: GoMCTSConfig = GoMCTSConfig(), threads: Int = 1, seed: UInt64 = 0, name: String = "cortex-mcts"
+    ) {
+        self.init(config: config, evaluator: GoPlayoutEvaluator(threads: threads, seed: seed), seed: seed, name: name)
+    }
+
+    /// The search over any leaf evaluator (a policy/value network: `GoNetworkEvaluator`).
+    public init(config: GoMCTSConfig, evaluator: GoEvaluator, seed: UInt64 = 0, name: String) {
         self.name = name
         self.seed = seed
-        search = GoMCTS(
-            size: 19, komi: 7.5, config: config,
-            evaluator: GoPlayoutEvaluator(threads: threads, seed: seed), seed: seed)
+        search = GoMCTS(size: 19, komi: 7.5, config: config, evaluator: evaluator, seed: seed)
     }
 
     public func startGame(size: Int, komi: Double) {
