@@ -1,5 +1,6 @@
 import Agents
 import ArgumentParser
+import Cortex
 import Envs
 import Foundation
 
@@ -27,9 +28,13 @@ struct BenchGo: ParsableCommand {
     @Option(help: "Playouts of the MCTS measurement (one search from the empty board; 0 skips it).")
     var searchPlayouts = 20000
 
-    /// OpenSpiel's C++ Go (go_game), same method, same machine kind.
-    static let openSpielMovesPerSecond = 103_600.0
-    static let openSpielMovesPerSecondWithTensor = 28_100.0
+    @Option(
+        help: "A policy/value checkpoint: also measure the tree search over its network (evaluations/s by batch and threads).",
+        completion: .file(extensions: ["safetensors"]), transform: ShippedModels.resolve)
+    var checkpoint: String?
+
+    @Option(help: "Playouts of each network search measurement.")
+    var networkPlayouts = 800
 
     func validate() throws {
         guard (2...25).contains(size) else { throw ValidationError("--size must be in 2...25, got \(size)") }
@@ -51,13 +56,6 @@ struct BenchGo: ParsableCommand {
                 format: "random play:             %10.0f moves/s  %7.1f games/s  (%.1f moves/game)",
                 movesPerSecond, gamesPerSecond, Double(plain.moves) / Double(games)))
         print(String(format: "with %2d×%d×%d planes:     %10.0f moves/s", planeCount, size, size, planesPerSecond))
-        if size == 19 {
-            print(
-                String(
-                    format: "vs OpenSpiel C++ Go:     %10.2f×  (103,600 moves/s); with planes %.2f× (28,100 moves/s)",
-                    movesPerSecond / BenchGo.openSpielMovesPerSecond,
-                    planesPerSecond / BenchGo.openSpielMovesPerSecondWithTensor))
-        }
         var object: [String: Any] = [
             "moves_per_s": movesPerSecond.rounded(), "games_per_s": (gamesPerSecond * 10).rounded() / 10,
             "moves_per_s_with_planes": planesPerSecond.rounded(), "size": size,
@@ -77,7 +75,45 @@ struct BenchGo: ParsableCommand {
                 object["threads"] = common.threads
             }
         }
+        if let checkpoint {
+            var rows: [[String: Any]] = []
+            var single: Double?
+            for (threads, batch) in [(1, 1), (1, 8), (1, 16), (2, 8), (2, 16)] where threads <= max(1, common.threads) {
+                let (evaluations, seconds, calls) = try networkSearch(checkpoint: checkpoint, threads: threads, batch: batch)
+                let rate = Double(evaluations) / seconds
+                if threads == 1 && batch == 8 { single = rate }
+                let speedup = threads > 1 ? single.map { String(format: "  (%.2f× one thread, batch 8)", rate / $0) } ?? "" : ""
+                print(
+                    String(
+                        format: "network search, %d thread(s), batch %2d: %7.0f evaluations/s, %5.1f positions a call, %.2f s for %d playouts%@",
+                        threads, batch, rate, Double(evaluations) / Double(max(1, calls)), seconds, networkPlayouts, speedup))
+                rows.append([
+                    "threads": threads, "batch": batch, "evaluations_per_s": rate.rounded(), "seconds": seconds,
+                    "positions_per_call": Double(evaluations) / Double(max(1, calls))
+                ])
+            }
+            object["network_search"] = rows
+        }
         if common.json { printJSON(object) }
+    }
+
+    /// One search of `networkPlayouts` from the empty board over the checkpoint's network with
+    /// its own playout weight, BLAS and playouts on `threads` threads, `batch` leaves a call.
+    func networkSearch(checkpoint: String, threads: Int, batch: Int) throws -> (Int, Double, Int) {
+        Runtime.configure(threads: threads)
+        defer { Runtime.configure(threads: common.threads) }
+        let (stored, network) = try GoPolicyValueCheckpoint.loadNetwork(checkpoint)
+        let config = GoPolicyValueConfig.preset(size: stored.size)
+        var search = config.searchConfig
+        search.playouts = networkPlayouts
+        search.batchSize = batch
+        let evaluator = GoNetworkEvaluator(
+            network: network, playoutWeight: config.playoutWeight, threads: threads, seed: common.seed)
+        let player = GoMCTSPlayer(config: search, evaluator: evaluator, seed: common.seed, name: "bench")
+        player.startGame(size: size, komi: 7.5)
+        printError("bench go: network search, \(networkPlayouts) playouts, \(threads) thread(s), batch \(batch)…")
+        let result = player.search.search(GoGame(size: size, komi: 7.5))
+        return (evaluator.evaluations, result.seconds, evaluator.calls)
     }
 
     /// Playouts per second of one MCTS search (tactical playouts, RAVE) from the empty board.

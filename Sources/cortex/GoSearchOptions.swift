@@ -80,9 +80,10 @@ struct GoSearchOptions: ParsableArguments {
             case "batch": o.batch = max(1, Int(value))
             case "threads": o.threads = max(1, Int(value))
             case "resign": o.resign = Float(value)
+            case "expand": o.expandVisits = max(1, Int(value))
             default:
                 throw ValidationError(
-                    "engine '\(spec)': unknown option '\(kv[0])' (playouts, seconds, mix, cpuct, batch, threads, resign)")
+                    "engine '\(spec)': unknown option '\(kv[0])' (playouts, seconds, mix, cpuct, batch, threads, resign, expand)")
             }
         }
         if parts.count > 1, try GoPolicyValueCheckpoint.kind(of: path) != GoPolicyValueCheckpoint.kind {

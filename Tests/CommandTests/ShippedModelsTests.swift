@@ -74,6 +74,22 @@ final class ShippedModelsTests: XCTestCase {
         XCTAssertGreaterThan(try XCTUnwrap(json["mean"] as? Double), 8, "ten seeded episodes at ε = 0.05")
     }
 
+    func testGo9SearchBeatsRandomPlay() throws {
+        // Its measured strength is against GnuGo (models/README.md); on a sample that stays fast,
+        // the search over it (32 playouts a move) must win every game against the random player.
+        // The search passes when the count after dead stones come off is won, so GnuGo referees.
+        guard
+            let gnugo = ["/usr/games/gnugo", "/usr/bin/gnugo"].first(where: FileManager.default.isExecutableFile(atPath:))
+        else { throw missingPrerequisite("gnugo is not installed (Debian package gnugo)") }
+        let json = try lastJSON([
+            "match", "--black", "cortex:go9,playouts=32", "--white", "random", "--games", "4", "--size", "9", "--seed",
+            "1", "--referee", gnugo + " --mode gtp --chinese-rules", "--json"
+        ])
+        let engines = try XCTUnwrap(json["engines"] as? [[String: Any]])
+        XCTAssertEqual(engines.first?["wins"] as? Double, 4, "\(json)")
+        XCTAssertGreaterThan(engines.first?["avg_margin"] as? Double ?? 0, 20, "\(json)")
+    }
+
     func testShakespeareGPTPredictsTheCorpus() throws {
         let corpus = Self.root.appendingPathComponent("data/shakespeare.txt").path
         guard FileManager.default.fileExists(atPath: corpus) else {

@@ -13,6 +13,7 @@ public enum GoCheckpointPlayer {
         public var cPuct: Float?
         public var batch: Int?
         public var resign: Float?
+        public var expandVisits: Int?
         public var threads = 1
         public init() {}
     }
@@ -32,11 +33,16 @@ public enum GoCheckpointPlayer {
     public static func searchPlayer(
         checkpoint path: String, seed: UInt64, search: SearchOverrides = SearchOverrides(), name: String? = nil
     ) throws -> GoMCTSPlayer {
-        var (config, network) = try GoPolicyValueCheckpoint.loadNetwork(path)
+        let (stored, network) = try GoPolicyValueCheckpoint.loadNetwork(path)
+        // The checkpoint gives the network; how to search with it is a play setting, whose
+        // defaults live in the preset (so a shipped network plays with today's measured settings).
+        var config = GoPolicyValueConfig.preset(size: stored.size)
+        config.network = stored.network
         if let p = search.playouts { config.playouts = p }
         if let w = search.playoutWeight { config.playoutWeight = w }
         if let c = search.cPuct { config.cPuct = c }
         if let b = search.batch { config.searchBatch = b }
+        if let e = search.expandVisits { config.expandVisits = e }
         var settings = config.searchConfig
         if let s = search.secondsPerMove { settings.secondsPerMove = s }
         if let r = search.resign { settings.resignThreshold = r }

@@ -44,8 +44,17 @@ public final class GoNetworkEvaluator: GoEvaluator {
             playouts.evaluate(boards, wantsPriors: [Bool](repeating: false, count: boards.count), komi: komi, into: out)
         }
         let lambda = playoutWeight
+        // After two passes the game is over, which the network does not see: the playouts (which
+        // go on capturing dead stones) or, without them, the area count of the stones decide.
+        if playouts == nil {
+            for (i, board) in boards.enumerated() where board.consecutivePasses >= 2 {
+                let margin = board.score(komi: komi)
+                let black: Float = margin > 0 ? 1 : margin < 0 ? -1 : 0
+                out.values[i] = board.toPlay == .black ? black : -black
+            }
+        }
         rows.removeAll(keepingCapacity: true)
-        for i in boards.indices where lambda < 1 || wantsPriors[i] { rows.append(i) }
+        for i in boards.indices where (lambda < 1 && boards[i].consecutivePasses < 2) || wantsPriors[i] { rows.append(i) }
         if rows.isEmpty { return }
         if input.size != size { input = GoNetworkInput(size: size, historyLength: network.shape.historyLength) }
         let k = symmetries ? random.nextInt(below: GoSymmetry.count) : 0
@@ -60,8 +69,9 @@ public final class GoNetworkEvaluator: GoEvaluator {
         calls += 1
         let l = logits.storage.pointer, v = value.storage.pointer
         for (j, i) in rows.enumerated() {
-            let net = v[j]
-            out.values[i] = playouts == nil ? net : (1 - lambda) * net + lambda * out.values[i]
+            if boards[i].consecutivePasses < 2 {
+                out.values[i] = playouts == nil ? v[j] : (1 - lambda) * v[j] + lambda * out.values[i]
+            }
             guard wantsPriors[i] else { continue }
             let row = l + j * actions, priors = out.priors + i * actions
             let board = boards[i]

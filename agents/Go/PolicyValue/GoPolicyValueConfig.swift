@@ -53,12 +53,16 @@ public struct GoPolicyValueConfig: Codable, Sendable, Equatable {
     public var selfPlayResign: Float = 0.05
 
     // MARK: Search (play)
-    /// Playouts per move when playing (`cortex gtp`, `cortex match cortex:…`).
-    public var playouts = 800
+    /// Playouts per move when playing (`cortex gtp`, `cortex match cortex:…`): 400 takes about
+    /// 0.7 s a move at 9×9 on one core of a loaded 2-core machine (docs/go.md).
+    public var playouts = 400
     /// Leaf value = (1 − λ)·network + λ·playout (AlphaGo's mixing; 0 is AlphaGo Zero).
     public var playoutWeight: Float = 0.5
     public var cPuct: Float = 1.5
     public var searchBatch = 8
+    /// A leaf is expanded (the network asked for its priors) at its `expandVisits`-th visit;
+    /// with playouts (λ > 0) the visits before that cost a playout only.
+    public var expandVisits = 1
 
     public init() {}
 
@@ -71,7 +75,7 @@ public struct GoPolicyValueConfig: Codable, Sendable, Equatable {
             c.data = "data/go\(size)-gnugo"
             c.network = GoNetworkShape(blocks: 6, channels: 64, historyLength: 2)
             c.skipMoves = 10
-            c.playouts = 1600
+            c.playouts = 800
         }
         return c
     }
@@ -82,7 +86,7 @@ public struct GoPolicyValueConfig: Codable, Sendable, Equatable {
         s.playouts = playouts
         s.cPuct = cPuct
         s.batchSize = searchBatch
-        s.expandVisits = 1
+        s.expandVisits = expandVisits
         s.raveEquivalence = playoutWeight > 0 ? 3500 : 0
         return s
     }
@@ -96,7 +100,7 @@ public struct GoPolicyValueConfig: Codable, Sendable, Equatable {
         else { return "epochs, batch and learning rate must be positive, held-out share in [0, 1)" }
         guard generations > 0, gamesPerGeneration > 0, selfPlayPlayouts > 0, window > batchSize,
             stepsPerGeneration > 0, gateGames > 0, (0...1).contains(gateThreshold), playouts > 0,
-            (0...1).contains(playoutWeight), searchBatch > 0
+            (0...1).contains(playoutWeight), searchBatch > 0, expandVisits > 0
         else {
             return
                 "generations, games, playouts, steps, gate games and search batch must be positive, the window above the batch, the gate threshold and playout weight in [0, 1]"
@@ -151,7 +155,8 @@ public enum GoPolicyValueCheckpoint {
     public static func readConfig(_ path: String) throws -> GoPolicyValueConfig {
         let file = try SafeTensors.read(from: path)
         guard file.metadata["go.kind"] == kind, let json = file.metadata[configKey],
-            let config = try? JSONDecoder().decode(GoPolicyValueConfig.self, from: Data(json.utf8))
+            // Over the defaults, so a checkpoint from before a field was added still loads.
+            let config = try? ConfigFile.merge(GoPolicyValueConfig(), with: Data(json.utf8))
         else {
             throw AgentError.badCheckpoint(
                 path: path, reason: "its metadata has no '\(configKey)' (was it written by `cortex train go-imitation`?)")
