@@ -255,11 +255,7 @@ public final class TextTrainer {
         model.module.train()
         let tokensPerIteration = Double(config.batchSize * config.blockSize)
         while state.iteration < config.iterations {
-            // Every rank must stop at the same iteration, so a stop request counts once any
-            // rank has one.
-            var stop = shouldStop()
-            if parallel.size > 1 { stop = try parallel.communicator.sum([stop ? 1 : 0])[0] > 0 }
-            if stop {
+            if parallel.size == 1 && shouldStop() {
                 stopped = true
                 break
             }
@@ -278,10 +274,15 @@ public final class TextTrainer {
             optimizer.zeroGrad()
             loss.backward()
             var value = loss.item
+            var stopAfterStep = false
             if parallel.size > 1 {
-                try parallel.averageGradients(localCount: rows.count, globalCount: globalBatch.batchSize)
-                value = Float(try parallel.communicator.sum([Double(value) * Double(rows.count)])[0])
-                    / Float(globalBatch.batchSize)
+                // The loss over all ranks and whether any rank was asked to stop (every rank
+                // must stop after the same iteration) travel with the gradients.
+                let totals = try parallel.averageGradients(
+                    localCount: rows.count, globalCount: globalBatch.batchSize,
+                    extras: [value * Float(rows.count), shouldStop() ? 1 : 0])
+                value = totals[0] / Float(globalBatch.batchSize)
+                stopAfterStep = totals[1] > 0
             }
             let norm =
                 config.gradientClip > 0 ? clipGradNorm(model.module.parameters(), maxNorm: config.gradientClip) : .nan
@@ -308,6 +309,10 @@ public final class TextTrainer {
                         unit: "tok/s"))
             if state.iteration % config.evalEvery == 0 || state.iteration == config.iterations {
                 try evaluate(progress: progress)
+            }
+            if stopAfterStep {
+                stopped = true
+                break
             }
         }
         if stopped { try evaluate(progress: progress) }

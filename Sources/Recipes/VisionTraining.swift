@@ -237,10 +237,12 @@ public final class VisionTrainer {
                 }
                 var stop = shouldStop()
                 if parallel.size > 1 {
-                    try parallel.averageGradients(localCount: rows.count, globalCount: globalBatch.labels.count)
-                    // The batch's loss and hits over all ranks, and whether any rank was asked to stop.
-                    let totals = try parallel.communicator.sum([value * Double(rows.count), Double(right), stop ? 1 : 0])
-                    value = totals[0] / Double(globalBatch.labels.count)
+                    // The batch's loss and hits over all ranks, and whether any rank was asked to
+                    // stop, travel with the gradients.
+                    let totals = try parallel.averageGradients(
+                        localCount: rows.count, globalCount: globalBatch.labels.count,
+                        extras: [Float(value) * Float(rows.count), Float(right), stop ? 1 : 0])
+                    value = Double(totals[0]) / Double(globalBatch.labels.count)
                     right = Int(totals[1])
                     stop = totals[2] > 0
                 }

@@ -27,10 +27,12 @@ public final class DataParallel {
     public private(set) var allreduceCalls = 0
     private var fusion: [Float]
 
-    /// PyTorch's default bucket is 25 MB, Horovod's fusion buffer 64 MB; Cortex's models are
-    /// 0.1–1 M parameters, so a 1 MiB bucket (262,144 floats) fuses the small tensors and
-    /// leaves a few buckets per step.
-    public static let defaultBucketCapacity = 1 << 18
+    /// PyTorch's default bucket is 25 MB, Horovod's fusion buffer 64 MB. Cortex does not
+    /// overlap the allreduce with the backward pass, so several buckets per step buy nothing and
+    /// cost a synchronisation each (measured: under load every one waits for a descheduled
+    /// rank); 8 MiB (2,097,152 floats) holds each of Cortex's models (0.06–0.8 M parameters) in
+    /// one bucket, one allreduce per step.
+    public static let defaultBucketCapacity = 1 << 21
 
     public init(parameters: [NamedTensor], communicator: Communicator, bucketCapacity: Int = defaultBucketCapacity) {
         precondition(bucketCapacity >= 0, "DataParallel: negative bucket capacity \(bucketCapacity)")
@@ -51,8 +53,9 @@ public final class DataParallel {
         if !current.isEmpty { buckets.append(current) }
         self.buckets = buckets
         let largest = buckets.map { $0.reduce(0) { $0 + parameters[$1].tensor.count } }.max() ?? 0
-        // One more float per parameter: whether any rank has a gradient for it.
-        fusion = [Float](repeating: 0, count: largest + parameters.count)
+        // One more float per parameter (whether any rank has a gradient for it) and room for
+        // the extra numbers that travel with the last bucket.
+        fusion = [Float](repeating: 0, count: largest + parameters.count + Self.maximumExtras)
     }
 
     public var rank: Int { communicator.rank }
@@ -96,7 +99,13 @@ public final class DataParallel {
     /// `gradient · localCount / globalCount`. A parameter without a gradient counts as zero;
     /// it gets one when any rank has one (and stays without when none has, so the optimizer
     /// skips it on every rank alike).
-    public func averageGradients(localCount: Int, globalCount: Int) throws {
+    ///
+    /// `extras` (at most `maximumExtras` numbers: a loss sum, a count, a stop flag) travel with
+    /// the last bucket and come back summed over ranks, so a step needs no other collective.
+    @discardableResult
+    public func averageGradients(localCount: Int, globalCount: Int, extras: [Float] = []) throws -> [Float] {
+        precondition(extras.count <= Self.maximumExtras, "DataParallel.averageGradients: \(extras.count) extras")
+        var summed = extras
         precondition(globalCount > 0 && localCount >= 0, "DataParallel.averageGradients: counts \(localCount)/\(globalCount)")
         let weight = Float(localCount) / Float(globalCount)
         let start = DispatchTime.now().uptimeNanoseconds
@@ -105,7 +114,8 @@ public final class DataParallel {
         }
         try fusion.withUnsafeMutableBufferPointer { buffer in
             let base = buffer.baseAddress!
-            for bucket in buckets {
+            for (number, bucket) in buckets.enumerated() {
+                let last = number == buckets.count - 1
                 // (fused gradients | one has-gradient flag per parameter of the bucket)
                 var offset = 0
                 for index in bucket {
@@ -120,7 +130,11 @@ public final class DataParallel {
                 }
                 let flags = offset
                 for (k, index) in bucket.enumerated() { base[flags + k] = parameters[index].tensor.grad == nil ? 0 : 1 }
-                try communicator.allreduceSum(UnsafeMutableBufferPointer(start: base, count: flags + bucket.count))
+                let extraStart = flags + bucket.count
+                if last { for (k, value) in extras.enumerated() { base[extraStart + k] = value } }
+                try communicator.allreduceSum(
+                    UnsafeMutableBufferPointer(start: base, count: extraStart + (last ? extras.count : 0)))
+                if last { summed = (0..<extras.count).map { base[extraStart + $0] } }
                 allreduceCalls += 1
                 offset = 0
                 for (k, index) in bucket.enumerated() {
@@ -135,7 +149,11 @@ public final class DataParallel {
                 }
             }
         }
+        return summed
     }
+
+    /// The most numbers `averageGradients` carries beside the gradients.
+    public static let maximumExtras = 8
 
     /// A 64-bit FNV-1a hash of every parameter's bits, in order.
     public func parameterHash() -> UInt64 {
