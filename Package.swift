@@ -19,6 +19,9 @@ let package = Package(
     ],
     traits: [
         .trait(name: "SDL", description: "Show games in an SDL2 window (needs libsdl2-dev)."),
+        .trait(
+            name: "MPI",
+            description: "Data-parallel training under mpirun/srun over Open MPI (needs libopenmpi-dev)."),
         .default(enabledTraits: ["SDL"]),
     ],
     dependencies: [
@@ -35,6 +38,9 @@ let package = Package(
         // No pkgConfig for SDL2: its cflags carry -D_REENTRANT, which SwiftPM refuses with a
         // warning on every build; the shim includes <SDL2/SDL.h> and the module map links SDL2.
         .systemLibrary(name: "CSDL2", path: "Sources/CSDL2", providers: [.apt(["libsdl2-dev"])]),
+        // Open MPI (only with the `MPI` trait): its handles are macros, so the shim hands them over.
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev"])]),
         // JPEG decoding through Debian's libjpeg-turbo, with libjpeg's errors caught in C.
         .target(name: "CJPEG", path: "Sources/CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
         // Cortex's own C kernels (CPU feature checks, AVX2 loops picked at run time).
@@ -60,6 +66,7 @@ let package = Package(
         .executableTarget(
             name: "cortex",
             dependencies: ["Cortex", "CCBLAS", "CKernels", "Envs", "Agents", "Render", "Data", "Models", "Recipes",
+                           .target(name: "CMPI", condition: .when(traits: ["MPI"])),
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/cortex", swiftSettings: numericFlags),
 

@@ -126,6 +126,11 @@ public struct TextTrainingSummary: Sendable {
 /// The training loop: random blocks of the corpus, one optimizer step each, a loss estimate on
 /// fixed train and validation batches every `evalEvery` iterations with `last`/`best`
 /// checkpoints, TensorBoard + CSV logs.
+///
+/// Under a `Communicator` of several ranks it trains data-parallel (`DataParallel`): every
+/// rank draws the same global batch from the same generator, takes its rows of it, and the
+/// gradients are averaged before the common optimizer step; rank 0 alone estimates losses,
+/// logs and writes checkpoints.
 public final class TextTrainer {
     public let config: TextTrainConfig
     public let corpus: CharCorpus
@@ -135,7 +140,9 @@ public final class TextTrainer {
     public let trainingRun: TrainingRun
     public private(set) var state: TextTrainingState
     let evaluation: (train: [TokenBatch], validation: [TokenBatch])
-    /// Where one-line messages go (standard error by default).
+    /// The ranks this run is spread over (one by default).
+    public let parallel: DataParallel
+    /// Where one-line messages go (standard error by default; nowhere on ranks other than 0).
     public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
 
     public static let stateKey = "text.state"
@@ -146,8 +153,13 @@ public final class TextTrainer {
 
     /// Builds a run in `folder`; with `resume`, continues from the folder's `last.safetensors`.
     /// The vocabulary size comes from the corpus and is written into `config`.
-    public init(config: inout TextTrainConfig, folder: String, resume: Bool = false) throws {
+    public init(
+        config: inout TextTrainConfig, folder: String, resume: Bool = false,
+        communicator: Communicator = SingleProcess()
+    ) throws {
         if let problem = config.problem { throw TrainingError(problem) }
+        try DataParallel.checkStart(config, batchSize: config.batchSize, examples: "sequences", communicator: communicator)
+        if !communicator.isRoot { log = { _ in } }
         if config.data.hasSuffix(TextTrainConfig.defaultCorpus) && !FileManager.default.fileExists(atPath: config.data)
         {
             throw TrainingError(
@@ -186,7 +198,8 @@ public final class TextTrainer {
             corpus.evaluationBatches(
                 .validation, count: config.evalBatches, batchSize: config.batchSize, blockSize: config.blockSize)
         )
-        trainingRun = try TrainingRun(folder: folder, config: config, resume: resume)
+        trainingRun = try TrainingRun(
+            folder: communicator.runFolder(folder, resume: resume), config: config, resume: resume)
         if let resume = trainingRun.resumeCheckpoint {
             let metadata = try Checkpoint.load(into: model.module, optimizer: optimizer, from: resume)
             guard metadata[Self.vocabularyKey] == corpus.tokenizer.serialized() else {
@@ -199,7 +212,10 @@ public final class TextTrainer {
             }
             state = restored
         }
+        parallel = DataParallel(parameters: model.module.namedParameters(), communicator: communicator)
+        if communicator.size > 1 { try parallel.broadcastParameters() }
         trainingRun.startLines(config: config).forEach(log)
+        if communicator.size > 1 { log(parallel.startLine(globalBatch: config.batchSize)) }
         log(
             "corpus: \(config.data), \(corpus.train.count) train + \(corpus.validation.count) validation tokens, vocabulary \(corpus.tokenizer.vocabularySize); model \(config.model.rawValue), \(model.module.parameterCount) parameters"
         )
@@ -231,31 +247,48 @@ public final class TextTrainer {
     /// Trains to `config.iterations`; `shouldStop` is polled every iteration (Ctrl-C), and a
     /// stopped run still estimates its loss and writes its checkpoint.
     public func run(shouldStop: () -> Bool = { false }) throws -> TextTrainingSummary {
-        let progress = Cortex.Progress(total: config.iterations, label: "\(config.model.rawValue) iters")
+        let progress = Cortex.Progress(
+            total: config.iterations, label: "\(config.model.rawValue) iters", output: parallel.progressOutput)
         let start = Date()
         var recentLoss: Float?
         var stopped = false
         model.module.train()
+        let tokensPerIteration = Double(config.batchSize * config.blockSize)
         while state.iteration < config.iterations {
-            if shouldStop() {
+            if parallel.size == 1 && shouldStop() {
                 stopped = true
                 break
             }
             let iteration = state.iteration
             let stepStart = DispatchTime.now().uptimeNanoseconds
             optimizer.learningRate = schedule.learningRate(at: iteration)
-            let batch = corpus.randomBatch(
+            let globalBatch = corpus.randomBatch(
                 .train, batchSize: config.batchSize, blockSize: config.blockSize,
                 generator: &state.generator)
-            let loss = model.loss(inputs: batch.inputs, targets: batch.targets, batchSize: batch.batchSize)
+            // This rank's sequences of the global batch (all of them in one process).
+            let rows = parallel.shard(count: globalBatch.batchSize)
+            let tokens = (rows.lowerBound * globalBatch.blockSize)..<(rows.upperBound * globalBatch.blockSize)
+            let loss = model.loss(
+                inputs: Array(globalBatch.inputs[tokens]), targets: Array(globalBatch.targets[tokens]),
+                batchSize: rows.count)
             optimizer.zeroGrad()
             loss.backward()
+            var value = loss.item
+            var stopAfterStep = false
+            if parallel.size > 1 {
+                // The loss over all ranks and whether any rank was asked to stop (every rank
+                // must stop after the same iteration) travel with the gradients.
+                let totals = try parallel.averageGradients(
+                    localCount: rows.count, globalCount: globalBatch.batchSize,
+                    extras: [value * Float(rows.count), shouldStop() ? 1 : 0])
+                value = totals[0] / Float(globalBatch.batchSize)
+                stopAfterStep = totals[1] > 0
+            }
             let norm =
                 config.gradientClip > 0 ? clipGradNorm(model.module.parameters(), maxNorm: config.gradientClip) : .nan
             optimizer.step()
             state.trainSeconds += Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9
             state.iteration += 1
-            let value = loss.item
             recentLoss = recentLoss.map { 0.9 * $0 + 0.1 * value } ?? value
             if iteration % 10 == 0 {
                 try trainingRun.logger.log(
@@ -270,9 +303,16 @@ public final class TextTrainer {
                 metrics: [
                     ("loss", Double(recentLoss!)),
                     ("ms/it", state.trainSeconds * 1000 / Double(state.iteration))
-                ])
+                ]
+                    + parallel.progressMetrics(
+                        examplesPerSecond: tokensPerIteration * Double(state.iteration) / state.trainSeconds,
+                        unit: "tok/s"))
             if state.iteration % config.evalEvery == 0 || state.iteration == config.iterations {
                 try evaluate(progress: progress)
+            }
+            if stopAfterStep {
+                stopped = true
+                break
             }
         }
         if stopped { try evaluate(progress: progress) }
@@ -298,6 +338,11 @@ public final class TextTrainer {
     }
 
     private func evaluate(progress: Cortex.Progress) throws {
+        if parallel.size > 1 {
+            try parallel.checkParametersAgree()
+            // Rank 0 alone estimates, logs and writes checkpoints.
+            guard parallel.communicator.isRoot else { return }
+        }
         let train = estimate(evaluation.train), validation = estimate(evaluation.validation)
         state.lastTrainLoss = train
         state.lastValidationLoss = validation

@@ -101,6 +101,10 @@ public func evaluateClassifier(
 /// The training loop of both image models: AdamW, linear warmup then cosine decay per step,
 /// a seeded shuffle per epoch, test accuracy after every epoch, `last.safetensors` every
 /// epoch and `best.safetensors` when the test accuracy improves.
+///
+/// Under a `Communicator` of several ranks it trains data-parallel (`DataParallel`): every
+/// rank draws the same global batch, takes its shard of it, and the gradients are averaged
+/// before the common optimizer step; rank 0 alone evaluates, logs and writes checkpoints.
 public final class VisionTrainer {
     public let config: VisionTrainConfig
     public let classifier: ImageClassifier
@@ -113,14 +117,21 @@ public final class VisionTrainer {
     let stepsPerEpoch: Int
     var firstEpoch = 0
     var bestAccuracy: Double?
-    /// Where one-line messages go (standard error by default).
+    /// The ranks this run is spread over (one by default).
+    public let parallel: DataParallel
+    /// Where one-line messages go (standard error by default; nowhere on ranks other than 0).
     public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
 
     /// Loads the data and builds the model; the sizes that come from the data (channels, image
     /// size, classes) are written into `config`. With `resume`, continues from the folder's
     /// `last.safetensors`.
-    public init(config: inout VisionTrainConfig, folder: String, resume: Bool = false) throws {
+    public init(
+        config: inout VisionTrainConfig, folder: String, resume: Bool = false,
+        communicator: Communicator = SingleProcess()
+    ) throws {
         if let problem = config.problem { throw TrainingError(problem) }
+        try DataParallel.checkStart(config, batchSize: config.batchSize, examples: "images", communicator: communicator)
+        if !communicator.isRoot { log = { _ in } }
         var train = try ImageDataset.load(directory: config.data, split: .train)
         let test = try ImageDataset.load(directory: config.data, split: .test)
         if let limit = config.limit, limit < train.count { train = train.subset(Array(0..<limit)) }
@@ -166,13 +177,17 @@ public final class VisionTrainer {
             maximum: config.learningRate,
             minimum: config.learningRate / config.finalLearningRateDivisor,
             warmupSteps: min(warmupSteps, max(totalSteps - 1, 0)), decaySteps: max(totalSteps, 1))
-        trainingRun = try TrainingRun(folder: folder, config: config, resume: resume)
+        trainingRun = try TrainingRun(
+            folder: communicator.runFolder(folder, resume: resume), config: config, resume: resume)
         if let resume = trainingRun.resumeCheckpoint {
             let meta = try Checkpoint.load(into: model, optimizer: optimizer, from: resume)
             firstEpoch = Int(meta["epoch"] ?? "") ?? 0
             bestAccuracy = Double(meta["best_test_accuracy"] ?? "")
         }
+        parallel = DataParallel(parameters: model.namedParameters(), communicator: communicator)
+        if communicator.size > 1 { try parallel.broadcastParameters() }
         trainingRun.startLines(config: config).forEach(log)
+        if communicator.size > 1 { log(parallel.startLine(globalBatch: config.batchSize)) }
         log(
             "\(config.model.rawValue): \(model.parameterCount) parameters; \(train.count) training and \(test.count) test images of \(train.channels)x\(train.height)x\(train.width); normalisation mean \(normalization.mean) std \(normalization.std)"
         )
@@ -196,23 +211,46 @@ public final class VisionTrainer {
                     cropPadding: config.cropPadding,
                     horizontalFlip: config.horizontalFlip),
                 seed: seed &* 1_000_003 &+ UInt64(epoch))
-            let progress = Cortex.Progress(total: stepsPerEpoch, label: "epoch \(epoch + 1)/\(config.epochs)")
+            let progress = Cortex.Progress(
+                total: stepsPerEpoch, label: "epoch \(epoch + 1)/\(config.epochs)", output: parallel.progressOutput)
             model.train()
             let start = DispatchTime.now().uptimeNanoseconds, startCPU = processCPUSeconds()
             var lossSum = 0.0, correct = 0, seen = 0
-            for (index, batch) in loader.epoch().enumerated() {
+            for (index, globalBatch) in loader.epoch().enumerated() {
                 let step = epoch * stepsPerEpoch + index
                 optimizer.learningRate = schedule.learningRate(at: step)
-                let logits = model(batch.images)
-                let loss = crossEntropy(logits: logits, targets: batch.labels)
+                // This rank's rows of the global batch (all of it in one process).
+                let rows = parallel.shard(count: globalBatch.labels.count)
+                let labels = Array(globalBatch.labels[rows])
                 optimizer.zeroGrad()
-                loss.backward()
+                var value = 0.0, right = 0
+                if !rows.isEmpty {
+                    let images =
+                        rows.count == globalBatch.labels.count
+                        ? globalBatch.images
+                        : globalBatch.images.slice(axis: 0, start: rows.lowerBound, end: rows.upperBound)
+                    let logits = model(images)
+                    let loss = crossEntropy(logits: logits, targets: labels)
+                    loss.backward()
+                    value = Double(loss.item)
+                    for (p, label) in zip(logits.argmaxIndices(axis: 1), labels) where p == label { right += 1 }
+                }
+                var stop = shouldStop()
+                if parallel.size > 1 {
+                    // The batch's loss and hits over all ranks, and whether any rank was asked to
+                    // stop, travel with the gradients.
+                    let totals = try parallel.averageGradients(
+                        localCount: rows.count, globalCount: globalBatch.labels.count,
+                        extras: [Float(value) * Float(rows.count), Float(right), stop ? 1 : 0])
+                    value = Double(totals[0]) / Double(globalBatch.labels.count)
+                    right = Int(totals[1])
+                    stop = totals[2] > 0
+                }
                 let norm = config.maxGradNorm > 0 ? clipGradNorm(model.parameters(), maxNorm: config.maxGradNorm) : 0
                 optimizer.step()
-                let value = Double(loss.item)
-                lossSum += value * Double(batch.labels.count)
-                seen += batch.labels.count
-                for (p, label) in zip(logits.argmaxIndices(axis: 1), batch.labels) where p == label { correct += 1 }
+                lossSum += value * Double(globalBatch.labels.count)
+                seen += globalBatch.labels.count
+                correct += right
                 if step % 50 == 0 {
                     try trainingRun.logger.log(
                         step: step,
@@ -221,9 +259,12 @@ public final class VisionTrainer {
                             ("train/lr", Double(optimizer.learningRate))
                         ])
                 }
+                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 progress.update(
-                    index + 1, metrics: [("loss", lossSum / Double(seen)), ("acc", Double(correct) / Double(seen))])
-                if shouldStop() {
+                    index + 1,
+                    metrics: [("loss", lossSum / Double(seen)), ("acc", Double(correct) / Double(seen))]
+                        + parallel.progressMetrics(examplesPerSecond: Double(seen) / elapsed, unit: "img/s"))
+                if stop {
                     interrupted = true
                     break
                 }
@@ -238,6 +279,11 @@ public final class VisionTrainer {
             trainSeconds += seconds
             trainCPUSeconds += cpuSeconds
             epochsRun += 1
+            if parallel.size > 1 {
+                try parallel.checkParametersAgree()
+                // Rank 0 alone evaluates, logs and writes checkpoints.
+                guard parallel.communicator.isRoot else { continue }
+            }
             let result = evaluateClassifier(classifier, on: test)
             lastAccuracy = result.accuracy
             let step = (epoch + 1) * stepsPerEpoch

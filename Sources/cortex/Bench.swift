@@ -12,7 +12,7 @@ struct Bench: ParsableCommand {
         abstract: "Measure speed against references taken in the same run.",
         subcommands: [
             BenchCore.self, BenchEnvs.self, BenchGo.self, BenchDQN.self, BenchText.self, BenchVision.self,
-            BenchPyTorch.self
+            BenchPyTorch.self, BenchAllreduce.self
         ])
 }
 

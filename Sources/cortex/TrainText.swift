@@ -100,9 +100,13 @@ struct TrainText: ParsableCommand {
             Runtime.configure(threads: common.threads)
             var config = try config()
             let folder = runFolder.out ?? "runs/text-\(config.model.rawValue)-s\(config.seed)"
-            let trainer = try TextTrainer(config: &config, folder: folder, resume: runFolder.resume)
+            let group = try ProcessGroup.start()
+            let trainer = try TextTrainer(
+                config: &config, folder: folder, resume: runFolder.resume, communicator: group)
             let summary = try trainer.run(shouldStop: { Interrupt.requested })
-            if common.json {
+            group.removeScratchFolder(trainer.trainingRun.folder)
+            ProcessGroup.finish(group)
+            if common.json && group.isRoot {
                 printJSON([
                     "iters": summary.iterations, "train_loss": Double(summary.trainLoss),
                     "val_loss": Double(summary.validationLoss), "ms_per_iter": summary.millisecondsPerIteration,

@@ -67,10 +67,14 @@ struct VisionTrainOptions: ParsableArguments {
         Runtime.configure(threads: common.threads)
         var config = config
         let folder = runFolder.out ?? "runs/\(config.model.rawValue)-s\(config.seed)"
-        let trainer = try VisionTrainer(config: &config, folder: folder, resume: runFolder.resume)
+        let group = try ProcessGroup.start()
+        let trainer = try VisionTrainer(
+            config: &config, folder: folder, resume: runFolder.resume, communicator: group)
         let summary = try trainer.run(shouldStop: { Interrupt.requested })
+        group.removeScratchFolder(trainer.trainingRun.folder)
+        ProcessGroup.finish(group)
         if summary.interrupted { throw ExitCode(130) }
-        if common.json {
+        if common.json && group.isRoot {
             printJSON([
                 "epochs": summary.epochs, "test_accuracy": summary.testAccuracy,
                 "best_test_accuracy": summary.bestTestAccuracy, "s_per_epoch": summary.secondsPerEpoch,

@@ -16,7 +16,7 @@ final class ArchitectureTests: XCTestCase {
     ]
     static let ours: Set<String> = [
         "Cortex", "Envs", "Models", "Data", "Agents", "Recipes", "Render", "CCBLAS",
-        "CKernels", "CZlib", "CPNG", "CJPEG", "CSDL2"
+        "CKernels", "CZlib", "CPNG", "CJPEG", "CSDL2", "CMPI"
     ]
 
     static var root: URL {
