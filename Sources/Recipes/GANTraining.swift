@@ -17,6 +17,10 @@ public struct GANTrainConfig: Codable, Equatable, Sendable {
     /// Train on only the first `limit` images; nil: all.
     public var limit: Int?
     public var sizes = DCGANConfig()
+    /// A `train resnet` checkpoint whose features measure the samples at the end (nil: not measured).
+    public var fidCheckpoint: String?
+    /// Generated images compared with the test set for the Fréchet distance.
+    public var fidSamples = 10_000
     public var threads = 2
 
     public init() {}
@@ -27,6 +31,7 @@ public struct GANTrainConfig: Codable, Equatable, Sendable {
         if batchSize < 2 { return "the batch size must be at least 2 (BatchNorm), got \(batchSize)" }
         if !(learningRate > 0) || !(beta1 >= 0 && beta1 < 1) { return "the learning rate must be positive and β1 in [0, 1)" }
         if let limit, limit < 2 { return "the image limit must be at least 2, got \(limit)" }
+        if fidSamples < 2 { return "the Fréchet distance needs at least 2 samples, got \(fidSamples)" }
         return sizes.problem
     }
 }
@@ -106,6 +111,8 @@ public struct GANTrainingSummary: Sendable {
     public var secondsPerEpoch: Double
     public var checkpoint: String
     public var lastGrid: String
+    /// Fréchet distance between ResNet features of the test set and of generated images (nil: not measured).
+    public var fidResnet: Double?
     public var interrupted: Bool
 }
 
@@ -234,9 +241,43 @@ public final class GANTrainer {
                     format: "epoch %d/%d: D loss %.4f, G loss %.4f, %.1f s; samples %@", epoch + 1, config.epochs,
                     dSum / Double(steps), gSum / Double(steps), elapsed, lastGrid as NSString))
         }
-        try trainingRun.finish(metrics: [("s_per_epoch", epochsRun > 0 ? seconds / Double(epochsRun) : 0)], step: config.epochs * stepsPerEpoch)
+        var fid: Double?
+        if let path = config.fidCheckpoint, !interrupted {
+            fid = try fidResnet(checkpoint: path, latents: &latentGenerator)
+            log(String(format: "Fréchet distance in ResNet feature space (test set vs %d samples): %.3f", config.fidSamples, fid!))
+        }
+        try trainingRun.finish(
+            metrics: [("s_per_epoch", epochsRun > 0 ? seconds / Double(epochsRun) : 0), ("fid_resnet", fid ?? .nan)],
+            step: config.epochs * stepsPerEpoch)
         return GANTrainingSummary(
             epochs: epochsRun, secondsPerEpoch: epochsRun > 0 ? seconds / Double(epochsRun) : 0,
-            checkpoint: trainingRun.lastCheckpoint, lastGrid: lastGrid, interrupted: interrupted)
+            checkpoint: trainingRun.lastCheckpoint, lastGrid: lastGrid, fidResnet: fid, interrupted: interrupted)
+    }
+
+    /// Fréchet distance between the ResNet features of the test set and of `fidSamples` images
+    /// from the generator, both normalised as the ResNet's training data.
+    func fidResnet(checkpoint: String, latents: inout RandomGenerator) throws -> Double {
+        let classifier = try ImageClassifier.load(path: checkpoint).classifier
+        guard classifier.kind == .resnet, classifier.channels == train.channels, classifier.imageSize == 28 else {
+            throw TrainingError("--fid-checkpoint \(checkpoint) must be a ResNet on \(train.channels)x28x28 images")
+        }
+        let test = try ImageDataset.load(directory: config.data, split: .test)
+        let normalization = ImageNormalization(mean: classifier.mean, std: classifier.std)
+        let loader = ImageLoader(dataset: test, batchSize: test.count, shuffle: false, normalization: normalization, seed: 0)
+        let real = FeatureStatistics(features: resnetFeatures(classifier, images: loader.batch(indices: Array(0..<test.count)).images))
+        stepper.gan.eval()
+        var parts: [Tensor] = []
+        for start in stride(from: 0, to: config.fidSamples, by: 500) {
+            let z = Tensor.randn([min(500, config.fidSamples - start), config.sizes.latent], using: &latents)
+            let images = withNoGrad { stepper.gan.generator(z) }  // [−1, 1]
+            // To pixels in [0, 1], then the classifier's normalisation.
+            let C = images.shape[1], plane = 28 * 28, p = images.storage.pointer
+            for index in 0..<images.count {
+                let c = (index / plane) % C
+                p[index] = ((p[index] + 1) / 2 - classifier.mean[c]) / classifier.std[c]
+            }
+            parts.append(resnetFeatures(classifier, images: images))
+        }
+        return frechetDistance(real, FeatureStatistics(features: Tensor.concat(parts, axis: 0)))
     }
 }

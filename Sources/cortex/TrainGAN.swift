@@ -18,6 +18,11 @@ struct TrainGAN: ParsableCommand {
     @Option(help: "Adam β1 (default 0.5).") var beta1: Float?
     @Option(help: "Latent size (default 100).") var latent: Int?
     @Option(help: "Train on only the first N images (for quick trials).") var limit: Int?
+    @Option(
+        help: "A `cortex train resnet` checkpoint: measure the Fréchet distance in its feature space at the end.",
+        completion: .file(extensions: ["safetensors"]))
+    var fidCheckpoint: String?
+    @Option(help: "Generated images for the Fréchet distance (default 10000).") var fidSamples: Int?
     @Option(help: "Run folder (default runs/gan-s<seed>).") var out: String?
     @OptionGroup var common: CommonOptions
 
@@ -32,6 +37,8 @@ struct TrainGAN: ParsableCommand {
         if let beta1 { c.beta1 = beta1 }
         if let latent { c.sizes.latent = latent }
         if let limit { c.limit = limit }
+        if let fidCheckpoint { c.fidCheckpoint = fidCheckpoint }
+        if let fidSamples { c.fidSamples = fidSamples }
         return c
     }
 
@@ -48,10 +55,12 @@ struct TrainGAN: ParsableCommand {
             let summary = try trainer.run(shouldStop: { Interrupt.requested })
             if summary.interrupted { throw ExitCode(130) }
             if common.json {
-                printJSON([
+                var object: [String: Any] = [
                     "epochs": summary.epochs, "s_per_epoch": summary.secondsPerEpoch,
                     "checkpoint": summary.checkpoint, "grid": summary.lastGrid
-                ])
+                ]
+                if let fid = summary.fidResnet { object["fid_resnet"] = fid }
+                printJSON(object)
             }
         }
     }
