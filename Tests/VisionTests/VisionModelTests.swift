@@ -152,6 +152,22 @@ final class VisionModelTests: XCTestCase {
         ) { _ in lenet(x) }
     }
 
+    func testResNetGradientsMatchFiniteDifferencesInTrainingMode() {
+        var generator = RandomGenerator(seed: 8)
+        let resnet = ResNet(ResNetConfig(imageSize: 8, classes: 3, widths: [2, 4], blocks: [1, 1]), generator: &generator)
+        let x = Tensor.randn([3, 1, 8, 8], using: &generator)
+        x.requiresGrad = true
+        let block = resnet.stages[1].layers[0] as! BasicBlock
+        let downsample = block.downsample!.layers[0] as! Conv2d
+        // A small step: BatchNorm puts many ReLU inputs near their kink, and a step of 1e-2 or
+        // 1e-3 straddles some of them (errors of 10–40 % there, shrinking with the step).
+        checkGradients(
+            [x, resnet.conv1.weight, resnet.bn1.weight!, block.conv1.weight, block.bn2.bias!, downsample.weight,
+             resnet.fc.weight],
+            step: 1e-4, tolerance: 5e-2
+        ) { _ in resnet(x) }
+    }
+
     // MARK: attention rollout
 
     /// With one block the rollout is ½(mean_h A + I) (rows already sum to one), so the class
