@@ -16,8 +16,9 @@ public enum FreezeMode: String, Codable, CaseIterable, Sendable {
 /// Every default lives here; `VisionTrainConfig(model:)` fills the model's recipe (measured in
 /// docs/vision.md): AdamW 2e-3 with weight decay 0.05 on matrices, one warmup epoch then
 /// cosine to 1/100 of the peak, clip 1, batch 128; ViT 20 epochs with 1-pixel random crops
-/// (without them it overfits before 90%), LeNet-5 15 epochs without augmentation, ResNet-20
-/// 30 epochs with 2-pixel crops, flips and label smoothing 0.1.
+/// (without them it overfits before 90%), LeNet-5 15 epochs without augmentation; ResNet-20
+/// 30 epochs with 2-pixel crops, flips and label smoothing 0.1 (the usual small-image recipe,
+/// not yet confirmed by a full run here).
 public struct VisionTrainConfig: Codable, Equatable, Sendable {
     public var model: ImageModelKind
     /// Directory of an IDX set (MNIST, Fashion-MNIST; plain or .gz) or CIFAR-10 binary batches.
