@@ -1,3 +1,4 @@
+import Cortex
 import Foundation
 
 /// A labelled set of same-sized 8-bit images held in memory, as the readers produce it.
@@ -60,6 +61,36 @@ public struct ImageDataset: Sendable {
         return ImageDataset(
             channels: channels, height: height, width: width, pixels: out,
             labels: indices.map { labels[$0] }, classNames: classNames)
+    }
+
+    /// Only the images labelled with one of `classes`, relabelled by their position in it
+    /// (`classes = [5, 7]`: label 5 becomes 0, label 7 becomes 1), in dataset order.
+    public func keepingClasses(_ classes: [Int]) -> ImageDataset {
+        precondition(
+            classes.allSatisfy { $0 >= 0 && $0 < classCount } && Set(classes).count == classes.count,
+            "ImageDataset.keepingClasses: \(classes) are not distinct labels of 0..<\(classCount)")
+        var newLabel = [Int](repeating: -1, count: classCount)
+        for (position, label) in classes.enumerated() { newLabel[label] = position }
+        let kept = (0..<count).filter { newLabel[labels[$0]] >= 0 }
+        var result = subset(kept)
+        result.labels = kept.map { newLabel[labels[$0]] }
+        result.classNames = classes.map { classNames[$0] }
+        return result
+    }
+
+    /// `perClass` images of each class (all of a class that has fewer), drawn without
+    /// replacement by a generator seeded with `seed`, kept in dataset order.
+    public func sampled(perClass: Int, seed: UInt64) -> ImageDataset {
+        var generator = RandomGenerator(seed: seed)
+        var order = Array(0..<count)
+        for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, generator.nextInt(below: i + 1)) }
+        var taken = [Int](repeating: 0, count: classCount)
+        var chosen: [Int] = []
+        for index in order where taken[labels[index]] < perClass {
+            taken[labels[index]] += 1
+            chosen.append(index)
+        }
+        return subset(chosen.sorted())
     }
 
     /// Image `index` as an interleaved picture (for grids and for writing PNGs).

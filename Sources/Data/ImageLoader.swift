@@ -43,25 +43,6 @@ public struct ImageNormalization: Equatable, Sendable {
     }
 }
 
-/// Random training-time changes to each image, each switchable.
-public struct ImageAugmentation: Equatable, Sendable {
-    /// Random crop with padding (as torchvision's `RandomCrop(size, padding:)`): pad each side
-    /// with `cropPadding` black pixels and take an H×W window at a uniformly random offset, i.e.
-    /// shift the image by `dy, dx ∈ [−p, p]`. 0 turns it off.
-    public var cropPadding: Int
-    /// Mirror left-right with probability ½ (after the crop).
-    public var horizontalFlip: Bool
-
-    public init(cropPadding: Int = 0, horizontalFlip: Bool = false) {
-        precondition(cropPadding >= 0, "ImageAugmentation: negative crop padding \(cropPadding)")
-        self.cropPadding = cropPadding
-        self.horizontalFlip = horizontalFlip
-    }
-
-    public static let none = ImageAugmentation()
-    public var isEnabled: Bool { cropPadding > 0 || horizontalFlip }
-}
-
 /// One mini-batch: images `[B, C, H, W]` and their labels.
 public struct ImageBatch {
     public let images: Tensor
@@ -138,24 +119,28 @@ public final class ImageLoader {
         let (C, H, W) = (dataset.channels, dataset.height, dataset.width)
         let imageSize = C * H * W
         let storage = TensorStorage(uninitializedCount: indices.count * imageSize)
-        let padding = augment ? augmentation.cropPadding : 0
-        let flip = augment && augmentation.horizontalFlip
+        let transforms = augment ? augmentation.transforms : []
+        let scratch = TensorStorage(uninitializedCount: transforms.isEmpty ? 1 : imageSize)
+        let black = (0..<C).map { lookup[$0 * 256] }
         var labels = [Int](repeating: 0, count: indices.count)
         dataset.pixels.withUnsafeBufferPointer { pixels in
             lookup.withUnsafeBufferPointer { table in
-                dataset.labels.withUnsafeBufferPointer { allLabels in
-                    for (row, index) in indices.enumerated() {
-                        precondition(
-                            index >= 0 && index < dataset.count,
-                            "ImageLoader.batch: index \(index) outside 0..<\(dataset.count)")
-                        labels[row] = allLabels[index]
-                        let dy = padding > 0 ? generator.nextInt(below: 2 * padding + 1) - padding : 0
-                        let dx = padding > 0 ? generator.nextInt(below: 2 * padding + 1) - padding : 0
-                        let mirrored = flip && generator.next() & 1 == 1
-                        ImageLoader.render(
-                            pixels.baseAddress! + index * imageSize, channels: C, height: H, width: W,
-                            into: storage.pointer + row * imageSize, offsetY: dy, offsetX: dx,
-                            mirrored: mirrored, lookup: table.baseAddress!)
+                black.withUnsafeBufferPointer { black in
+                    dataset.labels.withUnsafeBufferPointer { allLabels in
+                        for (row, index) in indices.enumerated() {
+                            precondition(
+                                index >= 0 && index < dataset.count,
+                                "ImageLoader.batch: index \(index) outside 0..<\(dataset.count)")
+                            labels[row] = allLabels[index]
+                            let target = storage.pointer + row * imageSize
+                            ImageLoader.render(
+                                pixels.baseAddress! + index * imageSize, count: imageSize, planeSize: H * W,
+                                into: target, lookup: table.baseAddress!)
+                            let image = ImageBuffer(
+                                pixels: target, channels: C, height: H, width: W, black: black.baseAddress!,
+                                scratch: scratch.pointer)
+                            for transform in transforms { transform.apply(to: image, generator: &generator) }
+                        }
                     }
                 }
             }
@@ -164,44 +149,15 @@ public final class ImageLoader {
             images: Tensor(shape: [indices.count, C, H, W], storage: storage), labels: labels, indices: indices)
     }
 
-    /// Converts one `[C, H, W]` byte image to floats through `lookup`, shifted and mirrored:
-    /// `out[c, y, x] = lookup[c, src[c, y + dy, x' + dx]]` with `x' = W − 1 − x` when mirrored
-    /// (else `x`), and `lookup[c, 0]` (a black pixel) where the source lies outside the image.
-    /// With `dy, dx ∈ [−p, p]` this is a random crop of the image padded by `p`, then a flip.
+    /// Converts one `[C, H, W]` byte image (`count` bytes, planes of `planeSize`) to floats
+    /// through `lookup`: `out[c, p] = lookup[c·256 + src[c, p]]`.
     public static func render(
-        _ source: UnsafePointer<UInt8>, channels: Int, height: Int, width: Int,
-        into target: UnsafeMutablePointer<Float>, offsetY dy: Int, offsetX dx: Int,
-        mirrored: Bool, lookup: UnsafePointer<Float>
+        _ source: UnsafePointer<UInt8>, count: Int, planeSize: Int, into target: UnsafeMutablePointer<Float>,
+        lookup: UnsafePointer<Float>
     ) {
-        for c in 0..<channels {
-            let table = lookup + c * 256
-            let pad = table[0]
-            let plane = source + c * height * width
-            for y in 0..<height {
-                let out = target + (c * height + y) * width
-                let sy = y + dy
-                if sy < 0 || sy >= height {
-                    out.update(repeating: pad, count: width)
-                    continue
-                }
-                let line = plane + sy * width
-                // The columns whose source lies inside the image; the rest is padding. Splitting
-                // the range keeps the per-pixel loop free of branches.
-                let first = max(0, mirrored ? dx : -dx), end = min(width, mirrored ? width + dx : width - dx)
-                if first >= end {
-                    out.update(repeating: pad, count: width)
-                    continue
-                }
-                for x in 0..<first { out[x] = pad }
-                if mirrored {
-                    let reversed = line + (width - 1 + dx)
-                    for x in first..<end { out[x] = table[Int(reversed[-x])] }
-                } else {
-                    let shifted = line + dx
-                    for x in first..<end { out[x] = table[Int(shifted[x])] }
-                }
-                for x in end..<width { out[x] = pad }
-            }
+        for start in stride(from: 0, to: count, by: planeSize) {
+            let table = lookup + (start / planeSize) * 256
+            for p in start..<(start + planeSize) { target[p] = table[Int(source[p])] }
         }
     }
 }

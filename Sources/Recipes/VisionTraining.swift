@@ -3,11 +3,22 @@ import Data
 import Foundation
 import Models
 
-/// Everything a `cortex train vit|lenet` run is set up with; logged to `config.json` first.
+/// Which parameters a run started from `--init-from` trains.
+public enum FreezeMode: String, Codable, CaseIterable, Sendable {
+    /// Everything (full fine-tuning).
+    case none
+    /// Only the new head (a linear probe): the backbone's parameters and BatchNorm statistics stay
+    /// exactly as loaded, its layers run in evaluation mode and build no graph.
+    case backbone
+}
+
+/// Everything a `cortex train vit|lenet|resnet` run is set up with; logged to `config.json` first.
 /// Every default lives here; `VisionTrainConfig(model:)` fills the model's recipe (measured in
 /// docs/vision.md): AdamW 2e-3 with weight decay 0.05 on matrices, one warmup epoch then
 /// cosine to 1/100 of the peak, clip 1, batch 128; ViT 20 epochs with 1-pixel random crops
-/// (without them it overfits before 90%), LeNet-5 15 epochs without augmentation.
+/// (without them it overfits before 90%), LeNet-5 15 epochs without augmentation; ResNet-20
+/// 30 epochs with 2-pixel crops, flips and label smoothing 0.1 (the usual small-image recipe,
+/// not yet confirmed by a full run here).
 public struct VisionTrainConfig: Codable, Equatable, Sendable {
     public var model: ImageModelKind
     /// Directory of an IDX set (MNIST, Fashion-MNIST; plain or .gz) or CIFAR-10 binary batches.
@@ -28,11 +39,26 @@ public struct VisionTrainConfig: Codable, Equatable, Sendable {
     /// Random-crop padding in pixels (0: none).
     public var cropPadding: Int
     public var horizontalFlip = false
+    /// Probability of random erasing per image (Zhong et al. 2020; 0: none).
+    public var erasing: Float = 0
+    /// Side of the cutout square (DeVries & Taylor 2017; 0: none).
+    public var cutout = 0
+    /// Label smoothing ε of the cross-entropy (Szegedy et al. 2016; 0: none).
+    public var labelSmoothing: Float = 0
+    /// Keep only these labels of the data, renumbered 0, 1, … in this order (nil: all classes).
+    public var classes: [Int]?
+    /// Train on this many images per class, drawn with the seed (nil: all).
+    public var labelsPerClass: Int?
+    /// Start from this image-classifier checkpoint's backbone (same model and sizes) with a new head.
+    public var initFrom: String?
+    /// What a run from `initFrom` trains.
+    public var freeze = FreezeMode.none
     /// Train on only the first `limit` training images (quick trials); nil: all.
     public var limit: Int?
     /// Model sizes; channels, image size and classes come from the data.
     public var vit: ViTConfig?
     public var lenet: LeNetConfig?
+    public var resnet: ResNetConfig?
     public var threads = 2
 
     public init(model: ImageModelKind) {
@@ -46,7 +72,18 @@ public struct VisionTrainConfig: Codable, Equatable, Sendable {
             epochs = 15
             cropPadding = 0
             lenet = LeNetConfig()
+        case .resnet:
+            epochs = 30
+            cropPadding = 2
+            horizontalFlip = true
+            labelSmoothing = 0.1
+            resnet = ResNetConfig()
         }
+    }
+
+    /// The augmentation pipeline these settings ask for.
+    public var augmentation: ImageAugmentation {
+        ImageAugmentation(cropPadding: cropPadding, horizontalFlip: horizontalFlip, erasing: erasing, cutout: cutout)
     }
 
     /// The first setting that cannot work, as one line, or nil.
@@ -58,6 +95,16 @@ public struct VisionTrainConfig: Codable, Equatable, Sendable {
         if !(finalLearningRateDivisor >= 1) { return "the final learning-rate divisor must be at least 1" }
         if cropPadding < 0 { return "the crop padding must not be negative, got \(cropPadding)" }
         if let limit, limit < 1 { return "the image limit must be positive, got \(limit)" }
+        if !(erasing >= 0 && erasing <= 1) { return "the erasing probability must lie in [0, 1], got \(erasing)" }
+        if cutout < 0 { return "the cutout size must not be negative, got \(cutout)" }
+        if !(labelSmoothing >= 0 && labelSmoothing < 1) {
+            return "label smoothing must lie in [0, 1), got \(labelSmoothing)"
+        }
+        if let classes, classes.count < 2 || Set(classes).count != classes.count || classes.contains(where: { $0 < 0 }) {
+            return "--classes needs at least two distinct labels, got \(classes)"
+        }
+        if let labelsPerClass, labelsPerClass < 1 { return "labels per class must be positive, got \(labelsPerClass)" }
+        if freeze != .none && initFrom == nil { return "--freeze \(freeze.rawValue) needs --init-from CHECKPOINT" }
         return nil
     }
 }
@@ -115,6 +162,9 @@ public final class VisionTrainer {
     let optimizer: AdamW
     let schedule: WarmupCosineLR
     let stepsPerEpoch: Int
+    /// The network's head (`fc`, `head`, `fc3`) and whether only it trains.
+    let headName: String
+    let frozen: Bool
     var firstEpoch = 0
     var bestAccuracy: Double?
     /// The ranks this run is spread over (one by default).
@@ -133,7 +183,17 @@ public final class VisionTrainer {
         try DataParallel.checkStart(config, batchSize: config.batchSize, examples: "images", communicator: communicator)
         if !communicator.isRoot { log = { _ in } }
         var train = try ImageDataset.load(directory: config.data, split: .train)
-        let test = try ImageDataset.load(directory: config.data, split: .test)
+        var test = try ImageDataset.load(directory: config.data, split: .test)
+        if let classes = config.classes {
+            if classes.contains(where: { $0 >= train.classCount }) {
+                throw TrainingError(
+                    "--classes: \(config.data) has labels 0…\(train.classCount - 1), got \(classes.map(String.init).joined(separator: ","))"
+                )
+            }
+            train = train.keepingClasses(classes)
+            test = test.keepingClasses(classes)
+        }
+        if let perClass = config.labelsPerClass { train = train.sampled(perClass: perClass, seed: config.seed) }
         if let limit = config.limit, limit < train.count { train = train.subset(Array(0..<limit)) }
         guard test.channels == train.channels, test.height == train.height, test.width == train.width else {
             throw TrainingError(
@@ -144,34 +204,65 @@ public final class VisionTrainer {
             throw TrainingError(
                 "\(config.data): images are \(train.width)x\(train.height); the models take square images")
         }
+        // A run from a pretrained checkpoint keeps its sizes (all but the classes) and its
+        // input normalisation, so the backbone sees what it was trained on.
+        let pretrained = try config.initFrom.map { path in
+            let loaded = try ImageClassifier.load(path: path).classifier
+            guard loaded.kind == config.model else {
+                throw TrainingError("--init-from \(path) holds a \(loaded.kind.rawValue) model, not \(config.model.rawValue)")
+            }
+            guard loaded.channels == train.channels, loaded.imageSize == train.height else {
+                throw TrainingError(
+                    "--init-from \(path) takes \(loaded.channels)x\(loaded.imageSize)x\(loaded.imageSize) images, the data has \(train.channels)x\(train.height)x\(train.width)"
+                )
+            }
+            switch loaded.network {
+            case let vit as VisionTransformer: config.vit = vit.config
+            case let lenet as LeNet5: config.lenet = lenet.config
+            case let resnet as ResNet: config.resnet = resnet.config
+            default: break
+            }
+            return loaded
+        }
         switch config.model {
         case .vit:
-            var sizes = config.vit ?? ViTConfig()
-            sizes.channels = train.channels
-            sizes.imageSize = train.height
-            sizes.classes = train.classCount
-            if let problem = sizes.problem { throw TrainingError(problem) }
-            config.vit = sizes
+            config.vit = try (config.vit ?? ViTConfig()).fitted(to: train)
         case .lenet:
             let sizes = LeNetConfig(channels: train.channels, imageSize: train.height, classes: train.classCount)
             guard sizes.featureSize >= 1 else {
                 throw TrainingError("LeNet-5 needs images of at least 12 pixels, got \(train.height)")
             }
             config.lenet = sizes
+        case .resnet:
+            config.resnet = try (config.resnet ?? ResNetConfig()).fitted(to: train)
         }
         self.config = config
         self.train = train
         self.test = test
         stepsPerEpoch = (train.count + config.batchSize - 1) / config.batchSize
         let totalSteps = config.epochs * stepsPerEpoch
-        normalization = ImageNormalization.computed(from: train)
+        normalization =
+            pretrained.map { ImageNormalization(mean: $0.mean, std: $0.std) } ?? ImageNormalization.computed(from: train)
         var generator = RandomGenerator(seed: config.seed)
         classifier = ImageClassifier.make(
             kind: config.model, vit: config.vit ?? ViTConfig(), lenet: config.lenet ?? LeNetConfig(),
-            classNames: train.classNames, mean: normalization.mean,
+            resnet: config.resnet ?? ResNetConfig(), classNames: train.classNames, mean: normalization.mean,
             std: normalization.std, generator: &generator)
         let model = classifier.network
-        optimizer = AdamW(model.weightDecayGroups(weightDecay: config.weightDecay), learningRate: config.learningRate)
+        headName = config.model.headName
+        if let pretrained {
+            let prefix = headName + "."
+            let backbone = pretrained.network.stateDict().filter { !$0.name.hasPrefix(prefix) }
+            try model.loadStateDict(Dictionary(uniqueKeysWithValues: backbone), strict: false)
+        }
+        frozen = config.freeze == .backbone
+        if frozen {
+            for (name, parameter) in model.namedParameters() where !name.hasPrefix(headName + ".") {
+                parameter.requiresGrad = false
+            }
+        }
+        let trained = Self.trainedModule(of: model, headName: headName, frozen: frozen)
+        optimizer = AdamW(trained.weightDecayGroups(weightDecay: config.weightDecay), learningRate: config.learningRate)
         let warmupSteps = Int(config.warmupEpochs * Double(stepsPerEpoch))
         schedule = WarmupCosineLR(
             maximum: config.learningRate,
@@ -191,13 +282,34 @@ public final class VisionTrainer {
         log(
             "\(config.model.rawValue): \(model.parameterCount) parameters; \(train.count) training and \(test.count) test images of \(train.channels)x\(train.height)x\(train.width); normalisation mean \(normalization.mean) std \(normalization.std)"
         )
+        if let path = config.initFrom {
+            log("backbone from \(path); \(frozen ? "training only the new head '\(headName)'" : "fine-tuning everything")")
+        }
         if resume { log("resuming after epoch \(firstEpoch)") }
+    }
+
+    /// The module whose parameters the optimizer updates: the whole network, or only its head
+    /// when the backbone is frozen.
+    static func trainedModule(of model: any UnaryLayer, headName: String, frozen: Bool) -> any Module {
+        guard frozen, let head = model.children.first(where: { $0.name == headName }) else { return model }
+        return Prefixed(name: headName, module: head.module)
+    }
+
+    /// Training mode for the network, but a frozen backbone stays in evaluation mode (BatchNorm
+    /// keeps its loaded statistics, dropout is off).
+    func setTrainingMode() {
+        let model = classifier.network
+        model.train()
+        if frozen {
+            for (name, child) in model.children where name != headName { child.eval() }
+        }
     }
 
     /// Trains to `config.epochs`; `shouldStop` is polled every batch (Ctrl-C). A run stopped
     /// inside an epoch keeps the checkpoint of the epoch before.
     public func run(shouldStop: () -> Bool = { false }) throws -> VisionTrainingSummary {
         let model = classifier.network
+        let optimizerParameters = Self.trainedModule(of: model, headName: headName, frozen: frozen).parameters()
         let seed = config.seed
         let lastPath = trainingRun.lastCheckpoint, bestPath = trainingRun.bestCheckpoint
         var trainSeconds = 0.0, trainCPUSeconds = 0.0, epochsRun = 0
@@ -207,13 +319,11 @@ public final class VisionTrainer {
             // A loader per epoch, seeded by (seed, epoch): a resumed run sees the same order.
             let loader = ImageLoader(
                 dataset: train, batchSize: config.batchSize, normalization: normalization,
-                augmentation: ImageAugmentation(
-                    cropPadding: config.cropPadding,
-                    horizontalFlip: config.horizontalFlip),
+                augmentation: config.augmentation,
                 seed: seed &* 1_000_003 &+ UInt64(epoch))
             let progress = Cortex.Progress(
                 total: stepsPerEpoch, label: "epoch \(epoch + 1)/\(config.epochs)", output: parallel.progressOutput)
-            model.train()
+            setTrainingMode()
             let start = DispatchTime.now().uptimeNanoseconds, startCPU = processCPUSeconds()
             var lossSum = 0.0, correct = 0, seen = 0
             for (index, globalBatch) in loader.epoch().enumerated() {
@@ -230,7 +340,7 @@ public final class VisionTrainer {
                         ? globalBatch.images
                         : globalBatch.images.slice(axis: 0, start: rows.lowerBound, end: rows.upperBound)
                     let logits = model(images)
-                    let loss = crossEntropy(logits: logits, targets: labels)
+                    let loss = crossEntropy(logits: logits, targets: labels, labelSmoothing: config.labelSmoothing)
                     loss.backward()
                     value = Double(loss.item)
                     for (p, label) in zip(logits.argmaxIndices(axis: 1), labels) where p == label { right += 1 }
@@ -246,7 +356,7 @@ public final class VisionTrainer {
                     right = Int(totals[1])
                     stop = totals[2] > 0
                 }
-                let norm = config.maxGradNorm > 0 ? clipGradNorm(model.parameters(), maxNorm: config.maxGradNorm) : 0
+                let norm = config.maxGradNorm > 0 ? clipGradNorm(optimizerParameters, maxNorm: config.maxGradNorm) : 0
                 optimizer.step()
                 lossSum += value * Double(globalBatch.labels.count)
                 seen += globalBatch.labels.count
@@ -348,5 +458,43 @@ public final class VisionTrainer {
             }
         }
         return grid
+    }
+}
+
+/// A module seen under its name in a parent (`fc`), so its parameters keep their full names
+/// (`fc.weight`) in the optimizer's state.
+final class Prefixed: Module {
+    let name: String
+    let module: any Module
+    var isTraining = true
+
+    init(name: String, module: any Module) {
+        self.name = name
+        self.module = module
+    }
+
+    var children: [(name: String, module: any Module)] { [(name, module)] }
+}
+
+/// Model sizes whose input shape and class count come from the data.
+protocol DataSizedConfig {
+    var channels: Int { get set }
+    var imageSize: Int { get set }
+    var classes: Int { get set }
+    var problem: String? { get }
+}
+
+extension ViTConfig: DataSizedConfig {}
+extension ResNetConfig: DataSizedConfig {}
+
+extension DataSizedConfig {
+    /// These sizes with the channels, image size and classes of `data`; throws when they cannot work.
+    func fitted(to data: ImageDataset) throws -> Self {
+        var sizes = self
+        sizes.channels = data.channels
+        sizes.imageSize = data.height
+        sizes.classes = data.classCount
+        if let problem = sizes.problem { throw TrainingError(problem) }
+        return sizes
     }
 }

@@ -19,14 +19,14 @@ struct BenchVision: ParsableCommand {
     var batches = 60
     @Option(help: "Batch size.")
     var batch = 128
-    @Option(help: "Models to time (comma-separated: vit, lenet).")
+    @Option(help: "Models to time (comma-separated: vit, lenet, resnet).")
     var models = "vit,lenet"
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
         guard batches >= 1, batch >= 1 else { throw ValidationError("--batches and --batch must be positive") }
         for name in models.split(separator: ",") where ImageModelKind(rawValue: String(name)) == nil {
-            throw ValidationError("unknown model '\(name)' in --models; expected vit, lenet")
+            throw ValidationError("unknown model '\(name)' in --models; expected vit, lenet, resnet")
         }
     }
 
@@ -49,6 +49,7 @@ struct BenchVision: ParsableCommand {
                 kind: kind,
                 vit: ViTConfig(channels: train.channels, imageSize: train.height, classes: train.classCount),
                 lenet: LeNetConfig(channels: train.channels, imageSize: train.height, classes: train.classCount),
+                resnet: ResNetConfig(channels: train.channels, imageSize: train.height, classes: train.classCount),
                 classNames: train.classNames, mean: normalization.mean, std: normalization.std, generator: &generator)
             let model = classifier.network
             model.train()

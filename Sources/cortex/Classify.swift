@@ -15,7 +15,7 @@ struct Classify: ParsableCommand {
             """)
 
     @Option(
-        help: "Checkpoint written by `cortex train vit|lenet`.", completion: .file(extensions: ["safetensors"]),
+        help: "Checkpoint written by `cortex train vit|lenet|resnet`.", completion: .file(extensions: ["safetensors"]),
         transform: ShippedModels.resolve)
     var checkpoint: String
     @Option(help: "Classes to list per picture.")

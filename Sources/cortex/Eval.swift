@@ -7,7 +7,7 @@ import Models
 import Recipes
 
 /// `cortex eval <game> --checkpoint FILE`: evaluation episodes of a trained agent;
-/// `cortex eval vit|lenet --checkpoint FILE`: test accuracy of an image classifier.
+/// `cortex eval vit|lenet|resnet --checkpoint FILE`: test accuracy of an image classifier.
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
@@ -16,10 +16,10 @@ struct Eval: ParsableCommand {
 
     @Argument(
         help:
-            "What to evaluate: a game (\(Games.names.joined(separator: ", "))), go, an image model (vit, lenet) or text.",
+            "What to evaluate: a game (\(Games.names.joined(separator: ", "))), go, an image model (vit, lenet, resnet) or text.",
         completion: .list(Eval.targets))
     var target: String
-    static let targets = Games.names + ["go", "vit", "lenet", "text"]
+    static let targets = Games.names + ["go", "vit", "lenet", "resnet", "text"]
     @Option(
         help: "Checkpoint written by `cortex train`.", completion: .file(extensions: ["safetensors"]),
         transform: ShippedModels.resolve)
@@ -69,7 +69,7 @@ struct Eval: ParsableCommand {
         }
         guard Games.names.contains(target) else {
             throw ValidationError(
-                "unknown evaluation target '\(target)'; expected one of \(Games.names.joined(separator: ", ")), go, vit, lenet, text"
+                "unknown evaluation target '\(target)'; expected one of \(Games.names.joined(separator: ", ")), go, vit, lenet, resnet, text"
             )
         }
         guard FileManager.default.fileExists(atPath: checkpoint) else {

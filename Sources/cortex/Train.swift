@@ -6,6 +6,7 @@ struct Train: ParsableCommand {
         abstract: "Train a model: a DQN agent on a game, a text model, an image classifier.",
         subcommands: [
             TrainBreakout.self, TrainSpaceInvaders.self, TrainFreeway.self, TrainAsterix.self, TrainSeaquest.self,
-            TrainGo.self, TrainGoImitation.self, TrainGoSelfPlay.self, TrainText.self, TrainViT.self, TrainLeNet.self
+            TrainGo.self, TrainGoImitation.self, TrainGoSelfPlay.self, TrainText.self, TrainViT.self, TrainLeNet.self,
+            TrainResNet.self, TrainGAN.self
         ])
 }

@@ -5,7 +5,9 @@ import Foundation
 import Models
 import Recipes
 
-/// Options shared by `cortex train vit` and `cortex train lenet`. Every default is the model's
+extension FreezeMode: ExpressibleByArgument {}
+
+/// Options shared by `cortex train vit`, `lenet` and `resnet`. Every default is the model's
 /// recipe in `VisionTrainConfig`; a flag overrides one field.
 struct VisionTrainOptions: ParsableArguments {
     @Option(
@@ -13,7 +15,7 @@ struct VisionTrainOptions: ParsableArguments {
             "Directory of an IDX set (MNIST, Fashion-MNIST; plain or .gz) or CIFAR-10 binary batches (default: Debian's Fashion-MNIST).",
         completion: .file())
     var data: String?
-    @Option(help: "Passes over the training set (default: 20 for vit, 15 for lenet).")
+    @Option(help: "Passes over the training set (default: 20 for vit, 15 for lenet, 30 for resnet).")
     var epochs: Int?
     @Option(help: "Minibatch size (default 128).")
     var batch: Int?
@@ -23,10 +25,28 @@ struct VisionTrainOptions: ParsableArguments {
     var weightDecay: Float?
     @Option(help: "Warmup epochs before the cosine decay (default 1).")
     var warmupEpochs: Double?
-    @Option(help: "Random-crop padding in pixels, 0 for none (default: 1 for vit, 0 for lenet).")
+    @Option(help: "Random-crop padding in pixels, 0 for none (default: 1 for vit, 0 for lenet, 2 for resnet).")
     var cropPadding: Int?
-    @Flag(help: "Random horizontal flips.")
+    @Flag(help: "Random horizontal flips (on by default for resnet).")
     var flip = false
+    @Flag(help: "No random horizontal flips.")
+    var noFlip = false
+    @Option(help: "Probability of random erasing per image, 0 for none (default 0).")
+    var erasing: Float?
+    @Option(help: "Side of the cutout square in pixels, 0 for none (default 0).")
+    var cutout: Int?
+    @Option(help: "Label smoothing of the cross-entropy (default: 0.1 for resnet, 0 otherwise).")
+    var labelSmoothing: Float?
+    @Option(help: "Train and test on only these labels, comma-separated (e.g. 5,6,7,8,9); they become classes 0, 1, ….")
+    var classes: String?
+    @Option(help: "Train on this many images per class, drawn with the seed.")
+    var labelsPerClass: Int?
+    @Option(
+        help: "Start from this checkpoint's backbone (same model, any classes) with a new head.",
+        completion: .file(extensions: ["safetensors"]))
+    var initFrom: String?
+    @Option(help: "With --init-from: train everything (none) or only the new head (backbone).")
+    var freeze: FreezeMode?
     @Option(help: "Train on only the first N training images (for quick trials).")
     var limit: Int?
     @OptionGroup var runFolder: RunFolderOptions
@@ -52,11 +72,26 @@ struct VisionTrainOptions: ParsableArguments {
         if let warmupEpochs { c.warmupEpochs = warmupEpochs }
         if let cropPadding { c.cropPadding = cropPadding }
         if flip { c.horizontalFlip = true }
+        if noFlip { c.horizontalFlip = false }
+        if let erasing { c.erasing = erasing }
+        if let cutout { c.cutout = cutout }
+        if let labelSmoothing { c.labelSmoothing = labelSmoothing }
+        if let classes {
+            let labels = classes.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !labels.isEmpty, labels.allSatisfy({ $0 != nil }) else {
+                throw ValidationError("--classes takes comma-separated labels such as 0,1,2,3,4, got '\(classes)'")
+            }
+            c.classes = labels.map { $0! }
+        }
+        if let labelsPerClass { c.labelsPerClass = labelsPerClass }
+        if let initFrom { c.initFrom = initFrom }
+        if let freeze { c.freeze = freeze }
         if let limit { c.limit = limit }
         return c
     }
 
     func validate() throws {
+        if flip && noFlip { throw ValidationError("--flip and --no-flip contradict each other") }
         // The model's own checks run when its command builds the config.
         if runFolder.config == nil, let problem = try config(model: .lenet).problem { throw ValidationError(problem) }
     }
@@ -117,6 +152,49 @@ struct TrainViT: ParsableCommand {
         try reportingFailures("train vit") {
             var config = try options.config(model: .vit)
             sizes.apply(to: &config.vit!)
+            try options.train(config)
+        }
+    }
+}
+
+/// ResNet size flags (defaults: `ResNetConfig`).
+struct ResNetOptions: ParsableArguments {
+    @Option(help: "Channels of each stage, comma-separated (default 16,32,64).") var widths: String?
+    @Option(help: "Basic blocks in each stage, comma-separated (default 3,3,3: ResNet-20).") var blocks: String?
+
+    static func list(_ text: String, _ flag: String) throws -> [Int] {
+        let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 }) else {
+            throw ValidationError("--\(flag) takes comma-separated positive numbers such as 16,32,64, got '\(text)'")
+        }
+        return values.map { $0! }
+    }
+
+    func apply(to config: inout ResNetConfig) throws {
+        if let widths { config.widths = try Self.list(widths, "widths") }
+        if let blocks { config.blocks = try Self.list(blocks, "blocks") }
+        if let problem = config.problem { throw ValidationError(problem) }
+    }
+}
+
+/// `cortex train resnet`.
+struct TrainResNet: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resnet",
+        abstract:
+            "Train a ResNet for small images (He et al. 2016) with augmentation on Fashion-MNIST or any IDX/CIFAR-10 set.")
+    @OptionGroup var options: VisionTrainOptions
+    @OptionGroup var sizes: ResNetOptions
+
+    func validate() throws {
+        var config = ResNetConfig()
+        try sizes.apply(to: &config)
+    }
+
+    func run() throws {
+        try reportingFailures("train resnet") {
+            var config = try options.config(model: .resnet)
+            try sizes.apply(to: &config.resnet!)
             try options.train(config)
         }
     }

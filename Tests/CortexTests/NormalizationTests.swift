@@ -83,3 +83,43 @@ final class NormalizationTests: XCTestCase {
             eval, [(10 - 1.5) / (5.9 + 1e-5 as Float).squareRoot(), (20 - 1.5) / (5.9 + 1e-5 as Float).squareRoot()])
     }
 }
+
+final class BatchNormCheckpointTests: XCTestCase {
+    func testEvaluationUsesRunningStatisticsThatRoundTripThroughACheckpoint() throws {
+        let bn = BatchNorm2d(2)
+        // Two training batches of one 1×2 image per channel pair:
+        // channel 0 sees (1, 3) then (5, 7), channel 1 sees (2, 2) then (0, 4).
+        _ = bn(Tensor(shape: [1, 2, 1, 2], data: [1, 3, 2, 2]))
+        _ = bn(Tensor(shape: [1, 2, 1, 2], data: [5, 7, 0, 4]))
+        // running_mean: 0 → 0.1·2 = 0.2 → 0.9·0.2 + 0.1·6 = 0.78; channel 1: 0.2 → 0.18 + 0.2 = 0.38.
+        // running_var (unbiased): 1 → 0.9 + 0.1·2 = 1.1 → 0.99 + 0.1·2 = 1.19; channel 1: 0.9 → 0.81 + 0.8 = 1.61.
+        assertTensor(bn.runningMean, shape: [2], [0.78, 0.38])
+        assertTensor(bn.runningVar, shape: [2], [1.19, 1.61])
+        bn.weight!.storage.pointer[1] = 2
+        bn.bias!.storage.pointer[0] = -1
+
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bn-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("bn.safetensors").path
+        try Checkpoint.save(bn, to: path)
+        let restored = BatchNorm2d(2)
+        try Checkpoint.load(into: restored, from: path)
+        XCTAssertEqual(restored.runningMean.scalars, bn.runningMean.scalars)
+        XCTAssertEqual(restored.runningVar.scalars, bn.runningVar.scalars)
+        XCTAssertEqual(restored.batchesTracked.item, 2)
+
+        // Evaluation: (x − running_mean)/√(running_var + ε)·weight + bias, whatever the batch.
+        restored.eval()
+        let x = Tensor(shape: [1, 2, 1, 2], data: [10, 10, 10, 10])
+        let e: Float = 1e-5
+        let expected: [Float] = [
+            (10 - 0.78) / (1.19 + e).squareRoot() - 1, (10 - 0.78) / (1.19 + e).squareRoot() - 1,
+            2 * (10 - 0.38) / (1.61 + e).squareRoot(), 2 * (10 - 0.38) / (1.61 + e).squareRoot()
+        ]
+        assertTensor(restored(x), shape: [1, 2, 1, 2], expected, accuracy: 1e-4)
+        // …and leaves the statistics alone.
+        XCTAssertEqual(restored.runningMean.scalars, bn.runningMean.scalars)
+        XCTAssertEqual(restored.batchesTracked.item, 2)
+    }
+}

@@ -57,14 +57,20 @@ final class ImageLoaderTests: XCTestCase {
 
     /// 4×4 image of 100s with one 200 at column 1, row 2, rendered with mean ½, std ½ so a
     /// padded (black) pixel reads −1.
+    /// A 4×4 grey image of normalised 100s with one bright 200 at row 2, column 1, shifted by
+    /// `RandomCrop.shift` and then mirrored by `RandomHorizontalFlip.mirror`; black is −1.
     func render(offsetY: Int, offsetX: Int, mirrored: Bool) -> [Float] {
         var source = [UInt8](repeating: 100, count: 16)
         source[2 * 4 + 1] = 200
         let table = (0..<256).map { (Float($0) / 255 - 0.5) / 0.5 }
-        var out = [Float](repeating: .nan, count: 16)
-        ImageLoader.render(
-            source, channels: 1, height: 4, width: 4, into: &out, offsetY: offsetY, offsetX: offsetX,
-            mirrored: mirrored, lookup: table)
+        var out = [Float](repeating: .nan, count: 16), scratch = out, black: [Float] = [-1]
+        out.withUnsafeMutableBufferPointer { out in
+            ImageLoader.render(source, count: 16, planeSize: 16, into: out.baseAddress!, lookup: table)
+            let image = ImageBuffer(
+                pixels: out.baseAddress!, channels: 1, height: 4, width: 4, black: &black, scratch: &scratch)
+            RandomCrop.shift(image, dy: offsetY, dx: offsetX)
+            if mirrored { RandomHorizontalFlip.mirror(image) }
+        }
         return out
     }
 
@@ -80,6 +86,8 @@ final class ImageLoaderTests: XCTestCase {
             }
         }
         XCTAssertEqual(render(offsetY: 0, offsetX: 0, mirrored: false).firstIndex(of: bright), 2 * 4 + 1)
+        // A shift by the whole width leaves only padding.
+        XCTAssertEqual(render(offsetY: 0, offsetX: 4, mirrored: false), [Float](repeating: -1, count: 16))
     }
 
     func testFlipMirrors() {
@@ -90,6 +98,75 @@ final class ImageLoaderTests: XCTestCase {
         let shifted = render(offsetY: 0, offsetX: 1, mirrored: true)
         XCTAssertEqual(shifted.firstIndex(of: bright), 2 * 4 + 3)
         XCTAssertEqual(shifted[0], -1)
+    }
+
+    /// Runs `transform` once on a 1×5×5 image of values 1…25 (value v at position v − 1).
+    func transformed(_ transform: any ImageTransform, seed: UInt64 = 1) -> [Float] {
+        var pixels = (1...25).map(Float.init), scratch = pixels, black: [Float] = [-9]
+        var generator = RandomGenerator(seed: seed)
+        pixels.withUnsafeMutableBufferPointer { pixels in
+            let image = ImageBuffer(
+                pixels: pixels.baseAddress!, channels: 1, height: 5, width: 5, black: &black, scratch: &scratch)
+            transform.apply(to: image, generator: &generator)
+        }
+        return pixels
+    }
+
+    func testCutoutClearsAClippedSquare() {
+        var pixels = (1...25).map(Float.init), scratch = pixels, black: [Float] = [-9]
+        pixels.withUnsafeMutableBufferPointer { pixels in
+            let image = ImageBuffer(
+                pixels: pixels.baseAddress!, channels: 1, height: 5, width: 5, black: &black, scratch: &scratch)
+            // Side 3 centred on (row 0, column 4): rows −1…1 and columns 3…5, clipped to rows 0–1, columns 3–4.
+            Cutout.erase(image, centreY: 0, centreX: 4, size: 3, value: 0)
+        }
+        XCTAssertEqual(
+            pixels,
+            [1, 2, 3, 0, 0, 6, 7, 8, 0, 0] + (11...25).map(Float.init))
+        // Drawn positions: exactly the clipped square around some pixel is zero, the rest kept.
+        for seed in 0..<20 {
+            let out = transformed(Cutout(size: 2), seed: UInt64(seed))
+            let zeros = out.indices.filter { out[$0] == 0 }
+            XCTAssertTrue((1...4).contains(zeros.count), "\(out)")
+            for i in out.indices where out[i] != 0 { XCTAssertEqual(out[i], Float(i + 1)) }
+            let rows = Set(zeros.map { $0 / 5 }), columns = Set(zeros.map { $0 % 5 })
+            XCTAssertEqual(rows.count * columns.count, zeros.count, "a rectangle: \(out)")
+        }
+    }
+
+    func testRandomErasingFillsOneRectangleOfTheDrawnSize() {
+        // Probability 1 and a fixed area 0.36·25 = 9 with aspect 1: a 3×3 square of −5s somewhere.
+        for seed in 0..<20 {
+            let out = transformed(
+                RandomErasing(probability: 1, scale: 0.36...0.36, ratio: 1...1, value: -5), seed: UInt64(seed))
+            let erased = out.indices.filter { out[$0] == -5 }
+            let rows = Set(erased.map { $0 / 5 }), columns = Set(erased.map { $0 % 5 })
+            XCTAssertEqual(erased.count, 9, "\(out)")
+            XCTAssertEqual(rows.count, 3)
+            XCTAssertEqual(columns.count, 3)
+            XCTAssertEqual(rows.max()! - rows.min()!, 2)
+            XCTAssertEqual(columns.max()! - columns.min()!, 2)
+            for i in out.indices where out[i] != -5 { XCTAssertEqual(out[i], Float(i + 1)) }
+        }
+        // Probability 0 never changes the image; a rectangle that cannot fit is never drawn.
+        XCTAssertEqual(transformed(RandomErasing(probability: 0)), (1...25).map(Float.init))
+        XCTAssertEqual(
+            transformed(RandomErasing(probability: 1, scale: 0.99...0.99, ratio: 1...1)), (1...25).map(Float.init))
+    }
+
+    func testAugmentedBatchesKeepTheirLabels() {
+        // Four 1×3×3 images labelled 0…3; every transform on, labels and order must not change.
+        let set = ImageDataset(
+            channels: 1, height: 3, width: 3, pixels: (0..<36).map { UInt8($0 * 7) }, labels: [2, 0, 3, 1],
+            classNames: ["a", "b", "c", "d"])
+        let loader = ImageLoader(
+            dataset: set, batchSize: 4, shuffle: false,
+            augmentation: ImageAugmentation(cropPadding: 1, horizontalFlip: true, erasing: 1, cutout: 1), seed: 9)
+        for _ in 0..<10 {
+            let batch = loader.batch(indices: [3, 1, 0], augment: true)
+            XCTAssertEqual(batch.labels, [1, 0, 2])
+            XCTAssertEqual(batch.images.shape, [3, 1, 3, 3])
+        }
     }
 
     func testLoaderAugmentationDrawsOffsetsAndFlips() {

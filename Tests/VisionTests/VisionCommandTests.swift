@@ -113,4 +113,76 @@ final class VisionCommandTests: XCTestCase {
         XCTAssertEqual(mismatch.status, 1)
         XCTAssertTrue(mismatch.stderr.contains("holds a vit model, not lenet"), mismatch.stderr)
     }
+
+    /// Reads every tensor of a checkpoint, by name.
+    private func tensors(_ path: String) throws -> [String: [Float]] {
+        let file = try SafeTensors.read(from: path)
+        var result: [String: [Float]] = [:]
+        for (name, tensor) in file.tensors { result[name] = tensor.scalars }
+        return result
+    }
+
+    func testResNetTrainsEvaluatesAndTransfersWithAFrozenBackbone() throws {
+        let data = try barDataset()
+        let pretrained = "\(data)/pre"
+        let sizes = ["--widths", "4,8", "--blocks", "1,1", "--threads", "1", "--batch", "16"]
+        let train = try runCortex(
+            ["train", "resnet", "--data", data, "--epochs", "2", "--classes", "0,1", "--out", pretrained, "--json"]
+                + sizes)
+        XCTAssertEqual(train.status, 0, train.stderr)
+        XCTAssertNotNil(try lastJSONLine(train.stdout)["test_accuracy"] as? Double)
+        let eval = try runCortex(["eval", "resnet", "--checkpoint", "\(pretrained)/last.safetensors", "--data", data])
+        // Two classes were kept, the data has ten names: eval refuses in one line rather than guessing.
+        XCTAssertEqual(eval.status, 1, eval.stdout)
+        XCTAssertEqual(eval.stderr.split(separator: "\n").count, 1, eval.stderr)
+
+        // Linear probe on the other two classes: the backbone's tensors come out bit-identical.
+        let probe = "\(data)/probe"
+        let frozen = try runCortex(
+            [
+                "train", "resnet", "--data", data, "--epochs", "2", "--classes", "2,3", "--labels-per-class", "10",
+                "--init-from", "\(pretrained)/last.safetensors", "--freeze", "backbone", "--out", probe, "--json"
+            ] + sizes)
+        XCTAssertEqual(frozen.status, 0, frozen.stderr)
+        let before = try tensors("\(pretrained)/last.safetensors"), after = try tensors("\(probe)/last.safetensors")
+        var backbone = 0
+        for (name, values) in after where !name.hasPrefix("optimizer.") {
+            if name.hasPrefix("fc.") {
+                XCTAssertNotEqual(before[name], values, "the new head trains: \(name)")
+            } else {
+                XCTAssertEqual(before[name], values, "frozen: \(name)")
+                backbone += 1
+            }
+        }
+        // conv1 + bn1 (5 entries); layer1.0: 2 convs + 2 BatchNorms; layer2.0: the same + downsample conv and BatchNorm.
+        XCTAssertEqual(backbone, 6 + 12 + 18, "every backbone tensor compared")
+        XCTAssertFalse(after.keys.contains { $0.hasPrefix("optimizer.layer") }, "the optimizer holds only the head")
+
+        // Full fine-tuning from the same start moves the backbone.
+        let tuned = "\(data)/tuned"
+        let fine = try runCortex(
+            [
+                "train", "resnet", "--data", data, "--epochs", "1", "--classes", "2,3",
+                "--init-from", "\(pretrained)/last.safetensors", "--freeze", "none", "--out", tuned
+            ] + sizes)
+        XCTAssertEqual(fine.status, 0, fine.stderr)
+        XCTAssertNotEqual(try tensors("\(tuned)/last.safetensors")["conv1.weight"], before["conv1.weight"])
+
+        // --freeze without a checkpoint to start from is a usage error.
+        let usage = try runCortex(["train", "resnet", "--data", data, "--freeze", "backbone", "--out", "\(data)/x"])
+        XCTAssertEqual(usage.status, 64, usage.stderr)
+        XCTAssertEqual(usage.stderr.split(separator: "\n").count, 1, usage.stderr)
+        // A ResNet checkpoint trained on all classes evaluates and classifies.
+        let all = "\(data)/all"
+        let full = try runCortex(["train", "resnet", "--data", data, "--epochs", "1", "--out", all] + sizes)
+        XCTAssertEqual(full.status, 0, full.stderr)
+        let evaluated = try runCortex(
+            ["eval", "resnet", "--checkpoint", "\(all)/last.safetensors", "--data", data, "--json"])
+        XCTAssertEqual(evaluated.status, 0, evaluated.stderr)
+        XCTAssertNotNil(try lastJSONLine(evaluated.stdout)["test_accuracy"] as? Double)
+        let picture = "\(data)/one.png"
+        try ImageDataset.load(directory: data, split: .test).image(at: 0).write(to: picture)
+        let classify = try runCortex(["classify", "--checkpoint", "\(all)/last.safetensors", picture])
+        XCTAssertEqual(classify.status, 0, classify.stderr)
+    }
 }

@@ -24,6 +24,30 @@ final class VisionModelTests: XCTestCase {
         XCTAssertEqual(withNoGrad { lenet(Tensor.zeros([3, 1, 28, 28])) }.shape, [3, 10])
     }
 
+    func testResNetKeysParameterCountAndEvalMode() {
+        var generator = RandomGenerator(seed: 0)
+        let resnet = ResNet(ResNetConfig(classes: 3, widths: [4, 8], blocks: [1, 1]), generator: &generator)
+        // conv1 4·9; bn1 2·4; layer1.0: two 4·4·9 convs + two BatchNorms 2·4;
+        // layer2.0: 8·4·9 + 8·8·9 convs, two BatchNorms 2·8, downsample 8·4 + BatchNorm 2·8; fc 8·3 + 3.
+        XCTAssertEqual(resnet.parameterCount, 36 + 8 + (2 * 144 + 16) + (288 + 576 + 32 + 3 * 16) + 27)
+        let keys = resnet.stateDict().map(\.name)
+        for key in [
+            "conv1.weight", "bn1.running_mean", "layer1.0.conv1.weight", "layer1.0.bn2.num_batches_tracked",
+            "layer2.0.downsample.0.weight", "layer2.0.downsample.1.running_var", "fc.weight", "fc.bias"
+        ] {
+            XCTAssertTrue(keys.contains(key), key)
+        }
+        XCTAssertFalse(keys.contains("layer1.0.downsample.0.weight"), "same shape: identity shortcut")
+        let x = Tensor.randn([4, 1, 28, 28], using: &generator)
+        XCTAssertEqual(resnet(x).shape, [4, 3])
+        // Evaluation mode uses the running statistics: one image alone gives the same logits as in a batch.
+        resnet.eval()
+        let batch = withNoGrad { resnet(x) }
+        let single = withNoGrad { resnet(x.slice(axis: 0, start: 1, end: 2)) }
+        assertClose(single.scalars, Array(batch.scalars[3..<6]), accuracy: 1e-5)
+        XCTAssertEqual(ImageModelKind.resnet.headName, "fc")
+    }
+
     func testViTParameterCountAndKeys() {
         var generator = RandomGenerator(seed: 0)
         let vit = VisionTransformer(generator: &generator)
@@ -126,6 +150,22 @@ final class VisionModelTests: XCTestCase {
             [x, lenet.conv1.weight, lenet.conv2.weight, lenet.fc1.weight, lenet.fc3.bias!],
             step: 1e-3, tolerance: 2e-2
         ) { _ in lenet(x) }
+    }
+
+    func testResNetGradientsMatchFiniteDifferencesInTrainingMode() {
+        var generator = RandomGenerator(seed: 8)
+        let resnet = ResNet(ResNetConfig(imageSize: 8, classes: 3, widths: [2, 4], blocks: [1, 1]), generator: &generator)
+        let x = Tensor.randn([3, 1, 8, 8], using: &generator)
+        x.requiresGrad = true
+        let block = resnet.stages[1].layers[0] as! BasicBlock
+        let downsample = block.downsample!.layers[0] as! Conv2d
+        // A small step: BatchNorm puts many ReLU inputs near their kink, and a step of 1e-2 or
+        // 1e-3 straddles some of them (errors of 10–40 % there, shrinking with the step).
+        checkGradients(
+            [x, resnet.conv1.weight, resnet.bn1.weight!, block.conv1.weight, block.bn2.bias!, downsample.weight,
+             resnet.fc.weight],
+            step: 1e-4, tolerance: 5e-2
+        ) { _ in resnet(x) }
     }
 
     // MARK: attention rollout

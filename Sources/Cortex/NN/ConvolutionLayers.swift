@@ -51,6 +51,47 @@ public final class Conv2d: UnaryLayer {
     }
 }
 
+/// 2-D transposed convolution layer on NCHW tensors, as `torch.nn.ConvTranspose2d` (groups = 1);
+/// see `convTranspose2d`. A stride-2 layer with kernel 4 and padding 1 doubles the image size
+/// (DCGAN's generator).
+///
+/// `weight` `[inputChannels, outputChannels, kH, kW]`, `bias` `[outputChannels]`.
+/// PyTorch's default initialisation: U(±1/√fanIn) for both, with PyTorch's fan-in of this
+/// layout, `outputChannels·kH·kW`.
+public final class ConvTranspose2d: UnaryLayer {
+    public let weight: Tensor
+    public let bias: Tensor?
+    public let stride: (Int, Int)
+    public let padding: (Int, Int)
+    public let outputPadding: (Int, Int)
+    public var isTraining = true
+
+    public init(
+        inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+        outputPadding: Int = 0, bias: Bool = true, weightInit: WeightInit = .pytorchDefault,
+        generator: inout RandomGenerator
+    ) {
+        precondition(
+            inputChannels > 0 && outputChannels > 0 && kernelSize > 0,
+            "ConvTranspose2d: channels and kernel size must be positive, got \(inputChannels) → \(outputChannels), \(kernelSize)"
+        )
+        let bound = 1 / Float(outputChannels * kernelSize * kernelSize).squareRoot()
+        weight = weightInit.make(
+            [inputChannels, outputChannels, kernelSize, kernelSize], fallback: .uniform(bound: bound),
+            generator: &generator)
+        self.bias = bias ? WeightInit.uniform(bound: bound).make([outputChannels], fallback: .constant(0), generator: &generator) : nil
+        self.stride = (stride, stride)
+        self.padding = (padding, padding)
+        self.outputPadding = (outputPadding, outputPadding)
+    }
+
+    public var localParameters: [NamedTensor] { [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        convTranspose2d(x, weight: weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding)
+    }
+}
+
 /// Max pooling over `kernelSize` windows, as `torch.nn.MaxPool2d` (stride defaults to the kernel).
 public final class MaxPool2d: StatelessLayer, UnaryLayer {
     public let kernelSize: (Int, Int)
@@ -104,6 +145,7 @@ public final class AvgPool2d: StatelessLayer, UnaryLayer {
 /// `relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))`, 3×3 convolutions without bias,
 /// `conv1` with `stride`; the shortcut is the identity, or `downsample` (1×1 convolution with
 /// `stride` + BatchNorm, keys `downsample.0`, `downsample.1`) when the shape changes.
+/// `weightInit` starts all three convolutions (PyTorch's default, or Kaiming normal as torchvision's ResNet).
 public final class BasicBlock: UnaryLayer {
     public let conv1: Conv2d
     public let bn1: BatchNorm2d
@@ -112,20 +154,23 @@ public final class BasicBlock: UnaryLayer {
     public let downsample: Sequential?
     public var isTraining = true
 
-    public init(inputChannels: Int, outputChannels: Int, stride: Int = 1, generator: inout RandomGenerator) {
+    public init(
+        inputChannels: Int, outputChannels: Int, stride: Int = 1, weightInit: WeightInit = .pytorchDefault,
+        generator: inout RandomGenerator
+    ) {
         conv1 = Conv2d(
             inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: 3, stride: stride,
-            padding: 1, bias: false, generator: &generator)
+            padding: 1, bias: false, weightInit: weightInit, generator: &generator)
         bn1 = BatchNorm2d(outputChannels)
         conv2 = Conv2d(
             inputChannels: outputChannels, outputChannels: outputChannels, kernelSize: 3, padding: 1,
-            bias: false, generator: &generator)
+            bias: false, weightInit: weightInit, generator: &generator)
         bn2 = BatchNorm2d(outputChannels)
         if stride != 1 || inputChannels != outputChannels {
             downsample = Sequential(
                 Conv2d(
                     inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: 1,
-                    stride: stride, bias: false, generator: &generator),
+                    stride: stride, bias: false, weightInit: weightInit, generator: &generator),
                 BatchNorm2d(outputChannels))
         } else {
             downsample = nil

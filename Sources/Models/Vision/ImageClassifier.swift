@@ -3,7 +3,17 @@ import Foundation
 
 /// The image models `cortex train` knows.
 public enum ImageModelKind: String, Codable, CaseIterable, Sendable {
-    case vit, lenet
+    case vit, lenet, resnet
+
+    /// The name of the last layer, whose tensors (`<head>.weight`, `<head>.bias`) map features to
+    /// classes; everything else is the backbone that transfer learning reuses.
+    public var headName: String {
+        switch self {
+        case .vit: "head"
+        case .lenet: "fc3"
+        case .resnet: "fc"
+        }
+    }
 }
 
 /// A problem with an image-classifier checkpoint a user gave; one line.
@@ -18,7 +28,7 @@ public struct ImageClassifierError: Error, CustomStringConvertible, LocalizedErr
 /// and sizes, the class names and the input normalisation (`(v/255 − mean[c]) / std[c]`).
 ///
 /// Checkpoint metadata (besides the network's tensors and optional optimizer state):
-/// `model` (`vit` or `lenet`), `config` (the sizes as JSON), `classes` (JSON array of names),
+/// `model` (`vit`, `lenet` or `resnet`), `config` (the sizes as JSON), `classes` (JSON array of names),
 /// `mean` and `std` (JSON arrays, one per channel).
 public final class ImageClassifier {
     /// Sorted keys, so the same model writes the same bytes.
@@ -45,6 +55,7 @@ public final class ImageClassifier {
         switch network {
         case let vit as VisionTransformer: (channels, imageSize) = (vit.config.channels, vit.config.imageSize)
         case let lenet as LeNet5: (channels, imageSize) = (lenet.config.channels, lenet.config.imageSize)
+        case let resnet as ResNet: (channels, imageSize) = (resnet.config.channels, resnet.config.imageSize)
         default: preconditionFailure("ImageClassifier: unknown network \(type(of: network))")
         }
         precondition(
@@ -52,15 +63,17 @@ public final class ImageClassifier {
             "ImageClassifier: \(mean.count) means and \(std.count) stds for \(channels) channels")
     }
 
-    /// A fresh network of `kind` (sizes from `vit` or `lenet`).
+    /// A fresh network of `kind` (sizes from `vit`, `lenet` or `resnet`).
     public static func make(
         kind: ImageModelKind, vit: ViTConfig = ViTConfig(), lenet: LeNetConfig = LeNetConfig(),
+        resnet: ResNetConfig = ResNetConfig(),
         classNames: [String], mean: [Float], std: [Float], generator: inout RandomGenerator
     ) -> ImageClassifier {
         let network: any UnaryLayer
         switch kind {
         case .vit: network = VisionTransformer(vit, generator: &generator)
         case .lenet: network = LeNet5(lenet, generator: &generator)
+        case .resnet: network = ResNet(resnet, generator: &generator)
         }
         return ImageClassifier(kind: kind, network: network, classNames: classNames, mean: mean, std: std)
     }
@@ -74,6 +87,7 @@ public final class ImageClassifier {
         switch network {
         case let vit as VisionTransformer: config = try! Self.encoder.encode(vit.config)
         case let lenet as LeNet5: config = try! Self.encoder.encode(lenet.config)
+        case let resnet as ResNet: config = try! Self.encoder.encode(resnet.config)
         default: preconditionFailure("ImageClassifier: unknown network \(type(of: network))")
         }
         return [
@@ -103,7 +117,7 @@ public final class ImageClassifier {
         let meta = file.metadata
         guard let kindName = meta["model"], let kind = ImageModelKind(rawValue: kindName) else {
             throw ImageClassifierError(
-                "\(path) is not an image-classifier checkpoint (metadata 'model' is \(meta["model"].map { "'\($0)'" } ?? "missing"); expected vit or lenet)"
+                "\(path) is not an image-classifier checkpoint (metadata 'model' is \(meta["model"].map { "'\($0)'" } ?? "missing"); expected vit, lenet or resnet)"
             )
         }
         func decode<T: Decodable>(_ key: String, as type: T.Type) throws -> T {
@@ -151,6 +165,17 @@ public final class ImageClassifier {
             classifier = ImageClassifier(
                 kind: kind, network: LeNet5(config, generator: &generator),
                 classNames: classes, mean: mean, std: std)
+        case .resnet:
+            let config = try decode("config", as: ResNetConfig.self)
+            if let problem = config.problem { throw ImageClassifierError("\(path): \(problem)") }
+            guard config.imageSize <= 1024, config.channels <= 16, config.classes == classes.count,
+                mean.count == config.channels, std.count == config.channels
+            else {
+                throw ImageClassifierError(
+                    "\(path): ResNet sizes, class names and channel statistics do not fit together")
+            }
+            classifier = ImageClassifier(
+                kind: kind, network: ResNet(config, generator: &generator), classNames: classes, mean: mean, std: std)
         }
         let optimizer = makeOptimizer?(classifier.network)
         try Checkpoint.load(into: classifier.network, optimizer: optimizer, from: path)

@@ -1,0 +1,283 @@
+import Cortex
+import Data
+import Foundation
+import Models
+
+/// Everything a `cortex train gan` run is set up with; logged to `config.json` first. Defaults
+/// are the DCGAN paper's (Radford et al. 2016): Adam with learning rate 2e-4 and β1 = 0.5 for
+/// both networks, batch 128, images scaled to [−1, 1].
+public struct GANTrainConfig: Codable, Equatable, Sendable {
+    /// Directory of an IDX set of 28×28 images (default: Debian's Fashion-MNIST).
+    public var data = FashionMNIST.defaultDirectory
+    public var seed: UInt64 = 0
+    public var epochs = 5
+    public var batchSize = 128
+    public var learningRate: Float = 2e-4
+    public var beta1: Float = 0.5
+    /// Train on only the first `limit` images; nil: all.
+    public var limit: Int?
+    public var sizes = DCGANConfig()
+    /// A `train resnet` checkpoint whose features measure the samples at the end (nil: not measured).
+    public var fidCheckpoint: String?
+    /// Generated images compared with the test set for the Fréchet distance.
+    public var fidSamples = 10_000
+    public var threads = 2
+
+    public init() {}
+
+    /// The first setting that cannot work, as one line, or nil.
+    public var problem: String? {
+        if epochs < 1 { return "epochs must be at least 1, got \(epochs)" }
+        if batchSize < 2 { return "the batch size must be at least 2 (BatchNorm), got \(batchSize)" }
+        if !(learningRate > 0) || !(beta1 >= 0 && beta1 < 1) { return "the learning rate must be positive and β1 in [0, 1)" }
+        if let limit, limit < 2 { return "the image limit must be at least 2, got \(limit)" }
+        if fidSamples < 2 { return "the Fréchet distance needs at least 2 samples, got \(fidSamples)" }
+        return sizes.problem
+    }
+}
+
+/// The two losses of one step, each measured before its network's update.
+public struct GANStepLosses: Sendable {
+    /// −log D(x) − log(1 − D(G(z))), averaged over the batch.
+    public var discriminator: Float
+    /// The non-saturating generator loss −log D(G(z)) (Goodfellow et al. 2014, §3).
+    public var generator: Float
+}
+
+/// One DCGAN with its two Adam optimizers and the alternating update.
+public final class GANStepper {
+    public let gan: DCGAN
+    public let generatorOptimizer: Adam
+    public let discriminatorOptimizer: Adam
+
+    public init(gan: DCGAN, learningRate: Float, beta1: Float) {
+        self.gan = gan
+        generatorOptimizer = Adam(
+            [ParameterGroup(gan.generator.namedParameters().map { ("generator." + $0.name, $0.tensor) })],
+            learningRate: learningRate, beta1: beta1)
+        discriminatorOptimizer = Adam(
+            [ParameterGroup(gan.discriminator.namedParameters().map { ("discriminator." + $0.name, $0.tensor) })],
+            learningRate: learningRate, beta1: beta1)
+    }
+
+    /// Discriminator loss on real images and fakes (BCE with logits, targets 1 and 0).
+    public func discriminatorLoss(real: Tensor, fake: Tensor) -> Tensor {
+        let D = gan.discriminator
+        let realLogits = D(real), fakeLogits = D(fake)
+        return binaryCrossEntropyWithLogits(realLogits, Tensor.ones(realLogits.shape))
+            + binaryCrossEntropyWithLogits(fakeLogits, Tensor.zeros(fakeLogits.shape))
+    }
+
+    /// Non-saturating generator loss: BCE of D(G(z)) against the target "real".
+    public func generatorLoss(fake: Tensor) -> Tensor {
+        let logits = gan.discriminator(fake)
+        return binaryCrossEntropyWithLogits(logits, Tensor.ones(logits.shape))
+    }
+
+    /// One Adam update of D towards calling `real` real and `fake` fake; returns the loss before it.
+    @discardableResult
+    public func updateDiscriminator(real: Tensor, fake: Tensor) -> Float {
+        let loss = discriminatorLoss(real: real, fake: fake)
+        discriminatorOptimizer.zeroGrad()
+        loss.backward()
+        discriminatorOptimizer.step()
+        return loss.item
+    }
+
+    /// One Adam update of G towards fooling D on G(z); D's parameters are not changed. Returns
+    /// the loss before it.
+    @discardableResult
+    public func updateGenerator(z: Tensor) -> Float {
+        let loss = generatorLoss(fake: gan.generator(z))
+        generatorOptimizer.zeroGrad()
+        loss.backward()
+        generatorOptimizer.step()
+        gan.discriminator.zeroGrad()
+        return loss.item
+    }
+
+    /// One update of D on `real` and G(z) (G's output detached), then one of G on the same z.
+    public func step(real: Tensor, z: Tensor) -> GANStepLosses {
+        gan.train()
+        let fake = withNoGrad { gan.generator(z) }
+        let d = updateDiscriminator(real: real, fake: fake)
+        return GANStepLosses(discriminator: d, generator: updateGenerator(z: z))
+    }
+}
+
+/// What a finished GAN run reports.
+public struct GANTrainingSummary: Sendable {
+    public var epochs: Int
+    public var secondsPerEpoch: Double
+    public var checkpoint: String
+    public var lastGrid: String
+    /// Fréchet distance between ResNet features of the test set and of generated images (nil: not measured).
+    public var fidResnet: Double?
+    public var interrupted: Bool
+}
+
+/// `cortex train gan`: the DCGAN on 28×28 images, a grid of 64 samples from a fixed z as PNG
+/// after every epoch (`samples-epoch<N>.png` in the run folder), `last.safetensors` (both
+/// networks, metadata `model: dcgan` and the sizes) every epoch.
+public final class GANTrainer {
+    public let config: GANTrainConfig
+    public let stepper: GANStepper
+    public let trainingRun: TrainingRun
+    let train: ImageDataset
+    let fixedLatents: Tensor
+    public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+
+    public init(config: GANTrainConfig, folder: String) throws {
+        if let problem = config.problem { throw TrainingError(problem) }
+        var train = try ImageDataset.load(directory: config.data, split: .train)
+        if let limit = config.limit, limit < train.count { train = train.subset(Array(0..<limit)) }
+        guard train.height == 28, train.width == 28, train.channels == config.sizes.channels else {
+            throw TrainingError(
+                "\(config.data): the DCGAN takes \(config.sizes.channels)x28x28 images, got \(train.channels)x\(train.height)x\(train.width)"
+            )
+        }
+        self.config = config
+        self.train = train
+        var generator = RandomGenerator(seed: config.seed)
+        stepper = GANStepper(
+            gan: DCGAN(config.sizes, generator: &generator), learningRate: config.learningRate, beta1: config.beta1)
+        fixedLatents = Tensor.randn([64, config.sizes.latent], using: &generator)
+        trainingRun = try TrainingRun(folder: folder, config: config, resume: false)
+        trainingRun.startLines(config: config).forEach(log)
+    }
+
+    /// Checkpoint metadata of a DCGAN.
+    public static func metadata(_ sizes: DCGANConfig) -> [String: String] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return ["model": "dcgan", "config": String(decoding: try! encoder.encode(sizes), as: UTF8.self)]
+    }
+
+    /// Loads the DCGAN a `train gan` checkpoint holds.
+    public static func load(path: String) throws -> DCGAN {
+        let file = try SafeTensors.read(from: path)
+        guard file.metadata["model"] == "dcgan", let text = file.metadata["config"],
+            let sizes = try? JSONDecoder().decode(DCGANConfig.self, from: Data(text.utf8)), sizes.problem == nil,
+            sizes.latent <= 10_000, sizes.generatorWidth <= 4096, sizes.discriminatorWidth <= 4096
+        else {
+            throw TrainingError("\(path) is not a DCGAN checkpoint (metadata 'model' should be dcgan, with its sizes)")
+        }
+        var generator = RandomGenerator(seed: 0)
+        let gan = DCGAN(sizes, generator: &generator)
+        try Checkpoint.load(into: gan, from: path, strict: false)
+        return gan
+    }
+
+    /// Images `[B, C, 28, 28]` in [−1, 1] as a grid of `columns` per row, 2-pixel gaps.
+    public static func grid(_ images: Tensor, columns: Int = 8) -> PixelImage {
+        let (B, C, H, W) = (images.shape[0], images.shape[1], images.shape[2], images.shape[3])
+        let rows = (B + columns - 1) / columns, gap = 2
+        var picture = PixelImage(
+            width: columns * (W + gap) + gap, height: rows * (H + gap) + gap, fill: [UInt8](repeating: 0, count: C))
+        let p = images.storage.pointer
+        for b in 0..<B {
+            let x0 = gap + (b % columns) * (W + gap), y0 = gap + (b / columns) * (H + gap)
+            for c in 0..<C {
+                for y in 0..<H {
+                    for x in 0..<W {
+                        let v = (p[((b * C + c) * H + y) * W + x] + 1) * 127.5
+                        picture[x0 + x, y0 + y, c] = UInt8(max(0, min(255, v.rounded())))
+                    }
+                }
+            }
+        }
+        return picture
+    }
+
+    public func run(shouldStop: () -> Bool = { false }) throws -> GANTrainingSummary {
+        // Pixels to [−1, 1]: (v/255 − 0.5)/0.5.
+        let normalization = ImageNormalization(
+            mean: [Float](repeating: 0.5, count: train.channels), std: [Float](repeating: 0.5, count: train.channels))
+        let stepsPerEpoch = train.count / config.batchSize
+        var seconds = 0.0, epochsRun = 0, interrupted = false, lastGrid = ""
+        var latentGenerator = RandomGenerator(seed: config.seed &+ 17)
+        for epoch in 0..<config.epochs {
+            let loader = ImageLoader(
+                dataset: train, batchSize: config.batchSize, dropLast: true, normalization: normalization,
+                seed: config.seed &* 1_000_003 &+ UInt64(epoch))
+            let progress = Cortex.Progress(total: stepsPerEpoch, label: "epoch \(epoch + 1)/\(config.epochs)")
+            let start = DispatchTime.now().uptimeNanoseconds
+            var dSum = 0.0, gSum = 0.0, steps = 0
+            for (index, batch) in loader.epoch().enumerated() {
+                let z = Tensor.randn([batch.labels.count, config.sizes.latent], using: &latentGenerator)
+                let losses = stepper.step(real: batch.images, z: z)
+                dSum += Double(losses.discriminator)
+                gSum += Double(losses.generator)
+                steps += 1
+                let step = epoch * stepsPerEpoch + index
+                if step % 50 == 0 {
+                    try trainingRun.logger.log(
+                        step: step, [("train/d_loss", Double(losses.discriminator)), ("train/g_loss", Double(losses.generator))])
+                }
+                progress.update(index + 1, metrics: [("d", dSum / Double(steps)), ("g", gSum / Double(steps))])
+                if shouldStop() {
+                    interrupted = true
+                    break
+                }
+            }
+            progress.finish()
+            if interrupted { break }
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            seconds += elapsed
+            epochsRun += 1
+            stepper.gan.eval()
+            let samples = withNoGrad { stepper.gan.generator(fixedLatents) }
+            lastGrid = trainingRun.logger.path("samples-epoch\(epoch + 1).png")
+            try Self.grid(samples).write(to: lastGrid)
+            try trainingRun.logger.log(
+                step: (epoch + 1) * stepsPerEpoch,
+                [("train/epoch_d_loss", dSum / Double(steps)), ("train/epoch_g_loss", gSum / Double(steps)),
+                 ("s_per_epoch", elapsed)])
+            try Checkpoint.save(
+                stepper.gan, metadata: Self.metadata(config.sizes).merging(["epoch": "\(epoch + 1)"]) { $1 },
+                to: trainingRun.lastCheckpoint)
+            log(
+                String(
+                    format: "epoch %d/%d: D loss %.4f, G loss %.4f, %.1f s; samples %@", epoch + 1, config.epochs,
+                    dSum / Double(steps), gSum / Double(steps), elapsed, lastGrid as NSString))
+        }
+        var fid: Double?
+        if let path = config.fidCheckpoint, !interrupted {
+            fid = try fidResnet(checkpoint: path, latents: &latentGenerator)
+            log(String(format: "Fréchet distance in ResNet feature space (test set vs %d samples): %.3f", config.fidSamples, fid!))
+        }
+        try trainingRun.finish(
+            metrics: [("s_per_epoch", epochsRun > 0 ? seconds / Double(epochsRun) : 0), ("fid_resnet", fid ?? .nan)],
+            step: config.epochs * stepsPerEpoch)
+        return GANTrainingSummary(
+            epochs: epochsRun, secondsPerEpoch: epochsRun > 0 ? seconds / Double(epochsRun) : 0,
+            checkpoint: trainingRun.lastCheckpoint, lastGrid: lastGrid, fidResnet: fid, interrupted: interrupted)
+    }
+
+    /// Fréchet distance between the ResNet features of the test set and of `fidSamples` images
+    /// from the generator, both normalised as the ResNet's training data.
+    func fidResnet(checkpoint: String, latents: inout RandomGenerator) throws -> Double {
+        let classifier = try ImageClassifier.load(path: checkpoint).classifier
+        guard classifier.kind == .resnet, classifier.channels == train.channels, classifier.imageSize == 28 else {
+            throw TrainingError("--fid-checkpoint \(checkpoint) must be a ResNet on \(train.channels)x28x28 images")
+        }
+        let test = try ImageDataset.load(directory: config.data, split: .test)
+        let normalization = ImageNormalization(mean: classifier.mean, std: classifier.std)
+        let loader = ImageLoader(dataset: test, batchSize: test.count, shuffle: false, normalization: normalization, seed: 0)
+        let real = FeatureStatistics(features: resnetFeatures(classifier, images: loader.batch(indices: Array(0..<test.count)).images))
+        stepper.gan.eval()
+        var parts: [Tensor] = []
+        for start in stride(from: 0, to: config.fidSamples, by: 500) {
+            let z = Tensor.randn([min(500, config.fidSamples - start), config.sizes.latent], using: &latents)
+            let images = withNoGrad { stepper.gan.generator(z) }  // [−1, 1]
+            // To pixels in [0, 1], then the classifier's normalisation.
+            let C = images.shape[1], plane = 28 * 28, p = images.storage.pointer
+            for index in 0..<images.count {
+                let c = (index / plane) % C
+                p[index] = ((p[index] + 1) / 2 - classifier.mean[c]) / classifier.std[c]
+            }
+            parts.append(resnetFeatures(classifier, images: images))
+        }
+        return frechetDistance(real, FeatureStatistics(features: Tensor.concat(parts, axis: 0)))
+    }
+}

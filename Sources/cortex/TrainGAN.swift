@@ -1,0 +1,95 @@
+import ArgumentParser
+import Cortex
+import Data
+import Foundation
+import Models
+import Recipes
+
+/// `cortex train gan`: a DCGAN on Fashion-MNIST (or any 28×28 IDX set).
+struct TrainGAN: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gan",
+        abstract: "Train a DCGAN (Radford et al. 2016) on Fashion-MNIST; a PNG grid of samples after every epoch.")
+    @Option(help: "Directory of an IDX set of 28x28 images (default: Debian's Fashion-MNIST).", completion: .file())
+    var data: String?
+    @Option(help: "Passes over the training set (default 5).") var epochs: Int?
+    @Option(help: "Minibatch size (default 128).") var batch: Int?
+    @Option(help: "Adam learning rate of both networks (default 2e-4).") var lr: Float?
+    @Option(help: "Adam β1 (default 0.5).") var beta1: Float?
+    @Option(help: "Latent size (default 100).") var latent: Int?
+    @Option(help: "Train on only the first N images (for quick trials).") var limit: Int?
+    @Option(
+        help: "A `cortex train resnet` checkpoint: measure the Fréchet distance in its feature space at the end.",
+        completion: .file(extensions: ["safetensors"]))
+    var fidCheckpoint: String?
+    @Option(help: "Generated images for the Fréchet distance (default 10000).") var fidSamples: Int?
+    @Option(help: "Run folder (default runs/gan-s<seed>).") var out: String?
+    @OptionGroup var common: CommonOptions
+
+    func config() -> GANTrainConfig {
+        var c = GANTrainConfig()
+        c.seed = common.seed
+        c.threads = common.threads
+        if let data { c.data = data }
+        if let epochs { c.epochs = epochs }
+        if let batch { c.batchSize = batch }
+        if let lr { c.learningRate = lr }
+        if let beta1 { c.beta1 = beta1 }
+        if let latent { c.sizes.latent = latent }
+        if let limit { c.limit = limit }
+        if let fidCheckpoint { c.fidCheckpoint = fidCheckpoint }
+        if let fidSamples { c.fidSamples = fidSamples }
+        return c
+    }
+
+    func validate() throws {
+        if let problem = config().problem { throw ValidationError(problem) }
+    }
+
+    func run() throws {
+        try reportingFailures("train gan") {
+            Interrupt.install()
+            Runtime.configure(threads: common.threads)
+            let config = config()
+            let trainer = try GANTrainer(config: config, folder: out ?? "runs/gan-s\(config.seed)")
+            let summary = try trainer.run(shouldStop: { Interrupt.requested })
+            if summary.interrupted { throw ExitCode(130) }
+            if common.json {
+                var object: [String: Any] = [
+                    "epochs": summary.epochs, "s_per_epoch": summary.secondsPerEpoch,
+                    "checkpoint": summary.checkpoint, "grid": summary.lastGrid
+                ]
+                if let fid = summary.fidResnet { object["fid_resnet"] = fid }
+                printJSON(object)
+            }
+        }
+    }
+}
+
+/// `cortex generate-images --checkpoint runs/gan-s0/last.safetensors --grid out.png`.
+struct GenerateImages: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate-images", abstract: "Draw a grid of images from a DCGAN checkpoint (cortex train gan).")
+    @Option(help: "Checkpoint written by `cortex train gan`.", completion: .file(extensions: ["safetensors"]))
+    var checkpoint: String
+    @Option(help: "Where to write the PNG grid.") var grid: String
+    @Option(help: "Images in the grid (8 per row).") var count = 64
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        guard (1...1024).contains(count) else { throw ValidationError("--count must lie in 1…1024, got \(count)") }
+    }
+
+    func run() throws {
+        try reportingFailures("generate-images") {
+            Runtime.configure(threads: common.threads)
+            let gan = try GANTrainer.load(path: checkpoint)
+            gan.eval()
+            var generator = RandomGenerator(seed: common.seed)
+            let z = Tensor.randn([count, gan.config.latent], using: &generator)
+            try GANTrainer.grid(withNoGrad { gan.generator(z) }).write(to: grid)
+            printError("wrote \(grid)")
+            if common.json { printJSON(["grid": grid, "images": count]) }
+        }
+    }
+}
