@@ -61,18 +61,25 @@ struct GoSearchOptions: ParsableArguments {
     /// One leaf per thread would leave a thread idle while the other finishes; two each keeps both busy.
     static func defaultBatch(threads: Int) -> Int { threads == 1 ? 1 : 2 * threads }
 
+    /// The `key=value` items of an engine spec, each value a number ≥ 0.
+    static func engineOptions<Items: Sequence<String>>(_ items: Items, spec: String) throws -> [(key: String, value: Double)] {
+        try items.map { item in
+            let kv = item.split(separator: "=", maxSplits: 1).map(String.init)
+            guard kv.count == 2, let value = Double(kv[1]), value >= 0 else {
+                throw ValidationError("engine '\(spec)': '\(item)' is not key=value with a number ≥ 0")
+            }
+            return (kv[0], value)
+        }
+    }
+
     /// The player of a match engine spec `cortex:CKPT[,playouts=N,seconds=S,mix=W,cpuct=C,batch=B,threads=T,resign=R]`
     /// for a policy/value checkpoint (a DQN checkpoint takes no options).
     static func checkpointPlayer(spec: String, seed: UInt64) throws -> GoMoveGenerator {
         let parts = String(spec.dropFirst("cortex:".count)).split(separator: ",").map(String.init)
         let path = try ShippedModels.resolve(parts.first ?? "")
         var o = GoCheckpointPlayer.SearchOverrides()
-        for item in parts.dropFirst() {
-            let kv = item.split(separator: "=", maxSplits: 1).map(String.init)
-            guard kv.count == 2, let value = Double(kv[1]), value >= 0 else {
-                throw ValidationError("engine '\(spec)': '\(item)' is not key=value with a number ≥ 0")
-            }
-            switch kv[0] {
+        for (key, value) in try engineOptions(parts.dropFirst(), spec: spec) {
+            switch key {
             case "playouts": o.playouts = max(1, Int(value))
             case "seconds": o.secondsPerMove = value
             case "mix": o.playoutWeight = Float(min(value, 1))
@@ -83,7 +90,7 @@ struct GoSearchOptions: ParsableArguments {
             case "expand": o.expandVisits = max(1, Int(value))
             default:
                 throw ValidationError(
-                    "engine '\(spec)': unknown option '\(kv[0])' (playouts, seconds, mix, cpuct, batch, threads, resign, expand)")
+                    "engine '\(spec)': unknown option '\(key)' (playouts, seconds, mix, cpuct, batch, threads, resign, expand)")
             }
         }
         if parts.count > 1, try GoPolicyValueCheckpoint.kind(of: path) != GoPolicyValueCheckpoint.kind {
@@ -98,12 +105,8 @@ struct GoSearchOptions: ParsableArguments {
         var threads = 1
         var batch: Int?
         let options = spec.split(separator: ":", maxSplits: 1).dropFirst().first.map(String.init) ?? ""
-        for item in options.split(separator: ",") {
-            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let value = Double(parts[1]), value >= 0 else {
-                throw ValidationError("engine '\(spec)': '\(item)' is not key=value with a number ≥ 0")
-            }
-            switch parts[0] {
+        for (key, value) in try engineOptions(options.split(separator: ",").map(String.init), spec: spec) {
+            switch key {
             case "playouts": config.playouts = max(1, Int(value))
             case "seconds": config.secondsPerMove = value
             case "threads": threads = max(1, Int(value))
@@ -114,7 +117,7 @@ struct GoSearchOptions: ParsableArguments {
             case "resign": config.resignThreshold = Float(value)
             default:
                 throw ValidationError(
-                    "engine '\(spec)': unknown option '\(parts[0])' (playouts, seconds, threads, batch, cpuct, rave, expand, resign)"
+                    "engine '\(spec)': unknown option '\(key)' (playouts, seconds, threads, batch, cpuct, rave, expand, resign)"
                 )
             }
         }
