@@ -27,6 +27,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
     case invalidVocabulary(reason: String)
     /// Writing a file failed.
     case writeFailed(path: String, reason: String)
+    /// A setting or value handed to the data layer is out of range.
+    case invalidArgument(String)
 
     public var description: String {
         switch self {
@@ -54,6 +56,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
             return "invalid vocabulary: \(reason)"
         case let .writeFailed(path, reason):
             return "\(path): cannot write: \(reason)"
+        case let .invalidArgument(message):
+            return message
         }
     }
 

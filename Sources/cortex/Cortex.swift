@@ -10,7 +10,8 @@ struct CortexCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             Train.self, Eval.self, Classify.self, Bench.self, Play.self, Watch.self,
-            GTPCommand.self, MatchCommand.self, Generate.self, GenerateImages.self, Export.self, PlotRuns.self
+            GTPCommand.self, MatchCommand.self, Generate.self, GenerateImages.self, Export.self, PlotRuns.self,
+            ScenesCommand.self
         ])
 
     /// Parses and runs a command. Usage errors print as the argument parser prints them; any

@@ -57,6 +57,10 @@ struct TrainGoImitation: ParsableCommand {
     var skipMoves: Int?
     @Option(help: "Share of the games held out for measuring move prediction.")
     var heldOut: Double?
+    @Option(
+        help: "Start from this checkpoint's network (its shape; any board size, e.g. the 9×9 network for 19×19).",
+        completion: .file(extensions: ["safetensors"]))
+    var initFrom: String?
     @OptionGroup var runFolder: RunFolderOptions
     @OptionGroup var common: CommonOptions
 
@@ -64,6 +68,7 @@ struct TrainGoImitation: ParsableCommand {
         var c = GoPolicyValueConfig.preset(size: board.size)
         if let file = runFolder.config { c = try ConfigFile.load(file, over: c) }
         c.seed = common.seed
+        if let initFrom, !runFolder.resume { c.network = try GoPolicyValueCheckpoint.readConfig(initFrom).network }
         board.apply(to: &c)
         if let data { c.data = data }
         if let epochs { c.epochs = epochs }
@@ -88,13 +93,15 @@ struct TrainGoImitation: ParsableCommand {
             let folder = runFolder.out ?? "runs/\(config.preset)-imitation-s\(config.seed)"
             let resume = runFolder.resume ? folder + "/last.safetensors" : nil
             printError("reading games in \(config.data)")
-            let trainer = try GoImitationTrainer(config: config, folder: folder, resume: resume)
+            let trainer = try GoImitationTrainer(
+                config: config, folder: folder, resume: resume, initFrom: runFolder.resume ? nil : initFrom)
             trainer.trainingRun.startLines(config: config).forEach(printError)
             printError(
                 "\(trainer.trainGames) games (\(trainer.train.count) positions) to learn, \(trainer.heldOutGames) held out (\(trainer.heldOut.count) positions); \(trainer.skipped.count) files skipped"
                     + (trainer.skipped.first.map { " (first: \($0))" } ?? ""))
             printError("network: \(trainer.network.parameterCount) parameters, \(config.network)")
             if resume != nil { printError("resuming at epoch \(trainer.state.epoch)") }
+            if let initFrom, resume == nil { printError("starting from the network of \(initFrom)") }
             let progress = Progress(total: config.epochs * trainer.train.count / config.batchSize, label: "steps")
             trainer.onProgress = { step, _, metrics in progress.update(step, metrics: metrics) }
             trainer.onMessage = { progress.message($0) }

@@ -38,7 +38,9 @@ public final class GoImitationTrainer {
     public var onProgress: ((Int, Int, [(String, Double)]) -> Void)?
     public var onMessage: ((String) -> Void)?
 
-    public init(config: GoPolicyValueConfig, folder: String, resume: String? = nil) throws {
+    /// Starts from random weights, from `initFrom`'s network (another board size's network
+    /// fine-tunes: the heads pool over the board), or resumes from `resume`.
+    public init(config: GoPolicyValueConfig, folder: String, resume: String? = nil, initFrom: String? = nil) throws {
         if let problem = config.problem { throw AgentError.invalidConfig("invalid Go policy/value settings: \(problem)") }
         self.config = config
         var generator = RandomGenerator(seed: config.seed)
@@ -68,6 +70,13 @@ public final class GoImitationTrainer {
             guard state.stage == "imitation" else {
                 throw AgentError.badCheckpoint(path: resume, reason: "it is a \(state.stage) run, not an imitation run")
             }
+        } else if let initFrom {
+            let (from, source) = try GoPolicyValueCheckpoint.loadNetwork(initFrom)
+            guard from.network == config.network else {
+                throw AgentError.badCheckpoint(
+                    path: initFrom, reason: "its network \(from.network) differs from this run's \(config.network)")
+            }
+            GoSelfPlayTrainer.copy(source, to: network)
         }
     }
 
