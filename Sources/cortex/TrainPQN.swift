@@ -58,14 +58,22 @@ func trainPQN(game: String, options: DQNTrainOptions) throws {
     Runtime.configure(threads: options.common.threads)
     let folder = options.runFolder.out ?? "runs/\(game)-pqn-\(config.observation)-s\(config.seed)"
     let resumePath = options.resumePath(folder: folder)
-    let trainer = try PQNTrainer(config: config, folder: folder, resume: resumePath)
-    printError(
-        "PQN, preset \(config.preset): \(config.envs) envs × \(config.rolloutSteps) steps per rollout, "
-            + "\(config.epochs) epochs × \(config.minibatches) minibatches of \(config.minibatchSize)"
-            + (config.timeBudget.map { ", time budget \(Progress.formatDuration($0))" } ?? ""))
+    // Under mpirun every rank runs its own environments; gradients are averaged (PQNTrainer).
+    let group = try ProcessGroup.start()
+    let trainer = try PQNTrainer(config: config, folder: folder, resume: resumePath, communicator: group)
+    let ranks = group.size > 1 ? " on each of \(group.size) ranks" : ""
+    if group.isRoot {
+        printError(
+            "PQN, preset \(config.preset): \(config.envs) envs × \(config.rolloutSteps) steps per rollout\(ranks), "
+                + "\(config.epochs) epochs × \(config.minibatches) minibatches of \(config.minibatchSize)"
+                + (group.size > 1 ? " (× \(group.size) ranks, gradients averaged)" : "")
+                + (config.timeBudget.map { ", time budget \(Progress.formatDuration($0))" } ?? ""))
+    }
     try drive(trainer, config: config, frames: config.frames, game: game, resuming: resumePath != nil, folder: folder,
-              json: options.common.json,
-              extra: ["algo": "pqn", "preset": config.preset])
+              json: options.common.json && group.isRoot,
+              extra: ["algo": "pqn", "preset": config.preset, "ranks": group.size], quiet: !group.isRoot)
+    group.removeScratchFolder(trainer.trainingRun.folder)
+    ProcessGroup.finish(group)
 }
 
 /// What `cortex train <game>` drives: the DQN's and PQN's trainers.
@@ -82,15 +90,16 @@ extension PQNTrainer: GameTrainer {}
 
 /// Runs a game trainer with the start lines, the progress line, Ctrl-C and the closing report.
 func drive<Config: Encodable>(_ trainer: GameTrainer, config: Config, frames: Int, game: String, resuming: Bool,
-                              folder: String, json: Bool, extra: [String: Any]) throws {
-    trainer.trainingRun.startLines(config: config).forEach(printError)
-    if resuming { printError("resuming at frame \(trainer.state.frame)") }
-    let progress = Progress(total: frames, label: "\(game) frames")
+                              folder: String, json: Bool, extra: [String: Any], quiet: Bool = false) throws {
+    let say: (String) -> Void = quiet ? { _ in } : printError
+    trainer.trainingRun.startLines(config: config).forEach(say)
+    if resuming { say("resuming at frame \(trainer.state.frame)") }
+    let progress = Progress(total: frames, label: "\(game) frames", output: quiet ? { _ in } : nil)
     trainer.onProgress = { frame, metrics in progress.update(frame, metrics: metrics) }
     trainer.onMessage = { message in progress.message(message) }
     let summary = try trainer.run(shouldStop: { Interrupt.requested })
     progress.finish()
-    reportTraining(summary, folder: folder, json: json, extra: extra)
+    if !quiet { reportTraining(summary, folder: folder, json: json, extra: extra) }
     if Interrupt.requested { throw ExitCode(130) }
 }
 

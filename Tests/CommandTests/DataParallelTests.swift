@@ -123,6 +123,26 @@ final class DataParallelTests: TemporaryFolderTestCase {
         try assertClose(folder + "/11/last.safetensors", folder + "/12/last.safetensors")
     }
 
+    /// PQN over two ranks (each its own environments, gradients averaged): the run's own
+    /// check finds the parameters bit-identical at every checkpoint, frames count over both
+    /// ranks, and its checkpoint resumes in one process.
+    func testPQNOverTwoRanksStaysInStepAndResumesInOne() throws {
+        try requireMPI()
+        let out = folder + "/pqn"
+        let pqn = ["train", "breakout", "--algo", "pqn", "--eval-every", "0", "--threads", "1", "--seed", "2", "--out", out]
+        let pair = try runMPI(ranks: 2, pqn + ["--frames", "16384", "--json"])
+        XCTAssertEqual(pair.status, 0, pair.stderr)
+        XCTAssertTrue(pair.stderr.contains("(× 2 ranks, gradients averaged)"), pair.stderr)
+        let summary = try XCTUnwrap(pair.stdout.split(separator: "\n").last.map(String.init))
+        let object = try JSONSerialization.jsonObject(with: Data(summary.utf8)) as! [String: Any]
+        XCTAssertEqual(object["ranks"] as? Int, 2)
+        XCTAssertGreaterThanOrEqual(object["frames"] as? Int ?? 0, 16384)
+        XCTAssertEqual(pair.stdout.split(separator: "\n").count, 1, "one JSON line, from rank 0 only")
+        let resumed = try runMPI(ranks: 1, pqn + ["--frames", "32768", "--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stderr.contains("resuming at frame"), resumed.stderr)
+    }
+
     // MARK: helpers
 
     private func lenet(out: String, epochs: Int) -> [String] {

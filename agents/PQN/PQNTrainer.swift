@@ -12,6 +12,13 @@ import Foundation
 /// with Adam, gradient clipping by global norm and a learning rate falling linearly over the
 /// run. Logging, periodic evaluation on separate environments and atomic checkpoints follow
 /// the DQN's (`DQNTrainingState` is shared, so curves and `--resume` work the same way).
+///
+/// Under a `Communicator` of several ranks (PQN's multi-device recipe, as purejaxql's
+/// `pmean` over devices): every rank runs its own `envs` environments and ε draws (seeded by
+/// its rank), the gradients of each minibatch are averaged over the ranks before the common
+/// Adam step, so the parameters stay identical; frames count over all ranks. Rank 0 alone
+/// evaluates, logs and writes checkpoints; the ranks agree on stopping (Ctrl-C, time budget)
+/// after each rollout.
 public final class PQNTrainer {
     public let config: PQNConfig
     public let network: PQNNetwork
@@ -32,14 +39,20 @@ public final class PQNTrainer {
     private let makeEnvironment: EnvironmentMaker
     private let observationShape: [Int]
     private let observationSize: Int
+    /// The ranks this run is spread over (one by default).
+    public let parallel: DataParallel
 
     public var lastCheckpointPath: String { trainingRun.lastCheckpoint }
     public var bestCheckpointPath: String { trainingRun.bestCheckpoint }
 
     /// Builds a run in `folder` (created, config logged). With `resume`, loads the network,
     /// the optimizer and the progress from that checkpoint.
-    public init(config: PQNConfig, folder: String, resume: String? = nil, environment: EnvironmentMaker? = nil) throws {
+    public init(
+        config: PQNConfig, folder: String, resume: String? = nil, environment: EnvironmentMaker? = nil,
+        communicator: Communicator = SingleProcess()
+    ) throws {
         if let problem = config.problem { throw AgentError.invalidConfig("invalid PQN settings: \(problem)") }
+        if communicator.size > 1 { try DataParallel.checkSameConfig(config, communicator: communicator) }
         self.config = config
         // The GEMMs of a 128-row minibatch are too small for BLAS threads (measured: 2 threads
         // ran the loop 20% slower than 1); Cortex's own kernels keep the thread count.
@@ -52,8 +65,9 @@ public final class PQNTrainer {
             environment ?? { seed, maxSteps in try DQNEnvironments.make(settings, seed: seed, maxSteps: maxSteps) }
         makeEnvironment = make
         var copies: [AnyEnvironment] = []
+        let rankSeed = config.seed &+ Self.rankSeedStride &* UInt64(communicator.rank)
         for i in 0..<config.envs {
-            copies.append(try make(config.seed &+ UInt64(i), DQNEnvironments.trainingStepLimit))
+            copies.append(try make(rankSeed &+ UInt64(i), DQNEnvironments.trainingStepLimit))
         }
         environments = VectorEnvironment(count: config.envs) { copies[$0] }
         observationShape = environments.observationShape.dimensions
@@ -62,7 +76,12 @@ public final class PQNTrainer {
         network = PQNNetwork(inputShape: observationShape, actionCount: environments.actionCount, generator: &generator)
         optimizer = Adam(network.parameterGroups(), learningRate: config.learningRate, epsilon: config.adamEpsilon)
         state = DQNTrainingState(seed: config.seed)
-        trainingRun = try TrainingRun(folder: folder, config: config, resumeFrom: resume)
+        // Rank 0 writes the run folder; the others a scratch folder, into which rank 0's last
+        // checkpoint is copied when the run resumes from the folder (any number of ranks).
+        let runFolder = try communicator.runFolder(folder, resume: resume == folder + "/last.safetensors")
+        let resume = communicator.isRoot || resume != folder + "/last.safetensors" ? resume : runFolder + "/last.safetensors"
+        trainingRun = try TrainingRun(folder: runFolder, config: config, resumeFrom: resume)
+        parallel = DataParallel(parameters: network.namedParameters(), communicator: communicator)
         if let resume {
             let metadata = try PQNCheckpoint.load(resume, network: network, optimizer: optimizer)
             guard let json = metadata[PQNCheckpoint.stateKey], let data = json.data(using: .utf8),
@@ -72,7 +91,19 @@ public final class PQNTrainer {
             }
             state = restored
         }
+        if communicator.size > 1 {
+            try parallel.broadcastParameters()
+            // Each rank its own ε draws and minibatch order.
+            if !communicator.isRoot {
+                state.generator = RandomGenerator(seed: rankSeed &+ 0x5EED &+ UInt64(state.frame))
+            }
+        }
     }
+
+    /// The distance between the environment seeds of two ranks.
+    public static let rankSeedStride: UInt64 = 1_000_003
+    private var isRoot: Bool { parallel.communicator.isRoot }
+    private var ranks: Int { parallel.size }
 
     /// Runs until `config.frames` frames or the time budget; `shouldStop` is polled after every
     /// environment step (Ctrl-C), and a stopped run still writes its last checkpoint.
@@ -92,7 +123,7 @@ public final class PQNTrainer {
         var afterRollout = [Float](repeating: 0, count: N * D)
         var order = Array(0..<(T * N))
 
-        environments.reset(seed: config.seed &+ UInt64(state.frame))
+        environments.reset(seed: config.seed &+ Self.rankSeedStride &* UInt64(parallel.rank) &+ UInt64(state.frame))
         let startFrame = state.frame
         let start = Date()
         var lastCheckpointFrame = state.frame
@@ -145,8 +176,9 @@ public final class PQNTrainer {
                         episodeLengths[i] = 0
                     }
                 }
-                state.frame += N
-                if shouldStop() {
+                state.frame += N * ranks
+                // Alone, stop at once; over ranks, only where all agree (after the update).
+                if ranks == 1 && shouldStop() {
                     stopped = true
                     break
                 }
@@ -185,8 +217,8 @@ public final class PQNTrainer {
                 }
                 for m in 0..<config.minibatches {
                     let rows = order[(m * B)..<((m + 1) * B)]
-                    let result = observations.withUnsafeBufferPointer { obs in
-                        update(rows: rows, observations: obs, actions: actions, returns: returns)
+                    let result = try observations.withUnsafeBufferPointer { obs in
+                        try update(rows: rows, observations: obs, actions: actions, returns: returns)
                     }
                     lossSum += Double(result.loss)
                     qSum += Double(result.meanQ)
@@ -195,9 +227,30 @@ public final class PQNTrainer {
             }
             let updatesDone = Double(config.epochs * config.minibatches)
 
-            // MARK: log, evaluate, checkpoint
+            // MARK: log, evaluate, checkpoint (rank 0)
             let elapsed = Date().timeIntervalSince(start)
             let rate = Double(state.frame - startFrame) / max(1e-9, elapsed)
+            var budgetReached = false
+            if let budget = config.timeBudget, elapsed + evalSeconds >= budget, state.frame < config.frames {
+                budgetReached = true
+            }
+            if ranks > 1 {
+                // One collective: stop when any rank was asked to or ran out of time.
+                let votes = try parallel.communicator.sum([shouldStop() ? 1 : 0, budgetReached ? 1 : 0])
+                stopped = votes[0] > 0
+                budgetReached = votes[1] > 0 && !stopped
+            }
+            if state.frame - lastCheckpointFrame >= max(1, min(config.checkpointEvery, config.frames / 4)) && ranks > 1 {
+                try parallel.checkParametersAgree()
+            }
+            guard isRoot else {
+                if state.frame - lastCheckpointFrame >= max(1, min(config.checkpointEvery, config.frames / 4)) {
+                    lastCheckpointFrame = state.frame
+                }
+                if state.frame >= nextEval { nextEval = (state.frame / config.evalEvery + 1) * config.evalEvery }
+                if stopped || budgetReached { break }
+                continue
+            }
             try logger.log(
                 step: state.frame,
                 [
@@ -222,14 +275,18 @@ public final class PQNTrainer {
                 try saveCheckpoint(to: lastCheckpointPath)
                 lastCheckpointFrame = state.frame
             }
-            if shouldStop() { break }
+            if stopped || (ranks == 1 && shouldStop()) { break }
             // Stop early enough that the closing evaluation also fits in the budget.
-            if let budget = config.timeBudget, Date().timeIntervalSince(start) + evalSeconds >= budget,
-                state.frame < config.frames
-            {
+            if budgetReached, let budget = config.timeBudget {
                 onMessage?("time budget of \(Progress.formatDuration(budget)) reached at \(state.frame) frames")
                 break
             }
+        }
+        let elapsed = Date().timeIntervalSince(start)
+        let framesPerSecond = Double(state.frame - startFrame) / max(1e-9, elapsed)
+        guard isRoot else {
+            return DQNSummary(state: state, framesPerSecond: framesPerSecond, lastCheckpoint: lastCheckpointPath,
+                              bestCheckpoint: bestCheckpointPath)
         }
         if config.evalEvery > 0 && state.evalCurve.last.map({ Int($0[0]) != state.frame }) ?? true {
             try evaluateAndSave()
@@ -239,9 +296,8 @@ public final class PQNTrainer {
             trainCurve: state.trainCurve, evalCurve: state.evalCurve,
             title: "\(config.game) (\(config.observation), PQN)", evalEpsilon: config.evalEpsilon,
             folder: logger)
-        let elapsed = Date().timeIntervalSince(start)
         try trainingRun.finish(metrics: state.finalMetrics, step: state.frame)
-        return DQNSummary(state: state, framesPerSecond: Double(state.frame - startFrame) / max(1e-9, elapsed),
+        return DQNSummary(state: state, framesPerSecond: framesPerSecond,
                           lastCheckpoint: lastCheckpointPath, bestCheckpoint: bestCheckpointPath)
     }
 
@@ -264,7 +320,7 @@ public final class PQNTrainer {
     private func update(
         rows: ArraySlice<Int>, observations: UnsafeBufferPointer<Float>, actions: [Int],
         returns: [Float]
-    ) -> (loss: Float, meanQ: Float, norm: Float) {
+    ) throws -> (loss: Float, meanQ: Float, norm: Float) {
         let B = rows.count, D = observationSize
         let input = TensorStorage(uninitializedCount: B * D)
         let chosen = TensorStorage(uninitializedCount: B), targets = TensorStorage(uninitializedCount: B)
@@ -278,13 +334,21 @@ public final class PQNTrainer {
         let loss = 0.5 * mseLoss(predicted, Tensor(shape: [B, 1], storage: targets))
         optimizer.zeroGrad()
         loss.backward()
+        var lossValue = loss.item
+        var sumQ: Float = 0
+        for b in 0..<B { sumQ += predicted.storage.pointer[b] }
+        if ranks > 1 {
+            // The global minibatch's gradient: the mean over ranks (equal shares), with the
+            // loss and Q sums riding along.
+            let summed = try parallel.averageGradients(localCount: B, globalCount: B * ranks, extras: [lossValue, sumQ])
+            lossValue = summed[0] / Float(ranks)
+            sumQ = summed[1] / Float(ranks)
+        }
         let norm = config.maxGradNorm > 0 ? clipGradNorm(network.parameters(), maxNorm: config.maxGradNorm) : .nan
         optimizer.learningRate = config.learningRate(atUpdate: state.updates)
         optimizer.step()
         state.updates += 1
-        var sumQ: Float = 0
-        for b in 0..<B { sumQ += predicted.storage.pointer[b] }
-        return (loss.item, sumQ / Float(B), norm)
+        return (lossValue, sumQ / Float(B), norm)
     }
 
     private func evaluateAndSave() throws {
