@@ -20,6 +20,9 @@ struct TrainText: ParsableCommand {
     var data: String?
     @Option(help: "Training iterations (default 2000 for gpt, 1000 otherwise).") var iters: Int?
     @Option(help: "Sequences per batch (default 12 for gpt, 32 otherwise).") var batch: Int?
+    @Option(
+        help: "Under mpirun: the batch of each rank; the global batch is this times the ranks (instead of --batch split over them).")
+    var perRankBatch: Int?
     @Option(help: "Sequence length / GPT context (default 64).") var block: Int?
     @Option(help: "Layers (default 4 for gpt, 2 otherwise).") var layers: Int?
     @Option(help: "GPT attention heads (default 4).") var heads: Int?
@@ -101,6 +104,12 @@ struct TrainText: ParsableCommand {
             var config = try config()
             let folder = runFolder.out ?? "runs/text-\(config.model.rawValue)-s\(config.seed)"
             let group = try ProcessGroup.start()
+            if let perRankBatch {
+                guard perRankBatch >= 1, batch == nil else {
+                    throw ValidationError("--per-rank-batch takes a positive size and replaces --batch; give one of them")
+                }
+                config.batchSize = perRankBatch * group.size
+            }
             let trainer = try TextTrainer(
                 config: &config, folder: folder, resume: runFolder.resume, communicator: group)
             let summary = try trainer.run(shouldStop: { Interrupt.requested })

@@ -19,6 +19,9 @@ struct VisionTrainOptions: ParsableArguments {
     var epochs: Int?
     @Option(help: "Minibatch size (default 128).")
     var batch: Int?
+    @Option(
+        help: "Under mpirun: the batch of each rank; the global batch is this times the ranks (instead of --batch split over them).")
+    var perRankBatch: Int?
     @Option(help: "Peak learning rate (default 2e-3).")
     var lr: Float?
     @Option(help: "AdamW weight decay, matrices only (default 0.05).")
@@ -103,6 +106,12 @@ struct VisionTrainOptions: ParsableArguments {
         var config = config
         let folder = runFolder.out ?? "runs/\(config.model.rawValue)-s\(config.seed)"
         let group = try ProcessGroup.start()
+        if let perRankBatch {
+            guard perRankBatch >= 1, batch == nil else {
+                throw ValidationError("--per-rank-batch takes a positive size and replaces --batch; give one of them")
+            }
+            config.batchSize = perRankBatch * group.size
+        }
         let trainer = try VisionTrainer(
             config: &config, folder: folder, resume: runFolder.resume, communicator: group)
         let summary = try trainer.run(shouldStop: { Interrupt.requested })

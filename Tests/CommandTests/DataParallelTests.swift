@@ -123,6 +123,20 @@ final class DataParallelTests: TemporaryFolderTestCase {
         try assertClose(folder + "/11/last.safetensors", folder + "/12/last.safetensors")
     }
 
+    /// `--per-rank-batch` makes the global batch the per-rank batch times the ranks.
+    func testPerRankBatchScalesTheGlobalBatch() throws {
+        try requireMPI()
+        var arguments = lenet(out: folder + "/per-rank", epochs: 1)
+        let at = try XCTUnwrap(arguments.firstIndex(of: "--batch"))
+        arguments.replaceSubrange(at...(at + 1), with: ["--per-rank-batch", "16"])
+        let pair = try runMPI(ranks: 2, arguments)
+        XCTAssertEqual(pair.status, 0, pair.stderr)
+        XCTAssertTrue(pair.stderr.contains("data parallel: 2 ranks, global batch 32 (16 on rank 0)"), pair.stderr)
+        let both = try runMPI(ranks: 1, arguments + ["--batch", "8"])
+        XCTAssertNotEqual(both.status, 0)
+        XCTAssertTrue(both.stderr.contains("--per-rank-batch takes a positive size and replaces --batch"), both.stderr)
+    }
+
     /// PQN over two ranks (each its own environments, gradients averaged): the run's own
     /// check finds the parameters bit-identical at every checkpoint, frames count over both
     /// ranks, and its checkpoint resumes in one process.
