@@ -3,7 +3,7 @@ import ArgumentParser
 import Envs
 
 /// Flags of the tree-search player (`cortex gtp --mcts`), and the same settings spelled as a
-/// match engine: `cortex-mcts[:playouts=N,seconds=S,threads=T,batch=B,cpuct=C,rave=K,expand=E,resign=R]`.
+/// match engine: `cortex-mcts[:playouts=N,seconds=S,threads=T,batch=B,cpuct=C,rave=K,expand=E,resign=R,settle=1]`.
 struct GoSearchOptions: ParsableArguments {
     @Flag(
         help: "Play with Monte Carlo tree search over fast playouts (instead of a DQN checkpoint or the random player)."
@@ -72,7 +72,7 @@ struct GoSearchOptions: ParsableArguments {
         }
     }
 
-    /// The player of a match engine spec `cortex:CKPT[,playouts=N,seconds=S,mix=W,cpuct=C,batch=B,threads=T,resign=R]`
+    /// The player of a match engine spec `cortex:CKPT[,playouts=N,seconds=S,mix=W,cpuct=C,batch=B,threads=T,resign=R,settle=1]`
     /// for a policy/value checkpoint (a DQN checkpoint takes no options).
     static func checkpointPlayer(spec: String, seed: UInt64) throws -> GoMoveGenerator {
         let parts = String(spec.dropFirst("cortex:".count)).split(separator: ",").map(String.init)
@@ -88,9 +88,10 @@ struct GoSearchOptions: ParsableArguments {
             case "threads": o.threads = max(1, Int(value))
             case "resign": o.resign = Float(value)
             case "expand": o.expandVisits = max(1, Int(value))
+            case "settle": o.settleBeforePass = value > 0
             default:
                 throw ValidationError(
-                    "engine '\(spec)': unknown option '\(key)' (playouts, seconds, mix, cpuct, batch, threads, resign, expand)")
+                    "engine '\(spec)': unknown option '\(key)' (playouts, seconds, mix, cpuct, batch, threads, resign, expand, settle)")
             }
         }
         if parts.count > 1, try GoPolicyValueCheckpoint.kind(of: path) != GoPolicyValueCheckpoint.kind {
@@ -115,9 +116,10 @@ struct GoSearchOptions: ParsableArguments {
             case "rave": config.raveEquivalence = Float(value)
             case "expand": config.expandVisits = max(1, Int(value))
             case "resign": config.resignThreshold = Float(value)
+            case "settle": config.settleBeforePass = value > 0
             default:
                 throw ValidationError(
-                    "engine '\(spec)': unknown option '\(key)' (playouts, seconds, threads, batch, cpuct, rave, expand, resign)"
+                    "engine '\(spec)': unknown option '\(key)' (playouts, seconds, threads, batch, cpuct, rave, expand, resign, settle)"
                 )
             }
         }

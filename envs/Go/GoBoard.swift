@@ -221,7 +221,7 @@ public final class GoBoard {
     public var isOver: Bool { consecutivePasses >= 2 }
 
     /// The four neighbours of `p`: k = 0…3 gives west, east, north, south.
-    @inlinable @inline(__always) func neighbor(_ p: Int, _ k: Int) -> Int {
+    @inlinable @inline(__always) public func neighbor(_ p: Int, _ k: Int) -> Int {
         k == 0 ? p - 1 : k == 1 ? p + 1 : k == 2 ? p - stride : p + stride
     }
 

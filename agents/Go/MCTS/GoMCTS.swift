@@ -33,6 +33,13 @@ public struct GoMCTSConfig: Sendable, Equatable {
     /// ∝ n^(1/T) (self-play) for the first `temperatureMoves` moves of the game.
     public var temperature: Float = 0
     public var temperatureMoves = 0
+    /// Settle the board before passing: when the search would pass, play instead the most
+    /// visited move next to an opponent stone (a neutral point, a boundary, a dead stone's last
+    /// liberties) whose win rate is within `settleMargin` of the pass's. Under area counting
+    /// such moves cost nothing, and a referee that judges life and death from the final
+    /// position (GnuGo's `final_score`) then finds what the count finds. Off by default.
+    public var settleBeforePass = false
+    public var settleMargin: Float = 0.05
 
     public init() {}
 }
@@ -515,6 +522,9 @@ public final class GoMCTS {
                 }
             }
         }
+        if config.settleBeforePass && Int(action[best]) == size * size, let settle = settlingChild(than: best) {
+            best = settle
+        }
         let winRate = n[best] > 0 ? w[best] / n[best] : 0.5
         var move = actionMove(Int(action[best]))
         let color = rootBoard.toPlay
@@ -527,6 +537,23 @@ public final class GoMCTS {
         return GoSearchResult(
             move: move, visits: visits, winRate: winRate, playouts: playouts, seconds: seconds,
             principalVariation: principalVariation(from: Int32(best)))
+    }
+
+    /// The most visited root child that settles the board — a point next to a stone of the
+    /// opponent — valued within `settleMargin` of the pass child `pass`; nil when none is.
+    public func settlingChild(than pass: Int) -> Int? {
+        let start = Int(firstChild[Int(root)]), count = Int(childCount[Int(root)])
+        let passRate = n[pass] > 0 ? w[pass] / n[pass] : 0.5
+        let opponent = rootBoard.toPlay.opponent
+        var pick: Int?
+        for c in start..<(start + count) where c != pass && n[c] > 0 && w[c] / n[c] >= passRate - config.settleMargin {
+            let a = Int(action[c])
+            guard a < size * size else { continue }
+            let p = rootBoard.index(of: GoPoint(column: a % size, row: a / size))
+            guard (0..<4).contains(where: { rootBoard.stone(atIndex: rootBoard.neighbor(p, $0)) == opponent }) else { continue }
+            if pick == nil || n[c] > n[pick!] { pick = c }
+        }
+        return pick
     }
 
     /// The line from `node`: its move, then the most visited children down the tree (at most

@@ -14,6 +14,8 @@ public enum GoCheckpointPlayer {
         public var batch: Int?
         public var resign: Float?
         public var expandVisits: Int?
+        /// Settle the board before passing (`GoMCTSConfig.settleBeforePass`).
+        public var settleBeforePass: Bool?
         public var threads = 1
         public init() {}
     }
@@ -46,6 +48,7 @@ public enum GoCheckpointPlayer {
         var settings = config.searchConfig
         if let s = search.secondsPerMove { settings.secondsPerMove = s }
         if let r = search.resign { settings.resignThreshold = r }
+        if let settle = search.settleBeforePass { settings.settleBeforePass = settle }
         let evaluator = GoNetworkEvaluator(
             network: network, playoutWeight: config.playoutWeight, threads: search.threads, seed: seed)
         return GoMCTSPlayer(config: settings, evaluator: evaluator, seed: seed, name: name ?? "cortex-az")
