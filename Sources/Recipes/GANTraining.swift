@@ -127,7 +127,18 @@ public final class GANTrainer {
     let fixedLatents: Tensor
     public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
 
-    public init(config: GANTrainConfig, folder: String) throws {
+    /// Progress saved in every checkpoint (metadata `gan.state`), so `--resume` continues the
+    /// run exactly: the epochs done, the latent stream, the seconds spent.
+    public struct State: Codable, Sendable {
+        public var epoch = 0
+        public var seconds = 0.0
+        public var latentGenerator: RandomGenerator
+    }
+    public private(set) var state: State
+
+    /// Builds a run in `folder`; with `resume`, continues from its `last.safetensors` (both
+    /// networks, both optimizers, the progress).
+    public init(config: GANTrainConfig, folder: String, resume: Bool = false) throws {
         if let problem = config.problem { throw TrainingError(problem) }
         var train = try ImageDataset.load(directory: config.data, split: .train)
         if let limit = config.limit, limit < train.count { train = train.subset(Array(0..<limit)) }
@@ -142,8 +153,53 @@ public final class GANTrainer {
         stepper = GANStepper(
             gan: DCGAN(config.sizes, generator: &generator), learningRate: config.learningRate, beta1: config.beta1)
         fixedLatents = Tensor.randn([64, config.sizes.latent], using: &generator)
-        trainingRun = try TrainingRun(folder: folder, config: config, resume: false)
+        state = State(latentGenerator: RandomGenerator(seed: config.seed &+ 17))
+        trainingRun = try TrainingRun(folder: folder, config: config, resume: resume)
+        if let path = trainingRun.resumeCheckpoint { state = try Self.restore(path, into: stepper, sizes: config.sizes) }
         trainingRun.startLines(config: config).forEach(log)
+        if resume { log("resuming after epoch \(state.epoch)") }
+    }
+
+    /// The two optimizers' entries: `optimizer.g.` and `optimizer.d.` before their keys.
+    static let optimizerKeys = ["g": "optimizer.g.", "d": "optimizer.d."]
+
+    /// Writes both networks (their plain keys), both Adam states and the progress atomically.
+    func save(to path: String) throws {
+        var tensors = stepper.gan.stateDict()
+        var metadata = Self.metadata(config.sizes)
+        metadata["epoch"] = "\(state.epoch)"
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        metadata["gan.state"] = String(decoding: try encoder.encode(state), as: UTF8.self)
+        for (optimizer, prefix) in [(stepper.generatorOptimizer, "optimizer.g."), (stepper.discriminatorOptimizer, "optimizer.d.")] {
+            let dict = optimizer.stateDict()
+            for (name, tensor) in dict.tensors.sorted(by: { $0.key < $1.key }) { tensors.append((prefix + name, tensor)) }
+            for (key, value) in dict.scalars { metadata[prefix + key] = "\(value)" }
+        }
+        metadata["format"] = "pt"
+        try SafeTensors(tensors: tensors, metadata: metadata).write(to: path)
+    }
+
+    /// Loads a `save`d checkpoint into `stepper`; returns its progress.
+    static func restore(_ path: String, into stepper: GANStepper, sizes: DCGANConfig) throws -> State {
+        let file = try SafeTensors.read(from: path)
+        guard let text = file.metadata["config"], let stored = try? JSONDecoder().decode(DCGANConfig.self, from: Data(text.utf8)),
+            stored == sizes
+        else { throw TrainingError("\(path): not a checkpoint of this DCGAN (its sizes differ or are missing)") }
+        guard let json = file.metadata["gan.state"], let state = try? JSONDecoder().decode(State.self, from: Data(json.utf8)) else {
+            throw TrainingError("\(path): no training state in its metadata (written before `train gan --resume` existed?)")
+        }
+        for (optimizer, prefix) in [(stepper.generatorOptimizer, "optimizer.g."), (stepper.discriminatorOptimizer, "optimizer.d.")] {
+            var restored = OptimizerState(tensors: [:], scalars: [:])
+            for (name, tensor) in file.tensors where name.hasPrefix(prefix) { restored.tensors[String(name.dropFirst(prefix.count))] = tensor }
+            for (key, value) in file.metadata where key.hasPrefix(prefix) {
+                guard let number = Double(value) else { throw TrainingError("\(path): optimizer value '\(key)' is not a number") }
+                restored.scalars[String(key.dropFirst(prefix.count))] = number
+            }
+            do { try optimizer.loadStateDict(restored) } catch { throw TrainingError("\(path): \(error)") }
+        }
+        try Checkpoint.load(into: stepper.gan, from: path, strict: true, ignoring: ["optimizer."])
+        return state
     }
 
     /// Checkpoint metadata of a DCGAN.
@@ -194,9 +250,9 @@ public final class GANTrainer {
         let normalization = ImageNormalization(
             mean: [Float](repeating: 0.5, count: train.channels), std: [Float](repeating: 0.5, count: train.channels))
         let stepsPerEpoch = train.count / config.batchSize
-        var seconds = 0.0, epochsRun = 0, interrupted = false, lastGrid = ""
-        var latentGenerator = RandomGenerator(seed: config.seed &+ 17)
-        for epoch in 0..<config.epochs {
+        var epochsRun = 0, interrupted = false, lastGrid = ""
+        var latentGenerator = state.latentGenerator
+        for epoch in state.epoch..<config.epochs {
             let loader = ImageLoader(
                 dataset: train, batchSize: config.batchSize, dropLast: true, normalization: normalization,
                 seed: config.seed &* 1_000_003 &+ UInt64(epoch))
@@ -223,7 +279,9 @@ public final class GANTrainer {
             progress.finish()
             if interrupted { break }
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            seconds += elapsed
+            state.seconds += elapsed
+            state.epoch = epoch + 1
+            state.latentGenerator = latentGenerator
             epochsRun += 1
             stepper.gan.eval()
             let samples = withNoGrad { stepper.gan.generator(fixedLatents) }
@@ -233,25 +291,64 @@ public final class GANTrainer {
                 step: (epoch + 1) * stepsPerEpoch,
                 [("train/epoch_d_loss", dSum / Double(steps)), ("train/epoch_g_loss", gSum / Double(steps)),
                  ("s_per_epoch", elapsed)])
-            try Checkpoint.save(
-                stepper.gan, metadata: Self.metadata(config.sizes).merging(["epoch": "\(epoch + 1)"]) { $1 },
-                to: trainingRun.lastCheckpoint)
+            try save(to: trainingRun.lastCheckpoint)
             log(
                 String(
                     format: "epoch %d/%d: D loss %.4f, G loss %.4f, %.1f s; samples %@", epoch + 1, config.epochs,
                     dSum / Double(steps), gSum / Double(steps), elapsed, lastGrid as NSString))
         }
+        if !interrupted && state.epoch > 0 {
+            stepper.gan.eval()
+            var walk = RandomGenerator(seed: config.seed &+ 23)
+            let path = trainingRun.logger.path("interpolation.png")
+            try Self.grid(Self.interpolation(stepper.gan, rows: 8, steps: 10, using: &walk), columns: 10).write(to: path)
+            log("latent interpolation (8 walks of 10 steps): \(path)")
+        }
+        let done = max(1, state.epoch)
+        let seconds = state.seconds
         var fid: Double?
         if let path = config.fidCheckpoint, !interrupted {
             fid = try fidResnet(checkpoint: path, latents: &latentGenerator)
             log(String(format: "Fréchet distance in ResNet feature space (test set vs %d samples): %.3f", config.fidSamples, fid!))
         }
         try trainingRun.finish(
-            metrics: [("s_per_epoch", epochsRun > 0 ? seconds / Double(epochsRun) : 0), ("fid_resnet", fid ?? .nan)],
+            metrics: [("s_per_epoch", seconds / Double(done)), ("fid_resnet", fid ?? .nan)],
             step: config.epochs * stepsPerEpoch)
+        _ = epochsRun
         return GANTrainingSummary(
-            epochs: epochsRun, secondsPerEpoch: epochsRun > 0 ? seconds / Double(epochsRun) : 0,
+            epochs: state.epoch, secondsPerEpoch: seconds / Double(done),
             checkpoint: trainingRun.lastCheckpoint, lastGrid: lastGrid, fidResnet: fid, interrupted: interrupted)
+    }
+
+    /// Images along `rows` walks in latent space, each of `steps` points from one random z to
+    /// another by spherical interpolation (slerp, White 2016; the DCGAN paper's §6.1 walks):
+    /// `[rows · steps, C, 28, 28]` in [−1, 1], row by row.
+    public static func interpolation(_ gan: DCGAN, rows: Int, steps: Int, using generator: inout RandomGenerator) -> Tensor {
+        let L = gan.config.latent
+        let ends = Tensor.randn([2 * rows, L], using: &generator)
+        let e = ends.storage.pointer
+        var z: [Float] = []
+        z.reserveCapacity(rows * steps * L)
+        for r in 0..<rows {
+            let a = Array(UnsafeBufferPointer(start: e + 2 * r * L, count: L))
+            let b = Array(UnsafeBufferPointer(start: e + (2 * r + 1) * L, count: L))
+            for s in 0..<steps { z += slerp(a, b, t: steps == 1 ? 0 : Float(s) / Float(steps - 1)) }
+        }
+        return withNoGrad { gan.generator(Tensor(shape: [rows * steps, L], data: z)) }
+    }
+
+    /// Spherical interpolation from `a` (t = 0) to `b` (t = 1) over the angle ω between them:
+    /// sin((1 − t)ω)/sin ω · a + sin(tω)/sin ω · b; the straight line when they are parallel.
+    public static func slerp(_ a: [Float], _ b: [Float], t: Float) -> [Float] {
+        var dot: Float = 0, na: Float = 0, nb: Float = 0
+        for i in a.indices {
+            dot += a[i] * b[i]
+            na += a[i] * a[i]
+            nb += b[i] * b[i]
+        }
+        let omega = acos(max(-1, min(1, dot / max(1e-12, (na * nb).squareRoot()))))
+        let (wa, wb) = sin(omega) < 1e-4 ? (1 - t, t) : (sin((1 - t) * omega) / sin(omega), sin(t * omega) / sin(omega))
+        return zip(a, b).map { wa * $0 + wb * $1 }
     }
 
     /// Fréchet distance between the ResNet features of the test set and of `fidSamples` images

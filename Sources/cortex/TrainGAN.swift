@@ -24,6 +24,7 @@ struct TrainGAN: ParsableCommand {
     var fidCheckpoint: String?
     @Option(help: "Generated images for the Fréchet distance (default 10000).") var fidSamples: Int?
     @Option(help: "Run folder (default runs/gan-s<seed>).") var out: String?
+    @Flag(help: "Continue the run in --out from its last.safetensors (both networks, both optimizers).") var resume = false
     @OptionGroup var common: CommonOptions
 
     func config() -> GANTrainConfig {
@@ -51,7 +52,7 @@ struct TrainGAN: ParsableCommand {
             Interrupt.install()
             Runtime.configure(threads: common.threads)
             let config = config()
-            let trainer = try GANTrainer(config: config, folder: out ?? "runs/gan-s\(config.seed)")
+            let trainer = try GANTrainer(config: config, folder: out ?? "runs/gan-s\(config.seed)", resume: resume)
             let summary = try trainer.run(shouldStop: { Interrupt.requested })
             if summary.interrupted { throw ExitCode(130) }
             if common.json {
@@ -73,11 +74,16 @@ struct GenerateImages: ParsableCommand {
     @Option(help: "Checkpoint written by `cortex train gan`.", completion: .file(extensions: ["safetensors"]))
     var checkpoint: String
     @Option(help: "Where to write the PNG grid.") var grid: String
-    @Option(help: "Images in the grid (8 per row).") var count = 64
+    @Option(help: "Images in the grid (8 per row); with --interpolate, the number of walks (rows).") var count = 64
+    @Option(help: "Draw latent walks instead: each row goes from one random z to another in this many steps (slerp).")
+    var interpolate: Int?
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
         guard (1...1024).contains(count) else { throw ValidationError("--count must lie in 1…1024, got \(count)") }
+        if let interpolate, !(2...64).contains(interpolate) {
+            throw ValidationError("--interpolate must lie in 2…64 steps, got \(interpolate)")
+        }
     }
 
     func run() throws {
@@ -86,8 +92,13 @@ struct GenerateImages: ParsableCommand {
             let gan = try GANTrainer.load(path: checkpoint)
             gan.eval()
             var generator = RandomGenerator(seed: common.seed)
-            let z = Tensor.randn([count, gan.config.latent], using: &generator)
-            try GANTrainer.grid(withNoGrad { gan.generator(z) }).write(to: grid)
+            if let steps = interpolate {
+                try GANTrainer.grid(GANTrainer.interpolation(gan, rows: count, steps: steps, using: &generator), columns: steps)
+                    .write(to: grid)
+            } else {
+                let z = Tensor.randn([count, gan.config.latent], using: &generator)
+                try GANTrainer.grid(withNoGrad { gan.generator(z) }).write(to: grid)
+            }
             printError("wrote \(grid)")
             if common.json { printJSON(["grid": grid, "images": count]) }
         }

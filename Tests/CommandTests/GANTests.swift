@@ -1,5 +1,7 @@
 import Cortex
 import CortexTestSupport
+import Data
+import Foundation
 import Models
 import Recipes
 import XCTest
@@ -41,6 +43,72 @@ final class GANTests: XCTestCase {
         XCTAssertTrue(losses.discriminator.isFinite && losses.generator.isFinite)
         XCTAssertTrue(stepper.gan.stateDict().map(\.name).contains("generator.main.1.running_mean"))
         XCTAssertEqual(withNoGrad { stepper.gan.generator(z) }.shape, [8, 1, 28, 28])
+    }
+}
+
+/// `train gan --resume` and the latent walks.
+final class GANRunTests: XCTestCase {
+    override func setUp() { Runtime.configure(threads: 1) }
+
+    func smallConfig(epochs: Int) throws -> GANTrainConfig {
+        guard FashionMNIST.isInstalled else {
+            throw missingPrerequisite("Fashion-MNIST is not installed (scripts/setup installs dataset-fashion-mnist)")
+        }
+        var c = GANTrainConfig()
+        c.limit = 128
+        c.batchSize = 32
+        c.epochs = epochs
+        c.sizes = DCGANConfig(latent: 8, generatorWidth: 8, discriminatorWidth: 4)
+        c.seed = 3
+        return c
+    }
+
+    /// Two epochs in one run and one epoch resumed to two end in the same bits: both networks,
+    /// BatchNorm's running statistics, both Adam states and the latent stream are restored.
+    func testResumedRunEqualsAnUninterruptedOne() throws {
+        let folder = NSTemporaryDirectory() + "cortex-gan-resume-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let straight = try GANTrainer(config: try smallConfig(epochs: 2), folder: folder + "/straight")
+        straight.log = { _ in }
+        XCTAssertEqual(try straight.run().epochs, 2)
+        let first = try GANTrainer(config: try smallConfig(epochs: 1), folder: folder + "/resumed")
+        first.log = { _ in }
+        _ = try first.run()
+        let second = try GANTrainer(config: try smallConfig(epochs: 2), folder: folder + "/resumed", resume: true)
+        XCTAssertEqual(second.state.epoch, 1)
+        second.log = { _ in }
+        XCTAssertEqual(try second.run().epochs, 2)
+        let a = try SafeTensors.read(from: folder + "/straight/last.safetensors").dictionary
+        let b = try SafeTensors.read(from: folder + "/resumed/last.safetensors").dictionary
+        XCTAssertEqual(Set(a.keys), Set(b.keys))
+        XCTAssertTrue(a.keys.contains("optimizer.g.generator.main.0.weight.exp_avg"), "\(a.keys.sorted().prefix(5))")
+        for (name, tensor) in a { XCTAssertEqual(tensor.scalars, b[name]!.scalars, name) }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/resumed/interpolation.png"))
+        // A folder without a checkpoint cannot be resumed.
+        XCTAssertThrowsError(try GANTrainer(config: try smallConfig(epochs: 2), folder: folder + "/none", resume: true))
+    }
+
+    /// A walk starts at G(a) and ends at G(b) for its two random ends, and its middle is the
+    /// slerp of them: for orthogonal ends of equal length at t = ½, (a + b)/√2.
+    func testLatentWalkEndsAtItsTwoEnds() {
+        var generator = RandomGenerator(seed: 5)
+        let gan = DCGAN(DCGANConfig(latent: 8, generatorWidth: 8, discriminatorWidth: 4), generator: &generator)
+        gan.eval()
+        var walk = RandomGenerator(seed: 9)
+        let images = GANTrainer.interpolation(gan, rows: 1, steps: 5, using: &walk)
+        XCTAssertEqual(images.shape, [5, 1, 28, 28])
+        var same = RandomGenerator(seed: 9)
+        let ends = Tensor.randn([2, 8], using: &same)
+        let direct = withNoGrad { gan.generator(ends) }.scalars
+        let walked = images.scalars
+        assertClose(Array(walked[0..<784]), Array(direct[0..<784]), accuracy: 1e-5)
+        assertClose(Array(walked[(4 * 784)..<(5 * 784)]), Array(direct[784..<1568]), accuracy: 1e-5)
+        // slerp by hand: orthogonal unit ends meet at (1/√2, 1/√2) halfway and at (cos 30°, sin 30°)
+        // a third of the way; parallel ends fall back to the straight line.
+        let h = GANTrainer.slerp([1, 0], [0, 1], t: 0.5), third = GANTrainer.slerp([1, 0], [0, 1], t: 1.0 / 3)
+        assertClose(h, [0.70710678, 0.70710678], accuracy: 1e-6)
+        assertClose(third, [0.8660254, 0.5], accuracy: 1e-6)
+        assertClose(GANTrainer.slerp([2, 0], [4, 0], t: 0.25), [2.5, 0], accuracy: 1e-6)
     }
 }
 
