@@ -14,6 +14,11 @@ import Foundation
 /// Each rank's gradient is the mean over its shard; it is weighted by `shard / global` before
 /// the sum, so the result is the gradient of the mean loss over the whole global batch, as one
 /// process would compute it, also when the shards are uneven (the last batch of an epoch).
+///
+/// The averaged gradients stay where the allreduce left them: each parameter's `.grad` becomes
+/// a view of its place in the fusion buffer (PyTorch's `gradient_as_bucket_view`), so nothing
+/// is copied back; a gradient that already is that view (accumulated over several backward
+/// passes) is scaled in place instead of copied in.
 public final class DataParallel {
     public let communicator: Communicator
     /// The parameters in the order every rank walks them (the module's order).
@@ -25,7 +30,12 @@ public final class DataParallel {
     /// Wall-clock seconds spent in gradient allreduces, and their count, since the start.
     public private(set) var allreduceSeconds = 0.0
     public private(set) var allreduceCalls = 0
-    private var fusion: [Float]
+    /// Every bucket's (gradients | one flag per parameter | extras of the last bucket), one after
+    /// the other; `bucketStarts[b]` is where bucket b begins.
+    private let fusion: TensorStorage
+    private let bucketStarts: [Int]
+    /// The `.grad` each parameter gets after an average: a view of its slot in `fusion`.
+    private var gradientViews: [Tensor?]
 
     /// PyTorch's default bucket is 25 MB, Horovod's fusion buffer 64 MB. Cortex does not
     /// overlap the allreduce with the backward pass, so several buckets per step buy nothing and
@@ -52,10 +62,24 @@ public final class DataParallel {
         }
         if !current.isEmpty { buckets.append(current) }
         self.buckets = buckets
-        let largest = buckets.map { $0.reduce(0) { $0 + parameters[$1].tensor.count } }.max() ?? 0
         // One more float per parameter (whether any rank has a gradient for it) and room for
         // the extra numbers that travel with the last bucket.
-        fusion = [Float](repeating: 0, count: largest + parameters.count + Self.maximumExtras)
+        var starts: [Int] = [], offset = 0
+        for bucket in buckets {
+            starts.append(offset)
+            offset += bucket.reduce(0) { $0 + parameters[$1].tensor.count } + bucket.count
+        }
+        bucketStarts = starts
+        fusion = TensorStorage(count: offset + Self.maximumExtras)
+        gradientViews = [Tensor?](repeating: nil, count: parameters.count)
+        for (number, bucket) in buckets.enumerated() {
+            var at = starts[number]
+            for index in bucket {
+                let shape = parameters[index].tensor.shape, count = parameters[index].tensor.count
+                gradientViews[index] = Tensor(shape: shape, storage: TensorStorage(viewOf: fusion, offset: at, count: count))
+                at += count
+            }
+        }
     }
 
     public var rank: Int { communicator.rank }
@@ -112,17 +136,18 @@ public final class DataParallel {
         defer {
             allreduceSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         }
-        try fusion.withUnsafeMutableBufferPointer { buffer in
-            let base = buffer.baseAddress!
+        do {
             for (number, bucket) in buckets.enumerated() {
                 let last = number == buckets.count - 1
+                let base = fusion.pointer + bucketStarts[number]
                 // (fused gradients | one has-gradient flag per parameter of the bucket)
                 var offset = 0
                 for index in bucket {
                     let tensor = parameters[index].tensor, count = tensor.count
                     if let gradient = tensor.grad, localCount > 0 {
-                        let g = gradient.storage.pointer
-                        for i in 0..<count { base[offset + i] = g[i] * weight }
+                        let g = gradient.storage.pointer, f = base + offset
+                        // In place when the gradient already lives in its slot.
+                        for i in 0..<count { f[i] = g[i] * weight }
                     } else {
                         (base + offset).update(repeating: 0, count: count)
                     }
@@ -136,16 +161,9 @@ public final class DataParallel {
                     UnsafeMutableBufferPointer(start: base, count: extraStart + (last ? extras.count : 0)))
                 if last { summed = (0..<extras.count).map { base[extraStart + $0] } }
                 allreduceCalls += 1
-                offset = 0
                 for (k, index) in bucket.enumerated() {
-                    let tensor = parameters[index].tensor, count = tensor.count
-                    defer { offset += count }
-                    guard base[flags + k] > 0 else {
-                        tensor.grad = nil
-                        continue
-                    }
-                    if tensor.grad == nil || tensor.grad!.shape != tensor.shape { tensor.grad = Tensor.zeros(tensor.shape) }
-                    tensor.grad!.storage.pointer.update(from: base + offset, count: count)
+                    let tensor = parameters[index].tensor
+                    tensor.grad = base[flags + k] > 0 ? gradientViews[index] : nil
                 }
             }
         }

@@ -6,6 +6,8 @@
 public final class TensorStorage {
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
+    /// What owns the memory of a borrowed storage (nil: this storage owns it).
+    private let owner: AnyObject?
 
     /// Uninitialised memory for `count` floats; the caller writes every element.
     public init(uninitializedCount count: Int) {
@@ -13,6 +15,16 @@ public final class TensorStorage {
         self.count = count
         let raw = StorageCache.allocate(byteCount: Swift.max(count, 1) * 4)
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        owner = nil
+    }
+
+    /// `count` floats inside another storage, from `offset` on: no copy; `base` stays alive as
+    /// long as this view does (a gradient that lives in a data-parallel fusion buffer).
+    public init(viewOf base: TensorStorage, offset: Int, count: Int) {
+        precondition(offset >= 0 && count >= 0 && offset + count <= base.count, "TensorStorage: view \(offset)..<\(offset + count) of \(base.count)")
+        pointer = base.pointer + offset
+        self.count = count
+        owner = base
     }
 
     /// Memory for `count` floats, every one set to `value`.
@@ -21,7 +33,7 @@ public final class TensorStorage {
         pointer.initialize(repeating: value, count: count)
     }
 
-    deinit { StorageCache.release(UnsafeMutableRawPointer(pointer), byteCount: Swift.max(count, 1) * 4) }
+    deinit { if owner == nil { StorageCache.release(UnsafeMutableRawPointer(pointer), byteCount: Swift.max(count, 1) * 4) } }
 }
 
 /// A Float32 n-dimensional array in contiguous row-major order that records, when it
