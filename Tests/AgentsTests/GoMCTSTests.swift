@@ -75,13 +75,16 @@ final class GoMCTSTests: XCTestCase {
     /// column D is neutral. Children (visits, wins): pass (20, 19) = 0.95, A3 in black's own
     /// area (15, 15) = 1.0, D3 next to white (6, 5.4) = 0.90, D1 next to white (8, 7) = 0.875.
     /// With a margin of 0.05 only D3 qualifies (A3 touches no white stone, D1 is too far below
-    /// the pass); with 0.1 both D points do and D1 has more visits.
+    /// the pass); with 0.1 both D points do and D1 has more visits. A white stone on B1 makes
+    /// A1 a point next to the opponent too, but black's stone there would stand in atari with
+    /// nothing captured: never chosen, though it has the most visits (30, 29).
     func testSettlesBeforePassingOnlyNextToTheOpponentAndWithinTheMargin() {
         let game = GoGame(size: 5, komi: 0.5)
         for row in 0..<5 {
             try! game.place(.black, at: GoPoint(column: 2, row: row))
             try! game.place(.white, at: GoPoint(column: 4, row: row))
         }
+        try! game.place(.white, at: GoPoint(column: 1, row: 0))
         game.board.setToPlay(.black)
         let search = makeSearch { $0.settleBeforePass = true }
         search.newGame(size: 5, komi: 0.5)
@@ -89,8 +92,10 @@ final class GoMCTSTests: XCTestCase {
         let d3 = Int16(game.board.action(for: .play(GoPoint(column: 3, row: 2))))
         let d1 = Int16(game.board.action(for: .play(GoPoint(column: 3, row: 0))))
         let a3 = Int16(game.board.action(for: .play(GoPoint(column: 0, row: 2))))
-        search.addChildren(to: 0, actions: [25, a3, d3, d1], priors: [0.25, 0.25, 0.25, 0.25])
-        search.setStatistics(0, visits: 49, wins: 0)
+        let a1 = Int16(game.board.action(for: .play(GoPoint(column: 0, row: 0))))
+        search.addChildren(to: 0, actions: [25, a3, d3, d1, a1], priors: [0.2, 0.2, 0.2, 0.2, 0.2])
+        search.setStatistics(5, visits: 30, wins: 29)
+        search.setStatistics(0, visits: 79, wins: 0)
         search.setStatistics(1, visits: 20, wins: 19)
         search.setStatistics(2, visits: 15, wins: 15)
         search.setStatistics(3, visits: 6, wins: 5.4)

@@ -540,7 +540,8 @@ public final class GoMCTS {
     }
 
     /// The most visited root child that settles the board — a point next to a stone of the
-    /// opponent — valued within `settleMargin` of the pass child `pass`; nil when none is.
+    /// opponent whose stone is not left in atari (unless it captures) — valued within
+    /// `settleMargin` of the pass child `pass`; nil when none is.
     public func settlingChild(than pass: Int) -> Int? {
         let start = Int(firstChild[Int(root)]), count = Int(childCount[Int(root)])
         let passRate = n[pass] > 0 ? w[pass] / n[pass] : 0.5
@@ -549,9 +550,16 @@ public final class GoMCTS {
         for c in start..<(start + count) where c != pass && n[c] > 0 && w[c] / n[c] >= passRate - config.settleMargin {
             let a = Int(action[c])
             guard a < size * size else { continue }
-            let p = rootBoard.index(of: GoPoint(column: a % size, row: a / size))
+            let point = GoPoint(column: a % size, row: a / size)
+            let p = rootBoard.index(of: point)
             guard (0..<4).contains(where: { rootBoard.stone(atIndex: rootBoard.neighbor(p, $0)) == opponent }) else { continue }
-            if pick == nil || n[c] > n[pick!] { pick = c }
+            if pick != nil && n[c] <= n[pick!] { continue }
+            // Never a stone thrown away: after it, its group keeps two liberties or it captured.
+            let after = rootBoard.copy()
+            let captured = after.capturedBy
+            guard after.play(.play(point), color: rootBoard.toPlay) else { continue }
+            if after.libertyCount(at: point) < 2 && after.capturedBy == captured { continue }
+            pick = c
         }
         return pick
     }
