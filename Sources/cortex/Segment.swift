@@ -123,7 +123,7 @@ struct Segment: ParsableCommand {
             for c in classes { counts[c] += 1 }
             print("\(image) (\(size)x\(size)):")
             for (c, n) in counts.enumerated() where n > 0 {
-                print(String(format: "  %-12@ %5d pixels", names[c] as NSString, n))
+                print("  " + names[c].padding(toLength: 12, withPad: " ", startingAt: 0) + String(format: "%5d pixels", n))
             }
             printError(String(format: "wrote %@ (%.1f ms)", out as NSString, 1000 * seconds))
             if common.json {
