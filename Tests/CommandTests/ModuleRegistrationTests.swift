@@ -81,7 +81,9 @@ final class ModuleRegistrationTests: XCTestCase {
                     architecture: .minAtar, inputShape: [4, 10, 10], actionCount: 3, dueling: true,
                     generator: &g)
             ),
-            ("GoQNetwork", GoQNetwork(inputChannels: 5, channels: 8, layers: 2, generator: &g))
+            ("GoQNetwork", GoQNetwork(inputChannels: 5, channels: 8, layers: 2, generator: &g)),
+            ("UNet", UNet(UNetConfig(widths: [2, 3]), generator: &g)),
+            ("UNetNearest", UNet(UNetConfig(widths: [2], upsampling: .nearest), generator: &g))
         ]
         for (name, module) in modules {
             XCTAssertEqual(unregistered(in: module, path: name), [], name)

@@ -113,6 +113,19 @@ public final class MaxPool2d: StatelessLayer, UnaryLayer {
     }
 }
 
+/// Nearest-neighbour upsampling by an integer factor, as
+/// `torch.nn.Upsample(scale_factor=scale, mode="nearest")`; see `upsampleNearest2d`. No parameters.
+public final class Upsample: StatelessLayer, UnaryLayer {
+    public let scale: Int
+
+    public init(scale: Int) {
+        precondition(scale >= 1, "Upsample: the scale must be at least 1, got \(scale)")
+        self.scale = scale
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor { upsampleNearest2d(x, scale: scale) }
+}
+
 /// Average pooling over `kernelSize` windows, as `torch.nn.AvgPool2d` (stride defaults to the
 /// kernel; padded zeros count in the divisor unless `countIncludePad` is false).
 public final class AvgPool2d: StatelessLayer, UnaryLayer {
