@@ -165,6 +165,12 @@ public final class DetectorTrainer {
         if resume { log("resuming after step \(firstStep)") }
     }
 
+    /// A class name as a TensorBoard tag: lower case, anything but letters and digits as `_`
+    /// (`T-shirt/top` → `t_shirt_top`).
+    static func tagName(_ name: String) -> String {
+        String(name.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
+    }
+
     /// Scenes `step·batch ..< (step + 1)·batch` of the training stream.
     func batch(step: Int) -> [Scene] {
         (0..<config.batchSize).map { generator.scene(step * config.batchSize + $0) }
@@ -225,7 +231,7 @@ public final class DetectorTrainer {
                     ("s_per_1000_steps", 1000 * trainSeconds / Double(stepsRun))
                 ]
                 for (c, ap) in result.evaluation.classAP50.enumerated() {
-                    if let ap { scalars.append(("test/ap50_\(FashionMNIST.classNames[c])", ap)) }
+                    if let ap { scalars.append(("test/ap50_\(Self.tagName(FashionMNIST.classNames[c]))", ap)) }
                 }
                 try trainingRun.logger.log(step: step, scalars)
                 let meta = detector.metadata().merging([

@@ -17,6 +17,9 @@ public struct DetectionLossWeights: Codable, Equatable, Sendable {
     /// An anchor that is not responsible but whose predicted box overlaps a true box with at
     /// least this IoU is left out of the background term (YOLOv2/v3's ignore threshold).
     public var ignoreIoU: Double = 0.6
+    /// Those ignored anchors also learn the class of the true box they overlap most, so that
+    /// neighbours which fire on an object name it rightly (more class examples per object).
+    public var overlapClasses = false
 
     public init() {}
 }
@@ -114,9 +117,17 @@ public struct DetectionCoder: Sendable {
                         let box = decode(
                             tx: p[base], ty: p[base + SS], tw: p[base + 2 * SS], th: p[base + 3 * SS],
                             row: cell / S, column: cell % S, anchor: a)
-                        if objects[b].contains(where: { $0.box.iou(box) >= weights.ignoreIoU }) {
-                            objectWeights[(b * A + a) * SS + cell] = 0
+                        var best = weights.ignoreIoU, match: Int?
+                        for object in objects[b] {
+                            let iou = object.box.iou(box)
+                            if iou >= best {
+                                best = iou
+                                match = object.classIndex
+                            }
                         }
+                        guard let match else { continue }
+                        objectWeights[(b * A + a) * SS + cell] = 0
+                        if weights.overlapClasses { classes[((b * A + a) * K + match) * SS + cell] = 1 }
                     }
                 }
             }

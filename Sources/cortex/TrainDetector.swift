@@ -28,6 +28,10 @@ struct TrainDetector: ParsableCommand {
     @Option(help: "3x3 convolutions per stage, comma-separated (default 1,2,2,2).") var convolutions: String?
     @Option(help: "Anchors as WxH pixels, comma-separated (default 16x24,25x14,28x32).") var anchors: String?
     @Option(help: "Weight of the box loss (default 5).") var boxWeight: Float?
+    @Option(help: "Background anchors whose box overlaps a true box this much are ignored (default 0.6).")
+    var ignoreIoU: Double?
+    @Option(help: "Ignored anchors also learn the class of the box they overlap: true or false.")
+    var overlapClasses: Bool?
     @OptionGroup var scene: SceneOptions
     @OptionGroup var runFolder: RunFolderOptions
     @OptionGroup var common: CommonOptions
@@ -55,6 +59,8 @@ struct TrainDetector: ParsableCommand {
             c.network.anchors = pairs
         }
         if let boxWeight { c.loss.box = boxWeight }
+        if let ignoreIoU { c.loss.ignoreIoU = ignoreIoU }
+        if let overlapClasses { c.loss.overlapClasses = overlapClasses }
         scene.apply(to: &c.scenes)
         return c
     }

@@ -279,6 +279,12 @@ final class DetectionTests: XCTestCase {
         XCTAssertEqual(ignored[16 + 6], 0)
         XCTAssertEqual(ignored[6], 1, "the responsible anchor keeps its weight")
         XCTAssertEqual(ignored[0], 1, "far-away anchors stay background")
+        // With overlapClasses the ignored anchor also learns the class (0) of the box it overlaps.
+        weights.overlapClasses = true
+        let classes = coder.targets(for: [[object]], output: output, weights: weights).classes.scalars
+        XCTAssertEqual(classes[(1 * 3 + 0) * 16 + 6], 1)  // image 0, anchor 1, class 0, cell 6
+        XCTAssertEqual(classes[(1 * 3 + 1) * 16 + 6], 0)
+        XCTAssertEqual(classes[(0 * 3 + 0) * 16 + 0], 0, "far-away anchors learn no class")
     }
 
     // MARK: - Training
