@@ -95,6 +95,16 @@ public func detectorTestScenes(config: DetectorConfig, count: Int? = nil) throws
     return (0..<(count ?? config.evalScenes)).map { generator.scene($0) }
 }
 
+/// The test scenes' settings (seed included) as a checkpoint keeps them, for `cortex detect
+/// --test-scenes`; for a checkpoint with only its run's seed, the default scenes of that seed.
+public func detectorTestSceneConfig(metadata: [String: String]) -> SceneConfig? {
+    if let text = metadata["test_scenes"] { return try? JSONDecoder().decode(SceneConfig.self, from: Data(text.utf8)) }
+    guard let seed = metadata["seed"].flatMap({ UInt64($0) }) else { return nil }
+    var scenes = SceneConfig()
+    scenes.seed = seed &+ DetectorConfig().testSeedOffset
+    return scenes
+}
+
 /// mAP of `detector` on `scenes` and the time per image (forward, decoding, NMS).
 public func evaluateDetector(_ detector: SceneDetector, on scenes: [Scene], batchSize: Int = 100)
     -> (evaluation: DetectionEvaluation, predictions: [[Detection]], msPerImage: Double)
@@ -163,6 +173,15 @@ public final class DetectorTrainer {
             "detector: \(network.parameterCount) parameters, \(config.network.gridSize)x\(config.network.gridSize) grid, \(config.network.anchors.count) anchors; scenes \(config.scenes.size)x\(config.scenes.size) from Fashion-MNIST (train split, on the fly), \(testScenes.count) test scenes (test split, seed \(config.seed &+ config.testSeedOffset))"
         )
         if resume { log("resuming after step \(firstStep)") }
+    }
+
+    /// The test scenes' `SceneConfig` (with their seed) as JSON.
+    static func testSceneDescription(_ config: DetectorConfig) -> String {
+        var scenes = config.scenes
+        scenes.seed = config.seed &+ config.testSeedOffset
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try! encoder.encode(scenes), as: UTF8.self)
     }
 
     /// A class name as a TensorBoard tag: lower case, anything but letters and digits as `_`
@@ -236,7 +255,8 @@ public final class DetectorTrainer {
                 try trainingRun.logger.log(step: step, scalars)
                 let meta = detector.metadata().merging([
                     "step": "\(step)", "map50": "\(result.evaluation.map50)", "map": "\(result.evaluation.map)",
-                    "best_map50": "\(bestMap50 ?? result.evaluation.map50)", "seed": "\(config.seed)"
+                    "best_map50": "\(bestMap50 ?? result.evaluation.map50)", "seed": "\(config.seed)",
+                    "test_scenes": Self.testSceneDescription(config)
                 ]) { $1 }
                 try Checkpoint.save(network, optimizer: optimizer, metadata: meta, to: trainingRun.lastCheckpoint)
                 if improved { try Checkpoint.save(network, metadata: meta, to: trainingRun.bestCheckpoint) }

@@ -103,32 +103,50 @@ struct TrainDetector: ParsableCommand {
     }
 }
 
-/// `cortex detect --checkpoint CKPT scene.png --out boxes.png`.
+/// `cortex detect --checkpoint CKPT scene.png --out boxes.png`, or `--test-scenes N` for mAP.
 struct Detect: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "detect",
         abstract: "Find Fashion-MNIST items in a scene with a `cortex train detector` checkpoint.",
         discussion: """
             Prints one line per detection (class, score, box x y width height in pixels) and, with --out, \
-            draws the boxes with their labels in colour on the scene.
+            draws the boxes with their labels in colour on the scene. With --test-scenes N instead of a \
+            picture: mAP@0.5 and mAP@[.5:.95] on the first N test scenes of the checkpoint's run.
             """)
     @Option(help: "Checkpoint written by `cortex train detector`.", completion: .file(extensions: ["safetensors"]))
     var checkpoint: String
     @Argument(help: "A grey (or colour, averaged) scene picture of the detector's size (PNG, JPEG, PGM/PPM).")
-    var image: String
+    var image: String?
     @Option(help: "Where to write the picture with the boxes (PNG).") var out: String?
     @Option(help: "Lowest score shown (default 0.3).") var minScore: Double = 0.3
+    @Option(help: "Instead of a picture: evaluate on this many of the run's test scenes.") var testScenes: Int?
+    @Option(help: "With --test-scenes: lowest score kept before NMS (default: the checkpoint's, 0.01).")
+    var scoreThreshold: Double?
+    @Option(help: "Fashion-MNIST directory for --test-scenes (default: Debian's).", completion: .directory)
+    var data: String?
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
         guard (0...1).contains(minScore) else { throw ValidationError("--min-score must lie in 0…1, got \(minScore)") }
+        guard (image == nil) != (testScenes == nil) else {
+            throw ValidationError("give either a scene picture or --test-scenes N")
+        }
+        if let testScenes, testScenes < 1 { throw ValidationError("--test-scenes must be at least 1, got \(testScenes)") }
+        if let scoreThreshold, !(0..<1).contains(scoreThreshold) {
+            throw ValidationError("--score-threshold must lie in [0, 1), got \(scoreThreshold)")
+        }
     }
 
     func run() throws {
         try reportingFailures("detect") {
             Runtime.configure(threads: common.threads)
             let detector = try SceneDetector.load(path: checkpoint)
+            if let testScenes {
+                try evaluate(detector, count: testScenes)
+                return
+            }
             detector.decoding.scoreThreshold = min(detector.decoding.scoreThreshold, minScore)
+            let image = image!
             let picture = try PixelImage.read(path: image).grayscale()
             let side = detector.network.config.imageSize
             guard picture.width == side, picture.height == side else {
@@ -160,6 +178,33 @@ struct Detect: ParsableCommand {
                     }
                 ])
             }
+        }
+    }
+
+    /// mAP on the checkpoint run's test scenes.
+    func evaluate(_ detector: SceneDetector, count: Int) throws {
+        let file = try SafeTensors.read(from: checkpoint)
+        guard let scenes = detectorTestSceneConfig(metadata: file.metadata) else {
+            throw TrainingError("\(checkpoint) does not say which test scenes its run used (metadata 'test_scenes')")
+        }
+        if let scoreThreshold { detector.decoding.scoreThreshold = scoreThreshold }
+        let source = try FashionMNIST.load(split: .test, directory: data ?? FashionMNIST.defaultDirectory)
+        let generator = try SceneGenerator(source: source, config: scenes)
+        let result = evaluateDetector(detector, on: (0..<count).map { generator.scene($0) })
+        let e = result.evaluation
+        let perClass = e.classAP50.enumerated().map { c, ap in
+            "\(detector.classNames[c]) \(ap.map { String(format: "%.3f", $0) } ?? "-")"
+        }
+        printError("AP@0.5 per class: " + perClass.joined(separator: ", "))
+        printError(
+            String(
+                format: "mAP@0.5 %.4f, mAP@[.5:.95] %.4f, mAP@0.75 %.4f on %d test scenes (seed %llu); %.2f ms/image",
+                e.map50, e.map, e.map75, count, scenes.seed, result.msPerImage))
+        if common.json {
+            printJSON([
+                "map50": e.map50, "map": e.map, "map75": e.map75, "ms_per_image": result.msPerImage,
+                "scenes": count, "score_threshold": detector.decoding.scoreThreshold
+            ])
         }
     }
 }

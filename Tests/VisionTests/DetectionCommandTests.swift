@@ -17,7 +17,7 @@ final class DetectionCommandTests: XCTestCase {
         var random = RandomGenerator(seed: 2)
         let detector = SceneDetector(network: Detector(config, generator: &random), classNames: FashionMNIST.classNames)
         let path = folder + "/tiny.safetensors"
-        try Checkpoint.save(detector.network, metadata: detector.metadata(), to: path)
+        try Checkpoint.save(detector.network, metadata: detector.metadata().merging(["seed": "0"]) { $1 }, to: path)
         return path
     }
 
@@ -77,6 +77,21 @@ final class DetectionCommandTests: XCTestCase {
             XCTAssertTrue(run.stderr.hasPrefix("cortex detect: "), run.stderr)
             XCTAssertTrue(run.stderr.contains(expected), run.stderr)
         }
+    }
+
+    func testDetectEvaluatesTestScenes() throws {
+        _ = try fashionMNISTSample(1)
+        let folder = try makeTemporaryDirectory(self)
+        let checkpoint = try tinyCheckpoint(in: folder)
+        let run = try runCortex(["detect", "--checkpoint", checkpoint, "--test-scenes", "5", "--threads", "1", "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let figures = try lastJSONLine(run.stdout)
+        let map50 = try XCTUnwrap(figures["map50"] as? Double)
+        XCTAssertTrue((0...1).contains(map50))
+        XCTAssertTrue(run.stderr.contains("on 5 test scenes (seed 1000003)"), run.stderr)
+        let both = try runCortex(["detect", "--checkpoint", checkpoint, "--test-scenes", "5", folder + "/x.png"])
+        XCTAssertNotEqual(both.status, 0)
+        XCTAssertTrue(both.stderr.contains("either a scene picture or --test-scenes"), both.stderr)
     }
 
     func testTrainDetectorResumes() throws {
