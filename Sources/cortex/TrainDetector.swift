@@ -54,7 +54,7 @@ struct TrainDetector: ParsableCommand {
         if let anchors {
             let pairs = anchors.split(separator: ",").map { $0.split(separator: "x").compactMap { Double($0) } }
             guard !pairs.isEmpty, pairs.allSatisfy({ $0.count == 2 }) else {
-                throw ValidationError("--anchors takes WxH pairs such as 14x26,30x20, got '\(anchors)'")
+                throw ValidationError("--anchors takes WxH pairs such as 16x24,25x14, got '\(anchors)'")
             }
             c.network.anchors = pairs
         }
