@@ -14,7 +14,7 @@ public struct DetectorConfig: Codable, Equatable, Sendable {
     public var data = FashionMNIST.defaultDirectory
     public var seed: UInt64 = 0
     /// Optimizer steps (one batch each).
-    public var steps = 6000
+    public var steps = 5000
     /// Scenes per batch.
     public var batchSize = 32
     /// Peak learning rate of AdamW (Loshchilov & Hutter 2019).
