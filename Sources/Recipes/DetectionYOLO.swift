@@ -18,8 +18,9 @@ public struct DetectionLossWeights: Codable, Equatable, Sendable {
     /// least this IoU is left out of the background term (YOLOv2/v3's ignore threshold).
     public var ignoreIoU: Double = 0.6
     /// Those ignored anchors also learn the class of the true box they overlap most, so that
-    /// neighbours which fire on an object name it rightly (more class examples per object).
-    public var overlapClasses = false
+    /// neighbours which fire on an object name it rightly (more class examples per object;
+    /// +0.04 mAP@0.5 after 1,000 steps, measured in docs/vision.md).
+    public var overlapClasses = true
 
     public init() {}
 }
@@ -49,7 +50,8 @@ public struct DetectionTargets {
 /// Loss per image (summed over anchors, averaged over the batch):
 /// `λ_box Σ_resp [(σ(tx) − σ̂x)² + (σ(ty) − σ̂y)² + (tw − t̂w)² + (th − t̂h)²]`
 /// `+ λ_obj Σ_resp BCE(o, 1) + λ_noobj Σ_other,not ignored BCE(o, 0)`
-/// `+ λ_cls Σ_resp CE(class logits, class)`.
+/// `+ λ_cls Σ_resp CE(class logits, class)`, where with `overlapClasses` the class term also
+/// covers the ignored anchors (with the class of the box each overlaps most).
 /// Mean squared error in YOLOv2's parametrisation was chosen over GIoU for its exact,
 /// everywhere-smooth gradient that a finite-difference test checks, and because the log size
 /// ratio already makes the error scale-free; GIoU was not measured.

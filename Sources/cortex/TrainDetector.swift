@@ -30,7 +30,7 @@ struct TrainDetector: ParsableCommand {
     @Option(help: "Weight of the box loss (default 5).") var boxWeight: Float?
     @Option(help: "Background anchors whose box overlaps a true box this much are ignored (default 0.6).")
     var ignoreIoU: Double?
-    @Option(help: "Ignored anchors also learn the class of the box they overlap: true or false.")
+    @Option(help: "Ignored anchors also learn the class of the box they overlap: true (default) or false.")
     var overlapClasses: Bool?
     @OptionGroup var scene: SceneOptions
     @OptionGroup var runFolder: RunFolderOptions
