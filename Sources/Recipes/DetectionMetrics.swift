@@ -162,6 +162,14 @@ public struct DetectionEvaluation: Sendable {
     /// AP per class at IoU 0.5 (nil: no true box of that class).
     public var classAP50: [Double?] { averagePrecision[0] }
 
+    /// "AP@0.5 per class: top 0.833, trouser 0.969, …" ("-" for a class without truth).
+    public func classAP50Line(names: [String]) -> String {
+        let parts = classAP50.enumerated().map { c, ap in
+            "\(c < names.count ? names[c] : "class \(c)") \(ap.map { String(format: "%.3f", $0) } ?? "-")"
+        }
+        return "AP@0.5 per class: " + parts.joined(separator: ", ")
+    }
+
     /// `np.linspace(start, stop, count)`: `i · step + start` with `step = (stop − start)/(count − 1)`
     /// and the last value exactly `stop`.
     static func linspace(_ start: Double, _ stop: Double, count: Int) -> [Double] {

@@ -283,10 +283,7 @@ public final class DetectorTrainer {
                 ("best_map50", bestMap50 ?? final.evaluation.map50), ("ms_per_image", final.msPerImage),
                 ("s_per_1000_steps", secondsPer1000)
             ], step: step)
-        let perClass = final.evaluation.classAP50.enumerated().map { c, ap in
-            "\(FashionMNIST.classNames[c]) \(ap.map { String(format: "%.3f", $0) } ?? "-")"
-        }
-        log("AP@0.5 per class: " + perClass.joined(separator: ", "))
+        log(final.evaluation.classAP50Line(names: FashionMNIST.classNames))
         log(
             String(
                 format: "test mAP@0.5 %.4f, mAP@[.5:.95] %.4f on %d scenes; %.2f ms/image; %.1f s per 1000 steps; checkpoints: %@, best %@",

@@ -192,10 +192,7 @@ struct Detect: ParsableCommand {
         let generator = try SceneGenerator(source: source, config: scenes)
         let result = evaluateDetector(detector, on: (0..<count).map { generator.scene($0) })
         let e = result.evaluation
-        let perClass = e.classAP50.enumerated().map { c, ap in
-            "\(detector.classNames[c]) \(ap.map { String(format: "%.3f", $0) } ?? "-")"
-        }
-        printError("AP@0.5 per class: " + perClass.joined(separator: ", "))
+        printError(e.classAP50Line(names: detector.classNames))
         printError(
             String(
                 format: "mAP@0.5 %.4f, mAP@[.5:.95] %.4f, mAP@0.75 %.4f on %d test scenes (seed %llu); %.2f ms/image",
