@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "GoTests", dependencies: ["Envs", "CortexTestSupport"], path: "Tests/GoTests"),
         .testTarget(name: "DataTests", dependencies: ["Data", "Cortex", "CZlib", "CortexTestSupport"], path: "Tests/DataTests"),
         .testTarget(name: "TextTests", dependencies: ["Cortex", "Data", "Models", "CortexTestSupport"], path: "Tests/TextTests"),
-        .testTarget(name: "VisionTests", dependencies: ["Models", "Data", "Cortex", "CortexTestSupport"],
+        .testTarget(name: "VisionTests", dependencies: ["Models", "Recipes", "Data", "Cortex", "CortexTestSupport"],
                     path: "Tests/VisionTests"),
         .testTarget(name: "CommandTests", dependencies: ["Agents", "Models", "Recipes", "Cortex", "Data", "CortexTestSupport"],
                     path: "Tests/CommandTests"),

@@ -59,5 +59,11 @@ final class ConfigReplayTests: XCTestCase {
         try checkReplay(
             ["train", "lenet", "--epochs", "1", "--limit", "64", "--batch", "32"],
             flag: ["--weight-decay", "0.1"], changes: "weightDecay")
+        try checkReplay(
+            [
+                "train", "detector", "--steps", "2", "--batch", "2", "--eval-scenes", "2", "--widths", "4,4,4,4",
+                "--convolutions", "1,1,1,1"
+            ],
+            flag: ["--lr", "0.01"], changes: "learningRate")
     }
 }

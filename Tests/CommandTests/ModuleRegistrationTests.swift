@@ -75,6 +75,7 @@ final class ModuleRegistrationTests: XCTestCase {
                         mlpDimension: 8), generator: &g)
             ),
             ("LeNet5", LeNet5(generator: &g)),
+            ("Detector", Detector(generator: &g)),
             (
                 "QNetwork",
                 QNetwork(

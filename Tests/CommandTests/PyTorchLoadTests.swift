@@ -4,6 +4,7 @@ import CortexTestSupport
 import Data
 import Foundation
 import Models
+import Recipes
 import XCTest
 
 /// Exported weights load into the equivalent PyTorch module with `load_state_dict(strict=True)`
@@ -80,6 +81,25 @@ final class PyTorchLoadTests: XCTestCase {
         let classifier = try ImageClassifier.load(path: file).classifier
         let logits = withNoGrad { classifier.network(probe([2, 1, 28, 28])) }.scalars
         assertClose(logits, torch.output, tolerance: 1e-4)
+    }
+
+    func testDetectorLoadsIntoPyTorch() throws {
+        var config = DetectorNetworkConfig()
+        config.imageSize = 32
+        config.widths = [4, 6, 8]
+        config.convolutions = [1, 2, 1]
+        var random = RandomGenerator(seed: 4)
+        let detector = SceneDetector(network: Detector(config, generator: &random), classNames: FashionMNIST.classNames)
+        // One training-mode pass so BatchNorm's running statistics are not the initial ones.
+        _ = withNoGrad { detector.network(Tensor.uniform([4, 1, 32, 32], low: 0, high: 1, using: &random)) }
+        detector.network.eval()
+        let file = folder + "/detector.safetensors"
+        try Checkpoint.save(detector.network, metadata: detector.metadata(), to: file)
+        let torch = try reference(file)
+        XCTAssertEqual(torch.kind, "detector")
+        XCTAssertTrue(torch.keys.contains("backbone.0.weight") && torch.keys.contains("head.bias"), "\(torch.keys)")
+        let output = withNoGrad { detector.network(probe([2, 1, 32, 32])) }.scalars
+        assertClose(output, torch.output, tolerance: 1e-4)
     }
 
     func testViTLoadsIntoPyTorchUnderTimmsNames() throws {

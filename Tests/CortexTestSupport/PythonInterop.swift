@@ -63,3 +63,11 @@ public struct PythonInteropFailure: Error, CustomStringConvertible {
     public let message: String
     public var description: String { "\(arguments.joined(separator: " ")) failed: \(message)" }
 }
+
+/// Runs `scripts/reference/coco_map.py` (pycocotools' COCOeval, the reference for detection
+/// mAP) with the `python3` found on PATH (`scripts/test` puts its venv there); skips when
+/// pycocotools is missing.
+public func cocoReference(groundTruth: String, detections: String) throws -> String {
+    try runPython(
+        interpreter: ["/usr/bin/env", "python3"], script: "scripts/reference/coco_map.py", [groundTruth, detections])
+}

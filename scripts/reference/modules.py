@@ -10,7 +10,7 @@ runs it on a fixed input (`probe` below). Prints one JSON object: {"kind", "keys
 Exit status 1 with the loader's message when the load fails, 77 when torch is missing.
 
 Kinds: `pqn` and `dqn` (MinAtar grid networks; PQN with its LayerNorms), `lenet`, `vit` (timm's
-VisionTransformer names), `gpt` (nanoGPT's model.py names, from `cortex export --format nanogpt`).
+VisionTransformer names), `detector` (nn.Sequential backbone and a 1x1 head), `gpt` (nanoGPT's model.py names, from `cortex export --format nanogpt`).
 Needs torch and numpy: Debian's python3-torch works.
 """
 import json, math, struct, sys
@@ -155,6 +155,22 @@ class GPT(nn.Module):
         return s.lm_head(t.ln_f(x))
 
 
+class Detector(nn.Module):
+    """Cortex's one-stage detector (Sources/Models/Vision/Detector.swift): conv-BN-ReLU stages with
+    max pooling between them, a 1x1 head of anchors x (tx, ty, tw, th, objectness, classes)."""
+    def __init__(s, c):
+        super().__init__()
+        layers, cin = [], c['channels']
+        for stage, (width, count) in enumerate(zip(c['widths'], c['convolutions'])):
+            if stage > 0: layers.append(nn.MaxPool2d(2))
+            for _ in range(count):
+                layers += [nn.Conv2d(cin, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
+                cin = width
+        s.backbone = nn.Sequential(*layers)
+        s.head = nn.Conv2d(cin, len(c['anchors']) * (5 + c['classes']), 1)
+    def forward(s, x): return s.head(s.backbone(x))
+
+
 def build(meta, tensors):
     """The module the file describes, its kind, and the output on the probe input."""
     if meta.get('cortex.algorithm') in ('pqn', 'dqn') or 'dqn.config' in meta:
@@ -167,6 +183,10 @@ def build(meta, tensors):
         module = LeNet(c['channels'], c['classes'], c['imageSize']) if meta['model'] == 'lenet' else ViT(c)
         shape = (2, c['channels'], c['imageSize'], c['imageSize'])
         return meta['model'], module, lambda m: m(probe(math.prod(shape)).view(shape))
+    if meta.get('model') == 'detector':
+        c = json.loads(meta['config'])
+        shape = (2, c['channels'], c['imageSize'], c['imageSize'])
+        return 'detector', Detector(c), lambda m: m(probe(math.prod(shape)).view(shape))
     if 'lm_head.weight' in tensors:
         vocab, dim = tensors['lm_head.weight'].shape
         block = tensors['transformer.wpe.weight'].shape[0]
