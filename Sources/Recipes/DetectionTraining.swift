@@ -13,8 +13,9 @@ public struct DetectorConfig: Codable, Equatable, Sendable {
     /// Directory of Fashion-MNIST (IDX files).
     public var data = FashionMNIST.defaultDirectory
     public var seed: UInt64 = 0
-    /// Optimizer steps (one batch each).
-    public var steps = 5000
+    /// Optimizer steps (one batch each). 8,000 measured: mAP@0.5 0.911 in 24 minutes on one
+    /// core (5,000: 0.894 and 0.906 over two seeds, the 0.90 goal inside the spread).
+    public var steps = 8000
     /// Scenes per batch.
     public var batchSize = 32
     /// Peak learning rate of AdamW (Loshchilov & Hutter 2019).

@@ -17,7 +17,7 @@ struct TrainDetector: ParsableCommand {
             TensorBoard events and, at the end, test-scenes.png (predicted boxes in colour, true boxes in grey).
             """)
     @Option(help: "Fashion-MNIST directory (default: Debian's).", completion: .directory) var data: String?
-    @Option(help: "Optimizer steps (default 5000).") var steps: Int?
+    @Option(help: "Optimizer steps (default 8000).") var steps: Int?
     @Option(help: "Scenes per batch (default 32).") var batch: Int?
     @Option(help: "Peak learning rate of AdamW (default 2e-3).") var lr: Float?
     @Option(help: "Warmup steps (default 300).") var warmupSteps: Int?
