@@ -61,3 +61,75 @@ public struct ConfusionMatrix: Equatable, Sendable {
     /// Pixels of each true class.
     public var truePixels: [Int] { (0..<classes).map { t in (0..<classes).reduce(0) { $0 + self[t, $1] } } }
 }
+
+/// Region voting over a per-pixel prediction, after Farabet et al. 2013 ("Learning Hierarchical
+/// Features for Scene Labeling"), who give every pixel of a segment (there: a superpixel) the class
+/// its pixels' predicted distributions favour together. Here a segment is a 4-connected component
+/// of pixels predicted as foreground (argmax not `background`); each component takes the object
+/// class whose probability, summed over its pixels, is largest, so one item is no longer split
+/// between look-alike classes (a shirt's sleeves read as a coat). Background pixels keep their
+/// class; two touching items of different classes become one segment and take one class (the
+/// trade measured in docs/vision.md, "Segmentation").
+public enum RegionVote {
+    /// Voted classes `[H·W]` (row-major) of one image's class probabilities `probabilities[k·H·W + i]`
+    /// (K planes of H·W, as one image of a `[B, K, H, W]` softmax), background class `background`.
+    public static func apply(
+        probabilities: UnsafeBufferPointer<Float>, classes K: Int, height H: Int, width W: Int, background: Int = 0
+    ) -> [Int] {
+        let plane = H * W
+        precondition(K >= 2 && probabilities.count == K * plane, "RegionVote: \(probabilities.count) values for \(K)×\(H)×\(W)")
+        var label = [Int](repeating: 0, count: plane)
+        for i in 0..<plane {
+            var best = 0
+            var bestValue = probabilities[i]
+            for k in 1..<K where probabilities[k * plane + i] > bestValue {
+                best = k
+                bestValue = probabilities[k * plane + i]
+            }
+            label[i] = best
+        }
+        var seen = [Bool](repeating: false, count: plane)
+        var component: [Int] = [], stack: [Int] = []
+        var votes = [Float](repeating: 0, count: K)
+        for start in 0..<plane where !seen[start] && label[start] != background {
+            component.removeAll(keepingCapacity: true)
+            stack.append(start)
+            seen[start] = true
+            while let i = stack.popLast() {
+                component.append(i)
+                let y = i / W, x = i % W
+                for (ny, nx) in [(y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)] where ny >= 0 && ny < H && nx >= 0 && nx < W {
+                    let j = ny * W + nx
+                    if !seen[j] && label[j] != background {
+                        seen[j] = true
+                        stack.append(j)
+                    }
+                }
+            }
+            for k in 0..<K { votes[k] = 0 }
+            for i in component {
+                for k in 0..<K where k != background { votes[k] += probabilities[k * plane + i] }
+            }
+            var winner = background == 0 ? 1 : 0
+            for k in 0..<K where k != background && votes[k] > votes[winner] { winner = k }
+            for i in component { label[i] = winner }
+        }
+        return label
+    }
+
+    /// Voted classes `[B·H·W]` of a batch of class probabilities `[B, K, H, W]` (flat, row-major).
+    public static func apply(
+        batch probabilities: [Float], images B: Int, classes K: Int, height H: Int, width W: Int, background: Int = 0
+    ) -> [Int] {
+        precondition(probabilities.count == B * K * H * W, "RegionVote: \(probabilities.count) values for \(B)×\(K)×\(H)×\(W)")
+        var out: [Int] = []
+        out.reserveCapacity(B * H * W)
+        probabilities.withUnsafeBufferPointer { p in
+            for b in 0..<B {
+                let image = UnsafeBufferPointer(rebasing: p[(b * K * H * W)..<((b + 1) * K * H * W)])
+                out += apply(probabilities: image, classes: K, height: H, width: W, background: background)
+            }
+        }
+        return out
+    }
+}

@@ -54,6 +54,29 @@ final class SegmentationTests: XCTestCase {
         XCTAssertTrue(ConfusionMatrix(classes: 2).meanIoU().isNaN)
     }
 
+    func testRegionVoteSumsProbabilitiesOverConnectedSegments() {
+        // Three classes (0 background), a 3×4 image; each pixel's (p0, p1, p2) and its argmax:
+        //   A A 0 B        A = a 4-connected segment: three pixels (.1, .5, .4) → 1 and one (0, 0, 1) → 2
+        //   A A 0 0        B = (.3, .3, .4) → 2, alone; C = (.2, .35, .45) → 2, touching B only by a corner
+        //   0 0 0 C        0 = (.8, .1, .1) or (.4, .35, .25) → background, left as it is
+        // Segment A: class 1 sums .5 + .5 + .5 + 0 = 1.5, class 2 sums .4 + .4 + .4 + 1 = 2.2, so all of
+        // A becomes 2 although most of its pixels' argmax is 1. B and C keep 2.
+        let a1: [Float] = [0.1, 0.5, 0.4], a2: [Float] = [0, 0, 1], b: [Float] = [0.3, 0.3, 0.4]
+        let c: [Float] = [0.2, 0.35, 0.45], bg: [Float] = [0.8, 0.1, 0.1], close: [Float] = [0.4, 0.35, 0.25]
+        let pixels = [a1, a1, bg, b, a1, a2, close, bg, bg, close, bg, c]
+        var planes = [Float](repeating: 0, count: 3 * 12)
+        for (i, p) in pixels.enumerated() { for k in 0..<3 { planes[k * 12 + i] = p[k] } }
+        let voted = planes.withUnsafeBufferPointer { RegionVote.apply(probabilities: $0, classes: 3, height: 3, width: 4) }
+        XCTAssertEqual(voted, [2, 2, 0, 2, 2, 2, 0, 0, 0, 0, 0, 2])
+        // The batch form votes each image on its own: a second image whose segment favours class 1.
+        var second = [Float](repeating: 0, count: 36)
+        for i in 0..<12 { second[i] = 1 }  // background everywhere but pixel 0, which favours class 1
+        (second[0], second[12], second[24]) = (0.1, 0.8, 0.1)
+        let both = RegionVote.apply(batch: planes + second, images: 2, classes: 3, height: 3, width: 4)
+        XCTAssertEqual(Array(both[0..<12]), voted)
+        XCTAssertEqual(Array(both[12...]), [1] + [Int](repeating: 0, count: 11))
+    }
+
     // MARK: Model
 
     func testUNetShapesKeysAndGradients() {
