@@ -11,7 +11,7 @@ struct CortexCommand: ParsableCommand {
         subcommands: [
             Train.self, Eval.self, Classify.self, Bench.self, Play.self, Watch.self,
             GTPCommand.self, MatchCommand.self, Generate.self, GenerateImages.self, Export.self, PlotRuns.self,
-            ScenesCommand.self, Segment.self, Detect.self
+            ScenesCommand.self, Segment.self, Detect.self, Caption.self
         ])
 
     /// Parses and runs a command. Usage errors print as the argument parser prints them; any

@@ -7,6 +7,6 @@ struct Train: ParsableCommand {
         subcommands: [
             TrainBreakout.self, TrainSpaceInvaders.self, TrainFreeway.self, TrainAsterix.self, TrainSeaquest.self,
             TrainGo.self, TrainGoImitation.self, TrainGoSelfPlay.self, TrainText.self, TrainViT.self, TrainLeNet.self,
-            TrainResNet.self, TrainGAN.self, TrainSegmenter.self, TrainDetector.self
+            TrainResNet.self, TrainGAN.self, TrainSegmenter.self, TrainDetector.self, TrainCaptioner.self
         ])
 }

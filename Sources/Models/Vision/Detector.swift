@@ -79,24 +79,11 @@ public final class Detector: UnaryLayer {
     public init(_ config: DetectorNetworkConfig = DetectorNetworkConfig(), generator: inout RandomGenerator) {
         precondition(config.problem == nil, "Detector: \(config.problem ?? "")")
         self.config = config
-        let kaiming = WeightInit.kaimingNormal(gain: Float(2).squareRoot())
-        var layers: [any UnaryLayer] = []
-        var inputChannels = config.channels
-        for (stage, (width, count)) in zip(config.widths, config.convolutions).enumerated() {
-            if stage > 0 { layers.append(MaxPool2d(kernelSize: 2)) }
-            for _ in 0..<count {
-                layers.append(
-                    Conv2d(
-                        inputChannels: inputChannels, outputChannels: width, kernelSize: 3, padding: 1, bias: false,
-                        weightInit: kaiming, generator: &generator))
-                layers.append(BatchNorm2d(width))
-                layers.append(ReLU())
-                inputChannels = width
-            }
-        }
-        backbone = Sequential(layers)
+        backbone = convolutionStages(
+            inputChannels: config.channels, widths: config.widths, convolutions: config.convolutions,
+            generator: &generator)
         head = Conv2d(
-            inputChannels: inputChannels, outputChannels: config.anchors.count * config.valuesPerAnchor,
+            inputChannels: config.widths.last!, outputChannels: config.anchors.count * config.valuesPerAnchor,
             kernelSize: 1, generator: &generator)
         let bias = head.bias!.storage.pointer
         for a in 0..<config.anchors.count { bias[a * config.valuesPerAnchor + 4] = -4 }
@@ -111,4 +98,35 @@ public final class Detector: UnaryLayer {
             "Detector: expected [B, \(config.channels), \(config.imageSize), \(config.imageSize)], got \(x.shape)")
         return head(backbone(x))
     }
+}
+
+/// The conv-BN-ReLU backbone the detector and the captioner share: stage `s` holds
+/// `convolutions[s]` layers of 3×3 convolution (padding 1, no bias, Kaiming normal with gain √2)
+/// → BatchNorm2d → ReLU of `widths[s]` channels, and a 2×2 max pooling separates two stages, so
+/// `[B, C, H, W]` becomes `[B, widths.last, H / 2^(L−1), W / 2^(L−1)]`.
+///
+/// Keys are `nn.Sequential`'s: `<n>.weight` for a convolution, `<n+1>.{weight,bias,running_mean,
+/// running_var,num_batches_tracked}` for its BatchNorm2d; ReLU and MaxPool2d take indices without keys.
+public func convolutionStages(
+    inputChannels: Int, widths: [Int], convolutions: [Int], generator: inout RandomGenerator
+) -> Sequential {
+    precondition(
+        !widths.isEmpty && widths.count == convolutions.count,
+        "convolutionStages: one convolution count per width, got \(widths) and \(convolutions)")
+    let kaiming = WeightInit.kaimingNormal(gain: Float(2).squareRoot())
+    var layers: [any UnaryLayer] = []
+    var channels = inputChannels
+    for (stage, (width, count)) in zip(widths, convolutions).enumerated() {
+        if stage > 0 { layers.append(MaxPool2d(kernelSize: 2)) }
+        for _ in 0..<count {
+            layers.append(
+                Conv2d(
+                    inputChannels: channels, outputChannels: width, kernelSize: 3, padding: 1, bias: false,
+                    weightInit: kaiming, generator: &generator))
+            layers.append(BatchNorm2d(width))
+            layers.append(ReLU())
+            channels = width
+        }
+    }
+    return Sequential(layers)
 }
