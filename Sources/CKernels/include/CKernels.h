@@ -28,6 +28,7 @@ static inline void cortex_cpu_relax(void) {
 #if defined(__x86_64__)
 #include <cpuid.h>
 #include <immintrin.h>
+#include <math.h>
 
 /// Whether this CPU and OS run AVX2 and FMA code (CPUID leaf 7 EBX bit 5, leaf 1 ECX bits 12
 /// and 27, and XCR0 saving the YMM registers). Kernels built for the baseline x86-64 target
@@ -67,11 +68,208 @@ static inline long cortex_adam_avx2(float *p, const float *gradient, float *m, f
     }
     return i;
 }
+
+/// eˣ for eight floats: the same Cephes polynomial and two-half 2ᵏ scaling as Swift's `fastExp`
+/// (x clamped to [−104, 89], NaN passed through), with FMA.
+__attribute__((target("avx2,fma")))
+static inline __m256 cortex_exp_avx2(__m256 x) {
+    const __m256 clamped = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-104.0f)), _mm256_set1_ps(89.0f));
+    const __m256 k = _mm256_round_ps(_mm256_mul_ps(clamped, _mm256_set1_ps(1.442695041f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693359375f), clamped);
+    r = _mm256_fmadd_ps(k, _mm256_set1_ps(2.12194440e-4f), r);
+    const __m256 z = _mm256_mul_ps(r, r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_add_ps(_mm256_fmadd_ps(p, z, r), _mm256_set1_ps(1.0f));
+    const __m256i n = _mm256_cvtps_epi32(k);
+    const __m256i half = _mm256_srai_epi32(n, 1);
+    const __m256i bias = _mm256_set1_epi32(127);
+    const __m256 scale1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(half, bias), 23));
+    const __m256 scale2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(n, half), bias), 23));
+    const __m256 result = _mm256_mul_ps(_mm256_mul_ps(p, scale1), scale2);
+    return _mm256_blendv_ps(result, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+/// Horizontal sum and maximum of eight floats.
+__attribute__((target("avx2,fma")))
+static inline float cortex_hsum_avx2(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+__attribute__((target("avx2,fma")))
+static inline float cortex_hmax_avx2(__m256 v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/// Exact GELU forward with its slope, eight at a time: y = x·Φ(x), slope = Φ(x) + x·φ(x), Φ from
+/// erf(x/√2) by Abramowitz & Stegun 7.1.26, whose e^(−x²/2) φ shares. Returns the elements done
+/// (a multiple of 8); the caller does the rest with the same formulas.
+__attribute__((target("avx2,fma")))
+static inline long cortex_gelu_avx2(const float *x, float *y, float *slope, long n) {
+    const __m256 signMask = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(1.0f), half = _mm256_set1_ps(0.5f);
+    long i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        const __m256 e = cortex_exp_avx2(_mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(-0.5f), v), v));
+        const __m256 a = _mm256_andnot_ps(signMask, v);
+        const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f * 0.70710678f), a, one));
+        __m256 p = _mm256_set1_ps(1.061405429f);
+        p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.453152027f));
+        p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.421413741f));
+        p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.284496736f));
+        p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.254829592f));
+        const __m256 erfAbs = _mm256_fnmadd_ps(_mm256_mul_ps(p, t), e, one);
+        const __m256 erfSigned = _mm256_xor_ps(erfAbs, _mm256_and_ps(signMask, v));
+        const __m256 cdf = _mm256_mul_ps(half, _mm256_add_ps(one, erfSigned));
+        _mm256_storeu_ps(y + i, _mm256_mul_ps(v, cdf));
+        _mm256_storeu_ps(slope + i, _mm256_fmadd_ps(_mm256_mul_ps(v, _mm256_set1_ps(0.39894228f)), e, cdf));
+    }
+    return i;
+}
+
+/// out[i] = a[i]·b[i], eight at a time; returns the elements done.
+__attribute__((target("avx2,fma")))
+static inline long cortex_multiply_avx2(const float *a, const float *b, float *out, long n) {
+    long i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+    return i;
+}
+
+/// Softmax (or log-softmax) of `lines` contiguous lines of `length` floats, length a multiple of 8:
+/// m = max, e = exp(x − m), y = e / Σe (or (x − m) − log Σe).
+__attribute__((target("avx2,fma")))
+static inline void cortex_softmax_lines_avx2(const float *x, float *y, long lines, long length, int logarithm) {
+    for (long line = 0; line < lines; line++) {
+        const float *row = x + line * length;
+        float *out = y + line * length;
+        __m256 mv = _mm256_set1_ps(-INFINITY);
+        for (long j = 0; j < length; j += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(row + j));
+        const __m256 m = _mm256_set1_ps(cortex_hmax_avx2(mv));
+        __m256 sum = _mm256_setzero_ps();
+        for (long j = 0; j < length; j += 8) {
+            const __m256 e = cortex_exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(row + j), m));
+            sum = _mm256_add_ps(sum, e);
+            if (!logarithm) _mm256_storeu_ps(out + j, e);
+        }
+        const float total = cortex_hsum_avx2(sum);
+        if (logarithm) {
+            const __m256 logTotal = _mm256_set1_ps(logf(total));
+            // (x − m) − log Σ, in that order, as the scalar path.
+            for (long j = 0; j < length; j += 8)
+                _mm256_storeu_ps(out + j, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(row + j), m), logTotal));
+        } else {
+            const __m256 reciprocal = _mm256_set1_ps(1.0f / total);
+            for (long j = 0; j < length; j += 8) _mm256_storeu_ps(out + j, _mm256_mul_ps(_mm256_loadu_ps(out + j), reciprocal));
+        }
+    }
+}
+
+/// Softmax backward over contiguous lines (length a multiple of 8): dx = y ⊙ (g − Σ g ⊙ y).
+__attribute__((target("avx2,fma")))
+static inline void cortex_softmax_backward_lines_avx2(const float *y, const float *g, float *dx, long lines, long length) {
+    for (long line = 0; line < lines; line++) {
+        const float *yl = y + line * length, *gl = g + line * length;
+        float *dl = dx + line * length;
+        __m256 sum = _mm256_setzero_ps();
+        for (long j = 0; j < length; j += 8) sum = _mm256_fmadd_ps(_mm256_loadu_ps(gl + j), _mm256_loadu_ps(yl + j), sum);
+        const __m256 total = _mm256_set1_ps(cortex_hsum_avx2(sum));
+        for (long j = 0; j < length; j += 8) {
+            const __m256 yv = _mm256_loadu_ps(yl + j);
+            _mm256_storeu_ps(dl + j, _mm256_mul_ps(yv, _mm256_sub_ps(_mm256_loadu_ps(gl + j), total)));
+        }
+    }
+}
+
+/// LayerNorm forward over `rows` rows of `D` floats (D a multiple of 8): mean, biased variance,
+/// rstd = 1/√(var + ε), y = (x − mean)·rstd·w + b (w, b may be NULL: no affine).
+__attribute__((target("avx2,fma")))
+static inline void cortex_layernorm_forward_avx2(const float *x, const float *w, const float *b, float *y,
+                                                 float *mean, float *rstd, long rows, long D, float epsilon) {
+    for (long r = 0; r < rows; r++) {
+        const float *row = x + r * D;
+        float *out = y + r * D;
+        __m256 sum = _mm256_setzero_ps();
+        for (long j = 0; j < D; j += 8) sum = _mm256_add_ps(sum, _mm256_loadu_ps(row + j));
+        const float m = cortex_hsum_avx2(sum) / (float)D;
+        const __m256 mv = _mm256_set1_ps(m);
+        __m256 squares = _mm256_setzero_ps();
+        for (long j = 0; j < D; j += 8) {
+            const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(row + j), mv);
+            squares = _mm256_fmadd_ps(d, d, squares);
+        }
+        const float rs = 1.0f / sqrtf(cortex_hsum_avx2(squares) / (float)D + epsilon);
+        mean[r] = m;
+        rstd[r] = rs;
+        const __m256 rv = _mm256_set1_ps(rs);
+        if (w && b) {
+            for (long j = 0; j < D; j += 8) {
+                const __m256 xhat = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(row + j), mv), rv);
+                _mm256_storeu_ps(out + j, _mm256_fmadd_ps(xhat, _mm256_loadu_ps(w + j), _mm256_loadu_ps(b + j)));
+            }
+        } else {
+            for (long j = 0; j < D; j += 8)
+                _mm256_storeu_ps(out + j, _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(row + j), mv), rv));
+        }
+    }
+}
+
+/// LayerNorm backward (D a multiple of 8), with ĝ = dy·w (w NULL: ones):
+/// dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) when dx is not NULL; dw += dy·x̂ and db += dy when they are not NULL.
+__attribute__((target("avx2,fma")))
+static inline void cortex_layernorm_backward_avx2(const float *x, const float *w, const float *dy, const float *mean,
+                                                  const float *rstd, float *dx, float *dw, float *db, long rows, long D) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    for (long r = 0; r < rows; r++) {
+        const float *row = x + r * D, *gy = dy + r * D;
+        const __m256 mv = _mm256_set1_ps(mean[r]), rv = _mm256_set1_ps(rstd[r]);
+        __m256 sumG = _mm256_setzero_ps(), sumGX = _mm256_setzero_ps();
+        for (long j = 0; j < D; j += 8) {
+            const __m256 xhat = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(row + j), mv), rv);
+            const __m256 g = _mm256_loadu_ps(gy + j);
+            const __m256 ghat = _mm256_mul_ps(g, w ? _mm256_loadu_ps(w + j) : one);
+            sumG = _mm256_add_ps(sumG, ghat);
+            sumGX = _mm256_fmadd_ps(ghat, xhat, sumGX);
+            if (dw) {
+                _mm256_storeu_ps(dw + j, _mm256_fmadd_ps(g, xhat, _mm256_loadu_ps(dw + j)));
+                _mm256_storeu_ps(db + j, _mm256_add_ps(g, _mm256_loadu_ps(db + j)));
+            }
+        }
+        if (!dx) continue;
+        const __m256 meanG = _mm256_set1_ps(cortex_hsum_avx2(sumG) / (float)D);
+        const __m256 meanGX = _mm256_set1_ps(cortex_hsum_avx2(sumGX) / (float)D);
+        float *out = dx + r * D;
+        for (long j = 0; j < D; j += 8) {
+            const __m256 xhat = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(row + j), mv), rv);
+            const __m256 ghat = _mm256_mul_ps(_mm256_loadu_ps(gy + j), w ? _mm256_loadu_ps(w + j) : one);
+            const __m256 inner = _mm256_fnmadd_ps(xhat, meanGX, _mm256_sub_ps(ghat, meanG));
+            _mm256_storeu_ps(out + j, _mm256_mul_ps(rv, inner));
+        }
+    }
+}
 #else
 static inline int cortex_cpu_has_avx2_fma(void) { return 0; }
 static inline long cortex_adam_avx2(float *p, const float *gradient, float *m, float *v, long n,
                                     float oneMinusBeta1, float beta2, float oneMinusBeta2,
                                     float inverseCorrection2, float epsilon, float stepSize, float l2) { return 0; }
+static inline long cortex_gelu_avx2(const float *x, float *y, float *slope, long n) { return 0; }
+static inline long cortex_multiply_avx2(const float *a, const float *b, float *out, long n) { return 0; }
+static inline void cortex_softmax_lines_avx2(const float *x, float *y, long lines, long length, int logarithm) {}
+static inline void cortex_softmax_backward_lines_avx2(const float *y, const float *g, float *dx, long lines, long length) {}
+static inline void cortex_layernorm_forward_avx2(const float *x, const float *w, const float *b, float *y,
+                                                 float *mean, float *rstd, long rows, long D, float epsilon) {}
+static inline void cortex_layernorm_backward_avx2(const float *x, const float *w, const float *dy, const float *mean,
+                                                  const float *rstd, float *dx, float *dw, float *db, long rows, long D) {}
 #endif
+
 
 #endif

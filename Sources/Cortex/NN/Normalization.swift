@@ -1,3 +1,5 @@
+import CKernels
+
 /// Layer normalisation (Ba, Kiros & Hinton 2016) over the trailing axes given by
 /// `normalizedShape`, as `torch.nn.LayerNorm`:
 /// `y = (x − μ) / √(σ² + ε) · weight + bias`, with μ and the biased variance σ² taken over
@@ -43,53 +45,26 @@ public final class LayerNorm: UnaryLayer {
         let out = TensorStorage(uninitializedCount: x.count)
         let xp = x.storage.pointer, yp = out.pointer, mean = stats.pointer, rstd = stats.pointer + rows
         let wp = weight?.storage.pointer, bp = bias?.storage.pointer
-        for r in 0..<rows {
-            let row = xp + r * D, y = yp + r * D
-            var sum: Float = 0
-            for j in 0..<D { sum += row[j] }
-            let m = sum / Float(D)
-            var squares: Float = 0
-            for j in 0..<D {
-                let d = row[j] - m
-                squares += d * d
-            }
-            let rs = 1 / (squares / Float(D) + epsilon).squareRoot()
-            mean[r] = m
-            rstd[r] = rs
-            if let wp, let bp {
-                for j in 0..<D { y[j] = (row[j] - m) * rs * wp[j] + bp[j] }
-            } else {
-                for j in 0..<D { y[j] = (row[j] - m) * rs }
-            }
+        // AVX2/FMA rows in CKernels when the row is whole vectors (128 in the GPT, 64 in the ViT).
+        let wide = Runtime.hasAVX2 && D % 8 == 0
+        if wide {
+            cortex_layernorm_forward_avx2(xp, wp, bp, yp, mean, rstd, rows, D, epsilon)
+        } else {
+            layerNormRows(xp, yp, mean: mean, rstd: rstd, weight: wp, bias: bp, rows: rows, D: D, epsilon: epsilon)
         }
         let inputs = [x] + (weight.map { [$0, bias!] } ?? [])
         return Tensor.record("layerNorm", shape: x.shape, storage: out, inputs: inputs) { g in
             // Pointers from the captured owners: the closure must keep `stats` alive.
             let dy = g.storage.pointer, xp = x.storage.pointer, mean = stats.pointer, rstd = stats.pointer + rows
-            let dx = x.requiresGrad ? TensorStorage(count: x.count) : nil
+            let dx = x.requiresGrad ? TensorStorage(uninitializedCount: x.count) : nil  // every element written
             let affineGrads = wp != nil && (inputs[1].requiresGrad || inputs[2].requiresGrad)
             let dw = affineGrads ? TensorStorage(count: D) : nil, db = affineGrads ? TensorStorage(count: D) : nil
-            for r in 0..<rows {
-                let row = xp + r * D, gy = dy + r * D, m = mean[r], rs = rstd[r]
-                var sumG: Float = 0, sumGX: Float = 0
-                for j in 0..<D {
-                    let xhat = (row[j] - m) * rs
-                    let ghat = gy[j] * (wp?[j] ?? 1)
-                    sumG += ghat
-                    sumGX += ghat * xhat
-                    if let dw, let db {
-                        dw.pointer[j] += gy[j] * xhat
-                        db.pointer[j] += gy[j]
-                    }
-                }
-                if let dx {
-                    let out = dx.pointer + r * D
-                    let meanG = sumG / Float(D), meanGX = sumGX / Float(D)
-                    for j in 0..<D {
-                        let xhat = (row[j] - m) * rs
-                        out[j] = rs * (gy[j] * (wp?[j] ?? 1) - meanG - xhat * meanGX)
-                    }
-                }
+            if wide {
+                cortex_layernorm_backward_avx2(xp, wp, dy, mean, rstd, dx?.pointer, dw?.pointer, db?.pointer, rows, D)
+            } else {
+                layerNormBackwardRows(
+                    xp, dy, mean: mean, rstd: rstd, weight: wp, dx: dx?.pointer, dw: dw?.pointer, db: db?.pointer,
+                    rows: rows, D: D)
             }
             var grads: [Tensor?] = [dx.map { Tensor(shape: x.shape, storage: $0) }]
             if wp != nil {
@@ -97,6 +72,63 @@ public final class LayerNorm: UnaryLayer {
                 grads.append(db.map { Tensor(shape: self.normalizedShape, storage: $0) })
             }
             return grads
+        }
+    }
+}
+
+/// LayerNorm's scalar forward (rows whose length is not whole AVX2 vectors, or CPUs without AVX2).
+private func layerNormRows(
+    _ xp: UnsafeMutablePointer<Float>, _ yp: UnsafeMutablePointer<Float>,
+    mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
+    weight wp: UnsafeMutablePointer<Float>?, bias bp: UnsafeMutablePointer<Float>?, rows: Int, D: Int, epsilon: Float
+) {
+    for r in 0..<rows {
+        let row = xp + r * D, y = yp + r * D
+        var sum: Float = 0
+        for j in 0..<D { sum += row[j] }
+        let m = sum / Float(D)
+        var squares: Float = 0
+        for j in 0..<D {
+            let d = row[j] - m
+            squares += d * d
+        }
+        let rs = 1 / (squares / Float(D) + epsilon).squareRoot()
+        mean[r] = m
+        rstd[r] = rs
+        if let wp, let bp {
+            for j in 0..<D { y[j] = (row[j] - m) * rs * wp[j] + bp[j] }
+        } else {
+            for j in 0..<D { y[j] = (row[j] - m) * rs }
+        }
+    }
+}
+
+/// LayerNorm's scalar backward: dx (when asked), and dw, db accumulated (when asked).
+private func layerNormBackwardRows(
+    _ xp: UnsafeMutablePointer<Float>, _ dy: UnsafeMutablePointer<Float>,
+    mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>, weight wp: UnsafeMutablePointer<Float>?,
+    dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?, db: UnsafeMutablePointer<Float>?, rows: Int, D: Int
+) {
+    for r in 0..<rows {
+        let row = xp + r * D, gy = dy + r * D, m = mean[r], rs = rstd[r]
+        var sumG: Float = 0, sumGX: Float = 0
+        for j in 0..<D {
+            let xhat = (row[j] - m) * rs
+            let ghat = gy[j] * (wp?[j] ?? 1)
+            sumG += ghat
+            sumGX += ghat * xhat
+            if let dw, let db {
+                dw[j] += gy[j] * xhat
+                db[j] += gy[j]
+            }
+        }
+        if let dx {
+            let out = dx + r * D
+            let meanG = sumG / Float(D), meanGX = sumGX / Float(D)
+            for j in 0..<D {
+                let xhat = (row[j] - m) * rs
+                out[j] = rs * (gy[j] * (wp?[j] ?? 1) - meanG - xhat * meanGX)
+            }
         }
     }
 }

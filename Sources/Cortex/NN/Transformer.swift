@@ -155,41 +155,7 @@ public final class TransformerMLP: UnaryLayer {
 
     public var children: [(name: String, module: any Module)] { [("fc1", fc1), ("fc2", fc2), ("dropout", dropout)] }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { dropout(fc2(geluSavingSlope(fc1(x)))) }
-}
-
-/// Exact GELU, `x·Φ(x)`, that computes its derivative `Φ(x) + x·φ(x)` in the same pass and keeps it
-/// for the backward pass: Φ's erf (Abramowitz & Stegun 7.1.26, as `Tensor.gelu`) and the density
-/// φ share one exponential `e^(−x²/2)`, so forward and backward together cost one exp per
-/// element instead of three (GELU was the largest non-GEMM cost of a GPT step).
-func geluSavingSlope(_ x: Tensor) -> Tensor {
-    let count = x.count
-    let out = TensorStorage(uninitializedCount: count), slope = TensorStorage(uninitializedCount: count)
-    let input = x.storage.pointer, y = out.pointer, d = slope.pointer
-    parallelRanges(count) { start, end in
-        for i in start..<end {
-            let v = input[i]
-            let e = fastExp(-0.5 * v * v)
-            let t = 1 / (1 + 0.3275911 * 0.70710678 * Swift.abs(v))
-            var p: Float = 1.061405429
-            p = p * t - 1.453152027
-            p = p * t + 1.421413741
-            p = p * t - 0.284496736
-            p = p * t + 0.254829592
-            let erfAbs = 1 - p * t * e
-            let cdf = 0.5 * (1 + (v < 0 ? -erfAbs : erfAbs))
-            y[i] = v * cdf
-            d[i] = cdf + v * 0.39894228 * e
-        }
-    }
-    return Tensor.record("gelu", shape: x.shape, storage: out, inputs: [x]) { g in
-        let grad = TensorStorage(uninitializedCount: count)
-        let gp = g.storage.pointer, dx = grad.pointer, d = slope.pointer
-        parallelRanges(count) { start, end in
-            for i in start..<end { dx[i] = gp[i] * d[i] }
-        }
-        return [Tensor(shape: x.shape, storage: grad)]
-    }
+    public func callAsFunction(_ x: Tensor) -> Tensor { dropout(fc2(fc1(x).gelu())) }
 }
 
 // MARK: - Block

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Softmax and log-softmax along one axis, numerically stable.
@@ -32,7 +33,13 @@ extension Tensor {
             let grad = TensorStorage(uninitializedCount: storage.count)
             let y = storage.pointer, g = gradOut.storage.pointer, dx = grad.pointer
             if inner == 1 && !logarithm {
+                let wide = Runtime.hasAVX2 && length % 8 == 0
                 KernelParallel.forEachChunk(outer, workPerItem: 4 * length) { lines in
+                    if wide {
+                        let first = lines.lowerBound * length
+                        cortex_softmax_backward_lines_avx2(y + first, g + first, dx + first, lines.count, length)
+                        return
+                    }
                     for line in lines {
                         let yl = y + line * length, gl = g + line * length, dl = dx + line * length
                         for a in 0..<length { dl[a] = gl[a] * yl[a] }
@@ -104,7 +111,13 @@ extension Tensor {
         _ y: UnsafeMutablePointer<Float>, from x: UnsafeMutablePointer<Float>,
         count: Int, length: Int, logarithm: Bool
     ) {
+        let wide = Runtime.hasAVX2 && length % 8 == 0
         KernelParallel.forEachChunk(count, workPerItem: 20 * length) { lines in
+            if wide {
+                let first = lines.lowerBound * length
+                cortex_softmax_lines_avx2(x + first, y + first, lines.count, length, logarithm ? 1 : 0)
+                return
+            }
             for line in lines {
                 let row = x + line * length, out = y + line * length
                 var m = -Float.infinity

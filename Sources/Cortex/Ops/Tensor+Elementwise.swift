@@ -126,7 +126,7 @@ extension Tensor {
     /// GELU (Hendrycks & Gimpel 2016): x·Φ(x) with Φ the standard normal CDF, or with
     /// `approximate` its tanh form 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) as GPT-2 uses.
     public func gelu(approximate: Bool = false) -> Tensor {
-        approximate ? apply("gelu", GELUTanhRule()) : apply("gelu", GELURule())
+        approximate ? apply("gelu", GELUTanhRule()) : geluSavingSlope(self)
     }
 
     /// Values limited to [min, max] (either bound optional). ∂ = g inside the bounds
