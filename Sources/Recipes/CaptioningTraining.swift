@@ -102,6 +102,10 @@ public struct CaptionerConfig: Codable, Equatable, Sendable {
     public var neighbourScenes = 5000
     /// Network sizes; channels, image size and vocabulary come from the scenes and the grammar.
     public var network = CaptionerNetworkConfig()
+    /// A `cortex train detector` checkpoint whose backbone (`backbone.*`, the same
+    /// `convolutionStages`) starts the encoder (`encoder.*`) instead of random weights, as the
+    /// paper's encoder starts from an ImageNet network; nil: random. The whole network trains.
+    public var encoderFrom: String?
     public var threads = 2
 
     public init() {}
@@ -352,6 +356,9 @@ public final class CaptionerTrainer {
             maximum: config.learningRate, minimum: config.learningRate / config.finalLearningRateDivisor,
             warmupSteps: min(config.warmupSteps, max(config.steps - 1, 0)), decaySteps: config.steps)
         trainingRun = try TrainingRun(folder: folder, config: config, resume: resume)
+        if let path = config.encoderFrom, trainingRun.resumeCheckpoint == nil {
+            try Self.loadEncoder(of: network, fromDetector: path)
+        }
         if let checkpoint = trainingRun.resumeCheckpoint {
             let meta = try Checkpoint.load(into: network, optimizer: optimizer, from: checkpoint)
             guard meta["model"] == "captioner", let step = Int(meta["step"] ?? "") else {
@@ -365,6 +372,25 @@ public final class CaptionerTrainer {
             "captioner: \(network.parameterCount) parameters, \(config.network.gridSize)x\(config.network.gridSize) regions of \(config.network.featureSize), LSTM \(config.network.hiddenSize), vocabulary \(captioner.vocabulary.count); scenes \(config.scenes.size)x\(config.scenes.size) from Fashion-MNIST (train split, on the fly), \(testScenes.count) test scenes (test split, seed \(config.testSceneConfig.seed))"
         )
         if resume { log("resuming after step \(firstStep)") }
+    }
+
+    /// Copies a detector checkpoint's `backbone.*` tensors (weights and BatchNorm statistics)
+    /// into the captioner's encoder; every encoder tensor must be there with its shape.
+    public static func loadEncoder(of network: Captioner, fromDetector path: String) throws {
+        let file: SafeTensors
+        do { file = try SafeTensors.read(from: path) } catch {
+            throw TrainingError("--encoder-from \(path): \(error)")
+        }
+        let prefix = "backbone."
+        let backbone = Dictionary(
+            file.tensors.filter { $0.name.hasPrefix(prefix) }.map { (String($0.name.dropFirst(prefix.count)), $0.tensor) },
+            uniquingKeysWith: { first, _ in first })
+        guard !backbone.isEmpty else {
+            throw TrainingError("--encoder-from \(path) holds no detector backbone (no 'backbone.*' tensors)")
+        }
+        do { try network.encoder.loadStateDict(backbone) } catch {
+            throw TrainingError("--encoder-from \(path): its backbone does not fit the captioner's encoder: \(error)")
+        }
     }
 
     /// Scenes `step·batch ..< (step + 1)·batch` of the training stream.

@@ -36,6 +36,10 @@ struct TrainCaptioner: ParsableCommand {
     @Option(help: "Channels of each encoder stage, comma-separated (default 16,32,64,128).") var widths: String?
     @Option(help: "3x3 convolutions per stage, comma-separated (default 1,2,2,2).") var convolutions: String?
     @Option(help: "LSTM hidden size (default 256).") var hiddenSize: Int?
+    @Option(
+        help: "Start the encoder from this `cortex train detector` checkpoint's backbone (same widths and convolutions).",
+        completion: .file(extensions: ["safetensors"]))
+    var encoderFrom: String?
     @OptionGroup var scene: SceneOptions
     @OptionGroup var runFolder: RunFolderOptions
     @OptionGroup var common: CommonOptions
@@ -60,6 +64,7 @@ struct TrainCaptioner: ParsableCommand {
         if let widths { c.network.widths = try ResNetOptions.list(widths, "widths") }
         if let convolutions { c.network.convolutions = try ResNetOptions.list(convolutions, "convolutions") }
         if let hiddenSize { c.network.hiddenSize = hiddenSize }
+        if let encoderFrom { c.encoderFrom = encoderFrom }
         scene.apply(to: &c.scenes)
         return c
     }

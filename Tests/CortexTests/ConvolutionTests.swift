@@ -81,7 +81,13 @@ final class ConvolutionTests: XCTestCase {
             ([2, 4, 20, 20], [8, 4, 8, 8], (4, 4), (0, 0), (1, 1)),
             ([1, 3, 6, 5], [2, 3, 3, 3], (1, 1), (1, 1), (1, 1)),
             ([2, 2, 5, 8], [3, 2, 1, 1], (2, 3), (0, 1), (1, 1)),
-            ([2, 3, 4, 4], [2, 3, 2, 2], (1, 1), (3, 3), (2, 2))  // padding beyond the kernel: zero borders
+            ([2, 3, 4, 4], [2, 3, 2, 2], (1, 1), (3, 3), (2, 2)),  // padding beyond the kernel: zero borders
+            // Rows long enough for the eight-float moves of strides 1, 2 and 4 (and their tails,
+            // and loads that would run past the image's end on its last row).
+            ([2, 2, 44, 84], [3, 2, 8, 8], (4, 4), (0, 2), (1, 1)),
+            ([2, 3, 21, 40], [2, 3, 4, 4], (2, 2), (1, 1), (1, 1)),
+            ([3, 2, 28, 28], [3, 2, 5, 5], (1, 1), (2, 2), (1, 1)),
+            ([1, 1, 9, 67], [2, 1, 3, 3], (2, 4), (1, 0), (1, 1))
         ]
         for testCase in cases {
             let x = Tensor.randn(testCase.input, using: &generator)

@@ -24,6 +24,40 @@ final class PoolingTests: XCTestCase {
         assertTensor(x.grad!, shape: [1, 1, 2, 2], [1, 0, 0, 0])
     }
 
+    func testTwoByTwoFastPathMatchesTheDefinitionWithTiesAndNaNs() {
+        // Odd widths (eight-window vectors plus a tail, and a dropped last column), values on a
+        // coarse grid (ties), and NaNs: the window's first maximum wins, a NaN over numbers.
+        var generator = RandomGenerator(seed: 31)
+        for shape in [[2, 3, 9, 35], [1, 2, 28, 28], [3, 1, 10, 10], [1, 1, 5, 16]] {
+            let (planes, H, W) = (shape[0] * shape[1], shape[2], shape[3])
+            var data = (0..<(planes * H * W)).map { _ in (generator.nextNormal() * 2).rounded() / 2 }
+            for _ in 0..<(data.count / 50) { data[Int(generator.next() % UInt64(data.count))] = .nan }
+            let x = Tensor(shape: shape, data: data, requiresGrad: true)
+            let y = maxPool2d(x, kernelSize: (2, 2))
+            let (oH, oW) = (H / 2, W / 2)
+            let upstream = (0..<(planes * oH * oW)).map { Float($0 + 1) }
+            y.backward(gradient: Tensor(shape: y.shape, data: upstream))
+            var expectedGrad = [Float](repeating: 0, count: data.count)
+            for p in 0..<planes {
+                for oy in 0..<oH {
+                    for ox in 0..<oW {
+                        let i0 = p * H * W + 2 * oy * W + 2 * ox
+                        var best = data[i0], bestIndex = i0
+                        for i in [i0 + 1, i0 + W, i0 + W + 1] where data[i] > best || data[i].isNaN {
+                            best = data[i]
+                            bestIndex = i
+                        }
+                        let out = (p * oH + oy) * oW + ox
+                        let value = y.storage.pointer[out]
+                        XCTAssertTrue(value == best || (value.isNaN && best.isNaN), "shape \(shape) window \(out)")
+                        expectedGrad[bestIndex] += upstream[out]
+                    }
+                }
+            }
+            XCTAssertEqual(x.grad!.scalars, expectedGrad, "shape \(shape)")
+        }
+    }
+
     func testMaxPoolWithPaddingIgnoresThePad() {
         // All negative: a zero pad would win if padding counted as a value.
         let x = Tensor(shape: [1, 1, 2, 2], data: [-1, -2, -3, -4])

@@ -28,6 +28,46 @@ final class CaptionerTests: XCTestCase {
         return Tensor.uniform([count, 1, side, side], low: 0, high: 1, using: &random)
     }
 
+    func testEncoderStartsFromADetectorBackbone() throws {
+        let folder = try makeTemporaryDirectory(self)
+        var sizes = DetectorNetworkConfig()
+        sizes.imageSize = 32
+        sizes.widths = [8, 8, 16, 16]
+        sizes.convolutions = [1, 1, 1, 1]
+        var random = RandomGenerator(seed: 41)
+        let detector = Detector(sizes, generator: &random)
+        // BatchNorm statistics away from their defaults, so they are seen to travel too.
+        for (name, tensor) in detector.backbone.stateDict() where name.hasSuffix("running_mean") {
+            for i in 0..<tensor.count { tensor.storage.pointer[i] = Float(i) + 0.5 }
+        }
+        let path = folder + "/detector.safetensors"
+        try Checkpoint.save(detector, metadata: ["model": "detector"], to: path)
+
+        let captioner = tinyCaptioner()
+        let before = captioner.encoder.stateDict().map(\.tensor.scalars)
+        try CaptionerTrainer.loadEncoder(of: captioner, fromDetector: path)
+        let loaded = Dictionary(uniqueKeysWithValues: captioner.encoder.stateDict())
+        var changed = 0
+        for (name, tensor) in detector.backbone.stateDict() {
+            XCTAssertEqual(loaded[name]?.scalars, tensor.scalars, name)
+        }
+        for (old, (_, now)) in zip(before, captioner.encoder.stateDict()) where old != now.scalars { changed += 1 }
+        XCTAssertGreaterThan(changed, 0)
+
+        // A backbone of other widths, and a file without one: one clear error each.
+        sizes.widths = [8, 8, 16, 32]
+        let wider = Detector(sizes, generator: &random)
+        try Checkpoint.save(wider, to: folder + "/wider.safetensors")
+        XCTAssertThrowsError(try CaptionerTrainer.loadEncoder(of: captioner, fromDetector: folder + "/wider.safetensors")) {
+            XCTAssertTrue("\($0)".contains("does not fit the captioner's encoder"), "\($0)")
+        }
+        try Checkpoint.save(captioner, to: folder + "/captioner.safetensors")
+        XCTAssertThrowsError(try CaptionerTrainer.loadEncoder(of: captioner, fromDetector: folder + "/captioner.safetensors")) {
+            XCTAssertTrue("\($0)".contains("no detector backbone"), "\($0)")
+        }
+        XCTAssertThrowsError(try CaptionerTrainer.loadEncoder(of: captioner, fromDetector: folder + "/missing.safetensors"))
+    }
+
     func testAttentionWeightsOfEveryStepSumToOne() {
         let captioner = tinyCaptioner()
         let images = randomImages(3, side: 32, seed: 1)

@@ -256,12 +256,128 @@ static inline void cortex_layernorm_backward_avx2(const float *x, const float *w
         }
     }
 }
+
+/// Eight floats `source[0], source[stride], …, source[7·stride]` for stride 2 or 4, from
+/// `2·stride` … `8·stride` consecutive floats by in-lane shuffles and one permutation (AVX2
+/// gathers are slower on the AMD cores here). Reads `source[0 … 8·stride − 1]`.
+__attribute__((target("avx2,fma")))
+static inline __m256 cortex_load_strided_avx2(const float *source, long stride) {
+    if (stride == 2) {
+        const __m256 even = _mm256_shuffle_ps(_mm256_loadu_ps(source), _mm256_loadu_ps(source + 8), 0x88);
+        // lanes: 0 2 8 10 | 4 6 12 14 → 0 2 4 6 8 10 12 14
+        return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(even), 0xD8));
+    }
+    const __m256 a = _mm256_shuffle_ps(_mm256_loadu_ps(source), _mm256_loadu_ps(source + 8), 0x00);
+    const __m256 b = _mm256_shuffle_ps(_mm256_loadu_ps(source + 16), _mm256_loadu_ps(source + 24), 0x00);
+    // a: 0 0 8 8 | 4 4 12 12, b: 16 16 24 24 | 20 20 28 28 → 0 8 16 24 | 4 12 20 28
+    const __m256 mixed = _mm256_shuffle_ps(a, b, 0x88);
+    return _mm256_permutevar8x32_ps(mixed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+/// One row of im2col's column matrix for kernel tap (c, i, j) over `images` images: for image n
+/// and output pixel (y, x) it writes `plane_n[(y·sH + rowOffset)·W + x·sW + columnOffset]`, or 0
+/// outside rows yLo..<yHi and columns xLo..<xHi. `plane` is image 0's channel c; images are
+/// `imageStride` floats apart; each image's P = oH·oW outputs follow one another in `out`.
+/// Strides 1, 2 and 4 move eight floats at a time while the loads stay inside the plane.
+__attribute__((target("avx2,fma")))
+static inline void cortex_im2col_tap_avx2(const float *plane, long imageStride, long images, float *out,
+                                          long H, long W, long oH, long oW, long sH, long sW,
+                                          long rowOffset, long columnOffset, long yLo, long yHi, long xLo, long xHi) {
+    const long P = oH * oW;
+    const int vector = sW == 1 || sW == 2 || sW == 4;
+    for (long n = 0; n < images; n++) {
+        const float *image = plane + n * imageStride;
+        const float *end = image + H * W;  // loads stay below this
+        float *o = out + n * P;
+        for (long k = 0; k < yLo * oW; k++) o[k] = 0;
+        for (long y = yLo; y < yHi; y++) {
+            const float *source = image + (y * sH + rowOffset) * W + columnOffset;
+            float *line = o + y * oW;
+            long x = 0;
+            for (; x < xLo; x++) line[x] = 0;
+            if (vector) {
+                for (; x + 8 <= xHi && source + (x + 8) * sW <= end; x += 8) {
+                    __m256 v = sW == 1 ? _mm256_loadu_ps(source + x) : cortex_load_strided_avx2(source + x * sW, sW);
+                    _mm256_storeu_ps(line + x, v);
+                }
+            }
+            for (; x < xHi; x++) line[x] = source[x * sW];
+            for (; x < oW; x++) line[x] = 0;
+        }
+        for (long k = yHi * oW; k < oH * oW; k++) o[k] = 0;
+    }
+}
+
+/// 2×2, stride-2 max pooling of `planes` planes of H×W (oH = H/2, oW = W/2 outputs each, floors),
+/// with the argmax (an index into the plane) of each window: the first maximum in row-major
+/// order, a NaN winning over numbers (the last NaN), as the scalar loop. Eight windows at a
+/// time where a row has them, branch-free selects elsewhere (random data mispredicts branches).
+__attribute__((target("avx2,fma")))
+static inline void cortex_max_pool_2x2_avx2(const float *x, float *y, int *arg, long planes, long H, long W,
+                                            long oH, long oW) {
+    const __m256i lane = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+    const __m256i one = _mm256_set1_epi32(1), down = _mm256_set1_epi32((int)W), downRight = _mm256_set1_epi32((int)W + 1);
+    for (long plane = 0; plane < planes; plane++) {
+        const float *source = x + plane * H * W;
+        float *out = y + plane * oH * oW;
+        int *index = arg + plane * oH * oW;
+        for (long oy = 0; oy < oH; oy++) {
+            const long top = 2 * oy * W;
+            const float *t = source + top, *b = t + W;
+            float *o = out + oy * oW;
+            int *a = index + oy * oW;
+            long ox = 0;
+            for (; ox + 8 <= oW; ox += 8) {
+                const __m256 t0 = _mm256_loadu_ps(t + 2 * ox), t1 = _mm256_loadu_ps(t + 2 * ox + 8);
+                const __m256 b0 = _mm256_loadu_ps(b + 2 * ox), b1 = _mm256_loadu_ps(b + 2 * ox + 8);
+                // even and odd columns, in order (shuffle within lanes, then 64-bit permute)
+                const __m256 te = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(t0, t1, 0x88)), 0xD8));
+                const __m256 to = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(t0, t1, 0xDD)), 0xD8));
+                const __m256 be = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(b0, b1, 0x88)), 0xD8));
+                const __m256 bo = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(b0, b1, 0xDD)), 0xD8));
+                __m256 best = te;
+                __m256i offset = _mm256_setzero_si256();
+                __m256 m = _mm256_or_ps(_mm256_cmp_ps(to, best, _CMP_GT_OQ), _mm256_cmp_ps(to, to, _CMP_UNORD_Q));
+                best = _mm256_blendv_ps(best, to, m);
+                offset = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(offset), _mm256_castsi256_ps(one), m));
+                m = _mm256_or_ps(_mm256_cmp_ps(be, best, _CMP_GT_OQ), _mm256_cmp_ps(be, be, _CMP_UNORD_Q));
+                best = _mm256_blendv_ps(best, be, m);
+                offset = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(offset), _mm256_castsi256_ps(down), m));
+                m = _mm256_or_ps(_mm256_cmp_ps(bo, best, _CMP_GT_OQ), _mm256_cmp_ps(bo, bo, _CMP_UNORD_Q));
+                best = _mm256_blendv_ps(best, bo, m);
+                offset = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(offset), _mm256_castsi256_ps(downRight), m));
+                _mm256_storeu_ps(o + ox, best);
+                const __m256i base = _mm256_add_epi32(_mm256_set1_epi32((int)(top + 2 * ox)), lane);
+                _mm256_storeu_si256((__m256i *)(a + ox), _mm256_add_epi32(base, offset));
+            }
+            for (; ox < oW; ox++) {
+                const long i0 = top + 2 * ox;
+                float best = source[i0];
+                long bestIndex = i0;
+                const long candidates[3] = {i0 + 1, i0 + W, i0 + W + 1};
+                for (int c = 0; c < 3; c++) {
+                    const float v = source[candidates[c]];
+                    const int take = (v > best) | (v != v);
+                    best = take ? v : best;
+                    bestIndex = take ? candidates[c] : bestIndex;
+                }
+                o[ox] = best;
+                a[ox] = (int)bestIndex;
+            }
+        }
+    }
+}
 #else
 static inline int cortex_cpu_has_avx2_fma(void) { return 0; }
 static inline long cortex_adam_avx2(float *p, const float *gradient, float *m, float *v, long n,
                                     float oneMinusBeta1, float beta2, float oneMinusBeta2,
                                     float inverseCorrection2, float epsilon, float stepSize, float l2) { return 0; }
 static inline long cortex_gelu_avx2(const float *x, float *y, float *slope, long n) { return 0; }
+static inline void cortex_max_pool_2x2_avx2(const float *x, float *y, int *arg, long planes, long H, long W,
+                                            long oH, long oW) {}
+static inline void cortex_im2col_tap_avx2(const float *plane, long imageStride, long images, float *out,
+                                          long H, long W, long oH, long oW, long sH, long sW,
+                                          long rowOffset, long columnOffset, long yLo, long yHi, long xLo, long xHi) {}
 static inline long cortex_multiply_avx2(const float *a, const float *b, float *out, long n) { return 0; }
 static inline void cortex_softmax_lines_avx2(const float *x, float *y, long lines, long length, int logarithm) {}
 static inline void cortex_softmax_backward_lines_avx2(const float *y, const float *g, float *dx, long lines, long length) {}

@@ -1,3 +1,4 @@
+import CKernels
 /// 2-D max and average pooling on NCHW tensors.
 ///
 /// Layout: input `[N, C, H, W]`, output `[N, C, oH, oW]` with
@@ -64,7 +65,14 @@ private func maxPool2x2(
     _ arg: UnsafeMutablePointer<Int32>
 ) {
     let (H, W, oH, oW) = (g.H, g.W, g.oH, g.oW)
+    let wide = Runtime.hasAVX2
     KernelParallel.forEachChunk(g.N * g.C, workPerItem: 4 * oH * oW) { planes in
+        if wide {
+            let first = planes.lowerBound
+            cortex_max_pool_2x2_avx2(
+                x + first * H * W, y + first * oH * oW, arg + first * oH * oW, planes.count, H, W, oH, oW)
+            return
+        }
         for plane in planes {
             let source = x + plane * H * W
             var out = plane * oH * oW
