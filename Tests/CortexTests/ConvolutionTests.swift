@@ -123,6 +123,62 @@ final class ConvolutionTests: XCTestCase {
         checkGradients([x1, w3]) { conv2d($0[0], weight: $0[1], padding: (1, 1)) }
     }
 
+    /// Layers with at most 32 weights per output channel and 16 channels, stride 1 (LeNet's first
+    /// layer) run direct kernels instead of im2col + GEMM: values against the six-loop oracle,
+    /// all three gradients against sums written out here in double precision, and finite differences.
+    func testDirectKernelLayersMatchTheDefinition() {
+        var generator = RandomGenerator(seed: 14)
+        let cases: [(input: [Int], weight: [Int], padding: (Int, Int))] = [
+            ([3, 1, 28, 28], [6, 1, 5, 5], (2, 2)),  // LeNet's first layer
+            ([2, 3, 9, 35], [5, 3, 3, 3], (0, 1)),  // a block of four channels and one more; 16-column tails
+            ([2, 2, 4, 4], [16, 2, 3, 3], (3, 3))  // padding wider than the kernel reaches
+        ]
+        for testCase in cases {
+            let x = Tensor.randn(testCase.input, using: &generator, requiresGrad: true)
+            let w = Tensor.randn(testCase.weight, using: &generator, requiresGrad: true)
+            let b = Tensor.randn([testCase.weight[0]], using: &generator, requiresGrad: true)
+            let y = conv2d(x, weight: w, bias: b, padding: testCase.padding)
+            let label = "case \(testCase)"
+            assertClose(
+                y.scalars, directConv(x, w, b, stride: (1, 1), padding: testCase.padding, dilation: (1, 1)),
+                accuracy: 1e-4, label)
+            let upstream = Tensor.randn(y.shape, using: &generator)
+            y.backward(gradient: upstream)
+            let (N, C, H, W) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+            let (O, kH, kW) = (w.shape[0], w.shape[2], w.shape[3])
+            let (oH, oW, pH, pW) = (y.shape[2], y.shape[3], testCase.padding.0, testCase.padding.1)
+            var dW = [Double](repeating: 0, count: w.count), dB = [Double](repeating: 0, count: O)
+            var dX = [Double](repeating: 0, count: x.count)
+            for n in 0..<N {
+                for o in 0..<O {
+                    for oy in 0..<oH {
+                        for ox in 0..<oW {
+                            let g = Double(upstream[n, o, oy, ox])
+                            dB[o] += g
+                            for c in 0..<C {
+                                for i in 0..<kH {
+                                    for j in 0..<kW {
+                                        let r = oy - pH + i, q = ox - pW + j
+                                        guard r >= 0, r < H, q >= 0, q < W else { continue }
+                                        dW[((o * C + c) * kH + i) * kW + j] += g * Double(x[n, c, r, q])
+                                        dX[((n * C + c) * H + r) * W + q] += g * Double(w[o, c, i, j])
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            assertClose(w.grad!.scalars, dW.map(Float.init), accuracy: 1e-4, "weight, \(label)")
+            assertClose(b.grad!.scalars, dB.map(Float.init), accuracy: 1e-4, "bias, \(label)")
+            assertClose(x.grad!.scalars, dX.map(Float.init), accuracy: 1e-4, "input, \(label)")
+        }
+        let x = Tensor.randn([2, 2, 6, 7], using: &generator, requiresGrad: true)
+        let w = Tensor.randn([3, 2, 3, 3], using: &generator, requiresGrad: true)
+        let b = Tensor.randn([3], using: &generator, requiresGrad: true)
+        checkGradients([x, w, b]) { conv2d($0[0], weight: $0[1], bias: $0[2], padding: (1, 1)) }
+    }
+
     func testOnlyTheWeightNeedsGrad() {
         // Input without grad (as a network's first layer): weight and bias still get theirs.
         var generator = RandomGenerator(seed: 8)

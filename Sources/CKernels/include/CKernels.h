@@ -367,12 +367,165 @@ static inline void cortex_max_pool_2x2_avx2(const float *x, float *y, int *arg, 
         }
     }
 }
+
+/// col2im's adjoint step for one kernel tap over `images` images: adds row `out` (image n's P
+/// outputs) back into `plane_n[(y·sH + rowOffset)·W + x·sW + columnOffset]` for rows yLo..<yHi and
+/// columns xLo..<xHi (the taps outside read zero padding and give nothing back). Stride 1 adds
+/// eight floats at a time.
+__attribute__((target("avx2,fma")))
+static inline void cortex_col2im_tap_avx2(const float *col, long imageStride, long images, float *plane,
+                                          long W, long oH, long oW, long sH, long sW,
+                                          long rowOffset, long columnOffset, long yLo, long yHi, long xLo, long xHi) {
+    const long P = oH * oW;
+    for (long n = 0; n < images; n++) {
+        float *image = plane + n * imageStride;
+        const float *from = col + n * P;
+        for (long y = yLo; y < yHi; y++) {
+            float *target = image + (y * sH + rowOffset) * W + columnOffset;
+            const float *line = from + y * oW;
+            long x = xLo;
+            if (sW == 1) {
+                for (; x + 8 <= xHi; x += 8)
+                    _mm256_storeu_ps(target + x, _mm256_add_ps(_mm256_loadu_ps(target + x), _mm256_loadu_ps(line + x)));
+            }
+            for (; x < xHi; x++) target[x * sW] += line[x];
+        }
+    }
+}
+
+/// Direct stride-1 convolution for layers with few weights per output (LeNet's first layer:
+/// one channel, 5×5), where im2col's column matrix and OpenBLAS's packing of it cost more than
+/// the arithmetic. Scratch `pad` holds one image zero-padded to C × Hp × Wp with Hp = oH + kH − 1
+/// and Wp = 16·⌈oW/16⌉ + kW − 1, so every eight-float load of a row stays inside it.
+static inline long cortex_direct_padded_width(long oW, long kW) { return (oW + 15) / 16 * 16 + kW - 1; }
+
+__attribute__((target("avx2,fma")))
+static inline void cortex_direct_pad_image(const float *x, long C, long H, long W, long pH, long pW,
+                                           float *pad, long Hp, long Wp) {
+    for (long k = 0; k < C * Hp * Wp; k++) pad[k] = 0;
+    for (long c = 0; c < C; c++)
+        for (long r = 0; r < H; r++) {
+            const long row = r + pH;
+            if (row < 0 || row >= Hp) continue;
+            float *to = pad + (c * Hp + row) * Wp + pW;
+            const float *from = x + (c * H + r) * W;
+            for (long q = 0; q < W && q + pW < Wp; q++) to[q] = from[q];
+        }
+}
+
+/// y[o, y, x] = bias[o] + Σ_{c,i,j} w[o,c,i,j] · pad[c, y+i, x+j] for one image (bias may be NULL);
+/// four output channels × sixteen columns per step, in eight named registers (an array of
+/// accumulators was kept on the stack by the compiler).
+__attribute__((target("avx2,fma")))
+static inline void cortex_direct_conv_forward_avx2(const float *pad, long C, long Hp, long Wp, const float *w, long O,
+                                                   long kH, long kW, const float *bias, float *y, long oH, long oW) {
+    const long taps = C * kH * kW;
+    float tail[16];
+    for (long o0 = 0; o0 < O; o0 += 4) {
+        const long o1 = o0 + 1 < O ? o0 + 1 : O - 1, o2 = o0 + 2 < O ? o0 + 2 : O - 1, o3 = o0 + 3 < O ? o0 + 3 : O - 1;
+        const float *w0 = w + o0 * taps, *w1 = w + o1 * taps, *w2 = w + o2 * taps, *w3 = w + o3 * taps;
+        for (long yy = 0; yy < oH; yy++) {
+            for (long x0 = 0; x0 < oW; x0 += 16) {
+                __m256 a00 = _mm256_set1_ps(bias ? bias[o0] : 0.0f), a01 = a00;
+                __m256 a10 = _mm256_set1_ps(bias ? bias[o1] : 0.0f), a11 = a10;
+                __m256 a20 = _mm256_set1_ps(bias ? bias[o2] : 0.0f), a21 = a20;
+                __m256 a30 = _mm256_set1_ps(bias ? bias[o3] : 0.0f), a31 = a30;
+                for (long c = 0; c < C; c++)
+                    for (long i = 0; i < kH; i++) {
+                        const float *prow = pad + (c * Hp + yy + i) * Wp + x0;
+                        const long t = (c * kH + i) * kW;
+                        for (long j = 0; j < kW; j++) {
+                            const __m256 v0 = _mm256_loadu_ps(prow + j), v1 = _mm256_loadu_ps(prow + j + 8);
+                            __m256 wv = _mm256_broadcast_ss(w0 + t + j);
+                            a00 = _mm256_fmadd_ps(wv, v0, a00);
+                            a01 = _mm256_fmadd_ps(wv, v1, a01);
+                            wv = _mm256_broadcast_ss(w1 + t + j);
+                            a10 = _mm256_fmadd_ps(wv, v0, a10);
+                            a11 = _mm256_fmadd_ps(wv, v1, a11);
+                            wv = _mm256_broadcast_ss(w2 + t + j);
+                            a20 = _mm256_fmadd_ps(wv, v0, a20);
+                            a21 = _mm256_fmadd_ps(wv, v1, a21);
+                            wv = _mm256_broadcast_ss(w3 + t + j);
+                            a30 = _mm256_fmadd_ps(wv, v0, a30);
+                            a31 = _mm256_fmadd_ps(wv, v1, a31);
+                        }
+                    }
+                const long valid = oW - x0 < 16 ? oW - x0 : 16;
+                const __m256 results[8] = {a00, a01, a10, a11, a20, a21, a30, a31};
+                for (int q = 0; q < 4 && o0 + q < O; q++) {
+                    float *out = y + ((o0 + q) * oH + yy) * oW + x0;
+                    if (valid == 16) {
+                        _mm256_storeu_ps(out, results[2 * q]);
+                        _mm256_storeu_ps(out + 8, results[2 * q + 1]);
+                    } else {
+                        _mm256_storeu_ps(tail, results[2 * q]);
+                        _mm256_storeu_ps(tail + 8, results[2 * q + 1]);
+                        for (long k = 0; k < valid; k++) out[k] = tail[k];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The weight gradient of one image added into dWᵀ (`[C·kH·kW, O]`, the conv's partial-sum
+/// layout): dW[o,c,i,j] += Σ_{y,x} dy[o,y,x] · pad[c,y+i,x+j], with `dyPad` the image's output
+/// gradient in rows of `oWp` (a multiple of 8) floats, zero past oW; and each channel's bias
+/// gradient Σ dy added into `biasGradient` when not NULL. Four channels in named registers.
+__attribute__((target("avx2,fma")))
+static inline void cortex_direct_conv_weight_grad_avx2(const float *pad, long C, long Hp, long Wp, const float *dyPad,
+                                                       long O, long kH, long kW, long oH, long oWp,
+                                                       float *gradWeightT, float *biasGradient) {
+    const long plane = oH * oWp;
+    for (long o0 = 0; o0 < O; o0 += 4) {
+        const long o1 = o0 + 1 < O ? o0 + 1 : O - 1, o2 = o0 + 2 < O ? o0 + 2 : O - 1, o3 = o0 + 3 < O ? o0 + 3 : O - 1;
+        const float *d0 = dyPad + o0 * plane, *d1 = dyPad + o1 * plane, *d2 = dyPad + o2 * plane, *d3 = dyPad + o3 * plane;
+        for (long c = 0; c < C; c++)
+            for (long i = 0; i < kH; i++)
+                for (long j = 0; j < kW; j++) {
+                    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+                    for (long yy = 0; yy < oH; yy++) {
+                        const float *prow = pad + (c * Hp + yy + i) * Wp + j;
+                        const long r = yy * oWp;
+                        for (long x = 0; x < oWp; x += 8) {
+                            const __m256 xv = _mm256_loadu_ps(prow + x);
+                            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(d0 + r + x), xv, s0);
+                            s1 = _mm256_fmadd_ps(_mm256_loadu_ps(d1 + r + x), xv, s1);
+                            s2 = _mm256_fmadd_ps(_mm256_loadu_ps(d2 + r + x), xv, s2);
+                            s3 = _mm256_fmadd_ps(_mm256_loadu_ps(d3 + r + x), xv, s3);
+                        }
+                    }
+                    float *row = gradWeightT + ((c * kH + i) * kW + j) * O + o0;
+                    row[0] += cortex_hsum_avx2(s0);
+                    if (o0 + 1 < O) row[1] += cortex_hsum_avx2(s1);
+                    if (o0 + 2 < O) row[2] += cortex_hsum_avx2(s2);
+                    if (o0 + 3 < O) row[3] += cortex_hsum_avx2(s3);
+                }
+    }
+    if (biasGradient)
+        for (long o = 0; o < O; o++) {
+            __m256 acc = _mm256_setzero_ps();
+            for (long k = 0; k < plane; k += 8) acc = _mm256_add_ps(acc, _mm256_loadu_ps(dyPad + o * plane + k));
+            biasGradient[o] += cortex_hsum_avx2(acc);
+        }
+}
 #else
 static inline int cortex_cpu_has_avx2_fma(void) { return 0; }
 static inline long cortex_adam_avx2(float *p, const float *gradient, float *m, float *v, long n,
                                     float oneMinusBeta1, float beta2, float oneMinusBeta2,
                                     float inverseCorrection2, float epsilon, float stepSize, float l2) { return 0; }
 static inline long cortex_gelu_avx2(const float *x, float *y, float *slope, long n) { return 0; }
+static inline long cortex_direct_padded_width(long oW, long kW) { return (oW + 15) / 16 * 16 + kW - 1; }
+static inline void cortex_direct_pad_image(const float *x, long C, long H, long W, long pH, long pW,
+                                           float *pad, long Hp, long Wp) {}
+static inline void cortex_direct_conv_forward_avx2(const float *pad, long C, long Hp, long Wp, const float *w, long O,
+                                                   long kH, long kW, const float *bias, float *y, long oH, long oW) {}
+static inline void cortex_direct_conv_weight_grad_avx2(const float *pad, long C, long Hp, long Wp, const float *dyPad,
+                                                       long O, long kH, long kW, long oH, long oWp,
+                                                       float *gradWeightT, float *biasGradient) {}
+static inline void cortex_col2im_tap_avx2(const float *col, long imageStride, long images, float *plane,
+                                          long W, long oH, long oW, long sH, long sW,
+                                          long rowOffset, long columnOffset, long yLo, long yHi, long xLo, long xHi) {}
 static inline void cortex_max_pool_2x2_avx2(const float *x, float *y, int *arg, long planes, long H, long W,
                                             long oH, long oW) {}
 static inline void cortex_im2col_tap_avx2(const float *plane, long imageStride, long images, float *out,

@@ -47,9 +47,21 @@ public func conv2d(
     let x = input.storage.pointer, w = weight.storage.pointer, b = bias?.storage.pointer, y = output.pointer
     // The columns are kept for the weight gradient when one will be wanted (blocks are the same
     // in both passes, so block images `first…` sit at `first·K·P`).
+    let direct = g.usesDirectKernels
     let keptColumns =
-        GradMode.isEnabled && weight.requiresGrad ? TensorStorage(uninitializedCount: g.N * g.K * g.P) : nil
+        GradMode.isEnabled && weight.requiresGrad && !direct
+        ? TensorStorage(uninitializedCount: g.N * g.K * g.P) : nil
     g.forEachBlock { _, _, scratch, images in
+        if direct {
+            g.withDirectScratch { pad, _ in
+                for n in images {
+                    cortex_direct_pad_image(x + n * g.C * g.H * g.W, g.C, g.H, g.W, g.pH, g.pW, pad, g.directHp, g.directWp)
+                    cortex_direct_conv_forward_avx2(
+                        pad, g.C, g.directHp, g.directWp, w, g.O, g.kH, g.kW, b, y + n * g.O * g.P, g.oH, g.oW)
+                }
+            }
+            return
+        }
         let first = images.lowerBound, block = images.count
         let col = keptColumns.map { $0.pointer + first * g.K * g.P } ?? scratch.col
         g.im2col(x + first * g.C * g.H * g.W, images: block, into: col)
@@ -69,6 +81,26 @@ public func conv2d(
         g.forEachBlock { _, blockIndex, scratch, images in
             let first = images.lowerBound, block = images.count, columns = block * g.P
             let gradWeightT = partials.pointer + blockIndex * (g.O * g.K + g.O), gradBias = gradWeightT + g.O * g.K
+            if direct {
+                if needWeight || needBias {
+                    g.withDirectScratch { pad, dyPad in
+                        for n in images {
+                            g.padOutputGradient(dy + n * g.O * g.P, into: dyPad)
+                            cortex_direct_pad_image(
+                                x + n * g.C * g.H * g.W, g.C, g.H, g.W, g.pH, g.pW, pad, g.directHp, g.directWp)
+                            cortex_direct_conv_weight_grad_avx2(
+                                pad, g.C, g.directHp, g.directWp, dyPad, g.O, g.kH, g.kW, g.oH, g.directOutputPitch,
+                                gradWeightT, needBias ? gradBias : nil)
+                        }
+                    }
+                }
+                if let dx {
+                    g.toChannelMajor(dy + first * g.O * g.P, images: block, into: scratch.product, biasGradient: nil)
+                    g.gemm(true, false, g.K, columns, g.O, w, g.K, scratch.product, columns, 0, scratch.col, columns)
+                    g.col2im(scratch.col, images: block, into: dx + first * g.C * g.H * g.W)
+                }
+                return
+            }
             g.toChannelMajor(
                 dy + first * g.O * g.P, images: block, into: scratch.product,
                 biasGradient: needBias ? gradBias : nil)
@@ -158,6 +190,38 @@ struct ConvGeometry {
         let needed = (N + largest - 1) / largest
         blocks = min(N, (needed + threads - 1) / threads * threads)
         blockImages = blocks > 0 ? (N + blocks - 1) / blocks : 1
+    }
+
+    /// Whether the direct kernels (CKernels, AVX2) run this layer instead of im2col and GEMM:
+    /// stride 1, no dilation, at most 32 weights per output channel and 16 output channels
+    /// (LeNet's first layer), where the column matrix and its packing cost more than the arithmetic.
+    var usesDirectKernels: Bool {
+        Runtime.hasAVX2 && sH == 1 && sW == 1 && dH == 1 && dW == 1 && K <= 32 && O <= 16 && oH > 0 && oW > 0
+    }
+    /// The direct kernels' zero-padded image (C × directHp × directWp) and output-gradient rows.
+    var directHp: Int { oH + kH - 1 }
+    var directWp: Int { cortex_direct_padded_width(oW, kW) }
+    var directOutputPitch: Int { (oW + 7) / 8 * 8 }
+
+    /// Runs `body(pad, dyPad)` with scratch for one image's padded input and padded output gradient.
+    func withDirectScratch(_ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
+        let pad = UnsafeMutablePointer<Float>.allocate(capacity: C * directHp * directWp)
+        let dyPad = UnsafeMutablePointer<Float>.allocate(capacity: O * oH * directOutputPitch)
+        defer {
+            pad.deallocate()
+            dyPad.deallocate()
+        }
+        body(pad, dyPad)
+    }
+
+    /// One image's output gradient `[O, oH, oW]` in rows of `directOutputPitch`, zero past `oW`.
+    func padOutputGradient(_ dy: UnsafePointer<Float>, into dyPad: UnsafeMutablePointer<Float>) {
+        let pitch = directOutputPitch
+        for row in 0..<(O * oH) {
+            let to = dyPad + row * pitch
+            to.update(from: dy + row * oW, count: oW)
+            if pitch > oW { (to + oW).update(repeating: 0, count: pitch - oW) }
+        }
     }
 
     /// `floor((size + 2·padding − dilation·(kernel − 1) − 1) / stride) + 1`, or 0 if the kernel does not fit.
@@ -310,6 +374,15 @@ struct ConvGeometry {
     func col2im(_ col: UnsafePointer<Float>, images b: Int, into image: UnsafeMutablePointer<Float>) {
         let columns = b * P
         image.update(repeating: 0, count: b * C * H * W)
+        if Runtime.hasAVX2 {
+            for k in 0..<K {
+                let (c, rowOffset, columnOffset, yLo, yHi, xLo, xHi) = tap(k)
+                cortex_col2im_tap_avx2(
+                    col + k * columns, C * H * W, b, image + c * H * W, W, oH, oW, sH, sW, rowOffset, columnOffset,
+                    yLo, yHi, xLo, xHi)
+            }
+            return
+        }
         for k in 0..<K {
             let (c, rowOffset, columnOffset, yLo, yHi, xLo, xHi) = tap(k)
             let source = col + k * columns
