@@ -177,3 +177,18 @@ public struct DetectionEvaluation: Sendable {
         return (0..<count).map { $0 == count - 1 ? stop : Double($0) * step + start }
     }
 }
+
+/// The captioner's object-set accuracy (`CaptionScores`) for a detector: the share of scenes
+/// whose detections scoring at least `minScore` name exactly the scene's items, counted by
+/// class (two shirts and a bag, no more, no fewer). It tells how far boxes alone get on the
+/// captioning goal, from a model trained with box supervision.
+public func objectSetAccuracy(detections: [[Detection]], scenes: [Scene], minScore: Double) -> Double {
+    precondition(detections.count == scenes.count, "objectSetAccuracy: \(detections.count) detection lists for \(scenes.count) scenes")
+    guard !scenes.isEmpty else { return 0 }
+    var right = 0
+    for (found, scene) in zip(detections, scenes) {
+        let counts = found.filter { $0.score >= minScore }.reduce(into: [Int: Int]()) { $0[$1.classIndex, default: 0] += 1 }
+        if counts == SceneCaptions.objectCounts(scene) { right += 1 }
+    }
+    return Double(right) / Double(scenes.count)
+}

@@ -197,10 +197,17 @@ struct Detect: ParsableCommand {
             String(
                 format: "mAP@0.5 %.4f, mAP@[.5:.95] %.4f, mAP@0.75 %.4f on %d test scenes (seed %llu); %.2f ms/image",
                 e.map50, e.map, e.map75, count, scenes.seed, result.msPerImage))
+        let testScenes = (0..<count).map { generator.scene($0) }
+        let setAccuracy = objectSetAccuracy(detections: result.predictions, scenes: testScenes, minScore: minScore)
+        printError(
+            String(
+                format: "object-set accuracy %.4f (detections scoring at least %.2f name exactly each scene's items)",
+                setAccuracy, minScore))
         if common.json {
             printJSON([
                 "map50": e.map50, "map": e.map, "map75": e.map75, "ms_per_image": result.msPerImage,
-                "scenes": count, "score_threshold": detector.decoding.scoreThreshold
+                "scenes": count, "score_threshold": detector.decoding.scoreThreshold,
+                "object_set_accuracy": setAccuracy, "min_score": minScore
             ])
         }
     }

@@ -204,5 +204,19 @@ final class CaptionerTests: XCTestCase {
         XCTAssertEqual(scores.countErrors[7], 2)
         XCTAssertEqual(scores.countErrors[8], 1)
         XCTAssertEqual(scores.unparsed, 1)
+
+        // The same metric on a detector's boxes: only detections scoring at least the threshold count.
+        func found(_ c: Int, _ score: Double) -> Detection {
+            Detection(classIndex: c, score: score, box: SceneBox(x: 0, y: 0, width: 5, height: 5))
+        }
+        let lists = [
+            [found(8, 0.9), found(7, 0.8), found(7, 0.6)],  // right
+            [found(8, 0.9), found(7, 0.8), found(7, 0.2)],  // one sneaker too few at 0.3
+            [found(8, 0.9), found(7, 0.8), found(7, 0.7), found(3, 0.4)],  // a dress too many
+            []
+        ]
+        XCTAssertEqual(objectSetAccuracy(detections: lists, scenes: [scene, scene, scene, scene], minScore: 0.3), 0.25)
+        XCTAssertEqual(objectSetAccuracy(detections: lists, scenes: [scene, scene, scene, scene], minScore: 0.5), 0.5)
+        XCTAssertEqual(objectSetAccuracy(detections: lists, scenes: [scene, scene, scene, scene], minScore: 0.1), 0.5)
     }
 }

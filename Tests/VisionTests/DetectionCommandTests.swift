@@ -89,6 +89,8 @@ final class DetectionCommandTests: XCTestCase {
         let map50 = try XCTUnwrap(figures["map50"] as? Double)
         XCTAssertTrue((0...1).contains(map50))
         XCTAssertTrue(run.stderr.contains("on 5 test scenes (seed 1000003)"), run.stderr)
+        let setAccuracy = try XCTUnwrap(figures["object_set_accuracy"] as? Double)
+        XCTAssertEqual(setAccuracy * 5, (setAccuracy * 5).rounded(), accuracy: 1e-9)  // a share of 5 scenes
         let both = try runCortex(["detect", "--checkpoint", checkpoint, "--test-scenes", "5", folder + "/x.png"])
         XCTAssertNotEqual(both.status, 0)
         XCTAssertTrue(both.stderr.contains("either a scene picture or --test-scenes"), both.stderr)

@@ -509,12 +509,106 @@ static inline void cortex_direct_conv_weight_grad_avx2(const float *pad, long C,
             biasGradient[o] += cortex_hsum_avx2(acc);
         }
 }
+
+/// C[M, N] = op(A)[M, K] · B[K, N], row-major, without packing: op(A)[m, k] is A[m·lda + k]
+/// (transA = 0) or A[k·lda + m] (transA = 1). For the convolutions' products whose M or K is a
+/// small output-channel count (up to 16): there OpenBLAS spent a third of its time packing the
+/// column matrix, which this reads in place, 24 columns × 4 rows (12 registers) at a time, the
+/// strip of B staying in L1 while the rows of A pass over it (it must: with 256+ rows it spills
+/// to L2 and the loads stall).
+__attribute__((target("avx2,fma")))
+static inline void cortex_gemm_strip_avx2(long M, long K, const float *A, long rowStep, long kStep,
+                                          const float *B, long ldb, float *C, long ldc) {
+    for (long m0 = 0; m0 < M; m0 += 4) {
+        const long m1 = m0 + 1 < M ? m0 + 1 : M - 1, m2 = m0 + 2 < M ? m0 + 2 : M - 1, m3 = m0 + 3 < M ? m0 + 3 : M - 1;
+        const float *a0 = A + m0 * rowStep, *a1 = A + m1 * rowStep, *a2 = A + m2 * rowStep, *a3 = A + m3 * rowStep;
+        __m256 c00 = _mm256_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;
+        __m256 c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
+        for (long k = 0; k < K; k++) {
+            const float *b = B + k * ldb;
+            const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), b2 = _mm256_loadu_ps(b + 16);
+            __m256 a = _mm256_broadcast_ss(a0 + k * kStep);
+            c00 = _mm256_fmadd_ps(a, b0, c00);
+            c01 = _mm256_fmadd_ps(a, b1, c01);
+            c02 = _mm256_fmadd_ps(a, b2, c02);
+            a = _mm256_broadcast_ss(a1 + k * kStep);
+            c10 = _mm256_fmadd_ps(a, b0, c10);
+            c11 = _mm256_fmadd_ps(a, b1, c11);
+            c12 = _mm256_fmadd_ps(a, b2, c12);
+            a = _mm256_broadcast_ss(a2 + k * kStep);
+            c20 = _mm256_fmadd_ps(a, b0, c20);
+            c21 = _mm256_fmadd_ps(a, b1, c21);
+            c22 = _mm256_fmadd_ps(a, b2, c22);
+            a = _mm256_broadcast_ss(a3 + k * kStep);
+            c30 = _mm256_fmadd_ps(a, b0, c30);
+            c31 = _mm256_fmadd_ps(a, b1, c31);
+            c32 = _mm256_fmadd_ps(a, b2, c32);
+        }
+        float *c = C + m0 * ldc;
+        _mm256_storeu_ps(c, c00);
+        _mm256_storeu_ps(c + 8, c01);
+        _mm256_storeu_ps(c + 16, c02);
+        if (m0 + 1 < M) {
+            _mm256_storeu_ps(c + ldc, c10);
+            _mm256_storeu_ps(c + ldc + 8, c11);
+            _mm256_storeu_ps(c + ldc + 16, c12);
+        }
+        if (m0 + 2 < M) {
+            _mm256_storeu_ps(c + 2 * ldc, c20);
+            _mm256_storeu_ps(c + 2 * ldc + 8, c21);
+            _mm256_storeu_ps(c + 2 * ldc + 16, c22);
+        }
+        if (m0 + 3 < M) {
+            _mm256_storeu_ps(c + 3 * ldc, c30);
+            _mm256_storeu_ps(c + 3 * ldc + 8, c31);
+            _mm256_storeu_ps(c + 3 * ldc + 16, c32);
+        }
+    }
+}
+
+/// The last columns (fewer than 24): eight at a time, the final partial eight through masks.
+__attribute__((target("avx2,fma")))
+static inline void cortex_gemm_narrow_avx2(long M, long N, long K, const float *A, long rowStep, long kStep,
+                                           const float *B, long ldb, float *C, long ldc) {
+    for (long n0 = 0; n0 < N; n0 += 8) {
+        const long width = N - n0 < 8 ? N - n0 : 8;
+        const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)width), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        for (long m0 = 0; m0 < M; m0 += 4) {
+            const long m1 = m0 + 1 < M ? m0 + 1 : M - 1, m2 = m0 + 2 < M ? m0 + 2 : M - 1, m3 = m0 + 3 < M ? m0 + 3 : M - 1;
+            const float *a0 = A + m0 * rowStep, *a1 = A + m1 * rowStep, *a2 = A + m2 * rowStep, *a3 = A + m3 * rowStep;
+            __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+            for (long k = 0; k < K; k++) {
+                const __m256 b = _mm256_maskload_ps(B + k * ldb + n0, mask);
+                c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a0 + k * kStep), b, c0);
+                c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + k * kStep), b, c1);
+                c2 = _mm256_fmadd_ps(_mm256_broadcast_ss(a2 + k * kStep), b, c2);
+                c3 = _mm256_fmadd_ps(_mm256_broadcast_ss(a3 + k * kStep), b, c3);
+            }
+            float *c = C + m0 * ldc + n0;
+            _mm256_maskstore_ps(c, mask, c0);
+            if (m0 + 1 < M) _mm256_maskstore_ps(c + ldc, mask, c1);
+            if (m0 + 2 < M) _mm256_maskstore_ps(c + 2 * ldc, mask, c2);
+            if (m0 + 3 < M) _mm256_maskstore_ps(c + 3 * ldc, mask, c3);
+        }
+    }
+}
+
+__attribute__((target("avx2,fma")))
+static inline void cortex_gemm_small_avx2(long M, long N, long K, const float *A, long lda, int transA,
+                                          const float *B, long ldb, float *C, long ldc) {
+    const long rowStep = transA ? 1 : lda, kStep = transA ? lda : 1;
+    long n0 = 0;
+    for (; n0 + 24 <= N; n0 += 24) cortex_gemm_strip_avx2(M, K, A, rowStep, kStep, B + n0, ldb, C + n0, ldc);
+    if (n0 < N) cortex_gemm_narrow_avx2(M, N - n0, K, A, rowStep, kStep, B + n0, ldb, C + n0, ldc);
+}
 #else
 static inline int cortex_cpu_has_avx2_fma(void) { return 0; }
 static inline long cortex_adam_avx2(float *p, const float *gradient, float *m, float *v, long n,
                                     float oneMinusBeta1, float beta2, float oneMinusBeta2,
                                     float inverseCorrection2, float epsilon, float stepSize, float l2) { return 0; }
 static inline long cortex_gelu_avx2(const float *x, float *y, float *slope, long n) { return 0; }
+static inline void cortex_gemm_small_avx2(long M, long N, long K, const float *A, long lda, int transA,
+                                          const float *B, long ldb, float *C, long ldc) {}
 static inline long cortex_direct_padded_width(long oW, long kW) { return (oW + 15) / 16 * 16 + kW - 1; }
 static inline void cortex_direct_pad_image(const float *x, long C, long H, long W, long pH, long pW,
                                            float *pad, long Hp, long Wp) {}
