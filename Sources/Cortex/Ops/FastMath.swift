@@ -1,7 +1,6 @@
-// Branch-free exp, tanh and erf in plain arithmetic, so loops over them vectorise (the libm
-// calls they replace are scalar). Accuracy: exp and tanh within a few ulp of libm over the
-// whole range (Cephes `expf`/`tanhf` polynomials, S. Moshier 1984–2000); erf within 1.5e-7
-// absolute (Abramowitz & Stegun 1964, formula 7.1.26).
+// Branch-free exp and tanh in plain arithmetic, so loops over them vectorise (the libm calls
+// they replace are scalar). Accuracy: within a few ulp of libm over the whole range (Cephes
+// `expf`/`tanhf` polynomials, S. Moshier 1984–2000). The exact GELU's erf is in Ops/GELU.swift.
 
 /// eˣ: x = k·ln2 + r with |r| ≤ ln2/2, eʳ by a degree-6 polynomial, 2ᵏ assembled in the
 /// exponent field in two halves so results down to the subnormals and up to overflow are right.
@@ -44,18 +43,4 @@ func fastTanh(_ x: Float) -> Float {
     let small = x + x * z * p
     let large = 1 - 2 / (fastExp(2 * a) + 1)
     return a < 0.625 ? small : (x < 0 ? -large : large)
-}
-
-/// erf x = 1 − (a₁t + … + a₅t⁵)·e^(−x²), t = 1 / (1 + 0.3275911·|x|), sign restored.
-@inline(__always)
-func fastErf(_ x: Float) -> Float {
-    let a = Swift.abs(x)
-    let t = 1 / (1 + 0.3275911 * a)
-    var p: Float = 1.061405429
-    p = p * t - 1.453152027
-    p = p * t + 1.421413741
-    p = p * t - 0.284496736
-    p = p * t + 0.254829592
-    let y = 1 - p * t * fastExp(-a * a)
-    return x < 0 ? -y : y
 }

@@ -166,15 +166,6 @@ struct LeakyReLURule: UnaryRule {
     @inline(__always) func derivative(_ x: Float) -> Float { x > 0 ? 1 : slope }
 }
 
-/// x·Φ(x), Φ(x) = ½(1 + erf(x/√2)); f′ = Φ(x) + x·φ(x).
-struct GELURule: UnaryRule {
-    static let derivativeFromOutput = false
-    @inline(__always) func callAsFunction(_ x: Float) -> Float { 0.5 * x * (1 + fastErf(x * 0.70710678)) }
-    @inline(__always) func derivative(_ x: Float) -> Float {
-        0.5 * (1 + fastErf(x * 0.70710678)) + x * 0.39894228 * fastExp(-0.5 * x * x)
-    }
-}
-
 /// ½x(1 + tanh(u)), u = √(2/π)(x + 0.044715x³).
 struct GELUTanhRule: UnaryRule {
     static let derivativeFromOutput = false
