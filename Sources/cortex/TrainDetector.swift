@@ -190,14 +190,14 @@ struct Detect: ParsableCommand {
         if let scoreThreshold { detector.decoding.scoreThreshold = scoreThreshold }
         let source = try FashionMNIST.load(split: .test, directory: data ?? FashionMNIST.defaultDirectory)
         let generator = try SceneGenerator(source: source, config: scenes)
-        let result = evaluateDetector(detector, on: (0..<count).map { generator.scene($0) })
+        let testScenes = (0..<count).map { generator.scene($0) }
+        let result = evaluateDetector(detector, on: testScenes)
         let e = result.evaluation
         printError(e.classAP50Line(names: detector.classNames))
         printError(
             String(
                 format: "mAP@0.5 %.4f, mAP@[.5:.95] %.4f, mAP@0.75 %.4f on %d test scenes (seed %llu); %.2f ms/image",
                 e.map50, e.map, e.map75, count, scenes.seed, result.msPerImage))
-        let testScenes = (0..<count).map { generator.scene($0) }
         let setAccuracy = objectSetAccuracy(detections: result.predictions, scenes: testScenes, minScore: minScore)
         printError(
             String(

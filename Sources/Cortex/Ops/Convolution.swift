@@ -51,9 +51,9 @@ public func conv2d(
     let keptColumns =
         GradMode.isEnabled && weight.requiresGrad && !direct
         ? TensorStorage(uninitializedCount: g.N * g.K * g.P) : nil
-    g.forEachBlock { _, _, scratch, images in
+    g.forEachBlock(scratch: !direct) { _, _, scratch, images in
         if direct {
-            g.withDirectScratch { pad, _ in
+            g.withDirectScratch(gradient: false) { pad, _ in
                 for n in images {
                     cortex_direct_pad_image(x + n * g.C * g.H * g.W, g.C, g.H, g.W, g.pH, g.pW, pad, g.directHp, g.directWp)
                     cortex_direct_conv_forward_avx2(
@@ -78,12 +78,12 @@ public func conv2d(
         // which thread takes which block varies from run to run, the sums must not.
         let partials = TensorStorage(count: g.blocks * (g.O * g.K + g.O), repeating: 0)
         let dy = gradOut.storage.pointer, dx = gradInput?.pointer
-        g.forEachBlock { _, blockIndex, scratch, images in
+        g.forEachBlock(scratch: !direct || needInput) { _, blockIndex, scratch, images in
             let first = images.lowerBound, block = images.count, columns = block * g.P
             let gradWeightT = partials.pointer + blockIndex * (g.O * g.K + g.O), gradBias = gradWeightT + g.O * g.K
             if direct {
                 if needWeight || needBias {
-                    g.withDirectScratch { pad, dyPad in
+                    g.withDirectScratch(gradient: true) { pad, dyPad in
                         for n in images {
                             g.padOutputGradient(dy + n * g.O * g.P, into: dyPad)
                             cortex_direct_pad_image(
@@ -203,10 +203,11 @@ struct ConvGeometry {
     var directWp: Int { cortex_direct_padded_width(oW, kW) }
     var directOutputPitch: Int { (oW + 7) / 8 * 8 }
 
-    /// Runs `body(pad, dyPad)` with scratch for one image's padded input and padded output gradient.
-    func withDirectScratch(_ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
+    /// Runs `body(pad, dyPad)` with scratch for one image's padded input and, with `gradient`, its
+    /// padded output gradient (else a one-float placeholder).
+    func withDirectScratch(gradient: Bool, _ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
         let pad = UnsafeMutablePointer<Float>.allocate(capacity: C * directHp * directWp)
-        let dyPad = UnsafeMutablePointer<Float>.allocate(capacity: O * oH * directOutputPitch)
+        let dyPad = UnsafeMutablePointer<Float>.allocate(capacity: gradient ? O * oH * directOutputPitch : 1)
         defer {
             pad.deallocate()
             dyPad.deallocate()
@@ -244,8 +245,9 @@ struct ConvGeometry {
     /// OpenBLAS is held to one thread meanwhile, so the GEMMs inside run on their caller's
     /// core (and its cache) instead of contending for OpenBLAS's pool. This changes OpenBLAS's
     /// process-wide thread count for the duration: do not run conv2d from several threads at once.
-    func forEachBlock(_ body: (Int, Int, ConvScratch, Range<Int>) -> Void) {
-        let scratch = (0..<threads).map { _ in ConvScratch(self, images: blockImages) }
+    func forEachBlock(scratch needed: Bool = true, _ body: (Int, Int, ConvScratch, Range<Int>) -> Void) {
+        // Without `needed` (the direct kernels' passes that use no columns) the buffers are one float.
+        let scratch = (0..<threads).map { _ in ConvScratch(self, images: needed ? blockImages : 0) }
         defer { for buffers in scratch { buffers.deallocate() } }
         // Near-equal blocks: sizes differ by at most one image.
         let images = { (block: Int) in (N * block / blocks)..<(N * (block + 1) / blocks) }
