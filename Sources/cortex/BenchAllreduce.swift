@@ -25,6 +25,8 @@ struct BenchAllreduce: ParsableCommand {
     var model: ModelChoice = .vit
     @Option(help: "Timed rounds (each times the three variants once; medians are reported).")
     var rounds = 50
+    @Option(help: "Calls of one variant in a row before the next variant's (1 interleaves call by call; the C loop makes all its calls in a row).")
+    var block = 10
     @Option(help: "Floats per fused bucket.")
     var bucket = DataParallel.defaultBucketCapacity
     @Option(help: "Folder for each rank's averaged gradients (rank<r>-bucketed.f32, rank<r>-per-tensor.f32).")
@@ -33,6 +35,7 @@ struct BenchAllreduce: ParsableCommand {
 
     func validate() throws {
         guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1, got \(rounds)") }
+        guard block >= 1 else { throw ValidationError("--block must be at least 1, got \(block)") }
         guard bucket >= 1 else { throw ValidationError("--bucket must be at least 1, got \(bucket)") }
     }
 
@@ -78,10 +81,19 @@ struct BenchAllreduce: ParsableCommand {
                 times[name]!.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
             }
             fill()
-            for _ in 0..<rounds {
-                try timed("bucketed") { try bucketed.averageGradients(localCount: 1, globalCount: group.size) }
-                try timed("per_tensor") { try perTensor.averageGradients(localCount: 1, globalCount: group.size) }
-                try timed("flat") { try flat.withUnsafeMutableBufferPointer { try group.allreduceSum($0) } }
+            var done = 0
+            while done < rounds {
+                let calls = min(block, rounds - done)
+                for _ in 0..<calls {
+                    try timed("bucketed") { try bucketed.averageGradients(localCount: 1, globalCount: group.size) }
+                }
+                for _ in 0..<calls {
+                    try timed("per_tensor") { try perTensor.averageGradients(localCount: 1, globalCount: group.size) }
+                }
+                for _ in 0..<calls {
+                    try timed("flat") { try flat.withUnsafeMutableBufferPointer { try group.allreduceSum($0) } }
+                }
+                done += calls
             }
             let medians = times.mapValues { $0.sorted()[$0.count / 2] }
             guard group.isRoot else { return }

@@ -25,6 +25,16 @@ static inline void cortex_cpu_relax(void) {
 #endif
 }
 
+/// dst[i] = src[i] * weight (src may equal dst): the gradient copy into an allreduce buffer.
+/// A plain loop the C compiler vectorises, which Swift's loop over pointers that may alias does not.
+static inline void cortex_scale_into(const float *src, float *dst, long n, float weight) {
+    if (src == dst) {
+        for (long i = 0; i < n; i++) dst[i] *= weight;
+    } else {
+        for (long i = 0; i < n; i++) dst[i] = src[i] * weight;
+    }
+}
+
 #if defined(__x86_64__)
 #include <cpuid.h>
 #include <immintrin.h>

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Data-parallel training over a `Communicator`, the design of PyTorch's
@@ -147,7 +148,7 @@ public final class DataParallel {
                     if let gradient = tensor.grad, localCount > 0 {
                         let g = gradient.storage.pointer, f = base + offset
                         // In place when the gradient already lives in its slot.
-                        for i in 0..<count { f[i] = g[i] * weight }
+                        if g != f || weight != 1 { cortex_scale_into(g, f, count, weight) }
                     } else {
                         (base + offset).update(repeating: 0, count: count)
                     }
