@@ -17,6 +17,8 @@ public struct GANTrainConfig: Codable, Equatable, Sendable {
     /// Train on only the first `limit` images; nil: all.
     public var limit: Int?
     public var sizes = DCGANConfig()
+    /// A class-conditional GAN over the data's classes (`sizes.classes` is set from the data).
+    public var conditional = false
     /// A `train resnet` checkpoint whose features measure the samples at the end (nil: not measured).
     public var fidCheckpoint: String?
     /// Generated images compared with the test set for the Fréchet distance.
@@ -60,24 +62,36 @@ public final class GANStepper {
             learningRate: learningRate, beta1: beta1)
     }
 
-    /// Discriminator loss on real images and fakes (BCE with logits, targets 1 and 0).
-    public func discriminatorLoss(real: Tensor, fake: Tensor) -> Tensor {
-        let D = gan.discriminator
-        let realLogits = D(real), fakeLogits = D(fake)
+    /// D's logits; a conditional GAN's images come with the classes they claim (`labels`).
+    func judge(_ images: Tensor, labels: [Int]?) -> Tensor {
+        if let labels { return gan.discriminator(images, labels: labels) }
+        return gan.discriminator(images)
+    }
+
+    /// G's images of latents `z` (of the classes `labels` in a conditional GAN).
+    public func generate(_ z: Tensor, labels: [Int]?) -> Tensor {
+        if let labels { return gan.generator(z, labels: labels) }
+        return gan.generator(z)
+    }
+
+    /// Discriminator loss on real images and fakes (BCE with logits, targets 1 and 0); in a
+    /// conditional GAN both show the classes `labels`.
+    public func discriminatorLoss(real: Tensor, fake: Tensor, labels: [Int]? = nil) -> Tensor {
+        let realLogits = judge(real, labels: labels), fakeLogits = judge(fake, labels: labels)
         return binaryCrossEntropyWithLogits(realLogits, Tensor.ones(realLogits.shape))
             + binaryCrossEntropyWithLogits(fakeLogits, Tensor.zeros(fakeLogits.shape))
     }
 
     /// Non-saturating generator loss: BCE of D(G(z)) against the target "real".
-    public func generatorLoss(fake: Tensor) -> Tensor {
-        let logits = gan.discriminator(fake)
+    public func generatorLoss(fake: Tensor, labels: [Int]? = nil) -> Tensor {
+        let logits = judge(fake, labels: labels)
         return binaryCrossEntropyWithLogits(logits, Tensor.ones(logits.shape))
     }
 
     /// One Adam update of D towards calling `real` real and `fake` fake; returns the loss before it.
     @discardableResult
-    public func updateDiscriminator(real: Tensor, fake: Tensor) -> Float {
-        let loss = discriminatorLoss(real: real, fake: fake)
+    public func updateDiscriminator(real: Tensor, fake: Tensor, labels: [Int]? = nil) -> Float {
+        let loss = discriminatorLoss(real: real, fake: fake, labels: labels)
         discriminatorOptimizer.zeroGrad()
         loss.backward()
         discriminatorOptimizer.step()
@@ -87,8 +101,8 @@ public final class GANStepper {
     /// One Adam update of G towards fooling D on G(z); D's parameters are not changed. Returns
     /// the loss before it.
     @discardableResult
-    public func updateGenerator(z: Tensor) -> Float {
-        let loss = generatorLoss(fake: gan.generator(z))
+    public func updateGenerator(z: Tensor, labels: [Int]? = nil) -> Float {
+        let loss = generatorLoss(fake: generate(z, labels: labels), labels: labels)
         generatorOptimizer.zeroGrad()
         loss.backward()
         generatorOptimizer.step()
@@ -97,11 +111,13 @@ public final class GANStepper {
     }
 
     /// One update of D on `real` and G(z) (G's output detached), then one of G on the same z.
-    public func step(real: Tensor, z: Tensor) -> GANStepLosses {
+    /// A conditional GAN generates the batch's own classes (`labels`), so D sees real and fake
+    /// images of the same classes.
+    public func step(real: Tensor, z: Tensor, labels: [Int]? = nil) -> GANStepLosses {
         gan.train()
-        let fake = withNoGrad { gan.generator(z) }
-        let d = updateDiscriminator(real: real, fake: fake)
-        return GANStepLosses(discriminator: d, generator: updateGenerator(z: z))
+        let fake = withNoGrad { generate(z, labels: labels) }
+        let d = updateDiscriminator(real: real, fake: fake, labels: labels)
+        return GANStepLosses(discriminator: d, generator: updateGenerator(z: z, labels: labels))
     }
 }
 
@@ -113,6 +129,8 @@ public struct GANTrainingSummary: Sendable {
     public var lastGrid: String
     /// Fréchet distance between ResNet features of the test set and of generated images (nil: not measured).
     public var fidResnet: Double?
+    /// The same distance between the test set and as many training images (the floor).
+    public var fidFloor: Double?
     public var interrupted: Bool
 }
 
@@ -123,6 +141,8 @@ public final class GANTrainer {
     public let config: GANTrainConfig
     public let stepper: GANStepper
     public let trainingRun: TrainingRun
+    /// The network's sizes: `config.sizes`, with the data's classes when conditional.
+    public let sizes: DCGANConfig
     let train: ImageDataset
     let fixedLatents: Tensor
     public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
@@ -149,13 +169,16 @@ public final class GANTrainer {
         }
         self.config = config
         self.train = train
+        var sizes = config.sizes
+        if config.conditional { sizes.classes = train.classCount }
+        if let problem = sizes.problem { throw TrainingError(problem) }
+        self.sizes = sizes
         var generator = RandomGenerator(seed: config.seed)
-        stepper = GANStepper(
-            gan: DCGAN(config.sizes, generator: &generator), learningRate: config.learningRate, beta1: config.beta1)
-        fixedLatents = Tensor.randn([64, config.sizes.latent], using: &generator)
+        stepper = GANStepper(gan: DCGAN(sizes, generator: &generator), learningRate: config.learningRate, beta1: config.beta1)
+        fixedLatents = Tensor.randn([64, sizes.latent], using: &generator)
         state = State(latentGenerator: RandomGenerator(seed: config.seed &+ 17))
         trainingRun = try TrainingRun(folder: folder, config: config, resume: resume)
-        if let path = trainingRun.resumeCheckpoint { state = try Self.restore(path, into: stepper, sizes: config.sizes) }
+        if let path = trainingRun.resumeCheckpoint { state = try Self.restore(path, into: stepper, sizes: sizes) }
         trainingRun.startLines(config: config).forEach(log)
         if resume { log("resuming after epoch \(state.epoch)") }
     }
@@ -166,7 +189,7 @@ public final class GANTrainer {
     /// Writes both networks (their plain keys), both Adam states and the progress atomically.
     func save(to path: String) throws {
         var tensors = stepper.gan.stateDict()
-        var metadata = Self.metadata(config.sizes)
+        var metadata = Self.metadata(sizes)
         metadata["epoch"] = "\(state.epoch)"
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -220,7 +243,9 @@ public final class GANTrainer {
         }
         var generator = RandomGenerator(seed: 0)
         let gan = DCGAN(sizes, generator: &generator)
-        try Checkpoint.load(into: gan, from: path, strict: false)
+        // Strict: a file that lacks a tensor of this GAN (or has one of another shape) is refused,
+        // never half loaded.
+        try Checkpoint.load(into: gan, from: path, strict: true, ignoring: ["optimizer."])
         return gan
     }
 
@@ -260,8 +285,8 @@ public final class GANTrainer {
             let start = DispatchTime.now().uptimeNanoseconds
             var dSum = 0.0, gSum = 0.0, steps = 0
             for (index, batch) in loader.epoch().enumerated() {
-                let z = Tensor.randn([batch.labels.count, config.sizes.latent], using: &latentGenerator)
-                let losses = stepper.step(real: batch.images, z: z)
+                let z = Tensor.randn([batch.labels.count, sizes.latent], using: &latentGenerator)
+                let losses = stepper.step(real: batch.images, z: z, labels: sizes.classes > 0 ? batch.labels : nil)
                 dSum += Double(losses.discriminator)
                 gSum += Double(losses.generator)
                 steps += 1
@@ -284,9 +309,9 @@ public final class GANTrainer {
             state.latentGenerator = latentGenerator
             epochsRun += 1
             stepper.gan.eval()
-            let samples = withNoGrad { stepper.gan.generator(fixedLatents) }
+            let samples = Self.samples(stepper.gan, latents: fixedLatents)
             lastGrid = trainingRun.logger.path("samples-epoch\(epoch + 1).png")
-            try Self.grid(samples).write(to: lastGrid)
+            try Self.grid(samples.images, columns: samples.columns).write(to: lastGrid)
             try trainingRun.logger.log(
                 step: (epoch + 1) * stepsPerEpoch,
                 [("train/epoch_d_loss", dSum / Double(steps)), ("train/epoch_g_loss", gSum / Double(steps)),
@@ -306,18 +331,23 @@ public final class GANTrainer {
         }
         let done = max(1, state.epoch)
         let seconds = state.seconds
-        var fid: Double?
+        var fid: (generated: Double, floor: Double)?
         if let path = config.fidCheckpoint, !interrupted {
-            fid = try fidResnet(checkpoint: path, latents: &latentGenerator)
-            log(String(format: "Fréchet distance in ResNet feature space (test set vs %d samples): %.3f", config.fidSamples, fid!))
+            fid = try Self.frechetDistances(
+                stepper.gan, resnetCheckpoint: path, data: config.data, samples: config.fidSamples, latents: &latentGenerator)
+            log(
+                String(
+                    format: "Fréchet distance in ResNet feature space, test set against %d samples: %.3f (against %d training images: %.3f)",
+                    config.fidSamples, fid!.generated, config.fidSamples, fid!.floor))
         }
         try trainingRun.finish(
-            metrics: [("s_per_epoch", seconds / Double(done)), ("fid_resnet", fid ?? .nan)],
+            metrics: [("s_per_epoch", seconds / Double(done)), ("fid_resnet", fid?.generated ?? .nan)],
             step: config.epochs * stepsPerEpoch)
         _ = epochsRun
         return GANTrainingSummary(
             epochs: state.epoch, secondsPerEpoch: seconds / Double(done),
-            checkpoint: trainingRun.lastCheckpoint, lastGrid: lastGrid, fidResnet: fid, interrupted: interrupted)
+            checkpoint: trainingRun.lastCheckpoint, lastGrid: lastGrid, fidResnet: fid?.generated, fidFloor: fid?.floor,
+            interrupted: interrupted)
     }
 
     /// Images along `rows` walks in latent space, each of `steps` points from one random z to
@@ -334,7 +364,10 @@ public final class GANTrainer {
             let b = Array(UnsafeBufferPointer(start: e + (2 * r + 1) * L, count: L))
             for s in 0..<steps { z += slerp(a, b, t: steps == 1 ? 0 : Float(s) / Float(steps - 1)) }
         }
-        return withNoGrad { gan.generator(Tensor(shape: [rows * steps, L], data: z)) }
+        let latents = Tensor(shape: [rows * steps, L], data: z)
+        // A conditional GAN keeps one class along each walk (row r shows class r mod classes).
+        let K = gan.config.classes
+        return withNoGrad { K > 0 ? gan.generator(latents, labels: (0..<(rows * steps)).map { ($0 / steps) % K }) : gan.generator(latents) }
     }
 
     /// Spherical interpolation from `a` (t = 0) to `b` (t = 1) over the angle ω between them:
@@ -351,23 +384,51 @@ public final class GANTrainer {
         return zip(a, b).map { wa * $0 + wb * $1 }
     }
 
-    /// Fréchet distance between the ResNet features of the test set and of `fidSamples` images
-    /// from the generator, both normalised as the ResNet's training data.
-    func fidResnet(checkpoint: String, latents: inout RandomGenerator) throws -> Double {
-        let classifier = try ImageClassifier.load(path: checkpoint).classifier
-        guard classifier.kind == .resnet, classifier.channels == train.channels, classifier.imageSize == 28 else {
-            throw TrainingError("--fid-checkpoint \(checkpoint) must be a ResNet on \(train.channels)x28x28 images")
+    /// Images to show of `latents`: G(z) for each (8 a row); a conditional GAN draws every
+    /// class of each of the first 8 latents, one latent a row, one class a column.
+    public static func samples(_ gan: DCGAN, latents: Tensor) -> (images: Tensor, columns: Int) {
+        let K = gan.config.classes
+        guard K > 0 else { return (withNoGrad { gan.generator(latents) }, 8) }
+        let rows = min(8, latents.shape[0]), L = latents.shape[1], p = latents.storage.pointer
+        var z: [Float] = []
+        for r in 0..<rows { for _ in 0..<K { z.append(contentsOf: UnsafeBufferPointer(start: p + r * L, count: L)) } }
+        let images = withNoGrad { gan.generator(Tensor(shape: [rows * K, L], data: z), labels: (0..<(rows * K)).map { $0 % K }) }
+        return (images, K)
+    }
+
+    /// Fréchet distances in the feature space of a `train resnet` checkpoint (its pooled
+    /// features before `fc`): the test set of `data` against `samples` images from `gan` (a
+    /// conditional GAN draws the classes in turn), and against the first `samples` training
+    /// images (the floor: what real images score). All images are normalised as the ResNet's
+    /// training data.
+    public static func frechetDistances(
+        _ gan: DCGAN, resnetCheckpoint: String, data: String, samples: Int, latents: inout RandomGenerator
+    ) throws -> (generated: Double, floor: Double) {
+        let classifier = try ImageClassifier.load(path: resnetCheckpoint).classifier
+        guard classifier.kind == .resnet, classifier.channels == gan.config.channels, classifier.imageSize == 28 else {
+            throw TrainingError("\(resnetCheckpoint) must be a `cortex train resnet` checkpoint on \(gan.config.channels)x28x28 images")
         }
-        let test = try ImageDataset.load(directory: config.data, split: .test)
         let normalization = ImageNormalization(mean: classifier.mean, std: classifier.std)
-        let loader = ImageLoader(dataset: test, batchSize: test.count, shuffle: false, normalization: normalization, seed: 0)
-        let real = FeatureStatistics(features: resnetFeatures(classifier, images: loader.batch(indices: Array(0..<test.count)).images))
-        stepper.gan.eval()
+        func features(_ set: ImageDataset, count: Int) -> FeatureStatistics {
+            let loader = ImageLoader(dataset: set, batchSize: 500, shuffle: false, normalization: normalization, seed: 0)
+            var parts: [Tensor] = []
+            for start in stride(from: 0, to: min(count, set.count), by: 500) {
+                let batch = loader.batch(indices: Array(start..<min(start + 500, count, set.count)))
+                parts.append(resnetFeatures(classifier, images: batch.images))
+            }
+            return FeatureStatistics(features: Tensor.concat(parts, axis: 0))
+        }
+        let test = try ImageDataset.load(directory: data, split: .test)
+        let real = features(test, count: test.count)
+        let floor = frechetDistance(real, features(try ImageDataset.load(directory: data, split: .train), count: samples))
+        gan.eval()
         var parts: [Tensor] = []
-        for start in stride(from: 0, to: config.fidSamples, by: 500) {
-            let z = Tensor.randn([min(500, config.fidSamples - start), config.sizes.latent], using: &latents)
-            let images = withNoGrad { stepper.gan.generator(z) }  // [−1, 1]
-            // To pixels in [0, 1], then the classifier's normalisation.
+        let K = gan.config.classes
+        for start in stride(from: 0, to: samples, by: 500) {
+            let count = min(500, samples - start)
+            let z = Tensor.randn([count, gan.config.latent], using: &latents)
+            let images = withNoGrad { K > 0 ? gan.generator(z, labels: (start..<(start + count)).map { $0 % K }) : gan.generator(z) }
+            // [−1, 1] to pixels in [0, 1], then the classifier's normalisation.
             let C = images.shape[1], plane = 28 * 28, p = images.storage.pointer
             for index in 0..<images.count {
                 let c = (index / plane) % C
@@ -375,6 +436,6 @@ public final class GANTrainer {
             }
             parts.append(resnetFeatures(classifier, images: images))
         }
-        return frechetDistance(real, FeatureStatistics(features: Tensor.concat(parts, axis: 0)))
+        return (frechetDistance(real, FeatureStatistics(features: Tensor.concat(parts, axis: 0))), floor)
     }
 }

@@ -18,6 +18,8 @@ struct TrainGAN: ParsableCommand {
     @Option(help: "Adam β1 (default 0.5).") var beta1: Float?
     @Option(help: "Latent size (default 100).") var latent: Int?
     @Option(help: "Train on only the first N images (for quick trials).") var limit: Int?
+    @Flag(help: "Class-conditional (Mirza & Osindero 2014): the generator and discriminator also take the label, one-hot.")
+    var conditional = false
     @Option(
         help: "A `cortex train resnet` checkpoint: measure the Fréchet distance in its feature space at the end.",
         completion: .file(extensions: ["safetensors"]))
@@ -38,6 +40,7 @@ struct TrainGAN: ParsableCommand {
         if let beta1 { c.beta1 = beta1 }
         if let latent { c.sizes.latent = latent }
         if let limit { c.limit = limit }
+        c.conditional = conditional
         if let fidCheckpoint { c.fidCheckpoint = fidCheckpoint }
         if let fidSamples { c.fidSamples = fidSamples }
         return c
@@ -61,6 +64,7 @@ struct TrainGAN: ParsableCommand {
                     "checkpoint": summary.checkpoint, "grid": summary.lastGrid
                 ]
                 if let fid = summary.fidResnet { object["fid_resnet"] = fid }
+                if let floor = summary.fidFloor { object["fid_floor"] = floor }
                 printJSON(object)
             }
         }
@@ -77,6 +81,15 @@ struct GenerateImages: ParsableCommand {
     @Option(help: "Images in the grid (8 per row); with --interpolate, the number of walks (rows).") var count = 64
     @Option(help: "Draw latent walks instead: each row goes from one random z to another in this many steps (slerp).")
     var interpolate: Int?
+    @Option(name: .customLong("class"), help: "A conditional GAN's class to draw (default: every class, one per column).")
+    var classIndex: Int?
+    @Option(
+        help: "A `cortex train resnet` checkpoint: also measure the Fréchet distance of the generator's samples to the test set in its feature space.",
+        completion: .file(extensions: ["safetensors"]))
+    var fidCheckpoint: String?
+    @Option(help: "Generated images for the Fréchet distance.") var fidSamples = 10_000
+    @Option(help: "Directory of the IDX set whose test images the samples are measured against (default: Debian's Fashion-MNIST).")
+    var data: String?
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -84,6 +97,7 @@ struct GenerateImages: ParsableCommand {
         if let interpolate, !(2...64).contains(interpolate) {
             throw ValidationError("--interpolate must lie in 2…64 steps, got \(interpolate)")
         }
+        guard fidSamples >= 2 else { throw ValidationError("--fid-samples must be at least 2, got \(fidSamples)") }
     }
 
     func run() throws {
@@ -91,16 +105,42 @@ struct GenerateImages: ParsableCommand {
             Runtime.configure(threads: common.threads)
             let gan = try GANTrainer.load(path: checkpoint)
             gan.eval()
+            let K = gan.config.classes
+            if let classIndex {
+                guard K > 0 else { throw ValidationError("--class needs a conditional GAN; \(checkpoint) is unconditional") }
+                guard (0..<K).contains(classIndex) else {
+                    throw ValidationError("--class must lie in 0…\(K - 1) for this GAN, got \(classIndex)")
+                }
+            }
             var generator = RandomGenerator(seed: common.seed)
             if let steps = interpolate {
                 try GANTrainer.grid(GANTrainer.interpolation(gan, rows: count, steps: steps, using: &generator), columns: steps)
                     .write(to: grid)
-            } else {
+            } else if let classIndex {
                 let z = Tensor.randn([count, gan.config.latent], using: &generator)
-                try GANTrainer.grid(withNoGrad { gan.generator(z) }).write(to: grid)
+                try GANTrainer.grid(withNoGrad { gan.generator(z, labels: [Int](repeating: classIndex, count: count)) })
+                    .write(to: grid)
+            } else {
+                // Conditional: `count` latents' worth of rows (at most 8), every class in a row.
+                let z = Tensor.randn([K > 0 ? min(8, count) : count, gan.config.latent], using: &generator)
+                let samples = GANTrainer.samples(gan, latents: z)
+                try GANTrainer.grid(samples.images, columns: samples.columns).write(to: grid)
             }
             printError("wrote \(grid)")
-            if common.json { printJSON(["grid": grid, "images": count]) }
+            var object: [String: Any] = ["grid": grid, "images": count]
+            if let fidCheckpoint {
+                printError("measuring the Fréchet distance of \(fidSamples) samples in the feature space of \(fidCheckpoint)")
+                let fid = try GANTrainer.frechetDistances(
+                    gan, resnetCheckpoint: fidCheckpoint, data: data ?? FashionMNIST.defaultDirectory, samples: fidSamples,
+                    latents: &generator)
+                print(
+                    String(
+                        format: "Fréchet distance in ResNet feature space, test set against %d samples: %.3f (against %d training images: %.3f)",
+                        fidSamples, fid.generated, fidSamples, fid.floor))
+                object["fid_resnet"] = fid.generated
+                object["fid_floor"] = fid.floor
+            }
+            if common.json { printJSON(object) }
         }
     }
 }

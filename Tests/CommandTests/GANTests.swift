@@ -46,6 +46,136 @@ final class GANTests: XCTestCase {
     }
 }
 
+/// The class-conditional option (Mirza & Osindero 2014): the label joins the latent as a
+/// one-hot vector and the image as constant planes.
+final class ConditionalGANTests: XCTestCase {
+    override func setUp() { Runtime.configure(threads: 1) }
+
+    func testLabelsEnterBothNetworksAndAStepMovesTheLosses() throws {
+        var generator = RandomGenerator(seed: 4)
+        let sizes = DCGANConfig(latent: 8, generatorWidth: 8, discriminatorWidth: 4, classes: 3)
+        let stepper = GANStepper(gan: DCGAN(sizes, generator: &generator), learningRate: 2e-3, beta1: 0.5)
+        let gan = stepper.gan
+        let shapes = Dictionary(uniqueKeysWithValues: gan.stateDict().map { ($0.name, $0.tensor.shape) })
+        XCTAssertEqual(shapes["generator.main.0.weight"], [8 + 3, 8, 7, 7], "latent + classes inputs (PyTorch's ConvTranspose2d layout)")
+        XCTAssertEqual(shapes["discriminator.main.0.weight"], [4, 1 + 3, 4, 4], "image + classes planes")
+
+        gan.eval()
+        let labels = [0, 1, 2, 0, 1, 2]
+        let z = Tensor.randn([6, 8], using: &generator)
+        let images = withNoGrad { gan.generator(z, labels: labels) }
+        XCTAssertEqual(images.shape, [6, 1, 28, 28])
+        // The label changes the image: the same z as class 0 and as class 1.
+        let asZero = withNoGrad { gan.generator(z, labels: [0, 0, 0, 0, 0, 0]) }.scalars
+        let asOne = withNoGrad { gan.generator(z, labels: [1, 1, 1, 1, 1, 1]) }.scalars
+        XCTAssertGreaterThan(zip(asZero, asOne).map { abs($0 - $1) }.max()!, 1e-4)
+        // …and is the one-hot row the first layer sees: G(z, y) = main([z, e_y]) written out.
+        var input: [Float] = []
+        let zs = z.scalars
+        for (row, label) in labels.enumerated() {
+            input += Array(zs[(row * 8)..<(row * 8 + 8)]) + (0..<3).map { $0 == label ? 1 : 0 }
+        }
+        let byHand = withNoGrad { gan.generator.main(Tensor(shape: [6, 11, 1, 1], data: input)) }
+        assertClose(images.scalars, byHand.scalars, accuracy: 1e-6)
+        // D's planes written out: image channel, then plane k all ones when k is the label.
+        var planes: [Float] = []
+        let pixels = images.scalars
+        for (row, label) in labels.enumerated() {
+            planes += Array(pixels[(row * 784)..<((row + 1) * 784)])
+            for k in 0..<3 { planes += [Float](repeating: k == label ? 1 : 0, count: 784) }
+        }
+        let judged = withNoGrad { gan.discriminator(images, labels: labels) }.scalars
+        let judgedByHand = withNoGrad { gan.discriminator.main(Tensor(shape: [6, 4, 28, 28], data: planes)) }.scalars
+        assertClose(judged, judgedByHand, accuracy: 1e-5)
+
+        // One D update lowers D's loss on the same labelled batch; one G update lowers G's.
+        let real = Tensor(shape: [6, 1, 28, 28], data: (0..<(6 * 784)).map { ($0 % 784) < 392 ? 0.8 : -0.8 })
+        let fake = withNoGrad { gan.generator(z, labels: labels) }
+        let before = withNoGrad { stepper.discriminatorLoss(real: real, fake: fake, labels: labels).item }
+        XCTAssertEqual(stepper.updateDiscriminator(real: real, fake: fake, labels: labels), before, accuracy: 1e-6)
+        XCTAssertLessThan(withNoGrad { stepper.discriminatorLoss(real: real, fake: fake, labels: labels).item }, before)
+        let gBefore = withNoGrad { stepper.generatorLoss(fake: gan.generator(z, labels: labels), labels: labels).item }
+        stepper.updateGenerator(z: z, labels: labels)
+        XCTAssertLessThan(withNoGrad { stepper.generatorLoss(fake: gan.generator(z, labels: labels), labels: labels).item }, gBefore)
+    }
+
+    /// Checkpoints written before the option existed have no `classes` in their sizes: unconditional.
+    func testOldSizesDecodeAsUnconditional() throws {
+        let old = #"{"channels":1,"discriminatorWidth":64,"generatorWidth":128,"latent":100}"#
+        let sizes = try JSONDecoder().decode(DCGANConfig.self, from: Data(old.utf8))
+        XCTAssertEqual(sizes, DCGANConfig())
+        XCTAssertEqual(sizes.classes, 0)
+        XCTAssertNotNil(DCGANConfig(classes: -1).problem)
+    }
+}
+
+/// The Fréchet distances of `train gan` and `generate-images`, for Cortex's GAN and for the
+/// generator PyTorch's reference script (scripts/reference/dcgan.py) writes with Cortex's keys.
+final class GANFrechetCommandTests: XCTestCase {
+    func testDistancesOfCortexAndPyTorchGeneratorsAgainstTheFloor() throws {
+        guard FashionMNIST.isInstalled else {
+            throw missingPrerequisite("Fashion-MNIST is not installed (scripts/setup installs dataset-fashion-mnist)")
+        }
+        let folder = NSTemporaryDirectory() + "cortex-gan-fid-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let resnet = try runCortex([
+            "train", "resnet", "--limit", "256", "--epochs", "1", "--batch", "64", "--blocks", "1,1,1",
+            "--widths", "4,8,8", "--threads", "1", "--out", folder + "/resnet"
+        ])
+        XCTAssertEqual(resnet.status, 0, resnet.stderr)
+        let features = folder + "/resnet/best.safetensors"
+        // A conditional Cortex GAN after 4 steps: far from real images, much farther than real from real.
+        let gan = try runCortex([
+            "train", "gan", "--limit", "128", "--batch", "32", "--epochs", "1", "--latent", "8", "--conditional",
+            "--threads", "1", "--out", folder + "/gan", "--fid-checkpoint", features, "--fid-samples", "300", "--json"
+        ])
+        XCTAssertEqual(gan.status, 0, gan.stderr)
+        let trained = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: Data(gan.stdout.split(separator: "\n").last!.utf8)) as? [String: Any])
+        let fid = try XCTUnwrap(trained["fid_resnet"] as? Double), floor = try XCTUnwrap(trained["fid_floor"] as? Double)
+        XCTAssertTrue(fid.isFinite && floor.isFinite && floor >= 0, "\(trained)")
+        XCTAssertGreaterThan(fid, 2 * floor, "an untrained generator scores far above real images")
+        // generate-images measures the same way: the floor is the same number.
+        let again = try runCortex([
+            "generate-images", "--checkpoint", folder + "/gan/last.safetensors", "--grid", folder + "/c.png", "--class", "2",
+            "--fid-checkpoint", features, "--fid-samples", "300", "--json"
+        ])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        let measured = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: Data(again.stdout.split(separator: "\n").last!.utf8)) as? [String: Any])
+        XCTAssertEqual(try XCTUnwrap(measured["fid_floor"] as? Double), floor, accuracy: 1e-9)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/c.png"))
+        let badClass = try runCortex([
+            "generate-images", "--checkpoint", folder + "/gan/last.safetensors", "--grid", folder + "/x.png", "--class", "12"
+        ])
+        XCTAssertNotEqual(badClass.status, 0)
+        XCTAssertTrue(badClass.stderr.contains("--class must lie in 0…9"), badClass.stderr)
+
+        // PyTorch's DCGAN, written by the reference script, loads strictly and is measured the same way.
+        let torchFile = folder + "/torch.safetensors"
+        let output = try pytorchDCGAN([
+            "--limit", "256", "--batch", "64", "--epochs", "1", "--threads", "1", "--out", torchFile
+        ])
+        XCTAssertTrue(output.contains("s_per_epoch"), output)
+        let torch = try runCortex([
+            "generate-images", "--checkpoint", torchFile, "--grid", folder + "/t.png", "--fid-checkpoint", features,
+            "--fid-samples", "300", "--json"
+        ])
+        XCTAssertEqual(torch.status, 0, torch.stderr)
+        let torchJSON = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: Data(torch.stdout.split(separator: "\n").last!.utf8)) as? [String: Any])
+        XCTAssertEqual(try XCTUnwrap(torchJSON["fid_floor"] as? Double), floor, accuracy: 1e-9)
+        XCTAssertTrue(try XCTUnwrap(torchJSON["fid_resnet"] as? Double).isFinite)
+        // A file without one of the generator's tensors is refused, not half loaded.
+        var file = try SafeTensors.read(from: torchFile)
+        file.tensors.removeAll { $0.name == "generator.main.3.weight" }
+        try file.write(to: folder + "/partial.safetensors")
+        let partial = try runCortex(["generate-images", "--checkpoint", folder + "/partial.safetensors", "--grid", folder + "/p.png"])
+        XCTAssertNotEqual(partial.status, 0)
+        XCTAssertTrue(partial.stderr.contains("generator.main.3.weight"), partial.stderr)
+    }
+}
+
 /// `train gan --resume` and the latent walks.
 final class GANRunTests: XCTestCase {
     override func setUp() { Runtime.configure(threads: 1) }

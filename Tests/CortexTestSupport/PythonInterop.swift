@@ -24,6 +24,12 @@ public func pytorchBench(_ arguments: [String]) throws -> String {
     try runPython(interpreter: [pytorchInterpreter], script: "scripts/reference/bench.py", arguments)
 }
 
+/// Runs `scripts/reference/dcgan.py` (PyTorch's DCGAN of Cortex's shape) as `pytorchReference`
+/// runs modules.py; skips when torch is missing.
+public func pytorchDCGAN(_ arguments: [String]) throws -> String {
+    try runPython(interpreter: [pytorchInterpreter], script: "scripts/reference/dcgan.py", arguments)
+}
+
 /// `.venv-torch/bin/python` when `scripts/test` has built it, else `/usr/bin/python3`.
 private var pytorchInterpreter: String {
     let venv = packageRoot.appendingPathComponent(".venv-torch/bin/python").path
