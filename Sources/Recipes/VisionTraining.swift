@@ -55,6 +55,10 @@ public struct VisionTrainConfig: Codable, Equatable, Sendable {
     public var freeze = FreezeMode.none
     /// Train on only the first `limit` training images (quick trials); nil: all.
     public var limit: Int?
+    /// Evaluate on the test set (and write `best.safetensors`) after every `evalEvery`-th epoch
+    /// and after the last; `last.safetensors` is written after every epoch regardless. Runs on a
+    /// few labelled images have epochs of a few steps, where a full test pass would dominate.
+    public var evalEvery = 1
     /// Model sizes; channels, image size and classes come from the data.
     public var vit: ViTConfig?
     public var lenet: LeNetConfig?
@@ -104,6 +108,7 @@ public struct VisionTrainConfig: Codable, Equatable, Sendable {
             return "--classes needs at least two distinct labels, got \(classes)"
         }
         if let labelsPerClass, labelsPerClass < 1 { return "labels per class must be positive, got \(labelsPerClass)" }
+        if evalEvery < 1 { return "--eval-every must be at least 1 epoch, got \(evalEvery)" }
         if freeze != .none && initFrom == nil { return "--freeze \(freeze.rawValue) needs --init-from CHECKPOINT" }
         return nil
     }
@@ -393,6 +398,23 @@ public final class VisionTrainer {
                 try parallel.checkParametersAgree()
                 // Rank 0 alone evaluates, logs and writes checkpoints.
                 guard parallel.communicator.isRoot else { continue }
+            }
+            if (epoch + 1) % config.evalEvery != 0 && epoch + 1 != config.epochs {
+                try trainingRun.logger.log(
+                    step: (epoch + 1) * stepsPerEpoch,
+                    [
+                        ("train/epoch_loss", lossSum / Double(seen)), ("train/accuracy", Double(correct) / Double(seen)),
+                        ("epoch", Double(epoch + 1)), ("s_per_epoch", seconds), ("cpu_s_per_epoch", cpuSeconds)
+                    ])
+                var extra = ["epoch": "\(epoch + 1)", "seed": "\(seed)"]
+                if let bestAccuracy { extra["best_test_accuracy"] = "\(bestAccuracy)" }
+                try classifier.save(to: lastPath, optimizer: optimizer, extra: extra)
+                log(
+                    String(
+                        format: "epoch %d/%d: train loss %.4f acc %.2f%%, %.1f s (%.1f CPU s); next test after epoch %d",
+                        epoch + 1, config.epochs, lossSum / Double(seen), 100 * Double(correct) / Double(seen), seconds,
+                        cpuSeconds, min(config.epochs, (epoch + 1) / config.evalEvery * config.evalEvery + config.evalEvery)))
+                continue
             }
             let result = evaluateClassifier(classifier, on: test)
             lastAccuracy = result.accuracy

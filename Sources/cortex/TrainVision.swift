@@ -52,6 +52,8 @@ struct VisionTrainOptions: ParsableArguments {
     var freeze: FreezeMode?
     @Option(help: "Train on only the first N training images (for quick trials).")
     var limit: Int?
+    @Option(help: "Test (and keep the best checkpoint) after every N-th epoch and the last (default 1).")
+    var evalEvery: Int?
     @OptionGroup var runFolder: RunFolderOptions
     @OptionGroup var common: CommonOptions
 
@@ -90,6 +92,7 @@ struct VisionTrainOptions: ParsableArguments {
         if let initFrom { c.initFrom = initFrom }
         if let freeze { c.freeze = freeze }
         if let limit { c.limit = limit }
+        if let evalEvery { c.evalEvery = evalEvery }
         return c
     }
 

@@ -185,4 +185,26 @@ final class VisionCommandTests: XCTestCase {
         let classify = try runCortex(["classify", "--checkpoint", "\(all)/last.safetensors", picture])
         XCTAssertEqual(classify.status, 0, classify.stderr)
     }
+
+    /// `--eval-every 2` over three epochs tests after epochs 2 and 3 only, writes `last` after
+    /// every epoch, and keeps `best` from the tested ones; 0 is refused.
+    func testEvalEveryTestsOnlyEveryNthEpochAndTheLast() throws {
+        let data = try barDataset()
+        let out = "\(data)/every"
+        let run = try runCortex([
+            "train", "resnet", "--data", data, "--epochs", "3", "--eval-every", "2", "--widths", "4,8", "--blocks", "1,1",
+            "--threads", "1", "--batch", "16", "--out", out, "--json"
+        ])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let epochLines = run.stderr.split(separator: "\n").filter { $0.hasPrefix("epoch ") && $0.contains(": train loss") }
+        XCTAssertEqual(epochLines.count, 3, run.stderr)
+        XCTAssertTrue(epochLines[0].contains("next test after epoch 2") && !epochLines[0].contains("test loss"), "\(epochLines[0])")
+        XCTAssertTrue(epochLines[1].contains("test loss"), "\(epochLines[1])")
+        XCTAssertTrue(epochLines[2].contains("test loss"), "\(epochLines[2])")
+        XCTAssertNotNil(try lastJSONLine(run.stdout)["test_accuracy"] as? Double)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(out)/best.safetensors"))
+        XCTAssertEqual(try SafeTensors.read(from: "\(out)/last.safetensors").metadata["epoch"], "3")
+        let zero = try runCortex(["train", "resnet", "--data", data, "--eval-every", "0", "--out", "\(data)/zero"])
+        XCTAssertEqual(zero.status, 64, zero.stderr)
+    }
 }
