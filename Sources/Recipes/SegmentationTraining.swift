@@ -153,6 +153,11 @@ public func segmentationLoss(logits: Tensor, targets: [Int], backgroundWeight: F
 /// scenes' mean IoU, `last.safetensors` (with the optimizer) and `best.safetensors` when the
 /// object mean IoU improves; at the end `predictions.png`, a few test scenes with their true
 /// and predicted masks.
+///
+/// Under a `Communicator` of several ranks it trains data-parallel (`DataParallel`): each rank
+/// draws only its shard of the step's scenes, the gradients are averaged before the common
+/// AdamW step (BatchNorm normalises each rank's shard, as PyTorch's DDP without SyncBatchNorm),
+/// and rank 0 alone evaluates, logs and writes checkpoints.
 public final class SegmentationTrainer {
     public let config: SegmenterConfig
     public let unet: UNet
@@ -163,10 +168,16 @@ public final class SegmentationTrainer {
     let schedule: WarmupCosineLR
     var firstStep = 0
     var bestMeanIoU: Double?
+    /// The ranks this run is spread over (one by default).
+    public let parallel: DataParallel
     public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
 
-    public init(config: SegmenterConfig, folder: String, resume: Bool = false) throws {
+    public init(
+        config: SegmenterConfig, folder: String, resume: Bool = false, communicator: Communicator = SingleProcess()
+    ) throws {
         if let problem = config.problem { throw TrainingError(problem) }
+        try DataParallel.checkStart(config, batchSize: config.batchSize, examples: "scenes", communicator: communicator)
+        if !communicator.isRoot { log = { _ in } }
         self.config = config
         var trainConfig = config.scenes, testConfig = config.scenes
         trainConfig.seed = config.seed
@@ -181,7 +192,8 @@ public final class SegmentationTrainer {
         schedule = WarmupCosineLR(
             maximum: config.learningRate, minimum: config.learningRate / config.finalLearningRateDivisor,
             warmupSteps: min(config.warmupSteps, config.steps - 1), decaySteps: max(config.steps, 1))
-        trainingRun = try TrainingRun(folder: folder, config: config, resume: resume)
+        trainingRun = try TrainingRun(
+            folder: communicator.runFolder(folder, resume: resume), config: config, resume: resume)
         if let path = trainingRun.resumeCheckpoint {
             let meta = try Checkpoint.load(into: unet, optimizer: optimizer, from: path)
             guard meta["model"] == "unet", let step = Int(meta["step"] ?? "") else {
@@ -190,7 +202,10 @@ public final class SegmentationTrainer {
             firstStep = step
             bestMeanIoU = Double(meta["best_miou"] ?? "")
         }
+        parallel = DataParallel(parameters: unet.namedParameters(), communicator: communicator)
+        if communicator.size > 1 { try parallel.broadcastParameters() }
         trainingRun.startLines(config: config).forEach(log)
+        if communicator.size > 1 { log(parallel.startLine(globalBatch: config.batchSize)) }
         log(
             "unet: \(unet.parameterCount) parameters, widths \(config.unet.widths), \(config.unet.upsampling.rawValue) upsampling; \(config.scenes.size)x\(config.scenes.size) scenes, batch \(config.batchSize), \(config.steps) steps; \(config.testScenes) test scenes"
         )
@@ -287,21 +302,36 @@ public final class SegmentationTrainer {
         var step = firstStep
         while step < total {
             let end = min(total, (step / config.evaluateEvery + 1) * config.evaluateEvery)
-            let progress = Cortex.Progress(total: end - step, label: "steps \(step + 1)–\(end)/\(total)")
+            let progress = Cortex.Progress(
+                total: end - step, label: "steps \(step + 1)–\(end)/\(total)", output: parallel.progressOutput)
             unet.train()
             let watch = Stopwatch()
             var lossSum = 0.0, count = 0
             let first = step
             while step < end {
-                let (images, masks) = SceneBatch.make((0..<B).map { trainScenes.scene(step * B + $0) })
+                // This rank's scenes of the step (all of them in one process).
+                let rows = parallel.shard(count: B)
                 optimizer.learningRate = schedule.learningRate(at: step)
                 optimizer.zeroGrad()
-                let loss = segmentationLoss(
-                    logits: unet(images), targets: masks, backgroundWeight: config.backgroundWeight)
-                loss.backward()
+                var value = 0.0
+                if !rows.isEmpty {
+                    let (images, masks) = SceneBatch.make(rows.map { trainScenes.scene(step * B + $0) })
+                    let loss = segmentationLoss(
+                        logits: unet(images), targets: masks, backgroundWeight: config.backgroundWeight)
+                    loss.backward()
+                    value = Double(loss.item)
+                }
+                var stop = shouldStop()
+                if parallel.size > 1 {
+                    // The step's loss over all ranks, and whether any rank was asked to stop,
+                    // travel with the gradients.
+                    let totals = try parallel.averageGradients(
+                        localCount: rows.count, globalCount: B, extras: [Float(value) * Float(rows.count), stop ? 1 : 0])
+                    value = Double(totals[0]) / Double(B)
+                    stop = totals[1] > 0
+                }
                 let norm = config.maxGradNorm > 0 ? clipGradNorm(parameters, maxNorm: config.maxGradNorm) : 0
                 optimizer.step()
-                let value = Double(loss.item)
                 lossSum += value
                 count += 1
                 if step % 50 == 0 {
@@ -311,8 +341,12 @@ public final class SegmentationTrainer {
                 }
                 step += 1
                 let rate = Double(count * B) / max(watch.seconds, 1e-9)
-                progress.update(step - first, metrics: [("loss", lossSum / Double(count)), ("scenes/s", rate)])
-                interrupted = shouldStop()
+                progress.update(
+                    step - first,
+                    metrics: [("loss", lossSum / Double(count))]
+                        + (parallel.size > 1
+                            ? parallel.progressMetrics(examplesPerSecond: rate, unit: "scenes/s") : [("scenes/s", rate)]))
+                interrupted = stop
                 if interrupted { break }
             }
             progress.finish()
@@ -324,6 +358,11 @@ public final class SegmentationTrainer {
             trainSeconds += seconds
             trainCPUSeconds += cpuSeconds
             stepsRun += step - first
+            if parallel.size > 1 {
+                try parallel.checkParametersAgree()
+                // Rank 0 alone evaluates, logs and writes checkpoints.
+                guard parallel.communicator.isRoot else { continue }
+            }
             let result = Self.evaluate(unet, on: testScenes, regionVote: config.regionVote)
             scores = result.scores
             predictions = result.predictions
@@ -353,7 +392,7 @@ public final class SegmentationTrainer {
                     (improved ? " (best)" : "") as NSString, seconds, cpuSeconds))
         }
         var picture = ""
-        if !interrupted {
+        if !interrupted && parallel.communicator.isRoot {
             if scores == nil {
                 // A resumed run that had nothing left to train still reports its scores.
                 let result = Self.evaluate(unet, on: testScenes, regionVote: config.regionVote)

@@ -20,7 +20,9 @@ struct TrainSegmenter: ParsableCommand {
             --region-vote after region voting (each connected foreground segment takes the class its pixels \
             favour together; the per-pixel score is always reported as `miou_per_pixel`); a class in neither truth nor prediction is \
             left out of the mean. Writes last.safetensors (with the optimizer), best.safetensors (best mIoU), \
-            TensorBoard and CSV logs, and at the end predictions.png (scene | true mask | predicted mask).
+            TensorBoard and CSV logs, and at the end predictions.png (scene | true mask | predicted mask). \
+            Under mpirun each rank draws its share of every step's scenes and the gradients are averaged \
+            (data parallel); rank 0 evaluates and writes.
             """)
     @Option(help: "Fashion-MNIST directory (default: Debian's).", completion: .directory) var data: String?
     @Option(help: "Optimizer steps (default 3000).") var steps: Int?
@@ -71,11 +73,15 @@ struct TrainSegmenter: ParsableCommand {
             Interrupt.install()
             Runtime.configure(threads: common.threads)
             let config = try config()
+            let group = try ProcessGroup.start()
             let trainer = try SegmentationTrainer(
-                config: config, folder: runFolder.out ?? "runs/segmenter-s\(config.seed)", resume: runFolder.resume)
+                config: config, folder: runFolder.out ?? "runs/segmenter-s\(config.seed)", resume: runFolder.resume,
+                communicator: group)
             let summary = try trainer.run(shouldStop: { Interrupt.requested })
+            group.removeScratchFolder(trainer.trainingRun.folder)
+            ProcessGroup.finish(group)
             if summary.interrupted { throw ExitCode(130) }
-            if common.json {
+            if common.json && group.isRoot {
                 let s = summary.scores
                 printJSON([
                     "steps": summary.steps, "miou": s?.meanIoU ?? Double.nan,

@@ -157,6 +157,31 @@ final class DataParallelTests: TemporaryFolderTestCase {
         XCTAssertTrue(resumed.stderr.contains("resuming at frame"), resumed.stderr)
     }
 
+    /// The segmenter over two ranks (each draws half of every step's scenes): the run's own check
+    /// finds the parameters bit-identical at every evaluation, only rank 0 prints, the training
+    /// loss falls, and the checkpoint resumes in one process.
+    func testSegmenterOverTwoRanksStaysInStepAndResumesInOne() throws {
+        try requireMPI()
+        let out = folder + "/segmenter"
+        let segmenter = [
+            "train", "segmenter", "--widths", "8,16", "--batch", "8", "--eval-every", "15", "--test-scenes", "10",
+            "--threads", "1", "--seed", "3", "--out", out
+        ]
+        let pair = try runMPI(ranks: 2, segmenter + ["--steps", "30", "--json"])
+        XCTAssertEqual(pair.status, 0, pair.stderr)
+        XCTAssertTrue(pair.stderr.contains("data parallel: 2 ranks, global batch 8 (4 on rank 0)"), pair.stderr)
+        XCTAssertEqual(pair.stdout.split(separator: "\n").count, 1, "one JSON line, from rank 0 only")
+        let losses = pair.stderr.split(separator: "\n").compactMap { line -> Double? in
+            guard line.hasPrefix("step "), let range = line.range(of: "train loss ") else { return nil }
+            return Double(line[range.upperBound...].prefix(while: { $0 != "," }))
+        }
+        XCTAssertEqual(losses.count, 2, pair.stderr)
+        if losses.count == 2 { XCTAssertLessThan(losses[1], losses[0], pair.stderr) }
+        let resumed = try runMPI(ranks: 1, segmenter + ["--steps", "45", "--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stderr.contains("resuming after step 30"), resumed.stderr)
+    }
+
     // MARK: helpers
 
     private func lenet(out: String, epochs: Int) -> [String] {
