@@ -39,6 +39,10 @@ public struct SegmenterConfig: Codable, Equatable, Sendable {
     /// Off by default: measured at step 500 it lowered object mIoU from 0.391 to 0.276, because
     /// touching items merge into one segment and lose one of their classes (docs/vision.md).
     public var regionVote = false
+    /// Whether evaluation averages the class probabilities of each scene and of its mirror image
+    /// (mirrored back): horizontal-flip test-time augmentation, twice the evaluation's forward
+    /// passes. Off by default; training is unchanged by it.
+    public var flipTest = false
     /// Evaluate on the test scenes and write checkpoints every this many steps (and at the end).
     public var evaluateEvery = 500
     /// Test scenes (Fashion-MNIST's test split, seed + 1_000_003) the scores are measured on.
@@ -250,14 +254,47 @@ public final class SegmentationTrainer {
 
     /// Per-pixel classes `[B·H·W]` of logits `[B, K, H, W]` after region voting (`RegionVote`).
     public static func votedClasses(_ logits: Tensor) -> [Int] {
-        let (B, K, H, W) = (logits.shape[0], logits.shape[1], logits.shape[2], logits.shape[3])
-        let probabilities = withNoGrad { logits.softmax(axis: 1) }.scalars
-        return RegionVote.apply(batch: probabilities, images: B, classes: K, height: H, width: W)
+        votedClasses(probabilities: withNoGrad { logits.softmax(axis: 1) })
+    }
+
+    /// Per-pixel classes `[B·H·W]` of class probabilities `[B, K, H, W]` after region voting.
+    public static func votedClasses(probabilities: Tensor) -> [Int] {
+        let shape = probabilities.shape
+        return RegionVote.apply(
+            batch: probabilities.scalars, images: shape[0], classes: shape[1], height: shape[2], width: shape[3])
+    }
+
+    /// `x` with its last axis reversed (a left–right mirror image of `[…, H, W]`), outside the graph.
+    public static func mirrored(_ x: Tensor) -> Tensor {
+        let W = x.shape.last ?? 1, values = x.scalars
+        var out = values
+        for row in stride(from: 0, to: values.count, by: W) {
+            for c in 0..<W { out[row + c] = values[row + W - 1 - c] }
+        }
+        return Tensor(shape: x.shape, data: out)
+    }
+
+    /// The network's logits `[B, K, H, W]` for `images` and its class probabilities; with
+    /// `flip`, the probabilities are the mean of the images' and of their mirror images'
+    /// (mirrored back), so the prediction of a mirrored scene is the mirrored prediction.
+    public static func predict(_ unet: UNet, _ images: Tensor, flip: Bool) -> (logits: Tensor, probabilities: Tensor) {
+        withNoGrad {
+            let logits = unet(images)
+            var probabilities = logits.softmax(axis: 1)
+            if flip {
+                let back = mirrored(unet(mirrored(images)).softmax(axis: 1))
+                probabilities = (probabilities + back) * 0.5
+            }
+            return (logits, probabilities)
+        }
     }
 
     /// Scores of `unet` (in evaluation mode) on `scenes`, in batches of `batchSize`; with
-    /// `regionVote` the predictions (and `confusion`) are region-voted.
-    public static func evaluate(_ unet: UNet, on scenes: [Scene], batchSize: Int = 50, regionVote: Bool = false) -> (
+    /// `regionVote` the predictions (and `confusion`) are region-voted; with `flip` each scene's
+    /// probabilities are averaged with its mirror image's (`predict`). The loss is the plain pass's.
+    public static func evaluate(
+        _ unet: UNet, on scenes: [Scene], batchSize: Int = 50, regionVote: Bool = false, flip: Bool = false
+    ) -> (
         scores: SegmentationScores, predictions: [[Int]]
     ) {
         unet.eval()
@@ -269,9 +306,9 @@ public final class SegmentationTrainer {
             let part = Array(scenes[start..<min(start + batchSize, scenes.count)])
             let (images, masks) = SceneBatch.make(part)
             let begin = DispatchTime.now().uptimeNanoseconds
-            let logits = withNoGrad { unet(images) }
-            let raw = predictedClasses(logits)
-            let predicted = regionVote ? votedClasses(logits) : raw
+            let (logits, probabilities) = predict(unet, images, flip: flip)
+            let raw = probabilities.argmaxIndices(axis: 1)
+            let predicted = regionVote ? votedClasses(probabilities: probabilities) : raw
             seconds += Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9
             let loss = withNoGrad { crossEntropy(logits: logits.permuted([0, 2, 3, 1]), targets: masks, reduction: .sum) }
             lossSum += Double(loss.item)
@@ -363,7 +400,7 @@ public final class SegmentationTrainer {
                 // Rank 0 alone evaluates, logs and writes checkpoints.
                 guard parallel.communicator.isRoot else { continue }
             }
-            let result = Self.evaluate(unet, on: testScenes, regionVote: config.regionVote)
+            let result = Self.evaluate(unet, on: testScenes, regionVote: config.regionVote, flip: config.flipTest)
             scores = result.scores
             predictions = result.predictions
             let s = result.scores
@@ -395,7 +432,7 @@ public final class SegmentationTrainer {
         if !interrupted && parallel.communicator.isRoot {
             if scores == nil {
                 // A resumed run that had nothing left to train still reports its scores.
-                let result = Self.evaluate(unet, on: testScenes, regionVote: config.regionVote)
+                let result = Self.evaluate(unet, on: testScenes, regionVote: config.regionVote, flip: config.flipTest)
                 scores = result.scores
                 predictions = result.predictions
             }

@@ -34,6 +34,8 @@ struct TrainSegmenter: ParsableCommand {
     var backgroundWeight: Float?
     @Flag(inversion: .prefixedNo, help: "Region voting: every connected foreground segment takes one class (default off).")
     var regionVote: Bool?
+    @Flag(inversion: .prefixedNo, help: "Evaluate each test scene averaged with its mirror image (flip test-time augmentation; default off).")
+    var flipTest: Bool?
     @Option(help: "Evaluate and write checkpoints every N steps (default 500).") var evalEvery: Int?
     @Option(help: "Test scenes to measure on (default 1000).") var testScenes: Int?
     @Option(help: "Channels of each U-Net level, comma-separated (default 16,32,64).") var widths: String?
@@ -57,6 +59,7 @@ struct TrainSegmenter: ParsableCommand {
         if let backgroundWeight { c.backgroundWeight = backgroundWeight }
         if let evalEvery { c.evaluateEvery = evalEvery }
         if let regionVote { c.regionVote = regionVote }
+        if let flipTest { c.flipTest = flipTest }
         if let testScenes { c.testScenes = testScenes }
         if let widths { c.unet.widths = try ResNetOptions.list(widths, "widths") }
         if let upsampling { c.unet.upsampling = upsampling }
@@ -86,7 +89,7 @@ struct TrainSegmenter: ParsableCommand {
                 printJSON([
                     "steps": summary.steps, "miou": s?.meanIoU ?? Double.nan,
                     "miou_with_background": s?.meanIoUWithBackground ?? Double.nan,
-                    "miou_per_pixel": s?.rawMeanIoU ?? Double.nan, "region_vote": summary.regionVote,
+                    "miou_per_pixel": s?.rawMeanIoU ?? Double.nan, "region_vote": summary.regionVote, "flip_test": config.flipTest,
                     "pixel_accuracy": s?.pixelAccuracy ?? Double.nan, "best_miou": summary.bestMeanIoU,
                     "s_per_1000_steps": summary.secondsPer1000Steps,
                     "cpu_s_per_1000_steps": summary.cpuSecondsPer1000Steps, "train_seconds": summary.trainSeconds,
@@ -114,6 +117,8 @@ struct Segment: ParsableCommand {
     @Option(help: "Where to write the coloured overlay (PNG).") var out: String
     @Flag(inversion: .prefixedNo, help: "Region voting: every connected foreground segment takes one class.")
     var regionVote = false
+    @Flag(help: "Average the prediction with the mirror image's (flip test-time augmentation).")
+    var flipTest = false
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -130,10 +135,11 @@ struct Segment: ParsableCommand {
             }
             let input = Tensor(shape: [1, 1, size, size], data: picture.pixels.map { Float($0) / 255 })
             let begin = DispatchTime.now().uptimeNanoseconds
-            let logits = withNoGrad { unet(input) }
+            let probabilities = SegmentationTrainer.predict(unet, input, flip: flipTest).probabilities
             let classes =
                 regionVote
-                ? SegmentationTrainer.votedClasses(logits) : SegmentationTrainer.predictedClasses(logits)
+                ? SegmentationTrainer.votedClasses(probabilities: probabilities)
+                : probabilities.argmaxIndices(axis: 1)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9
             try SegmentationTrainer.overlay(pixels: picture.pixels, classes: classes, side: size).write(to: out)
             var counts = [Int](repeating: 0, count: names.count)

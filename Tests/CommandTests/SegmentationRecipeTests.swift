@@ -11,6 +11,38 @@ import XCTest
 final class SegmentationRecipeTests: XCTestCase {
     override func setUp() { Runtime.configure(threads: 1) }
 
+    /// The mirror reverses the last axis only: [[1, 2, 3], [4, 5, 6]] → [[3, 2, 1], [6, 5, 4]].
+    func testMirrorReversesRowsByHand() {
+        let x = Tensor(shape: [1, 2, 3], data: [1, 2, 3, 4, 5, 6])
+        let m = SegmentationTrainer.mirrored(x)
+        XCTAssertEqual(m.shape, [1, 2, 3])
+        XCTAssertEqual(m.scalars, [3, 2, 1, 6, 5, 4])
+    }
+
+    /// Flip test-time augmentation: the averaged probabilities of a scene's mirror image are the
+    /// mirror of the scene's (a forgotten mirror-back breaks it), they still sum to 1 per pixel,
+    /// and they differ from the plain pass (the network itself is not mirror-symmetric).
+    func testFlipAverageIsMirrorEquivariant() {
+        var generator = RandomGenerator(seed: 4)
+        var sizes = UNetConfig()
+        sizes.widths = [4, 8]
+        let unet = UNet(sizes, generator: &generator)
+        unet.eval()
+        let images = Tensor(shape: [2, 1, 16, 16], data: (0..<512).map { _ in generator.nextFloat() })
+        let plain = SegmentationTrainer.predict(unet, images, flip: false).probabilities
+        let averaged = SegmentationTrainer.predict(unet, images, flip: true).probabilities
+        let ofMirror = SegmentationTrainer.predict(unet, SegmentationTrainer.mirrored(images), flip: true).probabilities
+        let expected = SegmentationTrainer.mirrored(averaged).scalars
+        XCTAssertEqual(ofMirror.shape, [2, 11, 16, 16])
+        for (a, b) in zip(ofMirror.scalars, expected) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+        let p = averaged.scalars
+        for pixel in [0, 37, 255] {
+            let total = (0..<11).map { p[$0 * 256 + pixel] }.reduce(0, +)
+            XCTAssertEqual(total, 1, accuracy: 1e-5)
+        }
+        XCTAssertGreaterThan(zip(plain.scalars, p).map { abs($0 - $1) }.max() ?? 0, 1e-4)
+    }
+
     func testPerPixelLossWithBackgroundWeightByHand() {
         // [B 1, K 2, H 1, W 2]: pixel 0 has logits (0, 0), pixel 1 (0, ln 3); targets 0 and 1.
         // Losses: −log ½ = ln 2 and −log ¾ = ln 4/3.
