@@ -265,14 +265,7 @@ public final class SegmentationTrainer {
     }
 
     /// `x` with its last axis reversed (a left–right mirror image of `[…, H, W]`), outside the graph.
-    public static func mirrored(_ x: Tensor) -> Tensor {
-        let W = x.shape.last ?? 1, values = x.scalars
-        var out = values
-        for row in stride(from: 0, to: values.count, by: W) {
-            for c in 0..<W { out[row + c] = values[row + W - 1 - c] }
-        }
-        return Tensor(shape: x.shape, data: out)
-    }
+    public static func mirrored(_ x: Tensor) -> Tensor { mirroredLastAxis(x) }
 
     /// The network's logits `[B, K, H, W]` for `images` and its class probabilities; with
     /// `flip`, the probabilities are the mean of the images' and of their mirror images'

@@ -128,9 +128,21 @@ public struct VisionTrainingSummary: Sendable {
     public var interrupted: Bool
 }
 
-/// Test-set accuracy and predictions of a classifier, in evaluation mode.
+/// `x` with its last axis reversed (the left–right mirror image of `[…, H, W]`), outside the graph.
+public func mirroredLastAxis(_ x: Tensor) -> Tensor {
+    let W = x.shape.last ?? 1, values = x.scalars
+    var out = values
+    for row in stride(from: 0, to: values.count, by: W) {
+        for c in 0..<W { out[row + c] = values[row + W - 1 - c] }
+    }
+    return Tensor(shape: x.shape, data: out)
+}
+
+/// Test-set accuracy and predictions of a classifier, in evaluation mode. With `flip` each
+/// image is classified by the mean of its class probabilities and its mirror image's
+/// (horizontal-flip test-time augmentation); the loss is always the plain pass's.
 public func evaluateClassifier(
-    _ classifier: ImageClassifier, on dataset: ImageDataset, batchSize: Int = 500
+    _ classifier: ImageClassifier, on dataset: ImageDataset, batchSize: Int = 500, flip: Bool = false
 )
     -> (accuracy: Double, predictions: [Int], loss: Double)
 {
@@ -143,7 +155,12 @@ public func evaluateClassifier(
     for batch in loader.epoch() {
         let logits = classifier.logits(batch.images, batchSize: batchSize)
         lossSum += Double(withNoGrad { crossEntropy(logits: logits, targets: batch.labels, reduction: .sum) }.item)
-        let predicted = logits.argmaxIndices(axis: 1)
+        let predicted =
+            flip
+            ? withNoGrad {
+                logits.softmax(axis: -1) + classifier.logits(mirroredLastAxis(batch.images), batchSize: batchSize).softmax(axis: -1)
+            }.argmaxIndices(axis: 1)
+            : logits.argmaxIndices(axis: 1)
         for (p, label) in zip(predicted, batch.labels) where p == label { correct += 1 }
         predictions += predicted
     }

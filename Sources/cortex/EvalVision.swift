@@ -18,6 +18,8 @@ struct VisionEvalOptions: ParsableArguments {
     var attention: String?
     @Option(help: "vit/lenet: images in --grid and --attention pictures.")
     var pictureCount = 32
+    @Flag(help: "vit/lenet/resnet: classify each test image by the mean of its and its mirror image's class probabilities (flip test-time augmentation).")
+    var flipTest = false
 
     func validate() throws {
         guard pictureCount >= 1 else {
@@ -58,7 +60,7 @@ struct VisionEvaluation {
                 "\(directory) has \(test.classCount) classes, the model \(classifier.classNames.count)")
         }
         let start = DispatchTime.now().uptimeNanoseconds
-        let result = evaluateClassifier(classifier, on: test)
+        let result = evaluateClassifier(classifier, on: test, flip: options.flipTest)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let classes = classifier.classNames.count
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
@@ -69,8 +71,9 @@ struct VisionEvaluation {
 
         print(
             String(
-                format: "%@ on %d test images: accuracy %.2f%%, loss %.4f (%.1f s)",
-                kind.rawValue as NSString, test.count, 100 * result.accuracy, result.loss, seconds))
+                format: "%@ on %d test images%@: accuracy %.2f%%, loss %.4f (%.1f s)",
+                kind.rawValue as NSString, test.count, (options.flipTest ? " with flip test-time augmentation" : "") as NSString,
+                100 * result.accuracy, result.loss, seconds))
         let width = max(12, classifier.classNames.map(\.count).max() ?? 0)
         print("per-class accuracy:")
         for (c, name) in classifier.classNames.enumerated() {
@@ -116,7 +119,7 @@ struct VisionEvaluation {
             var object: [String: Any] = [
                 "model": kind.rawValue, "test_accuracy": result.accuracy, "test_loss": result.loss,
                 "images": test.count, "classes": classifier.classNames,
-                "per_class_accuracy": perClass, "confusion_matrix": confusion
+                "per_class_accuracy": perClass, "confusion_matrix": confusion, "flip_test": options.flipTest
             ]
             for (key, value) in pictures { object[key] = value }
             printJSON(object)
