@@ -110,6 +110,30 @@ public struct Scene: Equatable, Sendable {
 
     /// Pixels scaled to 0…1, `[size × size]` (one channel), for a network's input.
     public func floatPixels() -> [Float] { pixels.map { Float($0) * (1 / 255) } }
+
+    /// The square around `box` — centred on it, of side its longer edge, as Fashion-MNIST frames
+    /// an item with its longer edge across the picture — resampled bilinearly to `side × side`
+    /// (pixel centres at half-integers, zeros outside the scene): an item cut out for a classifier.
+    public func crop(_ box: SceneBox, side: Int = 28) -> [UInt8] {
+        let extent = max(box.width, box.height), scale = extent / Double(side)
+        let left = box.x + box.width / 2 - extent / 2, top = box.y + box.height / 2 - extent / 2
+        func pixel(_ x: Int, _ y: Int) -> Double {
+            x >= 0 && x < size && y >= 0 && y < size ? Double(pixels[y * size + x]) : 0
+        }
+        var out = [UInt8](repeating: 0, count: side * side)
+        for v in 0..<side {
+            let sy = top + (Double(v) + 0.5) * scale - 0.5
+            let y0 = Int(sy.rounded(.down)), fy = sy - Double(y0)
+            for u in 0..<side {
+                let sx = left + (Double(u) + 0.5) * scale - 0.5
+                let x0 = Int(sx.rounded(.down)), fx = sx - Double(x0)
+                let upper = pixel(x0, y0) * (1 - fx) + pixel(x0 + 1, y0) * fx
+                let lower = pixel(x0, y0 + 1) * (1 - fx) + pixel(x0 + 1, y0 + 1) * fx
+                out[v * side + u] = UInt8(min(255, max(0, (upper * (1 - fy) + lower * fy).rounded())))
+            }
+        }
+        return out
+    }
 }
 
 /// Scenes built from Fashion-MNIST items, as Multi-MNIST and "MNIST detection" sets are built

@@ -192,3 +192,17 @@ public func objectSetAccuracy(detections: [[Detection]], scenes: [Scene], minSco
     }
     return Double(right) / Double(scenes.count)
 }
+
+/// The share of scenes whose items, named by `labels` (one list per scene, in the order of its
+/// `objects`), have exactly the scene's classes and counts: the object-set accuracy of a reader
+/// that knows where every item is and only has to name it.
+public func objectSetAccuracy(scenes: [Scene], labels: [[Int]]) -> Double {
+    precondition(labels.count == scenes.count, "objectSetAccuracy: \(labels.count) label lists for \(scenes.count) scenes")
+    guard !scenes.isEmpty else { return 0 }
+    var right = 0
+    for (named, scene) in zip(labels, scenes) {
+        precondition(named.count == scene.objects.count, "objectSetAccuracy: \(named.count) labels for \(scene.objects.count) items")
+        if named.reduce(into: [Int: Int](), { $0[$1, default: 0] += 1 }) == SceneCaptions.objectCounts(scene) { right += 1 }
+    }
+    return Double(right) / Double(scenes.count)
+}

@@ -19,6 +19,24 @@ final class SceneTests: XCTestCase {
             classNames: FashionMNIST.classNames)
     }
 
+    /// A crop is the square around the box (side: its longer edge) resampled bilinearly, zeros
+    /// outside the scene: on a 4×4 scene of values 10·(4y + x), by hand.
+    func testCropOfABoxByHand() {
+        let scene = Scene(size: 4, pixels: (0..<16).map { UInt8(10 * $0) }, mask: [], objects: [], captions: [])
+        // A 2×2 box at (1, 1) to 2×2: the four pixels themselves.
+        XCTAssertEqual(scene.crop(SceneBox(x: 1, y: 1, width: 2, height: 2), side: 2), [50, 60, 90, 100])
+        // A 1-wide, 2-high box at (0, 1): the square reaches half a pixel left of the scene, so
+        // column 0 samples x = −0.5 (half zero, half pixel 0) and column 1 samples x = 0.5.
+        // Row 1: 0.5·0 + 0.5·40 = 20 and 0.5·40 + 0.5·50 = 45; row 2: 40 and 85.
+        XCTAssertEqual(scene.crop(SceneBox(x: 0, y: 1, width: 1, height: 2), side: 2), [20, 45, 40, 85])
+        // Enlarging: a 2×2 box to 4×4 samples at −0.25 … 1.25 from the box's corner.
+        let big = scene.crop(SceneBox(x: 1, y: 1, width: 2, height: 2), side: 4)
+        // (u, v) = (0, 0): x = y = 0.75 → 0.25·0.25·0 + … = value at (0.75, 0.75) = 10·(4·0.75 + 0.75) = 37.5 → 38.
+        XCTAssertEqual(big[0], 38)
+        // (3, 3): x = y = 2.25 → 10·(4·2.25 + 2.25) = 112.5 → 113 (rounded half away from zero).
+        XCTAssertEqual(big[15], 113)
+    }
+
     func testSameSeedSameSceneOtherSeedOtherScene() throws {
         var config = SceneConfig()
         config.seed = 7
