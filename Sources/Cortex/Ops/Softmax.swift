@@ -34,10 +34,7 @@ extension Tensor {
             let y = storage.pointer, g = gradOut.storage.pointer, dx = grad.pointer
             if inner == 1 && !logarithm {
                 let wide = Runtime.hasAVX2 && length % 8 == 0
-                KernelParallel.forEachChunk(
-                    outer, workPerItem: wide ? length : 4 * length,
-                    minimumWork: wide ? KernelParallel.streamingMinimum : 32_768
-                ) { lines in
+                KernelParallel.forEachChunk(outer, workPerItem: 4 * length) { lines in
                     if wide {
                         let first = lines.lowerBound * length
                         cortex_softmax_backward_lines_avx2(y + first, g + first, dx + first, lines.count, length)
@@ -115,10 +112,7 @@ extension Tensor {
         count: Int, length: Int, logarithm: Bool
     ) {
         let wide = Runtime.hasAVX2 && length % 8 == 0
-        KernelParallel.forEachChunk(
-            count, workPerItem: wide ? length : 20 * length,
-            minimumWork: wide ? KernelParallel.streamingMinimum : 32_768
-        ) { lines in
+        KernelParallel.forEachChunk(count, workPerItem: 20 * length) { lines in
             if wide {
                 let first = lines.lowerBound * length
                 cortex_softmax_lines_avx2(x + first, y + first, lines.count, length, logarithm ? 1 : 0)

@@ -173,11 +173,9 @@ func parallelRanges(_ count: Int, threshold: Int = parallelThreshold, _ body: (I
 enum KernelParallel {
     /// Calls `body(range)` for disjoint chunks covering `0..<count`, in parallel when the total
     /// work (`count · workPerItem`, in rough element operations) is worth a thread hand-off.
-    static func forEachChunk(
-        _ count: Int, workPerItem: Int, minimumWork: Int = 32_768, _ body: (Range<Int>) -> Void
-    ) {
+    static func forEachChunk(_ count: Int, workPerItem: Int, _ body: (Range<Int>) -> Void) {
         let threads = min(Runtime.kernelThreads, count)
-        if threads <= 1 || count * workPerItem < minimumWork {
+        if threads <= 1 || count * workPerItem < 32_768 {
             if count > 0 { body(0..<count) }
             return
         }
@@ -187,13 +185,6 @@ enum KernelParallel {
             body((count * chunk / chunks)..<(count * (chunk + 1) / chunks))
         }
     }
-
-    /// The smallest job (in floats read) a vectorised streaming kernel (the AVX2 softmax lines)
-    /// splits over threads. Below 1 MB the input sits in the L2 of the core that produced it
-    /// and a second core would fetch its half from L3: softmax forward + backward over
-    /// 12×4×64×64 floats (786 KB) took 0.223 ms split over two threads and 0.164 ms on one
-    /// (docs/speed.md, two-thread table).
-    static let streamingMinimum = 1 << 18
 
     /// Calls `body(part, range)` for `parts` near-equal slices of `0..<count`, concurrently,
     /// one per thread (for work that keeps per-thread buffers or partial sums).
