@@ -249,23 +249,12 @@ public final class SegmentationTrainer {
 
     // MARK: Evaluation
 
-    /// Per-pixel classes `[B·H·W]` of logits `[B, K, H, W]`.
-    public static func predictedClasses(_ logits: Tensor) -> [Int] { logits.argmaxIndices(axis: 1) }
-
-    /// Per-pixel classes `[B·H·W]` of logits `[B, K, H, W]` after region voting (`RegionVote`).
-    public static func votedClasses(_ logits: Tensor) -> [Int] {
-        votedClasses(probabilities: withNoGrad { logits.softmax(axis: 1) })
-    }
-
     /// Per-pixel classes `[B·H·W]` of class probabilities `[B, K, H, W]` after region voting.
     public static func votedClasses(probabilities: Tensor) -> [Int] {
         let shape = probabilities.shape
         return RegionVote.apply(
             batch: probabilities.scalars, images: shape[0], classes: shape[1], height: shape[2], width: shape[3])
     }
-
-    /// `x` with its last axis reversed (a left–right mirror image of `[…, H, W]`), outside the graph.
-    public static func mirrored(_ x: Tensor) -> Tensor { mirroredLastAxis(x) }
 
     /// The network's logits `[B, K, H, W]` for `images` and its class probabilities; with
     /// `flip`, the probabilities are the mean of the images' and of their mirror images'
@@ -275,7 +264,7 @@ public final class SegmentationTrainer {
             let logits = unet(images)
             var probabilities = logits.softmax(axis: 1)
             if flip {
-                let back = mirrored(unet(mirrored(images)).softmax(axis: 1))
+                let back = mirroredLastAxis(unet(mirroredLastAxis(images)).softmax(axis: 1))
                 probabilities = (probabilities + back) * 0.5
             }
             return (logits, probabilities)

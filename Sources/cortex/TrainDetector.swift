@@ -232,18 +232,15 @@ struct Detect: ParsableCommand {
         }
         let items = scenes.flatMap(\.objects)
         let truth = items.map(\.classIndex)
-        let normalization = ImageNormalization(mean: classifier.mean, std: classifier.std)
-        let loader = ImageLoader(dataset: source, batchSize: 500, shuffle: false, normalization: normalization, seed: 0)
-        let pristine = classifier.logits(loader.batch(indices: items.map(\.sourceIndex)).images).argmaxIndices(axis: 1)
-        let mean = classifier.mean[0], std = classifier.std[0]
-        var cropped: [Float] = []
-        cropped.reserveCapacity(items.count * 784)
-        for scene in scenes {
-            for item in scene.objects { cropped += scene.crop(item.box).map { (Float($0) / 255 - mean) / std } }
-        }
-        let crops = classifier.logits(Tensor(shape: [items.count, 1, 28, 28], data: cropped)).argmaxIndices(axis: 1)
+        // Both sets go through the classifier's own evaluation (its normalisation and batches).
+        let pristine = evaluateClassifier(classifier, on: source.subset(items.map(\.sourceIndex))).predictions
+        let crops = ImageDataset(
+            channels: 1, height: 28, width: 28,
+            pixels: scenes.flatMap { scene in scene.objects.flatMap { scene.crop($0.box) } }, labels: truth,
+            classNames: source.classNames)
+        let cropped = evaluateClassifier(classifier, on: crops).predictions
         var result: [String: Double] = [:]
-        for (name, predicted) in [("pristine", pristine), ("crop", crops)] {
+        for (name, predicted) in [("pristine", pristine), ("crop", cropped)] {
             var lists: [[Int]] = [], next = 0
             for scene in scenes {
                 lists.append(Array(predicted[next..<(next + scene.objects.count)]))

@@ -14,7 +14,7 @@ final class SegmentationRecipeTests: XCTestCase {
     /// The mirror reverses the last axis only: [[1, 2, 3], [4, 5, 6]] → [[3, 2, 1], [6, 5, 4]].
     func testMirrorReversesRowsByHand() {
         let x = Tensor(shape: [1, 2, 3], data: [1, 2, 3, 4, 5, 6])
-        let m = SegmentationTrainer.mirrored(x)
+        let m = mirroredLastAxis(x)
         XCTAssertEqual(m.shape, [1, 2, 3])
         XCTAssertEqual(m.scalars, [3, 2, 1, 6, 5, 4])
     }
@@ -31,8 +31,8 @@ final class SegmentationRecipeTests: XCTestCase {
         let images = Tensor(shape: [2, 1, 16, 16], data: (0..<512).map { _ in generator.nextFloat() })
         let plain = SegmentationTrainer.predict(unet, images, flip: false).probabilities
         let averaged = SegmentationTrainer.predict(unet, images, flip: true).probabilities
-        let ofMirror = SegmentationTrainer.predict(unet, SegmentationTrainer.mirrored(images), flip: true).probabilities
-        let expected = SegmentationTrainer.mirrored(averaged).scalars
+        let ofMirror = SegmentationTrainer.predict(unet, mirroredLastAxis(images), flip: true).probabilities
+        let expected = mirroredLastAxis(averaged).scalars
         XCTAssertEqual(ofMirror.shape, [2, 11, 16, 16])
         for (a, b) in zip(ofMirror.scalars, expected) { XCTAssertEqual(a, b, accuracy: 1e-5) }
         let p = averaged.scalars
