@@ -45,7 +45,7 @@ struct SideBySideWorkload {
 
     static let all: [SideBySideWorkload] =
         [256, 512, 1024, 2048].map(matmulWorkload) + [
-            dqnWorkload(nature: false), dqnWorkload(nature: true),
+            dqnWorkload(nature: false), dqnWorkload(nature: true), natureForward,
             SideBySideWorkload(
                 name: "gpt-train", unit: "GPT 4×128 iteration, batch 12×64, AdamW", warmup: 2, repeats: 10,
                 make: gptTraining),
@@ -89,6 +89,18 @@ private func dqnWorkload(nature: Bool) -> SideBySideWorkload {
             seed: generator.next())
         return { agent.update(batch) }
     }
+}
+
+/// The Nature network's forward pass without a graph on 32 frames: what acting and the
+/// update's two passes over s′ (target and online) cost.
+private let natureForward = SideBySideWorkload(
+    name: "nature-forward", unit: "Nature DQN forward without gradients, batch 32×4×84×84", warmup: 3, repeats: 20
+) { quick, generator in
+    let network = QNetwork(architecture: .nature, inputShape: [4, 84, 84], actionCount: 4, generator: &generator)
+    let frames = Tensor(
+        shape: [quick ? 2 : 32, 4, 84, 84],
+        data: (0..<((quick ? 2 : 32) * 4 * 84 * 84)).map { _ in generator.nextFloat() < 0.2 ? 1 : 0 })
+    return { _ = withNoGrad { network(frames) } }
 }
 
 /// Fixed random tokens in 0..<65, `count` of them.

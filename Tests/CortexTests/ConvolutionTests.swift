@@ -74,6 +74,54 @@ final class ConvolutionTests: XCTestCase {
         return out
     }
 
+    /// ∂weight, ∂bias, ∂input of `conv2d` for an upstream gradient, summed from the definition in
+    /// double precision (the oracle for the kernels' backward passes).
+    private func referenceGradients(
+        _ x: Tensor, _ w: Tensor, upstream: Tensor, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int)
+    ) -> (weight: [Float], bias: [Float], input: [Float]) {
+        let (N, C, H, W) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (O, kH, kW) = (w.shape[0], w.shape[2], w.shape[3])
+        let (oH, oW) = (upstream.shape[2], upstream.shape[3])
+        var dW = [Double](repeating: 0, count: w.count), dB = [Double](repeating: 0, count: O)
+        var dX = [Double](repeating: 0, count: x.count)
+        for n in 0..<N {
+            for o in 0..<O {
+                for oy in 0..<oH {
+                    for ox in 0..<oW {
+                        let g = Double(upstream[n, o, oy, ox])
+                        dB[o] += g
+                        for c in 0..<C {
+                            for i in 0..<kH {
+                                for j in 0..<kW {
+                                    let r = oy * stride.0 - padding.0 + i * dilation.0
+                                    let q = ox * stride.1 - padding.1 + j * dilation.1
+                                    guard r >= 0, r < H, q >= 0, q < W else { continue }
+                                    dW[((o * C + c) * kH + i) * kW + j] += g * Double(x[n, c, r, q])
+                                    dX[((n * C + c) * H + r) * W + q] += g * Double(w[o, c, i, j])
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (dW.map(Float.init), dB.map(Float.init), dX.map(Float.init))
+    }
+
+    /// Runs `y.backward` with a random upstream gradient and compares the three gradients with
+    /// `referenceGradients`.
+    private func checkBackward(
+        _ y: Tensor, _ x: Tensor, _ w: Tensor, _ b: Tensor, stride: (Int, Int), padding: (Int, Int),
+        dilation: (Int, Int), accuracy: Float, _ label: String, using generator: inout RandomGenerator
+    ) {
+        let upstream = Tensor.randn(y.shape, using: &generator)
+        y.backward(gradient: upstream)
+        let expected = referenceGradients(x, w, upstream: upstream, stride: stride, padding: padding, dilation: dilation)
+        assertClose(w.grad!.scalars, expected.weight, accuracy: accuracy, "weight, \(label)")
+        assertClose(b.grad!.scalars, expected.bias, accuracy: accuracy, "bias, \(label)")
+        assertClose(x.grad!.scalars, expected.input, accuracy: accuracy, "input, \(label)")
+    }
+
     func testMatchesDirectConvolution() {
         var generator = RandomGenerator(seed: 5)
         let cases: [(input: [Int], weight: [Int], stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int))] = [
@@ -142,41 +190,50 @@ final class ConvolutionTests: XCTestCase {
             assertClose(
                 y.scalars, directConv(x, w, b, stride: (1, 1), padding: testCase.padding, dilation: (1, 1)),
                 accuracy: 1e-4, label)
-            let upstream = Tensor.randn(y.shape, using: &generator)
-            y.backward(gradient: upstream)
-            let (N, C, H, W) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-            let (O, kH, kW) = (w.shape[0], w.shape[2], w.shape[3])
-            let (oH, oW, pH, pW) = (y.shape[2], y.shape[3], testCase.padding.0, testCase.padding.1)
-            var dW = [Double](repeating: 0, count: w.count), dB = [Double](repeating: 0, count: O)
-            var dX = [Double](repeating: 0, count: x.count)
-            for n in 0..<N {
-                for o in 0..<O {
-                    for oy in 0..<oH {
-                        for ox in 0..<oW {
-                            let g = Double(upstream[n, o, oy, ox])
-                            dB[o] += g
-                            for c in 0..<C {
-                                for i in 0..<kH {
-                                    for j in 0..<kW {
-                                        let r = oy - pH + i, q = ox - pW + j
-                                        guard r >= 0, r < H, q >= 0, q < W else { continue }
-                                        dW[((o * C + c) * kH + i) * kW + j] += g * Double(x[n, c, r, q])
-                                        dX[((n * C + c) * H + r) * W + q] += g * Double(w[o, c, i, j])
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            assertClose(w.grad!.scalars, dW.map(Float.init), accuracy: 1e-4, "weight, \(label)")
-            assertClose(b.grad!.scalars, dB.map(Float.init), accuracy: 1e-4, "bias, \(label)")
-            assertClose(x.grad!.scalars, dX.map(Float.init), accuracy: 1e-4, "input, \(label)")
+            checkBackward(
+                y, x, w, b, stride: (1, 1), padding: testCase.padding, dilation: (1, 1), accuracy: 1e-4, label,
+                using: &generator)
         }
         let x = Tensor.randn([2, 2, 6, 7], using: &generator, requiresGrad: true)
         let w = Tensor.randn([3, 2, 3, 3], using: &generator, requiresGrad: true)
         let b = Tensor.randn([3], using: &generator, requiresGrad: true)
         checkGradients([x, w, b]) { conv2d($0[0], weight: $0[1], bias: $0[2], padding: (1, 1)) }
+    }
+
+    /// Unpadded layers with a multiple of 16 output channels (the Nature DQN's, the ViT's patch
+    /// embedding) run the implicit-GEMM kernel forward, with a graph and without one, and their
+    /// backward recomputes the columns: values against the six-loop oracle, all three gradients
+    /// against sums written out here in double precision, and finite differences. Pixel counts
+    /// are not multiples of the kernel's six, groups of six cross image boundaries.
+    func testImplicitKernelLayersMatchTheDefinition() {
+        var generator = RandomGenerator(seed: 15)
+        let cases: [(input: [Int], weight: [Int], stride: (Int, Int), dilation: (Int, Int))] = [
+            ([3, 4, 84, 84], [32, 4, 8, 8], (4, 4), (1, 1)),  // the Nature DQN's layers
+            ([2, 32, 20, 20], [64, 32, 4, 4], (2, 2), (1, 1)),
+            ([3, 64, 9, 9], [64, 64, 3, 3], (1, 1), (1, 1)),
+            ([1, 3, 7, 11], [16, 3, 2, 3], (1, 2), (2, 1)),  // 3 × 5 = 15 pixels, dilation
+            ([5, 1, 28, 28], [48, 1, 4, 4], (4, 4), (1, 1))  // a patch embedding, 49 pixels an image
+        ]
+        for testCase in cases {
+            let x = Tensor.randn(testCase.input, using: &generator, requiresGrad: true)
+            let w = Tensor.randn(testCase.weight, using: &generator, requiresGrad: true)
+            let b = Tensor.randn([testCase.weight[0]], using: &generator, requiresGrad: true)
+            let label = "case \(testCase)"
+            let values = directConv(x, w, b, stride: testCase.stride, padding: (0, 0), dilation: testCase.dilation)
+            let inference = withNoGrad {
+                conv2d(x, weight: w, bias: b, stride: testCase.stride, dilation: testCase.dilation)
+            }
+            assertClose(inference.scalars, values, accuracy: 1e-3, "no graph, \(label)")
+            let y = conv2d(x, weight: w, bias: b, stride: testCase.stride, dilation: testCase.dilation)
+            assertClose(y.scalars, values, accuracy: 1e-3, label)
+            checkBackward(
+                y, x, w, b, stride: testCase.stride, padding: (0, 0), dilation: testCase.dilation, accuracy: 2e-3, label,
+                using: &generator)
+        }
+        let x = Tensor.randn([2, 2, 6, 7], using: &generator, requiresGrad: true)
+        let w = Tensor.randn([16, 2, 3, 2], using: &generator, requiresGrad: true)
+        let b = Tensor.randn([16], using: &generator, requiresGrad: true)
+        checkGradients([x, w, b]) { conv2d($0[0], weight: $0[1], bias: $0[2], stride: (2, 1)) }
     }
 
     func testOnlyTheWeightNeedsGrad() {

@@ -172,6 +172,16 @@ def dqn(nature):
     return make
 
 
+def nature_forward(quick):
+    """The Nature network's forward pass without a graph on 32 frames (acting, the update's passes over s')."""
+    net = NatureQ(4)
+    frames = (torch.rand(2 if quick else 32, 4, 84, 84) < 0.2).float()
+    def step():
+        with torch.no_grad():
+            net(frames)
+    return step
+
+
 def train_step(model, opt, inputs, targets, clip, flatten):
     def step():
         logits = model(inputs)
@@ -266,7 +276,7 @@ def op(kind):
 
 WORKLOADS = {
     'matmul-256': matmul(256), 'matmul-512': matmul(512), 'matmul-1024': matmul(1024), 'matmul-2048': matmul(2048),
-    'dqn-minatar': dqn(False), 'dqn-nature': dqn(True),
+    'dqn-minatar': dqn(False), 'dqn-nature': dqn(True), 'nature-forward': nature_forward,
     'gpt-train': gpt_train, 'lstm-train': lstm_train, 'gpt-generate': gpt_generate,
     'vit-train': vision_train(True), 'lenet-train': vision_train(False),
     'conv-lenet1': conv(128, 1, 28, 6, 5, 1, 2, False), 'conv-lenet2': conv(128, 6, 14, 16, 5, 1, 0, True),

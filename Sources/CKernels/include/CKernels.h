@@ -603,6 +603,65 @@ static inline void cortex_gemm_narrow_avx2(long M, long N, long K, const float *
     }
 }
 
+/// Convolution forward without a column matrix ("implicit GEMM"): for the output pixels
+/// `j = n·P + p` in `[first, last)`,
+///   y[n·O·P + o·P + p] = bias[o] + Σ_k wt[k·O + o] · x[n·imageStride + (p / oW)·sH·W + (p % oW)·sW + tap[k]],
+/// i.e. a convolution whose input needs no padding (the caller pads), `tap[k]` the offset of
+/// kernel tap k (channel, row, column) from a receptive field's corner, `wt` the weights as
+/// [K, O] and O a multiple of 16. Six pixels × sixteen output channels stay in twelve registers;
+/// each step loads sixteen weights and broadcasts one input value per pixel straight from the
+/// image, so nothing is copied or packed.
+__attribute__((target("avx2,fma")))
+static inline void cortex_conv_implicit_forward_avx2(const float *x, long imageStride, long W, long oW, long P,
+                                                     long sH, long sW, const int *tap, long K, const float *wt,
+                                                     long O, const float *bias, float *y, long first, long last) {
+    for (long j0 = first; j0 < last; j0 += 6) {
+        const long rows = last - j0 < 6 ? last - j0 : 6;
+        const float *src[6];
+        long out[6];
+        for (long r = 0; r < 6; r++) {
+            const long j = j0 + (r < rows ? r : rows - 1), n = j / P, p = j % P;
+            src[r] = x + n * imageStride + (p / oW) * sH * W + (p % oW) * sW;
+            out[r] = n * O * P + p;
+        }
+        const float *s0 = src[0], *s1 = src[1], *s2 = src[2], *s3 = src[3], *s4 = src[4], *s5 = src[5];
+        for (long o0 = 0; o0 < O; o0 += 16) {
+            const __m256 b0 = bias ? _mm256_loadu_ps(bias + o0) : _mm256_setzero_ps();
+            const __m256 b1 = bias ? _mm256_loadu_ps(bias + o0 + 8) : _mm256_setzero_ps();
+            __m256 a00 = b0, a01 = b1, a10 = b0, a11 = b1, a20 = b0, a21 = b1;
+            __m256 a30 = b0, a31 = b1, a40 = b0, a41 = b1, a50 = b0, a51 = b1;
+            const float *w = wt + o0;
+            for (long k = 0; k < K; k++, w += O) {
+                const long off = tap[k];
+                const __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8);
+                __m256 v = _mm256_broadcast_ss(s0 + off);
+                a00 = _mm256_fmadd_ps(v, w0, a00); a01 = _mm256_fmadd_ps(v, w1, a01);
+                v = _mm256_broadcast_ss(s1 + off);
+                a10 = _mm256_fmadd_ps(v, w0, a10); a11 = _mm256_fmadd_ps(v, w1, a11);
+                v = _mm256_broadcast_ss(s2 + off);
+                a20 = _mm256_fmadd_ps(v, w0, a20); a21 = _mm256_fmadd_ps(v, w1, a21);
+                v = _mm256_broadcast_ss(s3 + off);
+                a30 = _mm256_fmadd_ps(v, w0, a30); a31 = _mm256_fmadd_ps(v, w1, a31);
+                v = _mm256_broadcast_ss(s4 + off);
+                a40 = _mm256_fmadd_ps(v, w0, a40); a41 = _mm256_fmadd_ps(v, w1, a41);
+                v = _mm256_broadcast_ss(s5 + off);
+                a50 = _mm256_fmadd_ps(v, w0, a50); a51 = _mm256_fmadd_ps(v, w1, a51);
+            }
+            float t[6][16];
+            _mm256_storeu_ps(t[0], a00); _mm256_storeu_ps(t[0] + 8, a01);
+            _mm256_storeu_ps(t[1], a10); _mm256_storeu_ps(t[1] + 8, a11);
+            _mm256_storeu_ps(t[2], a20); _mm256_storeu_ps(t[2] + 8, a21);
+            _mm256_storeu_ps(t[3], a30); _mm256_storeu_ps(t[3] + 8, a31);
+            _mm256_storeu_ps(t[4], a40); _mm256_storeu_ps(t[4] + 8, a41);
+            _mm256_storeu_ps(t[5], a50); _mm256_storeu_ps(t[5] + 8, a51);
+            for (long c = 0; c < 16; c++) {
+                float *row = y + (o0 + c) * P;
+                for (long r = 0; r < rows; r++) row[out[r]] = t[r][c];
+            }
+        }
+    }
+}
+
 __attribute__((target("avx2,fma")))
 static inline void cortex_gemm_small_avx2(long M, long N, long K, const float *A, long lda, int transA,
                                           const float *B, long ldb, float *C, long ldc) {
@@ -619,6 +678,9 @@ static inline long cortex_adam_avx2(float *p, const float *gradient, float *m, f
 static inline long cortex_gelu_avx2(const float *x, float *y, float *slope, long n) { return 0; }
 static inline void cortex_gemm_small_avx2(long M, long N, long K, const float *A, long lda, int transA,
                                           const float *B, long ldb, float *C, long ldc) {}
+static inline void cortex_conv_implicit_forward_avx2(const float *x, long imageStride, long W, long oW, long P,
+                                                     long sH, long sW, const int *tap, long K, const float *wt,
+                                                     long O, const float *bias, float *y, long first, long last) {}
 static inline long cortex_direct_padded_width(long oW, long kW) { return (oW + 15) / 16 * 16 + kW - 1; }
 static inline void cortex_direct_pad_image(const float *x, long C, long H, long W, long pH, long pW,
                                            float *pad, long Hp, long Wp) {}
