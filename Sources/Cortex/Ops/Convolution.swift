@@ -18,6 +18,11 @@ import CKernels
 /// them: `∂W += ∂out[O, b·P] · colᵀ` (per-thread partial sums, added at the end),
 /// `∂col = Wᵀ · ∂out` (BLAS transpose flags, no copies) scattered back by col2im,
 /// `∂bias = Σ ∂out`.
+///
+/// Unpadded layers with a multiple of 16 output channels run the forward as an implicit GEMM
+/// instead (`ConvGeometry.usesImplicitForward`: the image read in place, no columns, no packing);
+/// their backward recomputes the columns as above. Small stride-1 layers (LeNet's first) run
+/// direct kernels (`usesDirectKernels`).
 public func conv2d(
     _ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
     padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1)
