@@ -207,27 +207,34 @@ final class ConvolutionTests: XCTestCase {
     /// are not multiples of the kernel's six, groups of six cross image boundaries.
     func testImplicitKernelLayersMatchTheDefinition() {
         var generator = RandomGenerator(seed: 15)
-        let cases: [(input: [Int], weight: [Int], stride: (Int, Int), dilation: (Int, Int))] = [
-            ([3, 4, 84, 84], [32, 4, 8, 8], (4, 4), (1, 1)),  // the Nature DQN's layers
-            ([2, 32, 20, 20], [64, 32, 4, 4], (2, 2), (1, 1)),
-            ([3, 64, 9, 9], [64, 64, 3, 3], (1, 1), (1, 1)),
-            ([1, 3, 7, 11], [16, 3, 2, 3], (1, 2), (2, 1)),  // 3 × 5 = 15 pixels, dilation
-            ([5, 1, 28, 28], [48, 1, 4, 4], (4, 4), (1, 1))  // a patch embedding, 49 pixels an image
+        let cases: [(input: [Int], weight: [Int], stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int))] = [
+            ([3, 4, 84, 84], [32, 4, 8, 8], (4, 4), (0, 0), (1, 1)),  // the Nature DQN's layers
+            ([2, 32, 20, 20], [64, 32, 4, 4], (2, 2), (0, 0), (1, 1)),
+            ([3, 64, 9, 9], [64, 64, 3, 3], (1, 1), (0, 0), (1, 1)),
+            ([1, 3, 7, 11], [16, 3, 2, 3], (1, 2), (0, 0), (2, 1)),  // 3 × 5 = 15 pixels, dilation
+            ([5, 1, 28, 28], [48, 1, 4, 4], (4, 4), (0, 0), (1, 1)),  // a patch embedding, 49 pixels an image
+            // padded (the kernel reads a zero-padded copy): a Go tower's 3×3 layers on 19×19 and
+            // 9×9 boards, a ResNet's strided layer, uneven padding with dilation
+            ([2, 17, 19, 19], [32, 17, 3, 3], (1, 1), (1, 1), (1, 1)),
+            ([3, 32, 9, 9], [32, 32, 3, 3], (1, 1), (1, 1), (1, 1)),
+            ([2, 16, 15, 13], [32, 16, 3, 3], (2, 2), (1, 1), (1, 1)),
+            ([1, 3, 8, 7], [16, 3, 3, 2], (1, 1), (2, 1), (2, 1))
         ]
         for testCase in cases {
             let x = Tensor.randn(testCase.input, using: &generator, requiresGrad: true)
             let w = Tensor.randn(testCase.weight, using: &generator, requiresGrad: true)
             let b = Tensor.randn([testCase.weight[0]], using: &generator, requiresGrad: true)
             let label = "case \(testCase)"
-            let values = directConv(x, w, b, stride: testCase.stride, padding: (0, 0), dilation: testCase.dilation)
+            let (stride, padding, dilation) = (testCase.stride, testCase.padding, testCase.dilation)
+            let values = directConv(x, w, b, stride: stride, padding: padding, dilation: dilation)
             let inference = withNoGrad {
-                conv2d(x, weight: w, bias: b, stride: testCase.stride, dilation: testCase.dilation)
+                conv2d(x, weight: w, bias: b, stride: stride, padding: padding, dilation: dilation)
             }
             assertClose(inference.scalars, values, accuracy: 1e-3, "no graph, \(label)")
-            let y = conv2d(x, weight: w, bias: b, stride: testCase.stride, dilation: testCase.dilation)
+            let y = conv2d(x, weight: w, bias: b, stride: stride, padding: padding, dilation: dilation)
             assertClose(y.scalars, values, accuracy: 1e-3, label)
             checkBackward(
-                y, x, w, b, stride: testCase.stride, padding: (0, 0), dilation: testCase.dilation, accuracy: 2e-3, label,
+                y, x, w, b, stride: stride, padding: padding, dilation: dilation, accuracy: 2e-3, label,
                 using: &generator)
         }
         let x = Tensor.randn([2, 2, 6, 7], using: &generator, requiresGrad: true)

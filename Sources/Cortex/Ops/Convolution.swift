@@ -19,9 +19,9 @@ import CKernels
 /// `∂col = Wᵀ · ∂out` (BLAS transpose flags, no copies) scattered back by col2im,
 /// `∂bias = Σ ∂out`.
 ///
-/// Unpadded layers with a multiple of 16 output channels run the forward as an implicit GEMM
-/// instead (`ConvGeometry.usesImplicitForward`: the image read in place, no columns, no packing);
-/// their backward recomputes the columns as above. Small stride-1 layers (LeNet's first) run
+/// Layers with a multiple of 16 output channels run the forward as an implicit GEMM instead
+/// (`ConvGeometry.usesImplicitForward`: the image read in place, or a zero-padded copy of it for
+/// padded layers; no columns, no packing); their backward recomputes the columns as above. Small stride-1 layers (LeNet's first) run
 /// direct kernels (`usesDirectKernels`).
 public func conv2d(
     _ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
@@ -211,14 +211,19 @@ struct ConvGeometry {
     var usesDirectKernels: Bool {
         Runtime.hasAVX2 && sH == 1 && sW == 1 && dH == 1 && dW == 1 && K <= 32 && O <= 16 && oH > 0 && oW > 0
     }
-    /// Whether a forward pass that keeps no columns (no weight gradient wanted: inference, target
-    /// networks, tree search) runs the implicit-GEMM kernel instead of im2col and OpenBLAS: AVX2,
-    /// no padding, output channels a multiple of 16. The Nature DQN's forward spent 28 % of its
-    /// time in im2col and 18 % in OpenBLAS packing the column matrix; this reads the image in place.
+    /// Whether the forward runs the implicit-GEMM kernel instead of im2col and OpenBLAS: AVX2,
+    /// output channels a multiple of 16. The Nature DQN's forward spent 28 % of its time in im2col
+    /// and 18 % in OpenBLAS packing the column matrix; this reads the image in place. Padded
+    /// layers read a zero-padded copy: the Go search over a 4 × 32 residual tower at 19×19 spent
+    /// 30 % of its time in im2col and packing, and evaluates 1.3–1.6× as many positions a second
+    /// this way (docs/speed.md).
     var usesImplicitForward: Bool {
-        Runtime.hasAVX2 && pH == 0 && pW == 0 && O % 16 == 0 && !usesDirectKernels && oH > 0 && oW > 0
-            && C * H * W < Int(Int32.max)
+        Runtime.hasAVX2 && O % 16 == 0 && !usesDirectKernels && oH > 0 && oW > 0
+            && C * paddedH * paddedW < Int(Int32.max)
     }
+    /// The image's extent with its zero padding (the implicit kernel reads a padded copy).
+    var paddedH: Int { H + 2 * pH }
+    var paddedW: Int { W + 2 * pW }
 
     /// `y = conv(x, w) + bias` by `cortex_conv_implicit_forward_avx2`, the batch's pixels split
     /// over the same blocks and threads as the im2col path.
@@ -226,23 +231,39 @@ struct ConvGeometry {
         _ x: UnsafePointer<Float>, weight w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
         into y: UnsafeMutablePointer<Float>
     ) {
+        let (Hp, Wp) = (paddedH, paddedW), padded = pH > 0 || pW > 0
         let taps = UnsafeMutablePointer<Int32>.allocate(capacity: K)
         let transposed = UnsafeMutablePointer<Float>.allocate(capacity: K * O)
+        // Padded layers (the residual towers' 3×3 convolutions) read a zero-padded copy of the
+        // block's images: C·Hp·Wp floats an image against im2col's C·kH·kW·oH·oW.
+        let imageFloats = C * Hp * Wp
+        let pads = padded ? UnsafeMutablePointer<Float>.allocate(capacity: threads * blockImages * imageFloats) : nil
         defer {
             taps.deallocate()
             transposed.deallocate()
+            pads?.deallocate()
         }
         for k in 0..<K {
             let c = k / (kH * kW), i = (k / kW) % kH, j = k % kW
-            taps[k] = Int32(c * H * W + i * dH * W + j * dW)
+            taps[k] = Int32(c * Hp * Wp + i * dH * Wp + j * dW)
         }
         for o in 0..<O {
             for k in 0..<K { transposed[k * O + o] = w[o * K + k] }
         }
-        forEachBlock(scratch: false) { _, _, _, images in
+        forEachBlock(scratch: false) { worker, _, _, images in
+            guard let pads else {
+                cortex_conv_implicit_forward_avx2(
+                    x, imageFloats, W, oW, P, sH, sW, taps, K, transposed, O, bias, y, images.lowerBound * P,
+                    images.upperBound * P)
+                return
+            }
+            let pad = pads + worker * blockImages * imageFloats
+            for (slot, n) in images.enumerated() {
+                cortex_direct_pad_image(x + n * C * H * W, C, H, W, pH, pW, pad + slot * imageFloats, Hp, Wp)
+            }
             cortex_conv_implicit_forward_avx2(
-                x, C * H * W, W, oW, P, sH, sW, taps, K, transposed, O, bias, y, images.lowerBound * P,
-                images.upperBound * P)
+                pad, imageFloats, Wp, oW, P, sH, sW, taps, K, transposed, O, bias, y + images.lowerBound * O * P, 0,
+                images.count * P)
         }
     }
 
