@@ -27,9 +27,10 @@ struct SideBySideWorkload {
     func units(quick: Bool) -> Double { name == "gpt-generate" ? Double(quick ? 7 : 63) : 1 }
 
     /// One Cortex round: median ms of `repeats` calls after `warmup` untimed ones. The MinAtar DQN
-    /// update runs as `cortex train` runs it (one-thread GEMMs, passes side by side).
+    /// update and the LeNet batch run as `cortex train` runs them (one-thread GEMMs, Cortex's own
+    /// workers for the convolutions and side-by-side passes).
     func timeCortex(quick: Bool, threads: Int, seed: UInt64, warmup: Int, repeats: Int) -> Double {
-        Runtime.configure(threads: threads, smallMatrices: name == "dqn-minatar")
+        Runtime.configure(threads: threads, smallMatrices: name == "dqn-minatar" || name == "lenet-train")
         defer { Runtime.configure(threads: threads) }
         var generator = RandomGenerator(seed: seed)
         let call = make(quick, &generator)

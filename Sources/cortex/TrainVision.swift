@@ -105,7 +105,9 @@ struct VisionTrainOptions: ParsableArguments {
     /// Trains `config` and prints the summary.
     func train(_ config: VisionTrainConfig) throws {
         Interrupt.install()
-        Runtime.configure(threads: common.threads)
+        // LeNet's GEMMs are small (400 → 120 on a batch of 128): OpenBLAS on one thread, whose idle
+        // workers would otherwise spin beside Cortex's own (docs/speed.md).
+        Runtime.configure(threads: common.threads, smallMatrices: config.model == .lenet)
         var config = config
         let folder = runFolder.out ?? "runs/\(config.model.rawValue)-s\(config.seed)"
         let group = try ProcessGroup.start()

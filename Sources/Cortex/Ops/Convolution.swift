@@ -198,7 +198,9 @@ struct ConvGeometry {
         let columnFloats = max(C * kH * kW * oH * oW, 1)
         // Below ~1 MFLOP per image pair a thread hand-off costs more than it saves.
         let work = 2 * O * columnFloats * N
-        threads = work < 2_000_000 ? 1 : max(1, min(Runtime.blasThreads, N))
+        // The kernel threads: with `Runtime.configure(threads:smallMatrices: true)` OpenBLAS stays
+        // on one thread and the layers still split their batch over Cortex's own workers.
+        threads = work < 2_000_000 ? 1 : max(1, min(Runtime.kernelThreads, N))
         let largest = max(1, 262_144 / columnFloats)
         let needed = (N + largest - 1) / largest
         blocks = min(N, (needed + threads - 1) / threads * threads)
