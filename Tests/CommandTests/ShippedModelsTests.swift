@@ -23,7 +23,7 @@ final class ShippedModelsTests: XCTestCase {
             .filter { $0.hasSuffix(".safetensors") }.sorted()
         let checked = [
             "breakout.safetensors", "lenet.safetensors", "shakespeare-gpt.safetensors", "vit.safetensors",
-            "go9.safetensors"
+            "go9.safetensors", "go19.safetensors"
         ]
         XCTAssertFalse(files.isEmpty)
         for file in files { XCTAssertTrue(checked.contains(file), "\(file) has no quality check in this test") }
@@ -88,6 +88,22 @@ final class ShippedModelsTests: XCTestCase {
         let engines = try XCTUnwrap(json["engines"] as? [[String: Any]])
         XCTAssertEqual(engines.first?["wins"] as? Double, 4, "\(json)")
         XCTAssertGreaterThan(engines.first?["avg_margin"] as? Double ?? 0, 20, "\(json)")
+    }
+
+    func testGo19SearchBeatsRandomPlay() throws {
+        // As for go9: its strength is measured against GnuGo at 19×19 (models/README.md); here the
+        // search over it (16 playouts a move) must win both games against the random player by
+        // far (measured: +335 points on average, 0.02 s a move).
+        guard
+            let gnugo = ["/usr/games/gnugo", "/usr/bin/gnugo"].first(where: FileManager.default.isExecutableFile(atPath:))
+        else { throw missingPrerequisite("gnugo is not installed (Debian package gnugo)") }
+        let json = try lastJSON([
+            "match", "--black", "cortex:go19,playouts=16", "--white", "random", "--games", "2", "--size", "19", "--seed",
+            "1", "--threads", "1", "--referee", gnugo + " --mode gtp --chinese-rules", "--json"
+        ])
+        let engines = try XCTUnwrap(json["engines"] as? [[String: Any]])
+        XCTAssertEqual(engines.first?["wins"] as? Double, 2, "\(json)")
+        XCTAssertGreaterThan(engines.first?["avg_margin"] as? Double ?? 0, 150, "\(json)")
     }
 
     func testShakespeareGPTPredictsTheCorpus() throws {
