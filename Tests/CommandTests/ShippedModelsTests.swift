@@ -77,33 +77,31 @@ final class ShippedModelsTests: XCTestCase {
     func testGo9SearchBeatsRandomPlay() throws {
         // Its measured strength is against GnuGo (models/README.md); on a sample that stays fast,
         // the search over it (32 playouts a move) must win every game against the random player.
-        // The search passes when the count after dead stones come off is won, so GnuGo referees.
-        guard
-            let gnugo = ["/usr/games/gnugo", "/usr/bin/gnugo"].first(where: FileManager.default.isExecutableFile(atPath:))
-        else { throw missingPrerequisite("gnugo is not installed (Debian package gnugo)") }
-        let json = try lastJSON([
-            "match", "--black", "cortex:go9,playouts=32", "--white", "random", "--games", "4", "--size", "9", "--seed",
-            "1", "--referee", gnugo + " --mode gtp --chinese-rules", "--json"
-        ])
-        let engines = try XCTUnwrap(json["engines"] as? [[String: Any]])
-        XCTAssertEqual(engines.first?["wins"] as? Double, 4, "\(json)")
-        XCTAssertGreaterThan(engines.first?["avg_margin"] as? Double ?? 0, 20, "\(json)")
+        try assertSearchBeatsRandomPlay(model: "go9", size: 9, playouts: 32, games: 4, margin: 20)
     }
 
     func testGo19SearchBeatsRandomPlay() throws {
-        // As for go9: its strength is measured against GnuGo at 19×19 (models/README.md); here the
-        // search over it (16 playouts a move) must win both games against the random player by
-        // far (measured: +335 points on average, 0.02 s a move).
+        // As for go9, at 19×19 with 16 playouts a move (measured: +335 points on average).
+        try assertSearchBeatsRandomPlay(model: "go19", size: 19, playouts: 16, games: 2, margin: 150)
+    }
+
+    /// `cortex match` of the shipped Go network's search against the random player: every game
+    /// won, by more than `margin` points on average. The search passes when the count after dead
+    /// stones come off is won, so GnuGo referees.
+    private func assertSearchBeatsRandomPlay(
+        model: String, size: Int, playouts: Int, games: Int, margin: Double, line: UInt = #line
+    ) throws {
         guard
             let gnugo = ["/usr/games/gnugo", "/usr/bin/gnugo"].first(where: FileManager.default.isExecutableFile(atPath:))
         else { throw missingPrerequisite("gnugo is not installed (Debian package gnugo)") }
         let json = try lastJSON([
-            "match", "--black", "cortex:go19,playouts=16", "--white", "random", "--games", "2", "--size", "19", "--seed",
-            "1", "--threads", "1", "--referee", gnugo + " --mode gtp --chinese-rules", "--json"
+            "match", "--black", "cortex:\(model),playouts=\(playouts)", "--white", "random", "--games", "\(games)",
+            "--size", "\(size)", "--seed", "1", "--threads", "1", "--referee", gnugo + " --mode gtp --chinese-rules",
+            "--json"
         ])
-        let engines = try XCTUnwrap(json["engines"] as? [[String: Any]])
-        XCTAssertEqual(engines.first?["wins"] as? Double, 2, "\(json)")
-        XCTAssertGreaterThan(engines.first?["avg_margin"] as? Double ?? 0, 150, "\(json)")
+        let engines = try XCTUnwrap(json["engines"] as? [[String: Any]], line: line)
+        XCTAssertEqual(engines.first?["wins"] as? Double, Double(games), "\(json)", line: line)
+        XCTAssertGreaterThan(engines.first?["avg_margin"] as? Double ?? 0, margin, "\(json)", line: line)
     }
 
     func testShakespeareGPTPredictsTheCorpus() throws {
