@@ -41,37 +41,52 @@ final class ConvolutionTests: XCTestCase {
         assertTensor(conv2d(x, weight: w), shape: [1, 1, 1, 1], [12])
     }
 
-    /// Direct six-loop convolution: the definition, as an oracle for the im2col path.
-    private func directConv(
-        _ x: Tensor, _ w: Tensor, _ b: Tensor?, stride: (Int, Int), padding: (Int, Int),
-        dilation: (Int, Int)
-    ) -> [Float] {
-        let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        let (o, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
-        let oh = (h + 2 * padding.0 - dilation.0 * (kh - 1) - 1) / stride.0 + 1
-        let ow = (wd + 2 * padding.1 - dilation.1 * (kw - 1) - 1) / stride.1 + 1
-        var out: [Float] = []
-        for ni in 0..<n {
-            for oi in 0..<o {
-                for y in 0..<oh {
-                    for xx in 0..<ow {
-                        var total: Double = Double(b?[oi] ?? 0)
-                        for ci in 0..<c {
-                            for i in 0..<kh {
-                                for j in 0..<kw {
-                                    let iy = y * stride.0 - padding.0 + i * dilation.0
-                                    let ix = xx * stride.1 - padding.1 + j * dilation.1
-                                    guard iy >= 0, iy < h, ix >= 0, ix < wd else { continue }
-                                    total += Double(x[ni, ci, iy, ix]) * Double(w[oi, ci, i, j])
+    /// Every term of the definition: `body(n, o, y, x, c, i, j, r, q)` for output pixel `(y, x)` of
+    /// image `n`, channel `o`, and each weight `(c, i, j)` whose input pixel `(r, q)` lies inside
+    /// the image (zero padding contributes nothing); `pixel(n, o, y, x)` first for each output pixel.
+    private func forEachTerm(
+        input: [Int], weight: [Int], stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int),
+        pixel: (Int, Int, Int, Int) -> Void = { _, _, _, _ in },
+        _ body: (Int, Int, Int, Int, Int, Int, Int, Int, Int) -> Void
+    ) {
+        let (N, C, H, W) = (input[0], input[1], input[2], input[3])
+        let (O, kH, kW) = (weight[0], weight[2], weight[3])
+        let oH = (H + 2 * padding.0 - dilation.0 * (kH - 1) - 1) / stride.0 + 1
+        let oW = (W + 2 * padding.1 - dilation.1 * (kW - 1) - 1) / stride.1 + 1
+        for n in 0..<N {
+            for o in 0..<O {
+                for y in 0..<oH {
+                    for x in 0..<oW {
+                        pixel(n, o, y, x)
+                        for c in 0..<C {
+                            for i in 0..<kH {
+                                for j in 0..<kW {
+                                    let r = y * stride.0 - padding.0 + i * dilation.0
+                                    let q = x * stride.1 - padding.1 + j * dilation.1
+                                    guard r >= 0, r < H, q >= 0, q < W else { continue }
+                                    body(n, o, y, x, c, i, j, r, q)
                                 }
                             }
                         }
-                        out.append(Float(total))
                     }
                 }
             }
         }
-        return out
+    }
+
+    /// Direct convolution: the definition summed in double precision, as an oracle for the kernels.
+    private func directConv(
+        _ x: Tensor, _ w: Tensor, _ b: Tensor?, stride: (Int, Int), padding: (Int, Int),
+        dilation: (Int, Int)
+    ) -> [Float] {
+        var out: [Double] = []
+        forEachTerm(
+            input: x.shape, weight: w.shape, stride: stride, padding: padding, dilation: dilation,
+            pixel: { _, o, _, _ in out.append(Double(b?[o] ?? 0)) }
+        ) { n, o, _, _, c, i, j, r, q in
+            out[out.count - 1] += Double(x[n, c, r, q]) * Double(w[o, c, i, j])
+        }
+        return out.map(Float.init)
     }
 
     /// ∂weight, ∂bias, ∂input of `conv2d` for an upstream gradient, summed from the definition in
@@ -79,31 +94,17 @@ final class ConvolutionTests: XCTestCase {
     private func referenceGradients(
         _ x: Tensor, _ w: Tensor, upstream: Tensor, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int)
     ) -> (weight: [Float], bias: [Float], input: [Float]) {
-        let (N, C, H, W) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (C, H, W) = (x.shape[1], x.shape[2], x.shape[3])
         let (O, kH, kW) = (w.shape[0], w.shape[2], w.shape[3])
-        let (oH, oW) = (upstream.shape[2], upstream.shape[3])
         var dW = [Double](repeating: 0, count: w.count), dB = [Double](repeating: 0, count: O)
         var dX = [Double](repeating: 0, count: x.count)
-        for n in 0..<N {
-            for o in 0..<O {
-                for oy in 0..<oH {
-                    for ox in 0..<oW {
-                        let g = Double(upstream[n, o, oy, ox])
-                        dB[o] += g
-                        for c in 0..<C {
-                            for i in 0..<kH {
-                                for j in 0..<kW {
-                                    let r = oy * stride.0 - padding.0 + i * dilation.0
-                                    let q = ox * stride.1 - padding.1 + j * dilation.1
-                                    guard r >= 0, r < H, q >= 0, q < W else { continue }
-                                    dW[((o * C + c) * kH + i) * kW + j] += g * Double(x[n, c, r, q])
-                                    dX[((n * C + c) * H + r) * W + q] += g * Double(w[o, c, i, j])
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+        forEachTerm(
+            input: x.shape, weight: w.shape, stride: stride, padding: padding, dilation: dilation,
+            pixel: { n, o, y, x in dB[o] += Double(upstream[n, o, y, x]) }
+        ) { n, o, y, xx, c, i, j, r, q in
+            let g = Double(upstream[n, o, y, xx])
+            dW[((o * C + c) * kH + i) * kW + j] += g * Double(x[n, c, r, q])
+            dX[((n * C + c) * H + r) * W + q] += g * Double(w[o, c, i, j])
         }
         return (dW.map(Float.init), dB.map(Float.init), dX.map(Float.init))
     }
