@@ -21,8 +21,8 @@ import CKernels
 ///
 /// Layers with a multiple of 16 output channels run the forward as an implicit GEMM instead
 /// (`ConvGeometry.usesImplicitForward`: the image read in place, or a zero-padded copy of it for
-/// padded layers; no columns, no packing); their backward recomputes the columns as above. Small stride-1 layers (LeNet's first) run
-/// direct kernels (`usesDirectKernels`).
+/// padded layers; no columns, no packing); their backward recomputes the columns as above.
+/// Small stride-1 layers (LeNet's first) run direct kernels (`usesDirectKernels`).
 public func conv2d(
     _ input: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
     padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1)
@@ -217,8 +217,8 @@ struct ConvGeometry {
     /// output channels a multiple of 16. The Nature DQN's forward spent 28 % of its time in im2col
     /// and 18 % in OpenBLAS packing the column matrix; this reads the image in place. Padded
     /// layers read a zero-padded copy: the Go search over a 4 × 32 residual tower at 19×19 spent
-    /// 30 % of its time in im2col and packing, and evaluates 1.3–1.6× as many positions a second
-    /// this way (docs/speed.md).
+    /// 27 % of its time in im2col, packing and clearing columns, and evaluates 1.15–1.45× as many
+    /// positions a second this way (docs/speed.md).
     var usesImplicitForward: Bool {
         Runtime.hasAVX2 && O % 16 == 0 && !usesDirectKernels && oH > 0 && oW > 0
             && C * paddedH * paddedW < Int(Int32.max)
