@@ -58,12 +58,43 @@ final class VirtualScreen {
         }
         self.importTool = importTool
         self.convert = convert
-        // Xvfb picks a free display number and writes it once it accepts clients (-displayfd).
-        let numberFile = directory.appendingPathComponent("display")
+        // A server that reported its display but refuses clients (seen once in CI: SDL's
+        // XOpenDisplay failed on the display Xvfb had just written) is replaced by a new one.
+        var lastProblem = ""
+        for attempt in 1...3 {
+            let (server, display) = try Self.startServer(xvfb, directory: directory, attempt: attempt)
+            let probe = directory.appendingPathComponent("probe.png").path
+            var environment = environmentWithoutDisplay()
+            environment["DISPLAY"] = display
+            let deadline = Date().addingTimeInterval(5)
+            repeat {
+                let captured = try runProgram(
+                    importTool, ["-window", "root", probe], environment: environment, timeout: 10)
+                if captured.status == 0 {
+                    self.server = server
+                    self.display = display
+                    return
+                }
+                lastProblem = "import -window root on \(display): \(captured.stderr)"
+                usleep(100_000)
+            } while Date() < deadline && server.isRunning
+            if server.isRunning { server.terminate() }
+            server.waitUntilExit()
+        }
+        throw VirtualScreenError(description: "Xvfb accepted no clients in 3 tries: \(lastProblem)")
+    }
+
+    struct VirtualScreenError: Error, CustomStringConvertible { let description: String }
+
+    /// Starts Xvfb on a free display and returns it with the display's name once Xvfb writes
+    /// it (`-displayfd`). `-noreset`: the server does not reset when its last client (a
+    /// screenshot) disconnects, so no client meets a server in the middle of a reset.
+    private static func startServer(_ xvfb: String, directory: URL, attempt: Int) throws -> (Process, String) {
+        let numberFile = directory.appendingPathComponent("display-\(attempt)")
         _ = FileManager.default.createFile(atPath: numberFile.path, contents: nil)
-        server = Process()
+        let server = Process()
         server.executableURL = URL(fileURLWithPath: xvfb)
-        server.arguments = ["-displayfd", "1", "-screen", "0", "1024x768x24", "-nolisten", "tcp"]
+        server.arguments = ["-displayfd", "1", "-screen", "0", "1024x768x24", "-nolisten", "tcp", "-noreset"]
         server.standardOutput = try FileHandle(forWritingTo: numberFile)
         server.standardError = FileHandle.nullDevice
         try server.run()
@@ -74,7 +105,7 @@ final class VirtualScreen {
             number = text.trimmingCharacters(in: .whitespacesAndNewlines)
             return true
         }
-        display = ":" + number
+        return (server, ":" + number)
     }
 
     /// This process's environment pointed at the virtual screen only.
