@@ -120,4 +120,41 @@ final class FusedKernelTests: XCTestCase {
         checkGradients([row]) { $0[0].softmax() }
         checkGradients([row]) { $0[0].logSoftmax() }
     }
+
+    /// `linear` for a few long rows (the in-place kernel, on one and two threads) against the
+    /// definition in double precision, at row counts around its four-row blocks, output counts
+    /// around its three-output blocks and input sizes that are and are not multiples of 8; the
+    /// gradients still come from OpenBLAS and are checked by finite differences.
+    func testLinearForFewRowsMatchesTheDefinition() {
+        let previous = Runtime.blasThreads
+        defer { Runtime.configure(threads: previous) }
+        for threads in [1, 2] {
+            Runtime.configure(threads: threads)
+            let shapes = [(1, 256, 1), (3, 259, 2), (4, 300, 7), (5, 264, 64), (32, 3136, 13), (33, 256, 5)]
+            for (rows, inputs, outputs) in shapes {
+                let x = Tensor.randn([rows, inputs], using: &generator)
+                let w = Tensor.randn([outputs, inputs], std: 0.1, using: &generator)
+                let b = Tensor.randn([outputs], using: &generator)
+                for bias in [nil, b] {
+                    let y = linear(x, weight: w, bias: bias).scalars
+                    for r in 0..<rows {
+                        for o in 0..<outputs {
+                            var sum = bias.map { Double($0.storage.pointer[o]) } ?? 0
+                            for k in 0..<inputs {
+                                let xk = Double(x.storage.pointer[r * inputs + k])
+                                sum += xk * Double(w.storage.pointer[o * inputs + k])
+                            }
+                            XCTAssertEqual(
+                                Double(y[r * outputs + o]), sum, accuracy: 1e-4 * Swift.max(1, abs(sum)),
+                                "\(rows)×\(inputs) → \(outputs), bias \(bias != nil), threads \(threads), [\(r), \(o)]")
+                        }
+                    }
+                }
+            }
+        }
+        let x = Tensor.randn([3, 256], using: &generator, requiresGrad: true)
+        let w = Tensor.randn([5, 256], std: 0.1, using: &generator, requiresGrad: true)
+        let b = Tensor.randn([5], using: &generator, requiresGrad: true)
+        checkGradients([x, w, b]) { linear($0[0], weight: $0[1], bias: $0[2]) }
+    }
 }
