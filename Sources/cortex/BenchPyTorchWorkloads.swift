@@ -193,13 +193,15 @@ private func convWorkload(
 }
 
 /// One op forward and backward at the GPT's shapes (batch 12, 64 positions, 128 dims, 4 heads
-/// of 32; GELU on the MLP's 512 hidden units) with a fixed upstream gradient.
+/// of 32; GELU on the MLP's 512 hidden units) with a fixed upstream gradient. 200 warm-up calls
+/// on each side: with five, a two-thread round was timed before Cortex's worker, asleep while
+/// PyTorch ran, was back on the other core (docs/speed.md).
 private func opWorkload(_ name: String) -> SideBySideWorkload {
     let shapes = [
         "layernorm": "LayerNorm(128) on 12×64×128", "softmax": "softmax on 12×4×64×64",
         "gelu": "GELU on 12×64×512", "attention": "causal attention, q k v 12×4×64×32"
     ]
-    return SideBySideWorkload(name: name, unit: shapes[name]! + ", fwd + bwd", warmup: 5, repeats: 30) {
+    return SideBySideWorkload(name: name, unit: shapes[name]! + ", fwd + bwd", warmup: 200, repeats: 30) {
         quick, generator in
         let B = quick ? 2 : 12
         var inputs: [Tensor] = []

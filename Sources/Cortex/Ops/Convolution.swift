@@ -160,18 +160,19 @@ public func conv2d(
 }
 
 /// One thread's buffers for a block of images: the column matrix `[K, b·P]` and the GEMM
-/// result or output gradient `[O, b·P]`. Like every scratch buffer of conv2d they come from
-/// `TensorStorage`, whose cache hands the same blocks back on the next step, so a steady
-/// training loop maps no new memory for its convolutions.
+/// result or output gradient `[O, b·P]`.
 struct ConvScratch {
-    private let columns: TensorStorage
-    private let products: TensorStorage
-    var col: UnsafeMutablePointer<Float> { columns.pointer }
-    var product: UnsafeMutablePointer<Float> { products.pointer }
+    let col: UnsafeMutablePointer<Float>
+    let product: UnsafeMutablePointer<Float>
 
     init(_ g: ConvGeometry, images: Int) {
-        columns = TensorStorage(uninitializedCount: g.K * images * g.P)
-        products = TensorStorage(uninitializedCount: g.O * images * g.P)
+        col = .allocate(capacity: max(g.K * images * g.P, 1))
+        product = .allocate(capacity: max(g.O * images * g.P, 1))
+    }
+
+    func deallocate() {
+        col.deallocate()
+        product.deallocate()
     }
 }
 
@@ -234,15 +235,16 @@ struct ConvGeometry {
     ) {
         let (Hp, Wp) = (paddedH, paddedW), padded = pH > 0 || pW > 0
         let taps = UnsafeMutablePointer<Int32>.allocate(capacity: K)
-        defer { taps.deallocate() }
-        let transposedStorage = TensorStorage(uninitializedCount: K * O)
-        let transposed = transposedStorage.pointer
+        let transposed = UnsafeMutablePointer<Float>.allocate(capacity: K * O)
         // Padded layers (the residual towers' 3×3 convolutions) read a zero-padded copy of the
         // block's images: C·Hp·Wp floats an image against im2col's C·kH·kW·oH·oW.
         let imageFloats = C * Hp * Wp
-        let padStorage = padded ? TensorStorage(uninitializedCount: threads * blockImages * imageFloats) : nil
-        let pads = padStorage?.pointer
-        defer { withExtendedLifetime((transposedStorage, padStorage)) {} }
+        let pads = padded ? UnsafeMutablePointer<Float>.allocate(capacity: threads * blockImages * imageFloats) : nil
+        defer {
+            taps.deallocate()
+            transposed.deallocate()
+            pads?.deallocate()
+        }
         for k in 0..<K {
             let c = k / (kH * kW), i = (k / kW) % kH, j = k % kW
             taps[k] = Int32(c * Hp * Wp + i * dH * Wp + j * dW)
@@ -275,9 +277,13 @@ struct ConvGeometry {
     /// Runs `body(pad, dyPad)` with scratch for one image's padded input and, with `gradient`, its
     /// padded output gradient (else a one-float placeholder).
     func withDirectScratch(gradient: Bool, _ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
-        let pad = TensorStorage(uninitializedCount: C * directHp * directWp)
-        let dyPad = TensorStorage(uninitializedCount: gradient ? O * oH * directOutputPitch : 1)
-        withExtendedLifetime((pad, dyPad)) { body(pad.pointer, dyPad.pointer) }
+        let pad = UnsafeMutablePointer<Float>.allocate(capacity: C * directHp * directWp)
+        let dyPad = UnsafeMutablePointer<Float>.allocate(capacity: gradient ? O * oH * directOutputPitch : 1)
+        defer {
+            pad.deallocate()
+            dyPad.deallocate()
+        }
+        body(pad, dyPad)
     }
 
     /// One image's output gradient `[O, oH, oW]` in rows of `directOutputPitch`, zero past `oW`.
@@ -313,7 +319,7 @@ struct ConvGeometry {
     func forEachBlock(scratch needed: Bool = true, _ body: (Int, Int, ConvScratch, Range<Int>) -> Void) {
         // Without `needed` (the direct kernels' passes that use no columns) the buffers are one float.
         let scratch = (0..<threads).map { _ in ConvScratch(self, images: needed ? blockImages : 0) }
-        defer { withExtendedLifetime(scratch) {} }
+        defer { for buffers in scratch { buffers.deallocate() } }
         // Near-equal blocks: sizes differ by at most one image.
         let images = { (block: Int) in (N * block / blocks)..<(N * (block + 1) / blocks) }
         guard threads > 1 else {
