@@ -56,11 +56,14 @@ enum ShippedModels {
         return found.sorted()
     }
 
-    /// `spec` itself when it names a file; else the shipped model of that name. A plain name
-    /// that is neither is an error listing what ships; anything else is left for the loader
-    /// to report.
+    /// `spec` itself when it names a file, or with `.safetensors` added (`models/go19`, as
+    /// models/README.md names them); else the shipped model of that name. A plain name that is
+    /// none of these is an error listing what ships; anything else is left for the loader to
+    /// report.
     static func resolve(_ spec: String) throws -> String {
         if FileManager.default.fileExists(atPath: spec) { return spec }
+        let withExtension = spec + ".safetensors"
+        if !spec.isEmpty && FileManager.default.fileExists(atPath: withExtension) { return withExtension }
         let isName = !spec.isEmpty && spec.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }
         guard isName else { return spec }
         for folder in folders where FileManager.default.fileExists(atPath: folder + "/" + spec + ".safetensors") {

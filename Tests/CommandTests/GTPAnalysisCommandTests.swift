@@ -229,8 +229,8 @@ final class GTPAnalysisCommandTests: XCTestCase {
         XCTAssertFalse(answers[2].contains("analyze"))
     }
 
-    /// `cortex:NAME` in a match is a shipped model's name or a path; an unknown name is one error
-    /// line that lists what ships.
+    /// `cortex:NAME` in a match is a shipped model's name or a path (with or without its
+    /// `.safetensors`); an unknown name is one error line that lists what ships.
     func testMatchResolvesShippedModelNames() throws {
         let folder = try untrainedCheckpointFolder(size: 5)
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -258,6 +258,8 @@ final class GTPAnalysisCommandTests: XCTestCase {
         XCTAssertTrue(byName.stdout.contains("cortex:tiny-go"), byName.stdout)
         let byPath = try match("cortex:\(folder)/tiny-go.safetensors")
         XCTAssertEqual(byPath.status, 0, byPath.stderr)
+        let withoutExtension = try match("cortex:\(folder)/tiny-go")
+        XCTAssertEqual(withoutExtension.status, 0, withoutExtension.stderr)
         let unknown = try match("cortex:no-such-model")
         XCTAssertNotEqual(unknown.status, 0)
         XCTAssertTrue(unknown.stderr.contains("no shipped model"), unknown.stderr)

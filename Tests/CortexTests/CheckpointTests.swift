@@ -203,16 +203,6 @@ final class CheckpointTests: XCTestCase {
         }
     }
 
-    /// `models/go9` for `models/go9.safetensors`: the error names the file that is there.
-    func testMissingFileNamesItsSafetensorsSibling() throws {
-        try Checkpoint.save(TinyStateNet(seed: 1), metadata: [:], to: folder + "/net.safetensors")
-        XCTAssertThrowsError(try SafeTensors.read(from: folder + "/net")) { error in
-            XCTAssertEqual(
-                "\(error)",
-                "cannot open \(folder!)/net: No such file or directory (did you mean \(folder!)/net.safetensors?)")
-        }
-    }
-
     // MARK: modules
 
     func testModuleSaveLoadRoundTrip() throws {

@@ -83,16 +83,7 @@ func writeFileAtomically(_ path: String, _ body: (FileSink) throws -> Void) thro
 /// The whole content of a file.
 func readWholeFile(_ path: String) throws -> [UInt8] {
     let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-    guard descriptor >= 0 else {
-        let missing = errno == ENOENT
-        let error = FileError.posix("open", path)
-        // `models/go9` for `models/go9.safetensors`, as the models' table names them.
-        let sibling = path + ".safetensors"
-        if missing && access(sibling, R_OK) == 0 {
-            throw FileError(path: path, operation: "open", reason: error.reason + " (did you mean \(sibling)?)")
-        }
-        throw error
-    }
+    guard descriptor >= 0 else { throw FileError.posix("open", path) }
     defer { close(descriptor) }
     var info = stat()
     guard fstat(descriptor, &info) == 0 else { throw FileError.posix("stat", path) }
