@@ -205,8 +205,19 @@ final class ConvolutionTests: XCTestCase {
     /// embedding) run the implicit-GEMM kernel forward, with a graph and without one, and their
     /// backward recomputes the columns: values against the six-loop oracle, all three gradients
     /// against sums written out here in double precision, and finite differences. Pixel counts
-    /// are not multiples of the kernel's six, groups of six cross image boundaries.
+    /// are not multiples of the kernels' tiles (six pixels with AVX2, eight with AVX-512, which
+    /// takes the layers with a multiple of 32 channels), tiles cross image boundaries; on a
+    /// machine with AVX-512 the cases run once with it and once with the AVX2 kernel alone.
     func testImplicitKernelLayersMatchTheDefinition() {
+        let previous = Runtime.usesAVX512
+        defer { Runtime.usesAVX512 = previous }
+        for wide in Runtime.hasAVX512 ? [true, false] : [false] {
+            Runtime.usesAVX512 = wide
+            checkImplicitKernelLayers(label: wide ? "AVX-512" : "AVX2")
+        }
+    }
+
+    func checkImplicitKernelLayers(label kernel: String) {
         var generator = RandomGenerator(seed: 15)
         let cases: [(input: [Int], weight: [Int], stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int))] = [
             ([3, 4, 84, 84], [32, 4, 8, 8], (4, 4), (0, 0), (1, 1)),  // the Nature DQN's layers
@@ -225,7 +236,7 @@ final class ConvolutionTests: XCTestCase {
             let x = Tensor.randn(testCase.input, using: &generator, requiresGrad: true)
             let w = Tensor.randn(testCase.weight, using: &generator, requiresGrad: true)
             let b = Tensor.randn([testCase.weight[0]], using: &generator, requiresGrad: true)
-            let label = "case \(testCase)"
+            let label = "\(kernel), case \(testCase)"
             let (stride, padding, dilation) = (testCase.stride, testCase.padding, testCase.dilation)
             let values = directConv(x, w, b, stride: stride, padding: padding, dilation: dilation)
             let inference = withNoGrad {

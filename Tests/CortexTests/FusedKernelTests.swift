@@ -121,16 +121,24 @@ final class FusedKernelTests: XCTestCase {
         checkGradients([row]) { $0[0].logSoftmax() }
     }
 
-    /// `linear` for a few long rows (the in-place kernel, on one and two threads) against the
-    /// definition in double precision, at row counts around its four-row blocks, output counts
-    /// around its three-output blocks and input sizes that are and are not multiples of 8; the
-    /// gradients still come from OpenBLAS and are checked by finite differences.
+    /// `linear` for a few long rows (the in-place kernels, AVX2 and, where the CPU has it, AVX-512,
+    /// on one and two threads) against the definition in double precision, at row counts around
+    /// their four-row blocks, output counts around their three- and six-output blocks and input
+    /// sizes that are and are not multiples of 8 and 16; the gradients still come from OpenBLAS
+    /// and are checked by finite differences.
     func testLinearForFewRowsMatchesTheDefinition() {
-        let previous = Runtime.blasThreads
-        defer { Runtime.configure(threads: previous) }
-        for threads in [1, 2] {
+        let previous = Runtime.blasThreads, previousWide = Runtime.usesAVX512
+        defer {
+            Runtime.configure(threads: previous)
+            Runtime.usesAVX512 = previousWide
+        }
+        for (threads, wide) in [(1, false), (2, false), (1, true), (2, true)] where !wide || Runtime.hasAVX512 {
             Runtime.configure(threads: threads)
-            let shapes = [(1, 256, 1), (3, 259, 2), (4, 300, 7), (5, 264, 64), (32, 3136, 13), (33, 256, 5)]
+            Runtime.usesAVX512 = wide
+            let shapes = [
+                (1, 256, 1), (3, 259, 2), (4, 300, 7), (5, 264, 64), (32, 3136, 13), (33, 256, 5), (2, 264, 6),
+                (6, 520, 11),
+            ]
             for (rows, inputs, outputs) in shapes {
                 let x = Tensor.randn([rows, inputs], using: &generator)
                 let w = Tensor.randn([outputs, inputs], std: 0.1, using: &generator)
@@ -146,7 +154,7 @@ final class FusedKernelTests: XCTestCase {
                             }
                             XCTAssertEqual(
                                 Double(y[r * outputs + o]), sum, accuracy: 1e-4 * Swift.max(1, abs(sum)),
-                                "\(rows)×\(inputs) → \(outputs), bias \(bias != nil), threads \(threads), [\(r), \(o)]")
+                                "\(rows)×\(inputs) → \(outputs), bias \(bias != nil), threads \(threads), AVX-512 \(wide), [\(r), \(o)]")
                         }
                     }
                 }

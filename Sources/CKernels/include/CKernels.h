@@ -4,9 +4,27 @@
 #ifndef CORTEX_KERNELS_H
 #define CORTEX_KERNELS_H
 
+#include <stdlib.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #if defined(__x86_64__) || defined(__i386__)
 #include <xmmintrin.h>
 #endif
+
+/// Keeps freed memory in the process for reuse instead of handing it back to the system at
+/// once (glibc's malloc; elsewhere nothing). By default blocks above 128 KB to a few MB are
+/// mapped on each malloc and unmapped on each free, and worker threads' heaps shrink as soon as
+/// their top is free, so the next step faults every page in again: a convolution's scratch
+/// allocated on a worker thread cost 215 page faults a call and tripled the two-thread time
+/// of the ViT patch embedding. With these settings blocks below 32 MB come from the heaps and
+/// a heap keeps up to 64 MB free (PyTorch keeps its CPU tensors in its own caching allocator).
+static inline void cortex_keep_freed_memory(void) {
+#if defined(__GLIBC__)
+    mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+#endif
+}
 
 /// Sets flush-to-zero and denormals-are-zero for SSE/AVX arithmetic on the calling thread.
 /// Optimizer state that decays towards zero (Adam's moments of dead units) otherwise turns
@@ -724,8 +742,245 @@ static inline void cortex_gemm_small_avx2(long M, long N, long K, const float *A
     for (; n0 + 24 <= N; n0 += 24) cortex_gemm_strip_avx2(M, K, A, rowStep, kStep, B + n0, ldb, C + n0, ldc);
     if (n0 < N) cortex_gemm_narrow_avx2(M, N - n0, K, A, rowStep, kStep, B + n0, ldb, C + n0, ldc);
 }
+
+/// Whether this CPU and OS run AVX-512F code (CPUID leaf 7 EBX bit 16, and XCR0 saving the
+/// opmask and all 512-bit registers besides the YMM state), on top of AVX2 and FMA.
+static inline int cortex_cpu_has_avx512f(void) {
+    if (!cortex_cpu_has_avx2_fma()) return 0;
+    unsigned a, b, c, d, lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & 0xE6u) != 0xE6u) return 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return (b & (1u << 16)) != 0;
+}
+
+/// Transposes sixteen rows of sixteen floats in registers (`r[i]` lane j becomes `r[j]` lane i):
+/// pairs of rows interleaved, then pairs of pairs, then 128-bit lanes across groups of four.
+__attribute__((target("avx512f")))
+static inline void cortex_transpose16_avx512(__m512 r[16]) {
+    __m512 t[16], u[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        const __m512d t0 = _mm512_castps_pd(t[4 * i]), t1 = _mm512_castps_pd(t[4 * i + 1]);
+        const __m512d t2 = _mm512_castps_pd(t[4 * i + 2]), t3 = _mm512_castps_pd(t[4 * i + 3]);
+        u[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+        u[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+        u[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+        u[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+    }
+    for (int c = 0; c < 4; c++) {
+        const __m512 v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88), v2 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xdd);
+        const __m512 w1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88);
+        const __m512 w2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xdd);
+        r[c] = _mm512_shuffle_f32x4(v1, w1, 0x88);
+        r[8 + c] = _mm512_shuffle_f32x4(v1, w1, 0xdd);
+        r[4 + c] = _mm512_shuffle_f32x4(v2, w2, 0x88);
+        r[12 + c] = _mm512_shuffle_f32x4(v2, w2, 0xdd);
+    }
+}
+
+/// The implicit-GEMM convolution forward of `cortex_conv_implicit_forward_avx2` (same indexing)
+/// for O a multiple of 32, with the weights packed as `wp[(o / 32)·K·32 + k·32 + o % 32]` so each
+/// block of 32 output channels streams through one contiguous slab. Eight pixels × 32 output
+/// channels stay in 16 of the 32 ZMM registers (twelve pixels ran out of general registers for
+/// their image pointers); each step loads two weight vectors and broadcasts one input value per
+/// pixel. Eight pixels of one image are written as vectors along the pixel axis after an
+/// in-register transpose (the AVX2 kernel stores every output alone: 12 % of its time on the
+/// Nature DQN); a tile that crosses images is written value by value.
+__attribute__((target("avx512f")))
+static inline void cortex_conv_implicit_forward_avx512(const float *x, long imageStride, long W, long oW, long P,
+                                                       long sH, long sW, const int *tap, long K, const float *wp,
+                                                       long O, const float *bias, float *y, long first,
+                                                       long last) {
+    if (first >= last) return;
+    long n = first / P, p = first % P, py = p / oW, px = p % oW;
+    for (long j0 = first; j0 < last; j0 += 8) {
+        const long rows = last - j0 < 8 ? last - j0 : 8;
+        const float *src[8];
+        long out[8];
+        const long n0 = n, p0 = p;
+        for (long r = 0; r < 8; r++) {
+            if (r < rows) {
+                src[r] = x + n * imageStride + py * sH * W + px * sW;
+                out[r] = n * O * P + p;
+                if (++p == P) { p = 0; py = 0; px = 0; n++; }
+                else if (++px == oW) { px = 0; py++; }
+            } else {
+                src[r] = src[rows - 1];
+                out[r] = out[rows - 1];
+            }
+        }
+        const int oneImage = out[rows - 1] - out[0] == rows - 1;
+        const __mmask16 mask = (__mmask16)((1u << rows) - 1);
+        const float *s0 = src[0], *s1 = src[1], *s2 = src[2], *s3 = src[3];
+        const float *s4 = src[4], *s5 = src[5], *s6 = src[6], *s7 = src[7];
+        for (long o0 = 0; o0 < O; o0 += 32) {
+            const __m512 b0 = bias ? _mm512_loadu_ps(bias + o0) : _mm512_setzero_ps();
+            const __m512 b1 = bias ? _mm512_loadu_ps(bias + o0 + 16) : _mm512_setzero_ps();
+            __m512 a00 = b0, a01 = b1, a10 = b0, a11 = b1, a20 = b0, a21 = b1, a30 = b0, a31 = b1;
+            __m512 a40 = b0, a41 = b1, a50 = b0, a51 = b1, a60 = b0, a61 = b1, a70 = b0, a71 = b1;
+            const float *w = wp + o0 * K;
+            for (long k = 0; k < K; k++, w += 32) {
+                const long off = tap[k];
+                const __m512 w0 = _mm512_loadu_ps(w), w1 = _mm512_loadu_ps(w + 16);
+                __m512 v;
+#define CORTEX_IMPLICIT_PIXEL(S, A0, A1) \
+    v = _mm512_set1_ps(S[off]);          \
+    A0 = _mm512_fmadd_ps(v, w0, A0);     \
+    A1 = _mm512_fmadd_ps(v, w1, A1);
+                CORTEX_IMPLICIT_PIXEL(s0, a00, a01) CORTEX_IMPLICIT_PIXEL(s1, a10, a11)
+                CORTEX_IMPLICIT_PIXEL(s2, a20, a21) CORTEX_IMPLICIT_PIXEL(s3, a30, a31)
+                CORTEX_IMPLICIT_PIXEL(s4, a40, a41) CORTEX_IMPLICIT_PIXEL(s5, a50, a51)
+                CORTEX_IMPLICIT_PIXEL(s6, a60, a61) CORTEX_IMPLICIT_PIXEL(s7, a70, a71)
+#undef CORTEX_IMPLICIT_PIXEL
+            }
+            const __m512 zero = _mm512_setzero_ps();
+            __m512 lo[16] = {a00, a10, a20, a30, a40, a50, a60, a70, zero, zero, zero, zero, zero, zero, zero, zero};
+            __m512 hi[16] = {a01, a11, a21, a31, a41, a51, a61, a71, zero, zero, zero, zero, zero, zero, zero, zero};
+            if (oneImage) {
+                cortex_transpose16_avx512(lo);
+                cortex_transpose16_avx512(hi);
+                float *base = y + n0 * O * P + o0 * P + p0;
+                for (int c = 0; c < 16; c++) {
+                    _mm512_mask_storeu_ps(base + c * P, mask, lo[c]);
+                    _mm512_mask_storeu_ps(base + (16 + c) * P, mask, hi[c]);
+                }
+            } else {
+                float t[8][32];
+                for (int r = 0; r < 8; r++) {
+                    _mm512_storeu_ps(t[r], lo[r]);
+                    _mm512_storeu_ps(t[r] + 16, hi[r]);
+                }
+                for (long c = 0; c < 32; c++) {
+                    float *row = y + (o0 + c) * P;
+                    for (long r = 0; r < rows; r++) row[out[r]] = t[r][c];
+                }
+            }
+        }
+    }
+}
+
+/// `cortex_linear_rows_avx2` with 512-bit vectors: four rows × six outputs in 24 ZMM registers,
+/// each step loading 16 floats of six weight rows and four input rows (the AVX2 kernel's four × three
+/// re-read the weights from L2 twice as often).
+__attribute__((target("avx512f")))
+static inline void cortex_linear_rows_avx512(const float *x, long rows, long K, const float *w, float *y, long N,
+                                             long first, long last, int accumulate) {
+    const long tail = K % 16, body = K - tail;
+    const __mmask16 mask = (__mmask16)((1u << tail) - 1);
+    for (long n0 = first; n0 < last; n0 += 6) {
+        const long outs = last - n0 < 6 ? last - n0 : 6;
+        const float *w0 = w + n0 * K, *w1 = w + (outs > 1 ? n0 + 1 : n0) * K, *w2 = w + (outs > 2 ? n0 + 2 : n0) * K;
+        const float *w3 = w + (outs > 3 ? n0 + 3 : n0) * K, *w4 = w + (outs > 4 ? n0 + 4 : n0) * K;
+        const float *w5 = w + (outs > 5 ? n0 + 5 : n0) * K;
+        for (long r0 = 0; r0 < rows; r0 += 4) {
+            const long count = rows - r0 < 4 ? rows - r0 : 4;
+            const float *x0 = x + r0 * K, *x1 = x + (r0 + (count > 1 ? 1 : 0)) * K;
+            const float *x2 = x + (r0 + (count > 2 ? 2 : 0)) * K, *x3 = x + (r0 + (count > 3 ? 3 : 0)) * K;
+            __m512 a[4][6];
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 6; j++) a[i][j] = _mm512_setzero_ps();
+#define CORTEX_LINEAR512_ROW(I, U)                                                                   \
+    a[I][0] = _mm512_fmadd_ps(U, v0, a[I][0]); a[I][1] = _mm512_fmadd_ps(U, v1, a[I][1]);          \
+    a[I][2] = _mm512_fmadd_ps(U, v2, a[I][2]); a[I][3] = _mm512_fmadd_ps(U, v3, a[I][3]);          \
+    a[I][4] = _mm512_fmadd_ps(U, v4, a[I][4]); a[I][5] = _mm512_fmadd_ps(U, v5, a[I][5]);
+#define CORTEX_LINEAR512_STEP(LOAD)                                                                  \
+    {                                                                                              \
+        const __m512 v0 = LOAD(w0), v1 = LOAD(w1), v2 = LOAD(w2), v3 = LOAD(w3), v4 = LOAD(w4), v5 = LOAD(w5); \
+        __m512 u = LOAD(x0);                                                                       \
+        CORTEX_LINEAR512_ROW(0, u)                                                                 \
+        u = LOAD(x1);                                                                              \
+        CORTEX_LINEAR512_ROW(1, u)                                                                 \
+        u = LOAD(x2);                                                                              \
+        CORTEX_LINEAR512_ROW(2, u)                                                                 \
+        u = LOAD(x3);                                                                              \
+        CORTEX_LINEAR512_ROW(3, u)                                                                 \
+    }
+#define CORTEX_LOAD_AT(p) _mm512_loadu_ps((p) + k)
+#define CORTEX_LOAD_TAIL(p) _mm512_maskz_loadu_ps(mask, (p) + body)
+            for (long k = 0; k < body; k += 16) CORTEX_LINEAR512_STEP(CORTEX_LOAD_AT)
+            if (tail) CORTEX_LINEAR512_STEP(CORTEX_LOAD_TAIL)
+#undef CORTEX_LOAD_AT
+#undef CORTEX_LOAD_TAIL
+#undef CORTEX_LINEAR512_STEP
+#undef CORTEX_LINEAR512_ROW
+            for (long r = 0; r < count; r++) {
+                float *out = y + (r0 + r) * N + n0;
+                for (long j = 0; j < outs; j++) {
+                    const float sum = _mm512_reduce_add_ps(a[r][j]);
+                    out[j] = accumulate ? out[j] + sum : sum;
+                }
+            }
+        }
+    }
+}
+
+/// `y[r·ldy + n] (+)= Σ_k x[r·ldx + k] · w[k·ldw + n]` for the columns n in `[first, last)`: a few
+/// rows times a row-major matrix (an LSTM step's hidden gradient dh = dgates · W_hh, 32 rows
+/// against a 1024 × 256 matrix) with nothing packed: eight rows × 32 columns in 16 ZMM registers,
+/// each step loading 32 floats of one matrix row and broadcasting one value per input row; the
+/// last columns (a count not a multiple of 32) through masks. OpenBLAS packs all of W on every
+/// such call.
+__attribute__((target("avx512f")))
+static inline void cortex_rows_times_matrix_avx512(const float *x, long rows, long ldx, long K, const float *w,
+                                                   long ldw, float *y, long ldy, long first, long last,
+                                                   int accumulate) {
+    for (long n0 = first; n0 < last; n0 += 32) {
+        const long width = last - n0 < 32 ? last - n0 : 32;
+        const __mmask16 m0 = (__mmask16)(width >= 16 ? 0xFFFFu : (1u << width) - 1);
+        const __mmask16 m1 = (__mmask16)(width >= 32 ? 0xFFFFu : width > 16 ? (1u << (width - 16)) - 1 : 0);
+        for (long r0 = 0; r0 < rows; r0 += 8) {
+            const long count = rows - r0 < 8 ? rows - r0 : 8;
+            const float *x0 = x + r0 * ldx, *x1 = x + (r0 + (count > 1 ? 1 : 0)) * ldx;
+            const float *x2 = x + (r0 + (count > 2 ? 2 : 0)) * ldx, *x3 = x + (r0 + (count > 3 ? 3 : 0)) * ldx;
+            const float *x4 = x + (r0 + (count > 4 ? 4 : 0)) * ldx, *x5 = x + (r0 + (count > 5 ? 5 : 0)) * ldx;
+            const float *x6 = x + (r0 + (count > 6 ? 6 : 0)) * ldx, *x7 = x + (r0 + (count > 7 ? 7 : 0)) * ldx;
+            __m512 a00 = _mm512_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00;
+            __m512 a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00, a60 = a00, a61 = a00, a70 = a00, a71 = a00;
+            const float *wk = w + n0;
+            for (long k = 0; k < K; k++, wk += ldw) {
+                const __m512 w0 = _mm512_maskz_loadu_ps(m0, wk), w1 = _mm512_maskz_loadu_ps(m1, wk + 16);
+                __m512 v;
+#define CORTEX_ROWS_MATRIX_ROW(X, A0, A1) \
+    v = _mm512_set1_ps(X[k]);             \
+    A0 = _mm512_fmadd_ps(v, w0, A0);      \
+    A1 = _mm512_fmadd_ps(v, w1, A1);
+                CORTEX_ROWS_MATRIX_ROW(x0, a00, a01) CORTEX_ROWS_MATRIX_ROW(x1, a10, a11)
+                CORTEX_ROWS_MATRIX_ROW(x2, a20, a21) CORTEX_ROWS_MATRIX_ROW(x3, a30, a31)
+                CORTEX_ROWS_MATRIX_ROW(x4, a40, a41) CORTEX_ROWS_MATRIX_ROW(x5, a50, a51)
+                CORTEX_ROWS_MATRIX_ROW(x6, a60, a61) CORTEX_ROWS_MATRIX_ROW(x7, a70, a71)
+#undef CORTEX_ROWS_MATRIX_ROW
+            }
+            const __m512 sums[8][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31},
+                                       {a40, a41}, {a50, a51}, {a60, a61}, {a70, a71}};
+            for (long r = 0; r < count; r++) {
+                float *out = y + (r0 + r) * ldy + n0;
+                __m512 s0 = sums[r][0], s1 = sums[r][1];
+                if (accumulate) {
+                    s0 = _mm512_add_ps(s0, _mm512_maskz_loadu_ps(m0, out));
+                    s1 = _mm512_add_ps(s1, _mm512_maskz_loadu_ps(m1, out + 16));
+                }
+                _mm512_mask_storeu_ps(out, m0, s0);
+                _mm512_mask_storeu_ps(out + 16, m1, s1);
+            }
+        }
+    }
+}
 #else
 static inline int cortex_cpu_has_avx2_fma(void) { return 0; }
+static inline int cortex_cpu_has_avx512f(void) { return 0; }
+static inline void cortex_rows_times_matrix_avx512(const float *x, long rows, long ldx, long K, const float *w,
+                                                   long ldw, float *y, long ldy, long first, long last,
+                                                   int accumulate) {}
+static inline void cortex_conv_implicit_forward_avx512(const float *x, long imageStride, long W, long oW, long P,
+                                                       long sH, long sW, const int *tap, long K, const float *wp,
+                                                       long O, const float *bias, float *y, long first,
+                                                       long last) {}
+static inline void cortex_linear_rows_avx512(const float *x, long rows, long K, const float *w, float *y, long N,
+                                             long first, long last, int accumulate) {}
 static inline long cortex_adam_avx2(float *p, const float *gradient, float *m, float *v, long n,
                                     float oneMinusBeta1, float beta2, float oneMinusBeta2,
                                     float inverseCorrection2, float epsilon, float stepSize, float l2) { return 0; }

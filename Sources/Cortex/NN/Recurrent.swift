@@ -308,12 +308,18 @@ func fusedRecurrentSequence<Cell: RecurrentCell>(
     let extra = TensorStorage(uninitializedCount: kind == .rnn ? 0 : B * T * H)
     let hp = TensorStorage(uninitializedCount: B * GH)
     let y = out.pointer, a = acts.pointer, e = extra.pointer, hpp = hp.pointer, xpp = xp.pointer
+    // W_hhᵀ [H, G·H], made once for all T steps, so each step's h·W_hhᵀ reads it row by row.
+    let wTStorage = TensorStorage(uninitializedCount: H * GH)
+    let wT = wTStorage.pointer
     let w = whh.storage.pointer
+    for g in 0..<GH {
+        for k in 0..<H { wT[k * GH + g] = w[g * H + k] }
+    }
     for t in 0..<T {
         // The previous hidden state: h0, or the output rows of step t − 1 (stride L·H).
         let (prev, prevStride) =
             t == 0 ? (UnsafePointer(h0.storage.pointer), H) : (UnsafePointer(y + (t - 1) * H), L * H)
-        stridedGemm(false, true, B, GH, H, prev, prevStride, w, H, hpp, GH)
+        rowsTimesMatrix(prev, rows: B, ldx: prevStride, wT, k: H, n: GH, ldw: GH, into: hpp, ldy: GH, accumulate: false)
         for b in 0..<B {
             let g = xpp + (b * T + t) * GH, hrow = hpp + b * GH, act = a + (b * T + t) * GH
             let h = y + (b * L + t) * H, hPrev = prev + b * prevStride
@@ -421,7 +427,8 @@ func fusedRecurrentSequence<Cell: RecurrentCell>(
                 }
             }
             // dh_{t−1} = dHp_t·W_hh (+ z ⊙ dh for a GRU, already in dhr).
-            stridedGemm(false, false, B, H, GH, dhp + t * GH, T * GH, w, H, dhr, H, beta: kind == .gru ? 1 : 0)
+            rowsTimesMatrix(
+                dhp + t * GH, rows: B, ldx: T * GH, w, k: GH, n: H, ldw: H, into: dhr, ldy: H, accumulate: kind == .gru)
         }
 
         var grads: [Tensor?] = []

@@ -249,12 +249,17 @@ struct ConvGeometry {
             let c = k / (kH * kW), i = (k / kW) % kH, j = k % kW
             taps[k] = Int32(c * Hp * Wp + i * dH * Wp + j * dW)
         }
+        // AVX-512 (O a multiple of 32): the weights in slabs of 32 output channels, [O/32][K][32];
+        // else [K, O].
+        let wide = Runtime.usesAVX512 && O % 32 == 0
         for o in 0..<O {
-            for k in 0..<K { transposed[k * O + o] = w[o * K + k] }
+            let slab = wide ? (o / 32) * K * 32 + o % 32 : o, step = wide ? 32 : O
+            for k in 0..<K { transposed[slab + k * step] = w[o * K + k] }
         }
+        let kernel = wide ? cortex_conv_implicit_forward_avx512 : cortex_conv_implicit_forward_avx2
         forEachBlock(scratch: false) { worker, _, _, images in
             guard let pads else {
-                cortex_conv_implicit_forward_avx2(
+                kernel(
                     x, imageFloats, W, oW, P, sH, sW, taps, K, transposed, O, bias, y, images.lowerBound * P,
                     images.upperBound * P)
                 return
@@ -263,7 +268,7 @@ struct ConvGeometry {
             for (slot, n) in images.enumerated() {
                 cortex_direct_pad_image(x + n * C * H * W, C, H, W, pH, pW, pad + slot * imageFloats, Hp, Wp)
             }
-            cortex_conv_implicit_forward_avx2(
+            kernel(
                 pad, imageFloats, Wp, oW, P, sH, sW, taps, K, transposed, O, bias, y + images.lowerBound * O * P, 0,
                 images.count * P)
         }

@@ -221,8 +221,10 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
 /// `y (+)= x·Wᵀ` for x [rows, in] and W [out, in]. A few long rows (the batch of a DQN update or
 /// of acting, into a wide layer) go through `cortex_linear_rows_avx2`, which reads W in place
 /// where OpenBLAS packs all of W on every call: the MinAtar DQN update (1024 → 128 at batch 32)
-/// became 27 % faster; on the Nature net's 3136 → 512 layer the kernel only matches OpenBLAS's
-/// AVX-512 one with its packing (docs/speed.md). Everything else is one `cblas_sgemm`.
+/// became 27 % faster; on the Nature net's 3136 → 512 layer the AVX2 kernel only matches
+/// OpenBLAS's AVX-512 one with its packing, the AVX-512 variant (`cortex_linear_rows_avx512`,
+/// four rows × six outputs) is 15–20 % faster than both (docs/speed.md). Everything else is one
+/// `cblas_sgemm`.
 func linearForward(
     _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int, weight: UnsafePointer<Float>, outFeatures: Int,
     into y: UnsafeMutablePointer<Float>, accumulate: Bool
@@ -231,11 +233,35 @@ func linearForward(
         gemm(false, true, rows, outFeatures, inFeatures, x, weight, y, beta: accumulate ? 1 : 0)
         return
     }
-    let blocks = (outFeatures + 2) / 3  // the kernel's three outputs at a time
-    KernelParallel.forEachChunk(blocks, workPerItem: 3 * rows * inFeatures) { range in
-        cortex_linear_rows_avx2(
-            x, rows, inFeatures, weight, y, outFeatures, range.lowerBound * 3, min(range.upperBound * 3, outFeatures),
-            accumulate ? 1 : 0)
+    // The kernels' outputs at a time: six with AVX-512, three with AVX2.
+    let (outputs, kernel) =
+        Runtime.usesAVX512 ? (6, cortex_linear_rows_avx512) : (3, cortex_linear_rows_avx2)
+    let blocks = (outFeatures + outputs - 1) / outputs
+    KernelParallel.forEachChunk(blocks, workPerItem: outputs * rows * inFeatures) { range in
+        kernel(
+            x, rows, inFeatures, weight, y, outFeatures, range.lowerBound * outputs,
+            min(range.upperBound * outputs, outFeatures), accumulate ? 1 : 0)
+    }
+}
+
+/// `y (+)= x·W` for a few rows x [rows, K] (rows `ldx` apart) and a row-major W [K, N] (rows `ldw`
+/// apart) into y (rows `ldy` apart): a recurrent layer's step, forward (h·W_hhᵀ with W_hh
+/// transposed once per sequence) and backward (dgates·W_hh). With AVX-512, up to 32 rows and at
+/// least 256 of K go through `cortex_rows_times_matrix_avx512`, which reads W in place (OpenBLAS
+/// packs all of it on every call: at an LSTM 2×256 step of batch 32, 0.19–0.21 ms against the
+/// kernel's 0.15 ms); everything else is one `cblas_sgemm`.
+func rowsTimesMatrix(
+    _ x: UnsafePointer<Float>, rows: Int, ldx: Int, _ w: UnsafePointer<Float>, k: Int, n: Int, ldw: Int,
+    into y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool
+) {
+    guard Runtime.usesAVX512 && rows <= linearRowsLimit && k >= 256 && rows > 0 && n > 0 else {
+        stridedGemm(false, false, rows, n, k, x, ldx, w, ldw, y, ldy, beta: accumulate ? 1 : 0)
+        return
+    }
+    let blocks = (n + 31) / 32  // the kernel's 32 columns at a time
+    KernelParallel.forEachChunk(blocks, workPerItem: 32 * rows * k) { range in
+        cortex_rows_times_matrix_avx512(
+            x, rows, ldx, k, w, ldw, y, ldy, range.lowerBound * 32, min(range.upperBound * 32, n), accumulate ? 1 : 0)
     }
 }
 

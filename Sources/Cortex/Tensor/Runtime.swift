@@ -19,6 +19,12 @@ public enum Runtime {
 
     /// Whether the CPU runs AVX2 and FMA: kernels with a wider variant (Adam) pick it at run time.
     public static let hasAVX2: Bool = cortex_cpu_has_avx2_fma() != 0
+    /// Whether the CPU runs AVX-512F as well: the implicit convolution and the few-rows linear
+    /// kernel have 512-bit variants (their 32 vector registers hold larger tiles).
+    public static let hasAVX512: Bool = cortex_cpu_has_avx512f() != 0
+    /// Whether those 512-bit variants run: `hasAVX512` unless turned off, as the tests do to
+    /// check the AVX2 kernels on a machine that has both.
+    nonisolated(unsafe) public static var usesAVX512: Bool = hasAVX512
 
     /// Flushes denormal floats to zero on the calling thread (as PyTorch's
     /// `set_flush_denormal(True)`): values below 1.2e-38 become 0, which changes no result
@@ -26,7 +32,8 @@ public enum Runtime {
     /// threads set it for themselves.
     public static func flushDenormalsToZero() { cortex_flush_denormals() }
 
-    /// Sets the thread count and flushes denormals on this thread: what every command does first.
+    /// Sets the thread count, flushes denormals on this thread and settles malloc's reuse of
+    /// freed memory: what every command does first.
     ///
     /// With `smallMatrices`, GEMMs run on one thread and the `threads` go to Cortex's own
     /// kernels and to `concurrently` instead: small GEMMs (a DQN update's) gain nothing from
@@ -35,7 +42,12 @@ public enum Runtime {
         blasThreads = smallMatrices ? 1 : threads
         kernelThreadsOverride = smallMatrices ? threads : nil
         flushDenormalsToZero()
+        _ = allocatorSettings
     }
+
+    /// malloc keeps freed blocks for reuse (`cortex_keep_freed_memory`), set once per process by
+    /// the first `configure`: steady-state steps then fault no pages in on any thread.
+    private static let allocatorSettings: Void = cortex_keep_freed_memory()
 
     /// Runs `first` and `second` at the same time when `kernelThreads` allows two threads,
     /// else one after the other, and returns when both are done. Kernels called inside run on
