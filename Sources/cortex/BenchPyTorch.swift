@@ -152,11 +152,12 @@ struct PyTorchReference {
             python: interpreter, script: script, version: version, origin: object["origin"] as? String ?? "unknown")
     }
 
-    /// One round: the median ms of `repeats` calls after `warmup`, timed inside Python.
+    /// One round: the median ms of `repeats` calls after `warmup` (and the same warm-up seconds as
+    /// Cortex's side), timed inside Python.
     func time(workload: String, threads: Int, warmup: Int, repeats: Int, quick: Bool, seed: UInt64) throws -> Double {
         var arguments = [
             script, "--workload", workload, "--threads", "\(threads)", "--warmup", "\(warmup)", "--repeats",
-            "\(repeats)", "--seed", "\(seed)"
+            "\(repeats)", "--seed", "\(seed)", "--warmup-seconds", "\(SideBySideWorkload.warmupSeconds(quick: quick))"
         ]
         if quick { arguments.append("--quick") }
         // Debian's torch calls the system BLAS (OpenBLAS, as Cortex) without setting its

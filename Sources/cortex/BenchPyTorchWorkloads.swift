@@ -23,10 +23,20 @@ struct SideBySideWorkload {
         quick ? (1, override ?? 2) : (warmup, override ?? repeats)
     }
 
+    /// Seconds each side keeps warming up past its warm-up calls (none with `--quick`). Both
+    /// sides start every round in a fresh state (PyTorch a new process, Cortex a new model after
+    /// the other side ran): with three warm-up calls the LeNet batch's one-thread median of 10
+    /// calls was 8.5–9.0 ms in some processes and 10.5–10.8 ms in others, 8.8–9.0 ms in every one
+    /// with 30. The training workloads also time about a second of calls a round: the GPT
+    /// iteration's two-thread median of 10 calls after this warm-up was 30 or 45 ms, of 40 calls
+    /// 29.3–30.8 ms in five runs (docs/speed.md).
+    static func warmupSeconds(quick: Bool) -> Double { quick ? 0 : 0.5 }
+
     /// Units per call (characters for generation), so the table shows ms per unit.
     func units(quick: Bool) -> Double { name == "gpt-generate" ? Double(quick ? 7 : 63) : 1 }
 
-    /// One Cortex round: median ms of `repeats` calls after `warmup` untimed ones. The MinAtar DQN
+    /// One Cortex round: median ms of `repeats` calls after `warmup` untimed ones (and at least
+    /// `warmupSeconds` of them). The MinAtar DQN
     /// update and the LeNet batch run as `cortex train` runs them (one-thread GEMMs, Cortex's own
     /// workers for the convolutions and side-by-side passes).
     func timeCortex(quick: Bool, threads: Int, seed: UInt64, warmup: Int, repeats: Int) -> Double {
@@ -34,7 +44,12 @@ struct SideBySideWorkload {
         defer { Runtime.configure(threads: threads) }
         var generator = RandomGenerator(seed: seed)
         let call = make(quick, &generator)
-        for _ in 0..<warmup { call() }
+        let warmupEnd = DispatchTime.now().uptimeNanoseconds + UInt64(Self.warmupSeconds(quick: quick) * 1e9)
+        var calls = 0
+        while calls < warmup || DispatchTime.now().uptimeNanoseconds < warmupEnd {
+            call()
+            calls += 1
+        }
         var times: [Double] = []
         for _ in 0..<repeats {
             let start = DispatchTime.now().uptimeNanoseconds
@@ -48,10 +63,10 @@ struct SideBySideWorkload {
         [256, 512, 1024, 2048].map(matmulWorkload) + [
             dqnWorkload(nature: false), dqnWorkload(nature: true), natureForward,
             SideBySideWorkload(
-                name: "gpt-train", unit: "GPT 4×128 iteration, batch 12×64, AdamW", warmup: 2, repeats: 10,
+                name: "gpt-train", unit: "GPT 4×128 iteration, batch 12×64, AdamW", warmup: 2, repeats: 40,
                 make: gptTraining),
             SideBySideWorkload(
-                name: "lstm-train", unit: "LSTM 2×256 iteration, batch 32×64, Adam", warmup: 2, repeats: 5,
+                name: "lstm-train", unit: "LSTM 2×256 iteration, batch 32×64, Adam", warmup: 2, repeats: 10,
                 make: lstmTraining),
             SideBySideWorkload(
                 name: "gpt-generate", unit: "ms per character, GPT with key/value cache", warmup: 1, repeats: 5,
@@ -70,7 +85,7 @@ struct SideBySideWorkload {
 
 private func matmulWorkload(_ n: Int) -> SideBySideWorkload {
     SideBySideWorkload(
-        name: "matmul-\(n)", unit: "\(n)×\(n) · \(n)×\(n)", warmup: 3, repeats: n >= 2048 ? 5 : 20
+        name: "matmul-\(n)", unit: "\(n)×\(n) · \(n)×\(n)", warmup: 3, repeats: n >= 2048 ? 10 : n >= 1024 ? 50 : 200
     ) { quick, generator in
         let m = quick ? 64 : n
         let a = Tensor.randn([m, m], using: &generator), b = Tensor.randn([m, m], using: &generator)
@@ -83,7 +98,7 @@ private func dqnWorkload(nature: Bool) -> SideBySideWorkload {
     SideBySideWorkload(
         name: nature ? "dqn-nature" : "dqn-minatar",
         unit: nature ? "Nature DQN update, batch 32×4×84×84" : "MinAtar DQN update, batch 32×4×10×10",
-        warmup: nature ? 3 : 10, repeats: nature ? 10 : 50
+        warmup: nature ? 3 : 10, repeats: nature ? 30 : 200
     ) { quick, generator in
         let (agent, batch) = dqnUpdateFixture(
             shape: nature ? [4, 84, 84] : [4, 10, 10], actions: nature ? 4 : 3, batchSize: quick ? 2 : 32,
@@ -95,7 +110,7 @@ private func dqnWorkload(nature: Bool) -> SideBySideWorkload {
 /// The Nature network's forward pass without a graph on 32 frames: what acting and the
 /// update's two passes over s′ (target and online) cost.
 private let natureForward = SideBySideWorkload(
-    name: "nature-forward", unit: "Nature DQN forward without gradients, batch 32×4×84×84", warmup: 3, repeats: 20
+    name: "nature-forward", unit: "Nature DQN forward without gradients, batch 32×4×84×84", warmup: 3, repeats: 100
 ) { quick, generator in
     let network = QNetwork(architecture: .nature, inputShape: [4, 84, 84], actionCount: 4, generator: &generator)
     let frames = Tensor(
@@ -154,7 +169,7 @@ private func visionWorkload(vit: Bool) -> SideBySideWorkload {
     SideBySideWorkload(
         name: vit ? "vit-train" : "lenet-train",
         unit: vit ? "ViT batch of 128, AdamW" : "LeNet-5 batch of 128, AdamW", warmup: vit ? 2 : 3,
-        repeats: vit ? 5 : 10, epochBatches: 469
+        repeats: vit ? 10 : 100, epochBatches: 469
     ) { quick, generator in
         let batch = quick ? 2 : 128
         let model: any UnaryLayer =
@@ -168,7 +183,9 @@ private func visionWorkload(vit: Bool) -> SideBySideWorkload {
 }
 
 /// conv2d forward and backward with a fixed upstream gradient; the input needs a gradient only
-/// when a layer sits below it.
+/// when a layer sits below it. 50 warm-up and 50 timed calls on each side: with 3 and 10 (a round
+/// of 7–80 ms) the two-thread rounds of `conv-vit-patch` swung 0.67–1.7 ms against 0.34 ms in
+/// long runs, as the op workloads' did before their warm-up grew (docs/speed.md).
 private func convWorkload(
     _ name: String, batch: Int, input: Int, size: Int, output: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
     inputGrad: Bool = false
@@ -176,7 +193,7 @@ private func convWorkload(
     SideBySideWorkload(
         name: name,
         unit: "conv \(input)→\(output) \(kernel)×\(kernel)/\(stride) on \(batch)×\(input)×\(size)×\(size), fwd + bwd",
-        warmup: 3, repeats: 10
+        warmup: 50, repeats: 50
     ) { quick, generator in
         let x = Tensor.randn([quick ? 2 : batch, input, size, size], using: &generator, requiresGrad: inputGrad)
         let weight = Initializer.kaimingUniform([output, input, kernel, kernel], using: &generator)

@@ -4,7 +4,8 @@
     /usr/bin/python3 scripts/reference/bench.py --workload gpt-train --threads 2 --warmup 3 --repeats 10
     /usr/bin/python3 scripts/reference/bench.py --version
 
-runs `--warmup` untimed calls, then `--repeats` timed ones, and prints one JSON object:
+runs `--warmup` untimed calls (and more until `--warmup-seconds` have passed), then `--repeats`
+timed ones, and prints one JSON object:
 {"workload", "torch", "threads", "warmup", "repeats", "median_ms", "times_ms"}. `--quick` uses
 the tiny shapes of the smoke test. Each workload has the shapes, ops and optimizer of its Cortex
 counterpart in Sources/cortex/BenchPyTorchWorkloads.swift (docs/speed.md lists them). Exit status 77 when
@@ -290,17 +291,19 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--workload', choices=sorted(WORKLOADS)); p.add_argument('--threads', type=int, default=2)
     p.add_argument('--warmup', type=int, default=3); p.add_argument('--repeats', type=int, default=10)
+    p.add_argument('--warmup-seconds', type=float, default=0.0, help='keep warming up until this many seconds have passed')
     p.add_argument('--quick', action='store_true'); p.add_argument('--seed', type=int, default=0)
     p.add_argument('--version', action='store_true', help='print the torch version and where it comes from')
     a = p.parse_args()
     if a.version:
         print(json.dumps(version())); return
-    if a.workload is None or a.repeats < 1 or a.warmup < 0 or a.threads < 1:
-        p.error('--workload, --repeats ≥ 1, --warmup ≥ 0 and --threads ≥ 1 are needed')
+    if a.workload is None or a.repeats < 1 or a.warmup < 0 or a.threads < 1 or not a.warmup_seconds >= 0:
+        p.error('--workload, --repeats ≥ 1, --warmup ≥ 0, --warmup-seconds ≥ 0 and --threads ≥ 1 are needed')
     torch.set_num_threads(a.threads); torch.manual_seed(a.seed)
     call = WORKLOADS[a.workload](a.quick)
-    for _ in range(a.warmup):
-        call()
+    warmup_end, calls = time.perf_counter() + a.warmup_seconds, 0
+    while calls < a.warmup or time.perf_counter() < warmup_end:
+        call(); calls += 1
     times = []
     for _ in range(a.repeats):
         start = time.perf_counter(); call(); times.append((time.perf_counter() - start) * 1e3)
