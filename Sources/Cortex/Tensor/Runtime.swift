@@ -19,8 +19,9 @@ public enum Runtime {
 
     /// Whether the CPU runs AVX2 and FMA: kernels with a wider variant (Adam) pick it at run time.
     public static let hasAVX2: Bool = cortex_cpu_has_avx2_fma() != 0
-    /// Whether the CPU runs AVX-512F as well: the implicit convolution and the few-rows linear
-    /// kernel have 512-bit variants (their 32 vector registers hold larger tiles).
+    /// Whether the CPU runs AVX-512F as well: the implicit convolution, the few-rows linear layer
+    /// and the recurrent steps' few rows × matrix have 512-bit kernels (their 32 vector registers
+    /// hold larger tiles).
     public static let hasAVX512: Bool = cortex_cpu_has_avx512f() != 0
     /// Whether those 512-bit variants run: `hasAVX512` unless turned off, as the tests do to
     /// check the AVX2 kernels on a machine that has both.
