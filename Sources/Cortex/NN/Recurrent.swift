@@ -308,18 +308,25 @@ func fusedRecurrentSequence<Cell: RecurrentCell>(
     let extra = TensorStorage(uninitializedCount: kind == .rnn ? 0 : B * T * H)
     let hp = TensorStorage(uninitializedCount: B * GH)
     let y = out.pointer, a = acts.pointer, e = extra.pointer, hpp = hp.pointer, xpp = xp.pointer
-    // W_hhᵀ [H, G·H], made once for all T steps, so each step's h·W_hhᵀ reads it row by row.
-    let wTStorage = TensorStorage(uninitializedCount: H * GH)
-    let wT = wTStorage.pointer
     let w = whh.storage.pointer
-    for g in 0..<GH {
-        for k in 0..<H { wT[k * GH + g] = w[g * H + k] }
+    // Where the few-rows kernel runs, W_hhᵀ [H, G·H] is made once for all T steps so each step's
+    // h·W_hhᵀ reads it row by row; elsewhere OpenBLAS takes W_hh transposed as it is.
+    let wT = rowsTimesMatrixRunsKernel(rows: B, k: H) ? TensorStorage(uninitializedCount: H * GH) : nil
+    if let wT {
+        for g in 0..<GH {
+            for k in 0..<H { wT.pointer[k * GH + g] = w[g * H + k] }
+        }
     }
     for t in 0..<T {
         // The previous hidden state: h0, or the output rows of step t − 1 (stride L·H).
         let (prev, prevStride) =
             t == 0 ? (UnsafePointer(h0.storage.pointer), H) : (UnsafePointer(y + (t - 1) * H), L * H)
-        rowsTimesMatrix(prev, rows: B, ldx: prevStride, wT, k: H, n: GH, ldw: GH, into: hpp, ldy: GH, accumulate: false)
+        if let wT {
+            rowsTimesMatrix(
+                prev, rows: B, ldx: prevStride, wT.pointer, k: H, n: GH, ldw: GH, into: hpp, ldy: GH, accumulate: false)
+        } else {
+            stridedGemm(false, true, B, GH, H, prev, prevStride, w, H, hpp, GH)
+        }
         for b in 0..<B {
             let g = xpp + (b * T + t) * GH, hrow = hpp + b * GH, act = a + (b * T + t) * GH
             let h = y + (b * L + t) * H, hPrev = prev + b * prevStride

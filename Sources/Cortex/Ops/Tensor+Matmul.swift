@@ -254,7 +254,7 @@ func rowsTimesMatrix(
     _ x: UnsafePointer<Float>, rows: Int, ldx: Int, _ w: UnsafePointer<Float>, k: Int, n: Int, ldw: Int,
     into y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool
 ) {
-    guard Runtime.usesAVX512 && rows <= linearRowsLimit && k >= 256 && rows > 0 && n > 0 else {
+    guard rowsTimesMatrixRunsKernel(rows: rows, k: k) && n > 0 else {
         stridedGemm(false, false, rows, n, k, x, ldx, w, ldw, y, ldy, beta: accumulate ? 1 : 0)
         return
     }
@@ -263,6 +263,11 @@ func rowsTimesMatrix(
         cortex_rows_times_matrix_avx512(
             x, rows, ldx, k, w, ldw, y, ldy, range.lowerBound * 32, min(range.upperBound * 32, n), accumulate ? 1 : 0)
     }
+}
+
+/// Whether `rowsTimesMatrix` runs its kernel for this many rows and this K.
+func rowsTimesMatrixRunsKernel(rows: Int, k: Int) -> Bool {
+    Runtime.usesAVX512 && rows > 0 && rows <= linearRowsLimit && k >= 256
 }
 
 /// Rows up to which `linearForward` reads the weights in place: the DQN batches (each block of
