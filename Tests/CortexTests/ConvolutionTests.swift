@@ -255,6 +255,34 @@ final class ConvolutionTests: XCTestCase {
         checkGradients([x, w, b]) { conv2d($0[0], weight: $0[1], bias: $0[2], stride: (2, 1)) }
     }
 
+    func testImplicitWeightGradientOfAFirstLayer() {
+        // A network's first layer (input without grad) on the implicit path: the weight and bias
+        // gradients come from the implicit weight-gradient kernels alone (no columns are made),
+        // here with 8 × 10 = 80 pixels an image (chunks of pixels end mid-row and mid-image) and
+        // 3 · 5 · 3 = 45 taps (not a multiple of the kernels' 6 or 8), with and without AVX-512.
+        let previous = Runtime.usesAVX512
+        defer { Runtime.usesAVX512 = previous }
+        for wide in Runtime.hasAVX512 ? [true, false] : [false] {
+            Runtime.usesAVX512 = wide
+            for outputs in [16, 32, 48, 64] {
+                var generator = RandomGenerator(seed: 21 + UInt64(outputs))
+                let x = Tensor.randn([5, 3, 19, 21], using: &generator)
+                let w = Tensor.randn([outputs, 3, 5, 3], using: &generator, requiresGrad: true)
+                let b = Tensor.randn([outputs], using: &generator, requiresGrad: true)
+                let y = conv2d(x, weight: w, bias: b, stride: (2, 2))
+                XCTAssertEqual(y.shape, [5, outputs, 8, 10])
+                let upstream = Tensor.randn(y.shape, using: &generator)
+                y.backward(gradient: upstream)
+                let expected = referenceGradients(
+                    x, w, upstream: upstream, stride: (2, 2), padding: (0, 0), dilation: (1, 1))
+                let label = "\(outputs) outputs, AVX-512 \(wide)"
+                assertClose(w.grad!.scalars, expected.weight, accuracy: 1e-3, "weight, \(label)")
+                assertClose(b.grad!.scalars, expected.bias, accuracy: 1e-3, "bias, \(label)")
+                XCTAssertNil(x.grad)
+            }
+        }
+    }
+
     func testOnlyTheWeightNeedsGrad() {
         // Input without grad (as a network's first layer): weight and bias still get theirs.
         var generator = RandomGenerator(seed: 8)

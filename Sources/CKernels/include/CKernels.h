@@ -339,7 +339,8 @@ static inline void cortex_im2col_tap_avx2(const float *plane, long imageStride, 
 /// 2×2, stride-2 max pooling of `planes` planes of H×W (oH = H/2, oW = W/2 outputs each, floors),
 /// with the argmax (an index into the plane) of each window: the first maximum in row-major
 /// order, a NaN winning over numbers (the last NaN), as the scalar loop. Eight windows at a
-/// time where a row has them, branch-free selects elsewhere (random data mispredicts branches).
+/// time, a row's last few through masked loads and stores (a scalar tail took a quarter of
+/// LeNet's training step: its 14- and 5-window rows are mostly tail).
 __attribute__((target("avx2,fma")))
 static inline void cortex_max_pool_2x2_avx2(const float *x, float *y, int *arg, long planes, long H, long W,
                                             long oH, long oW) {
@@ -354,10 +355,22 @@ static inline void cortex_max_pool_2x2_avx2(const float *x, float *y, int *arg, 
             const float *t = source + top, *b = t + W;
             float *o = out + oy * oW;
             int *a = index + oy * oW;
-            long ox = 0;
-            for (; ox + 8 <= oW; ox += 8) {
-                const __m256 t0 = _mm256_loadu_ps(t + 2 * ox), t1 = _mm256_loadu_ps(t + 2 * ox + 8);
-                const __m256 b0 = _mm256_loadu_ps(b + 2 * ox), b1 = _mm256_loadu_ps(b + 2 * ox + 8);
+            for (long ox = 0; ox < oW; ox += 8) {
+                // A row's last windows (fewer than eight) through masked loads and stores.
+                const long count = oW - ox < 8 ? oW - ox : 8;
+                __m256 t0, t1, b0, b1;
+                __m256i keep = _mm256_set1_epi32(-1);
+                if (count == 8) {
+                    t0 = _mm256_loadu_ps(t + 2 * ox); t1 = _mm256_loadu_ps(t + 2 * ox + 8);
+                    b0 = _mm256_loadu_ps(b + 2 * ox); b1 = _mm256_loadu_ps(b + 2 * ox + 8);
+                } else {
+                    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+                    const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(2 * count)), lanes);
+                    const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(2 * count - 8)), lanes);
+                    t0 = _mm256_maskload_ps(t + 2 * ox, m0); t1 = _mm256_maskload_ps(t + 2 * ox + 8, m1);
+                    b0 = _mm256_maskload_ps(b + 2 * ox, m0); b1 = _mm256_maskload_ps(b + 2 * ox + 8, m1);
+                    keep = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)count), lanes);
+                }
                 // even and odd columns, in order (shuffle within lanes, then 64-bit permute)
                 const __m256 te = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(t0, t1, 0x88)), 0xD8));
                 const __m256 to = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(t0, t1, 0xDD)), 0xD8));
@@ -374,23 +387,9 @@ static inline void cortex_max_pool_2x2_avx2(const float *x, float *y, int *arg, 
                 m = _mm256_or_ps(_mm256_cmp_ps(bo, best, _CMP_GT_OQ), _mm256_cmp_ps(bo, bo, _CMP_UNORD_Q));
                 best = _mm256_blendv_ps(best, bo, m);
                 offset = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(offset), _mm256_castsi256_ps(downRight), m));
-                _mm256_storeu_ps(o + ox, best);
                 const __m256i base = _mm256_add_epi32(_mm256_set1_epi32((int)(top + 2 * ox)), lane);
-                _mm256_storeu_si256((__m256i *)(a + ox), _mm256_add_epi32(base, offset));
-            }
-            for (; ox < oW; ox++) {
-                const long i0 = top + 2 * ox;
-                float best = source[i0];
-                long bestIndex = i0;
-                const long candidates[3] = {i0 + 1, i0 + W, i0 + W + 1};
-                for (int c = 0; c < 3; c++) {
-                    const float v = source[candidates[c]];
-                    const int take = (v > best) | (v != v);
-                    best = take ? v : best;
-                    bestIndex = take ? candidates[c] : bestIndex;
-                }
-                o[ox] = best;
-                a[ox] = (int)bestIndex;
+                _mm256_maskstore_ps(o + ox, keep, best);
+                _mm256_maskstore_epi32(a + ox, keep, _mm256_add_epi32(base, offset));
             }
         }
     }
@@ -863,6 +862,141 @@ static inline void cortex_conv_implicit_forward_avx512(const float *x, long imag
     }
 }
 
+/// The output gradient of a block of images, `dy` as [images, O, P], packed for the implicit
+/// weight-gradient kernels as [O / width][images·P][width] (width 16 or 32, O a multiple of it);
+/// with `biasGradient`, also adds Σ over the block's pixels of dy for each output channel to it.
+static inline void cortex_conv_pack_output_gradient(const float *dy, long images, long O, long P, long width,
+                                                    float *packed, float *biasGradient) {
+    const long pixels = images * P;
+    for (long n = 0; n < images; n++) {
+        for (long o = 0; o < O; o++) {
+            const float *from = dy + (n * O + o) * P;
+            float *to = packed + (o / width) * pixels * width + n * P * width + o % width;
+            float sum = 0;
+            for (long p = 0; p < P; p++) {
+                to[p * width] = from[p];
+                sum += from[p];
+            }
+            if (biasGradient) biasGradient[o] += sum;
+        }
+    }
+}
+
+/// Convolution weight gradient without a column matrix: for the output pixels `j = n·P + p` in
+/// `[first, last)` (the same indexing as `cortex_conv_implicit_forward_avx2`),
+///   gradWT[k·O + o] += Σ_j x[n·imageStride + (p / oW)·sH·W + (p % oW)·sW + tap[k]] · dy(j, o),
+/// with dy packed by `cortex_conv_pack_output_gradient` (width 16; packed pixel 0 is pixel
+/// `first`). Six taps × sixteen output channels stay in twelve registers; each pixel loads its
+/// sixteen gradients and broadcasts six input values straight from the image. Pixels are taken
+/// in chunks whose gradients stay in L1 while every tap reads them.
+__attribute__((target("avx2,fma")))
+static inline void cortex_conv_implicit_weight_grad_avx2(const float *x, long imageStride, long W, long oW, long P,
+                                                         long sH, long sW, const int *tap, long K, const float *dyp,
+                                                         long O, float *gradWT, long first, long last) {
+    const long pixels = last - first, oH = P / oW, chunk = 256;
+    for (long c0 = 0; c0 < pixels; c0 += chunk) {
+        const long count = pixels - c0 < chunk ? pixels - c0 : chunk;
+        const long q = first + c0, n0 = q / P, p0 = q % P, y0 = p0 / oW, x0 = p0 % oW;
+        for (long o0 = 0; o0 < O; o0 += 16) {
+            const float *d0 = dyp + o0 * pixels + c0 * 16;
+            for (long k0 = 0; k0 < K; k0 += 6) {
+                const long taps = K - k0 < 6 ? K - k0 : 6;
+                const long t0 = tap[k0], t1 = tap[k0 + (taps > 1 ? 1 : 0)], t2 = tap[k0 + (taps > 2 ? 2 : 0)];
+                const long t3 = tap[k0 + (taps > 3 ? 3 : 0)], t4 = tap[k0 + (taps > 4 ? 4 : 0)];
+                const long t5 = tap[k0 + (taps > 5 ? 5 : 0)];
+                __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
+                __m256 a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
+                const float *d = d0;
+                long n = n0, y = y0, xx = x0, left = count;
+                while (left > 0) {
+                    const long run = oW - xx < left ? oW - xx : left;
+                    const float *s = x + n * imageStride + y * sH * W + xx * sW;
+                    for (long r = 0; r < run; r++, s += sW, d += 16) {
+                        const __m256 g0 = _mm256_loadu_ps(d), g1 = _mm256_loadu_ps(d + 8);
+                        __m256 v = _mm256_broadcast_ss(s + t0);
+                        a00 = _mm256_fmadd_ps(v, g0, a00); a01 = _mm256_fmadd_ps(v, g1, a01);
+                        v = _mm256_broadcast_ss(s + t1);
+                        a10 = _mm256_fmadd_ps(v, g0, a10); a11 = _mm256_fmadd_ps(v, g1, a11);
+                        v = _mm256_broadcast_ss(s + t2);
+                        a20 = _mm256_fmadd_ps(v, g0, a20); a21 = _mm256_fmadd_ps(v, g1, a21);
+                        v = _mm256_broadcast_ss(s + t3);
+                        a30 = _mm256_fmadd_ps(v, g0, a30); a31 = _mm256_fmadd_ps(v, g1, a31);
+                        v = _mm256_broadcast_ss(s + t4);
+                        a40 = _mm256_fmadd_ps(v, g0, a40); a41 = _mm256_fmadd_ps(v, g1, a41);
+                        v = _mm256_broadcast_ss(s + t5);
+                        a50 = _mm256_fmadd_ps(v, g0, a50); a51 = _mm256_fmadd_ps(v, g1, a51);
+                    }
+                    left -= run;
+                    xx = 0;
+                    if (++y == oH) { y = 0; n++; }
+                }
+                const __m256 sums[6][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}, {a40, a41}, {a50, a51}};
+                for (long t = 0; t < taps; t++) {
+                    float *row = gradWT + (k0 + t) * O + o0;
+                    _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), sums[t][0]));
+                    _mm256_storeu_ps(row + 8, _mm256_add_ps(_mm256_loadu_ps(row + 8), sums[t][1]));
+                }
+            }
+        }
+    }
+}
+
+/// `cortex_conv_implicit_weight_grad_avx2` with 512-bit vectors: eight taps × thirty-two output
+/// channels in sixteen ZMM registers, dy packed with width 32 (O a multiple of 32).
+__attribute__((target("avx512f")))
+static inline void cortex_conv_implicit_weight_grad_avx512(const float *x, long imageStride, long W, long oW,
+                                                           long P, long sH, long sW, const int *tap, long K,
+                                                           const float *dyp, long O, float *gradWT, long first,
+                                                           long last) {
+    const long pixels = last - first, oH = P / oW, chunk = 128;
+    for (long c0 = 0; c0 < pixels; c0 += chunk) {
+        const long count = pixels - c0 < chunk ? pixels - c0 : chunk;
+        const long q = first + c0, n0 = q / P, p0 = q % P, y0 = p0 / oW, x0 = p0 % oW;
+        for (long o0 = 0; o0 < O; o0 += 32) {
+            const float *d0 = dyp + o0 * pixels + c0 * 32;
+            for (long k0 = 0; k0 < K; k0 += 8) {
+                const long taps = K - k0 < 8 ? K - k0 : 8;
+                const long t0 = tap[k0], t1 = tap[k0 + (taps > 1 ? 1 : 0)], t2 = tap[k0 + (taps > 2 ? 2 : 0)];
+                const long t3 = tap[k0 + (taps > 3 ? 3 : 0)], t4 = tap[k0 + (taps > 4 ? 4 : 0)];
+                const long t5 = tap[k0 + (taps > 5 ? 5 : 0)], t6 = tap[k0 + (taps > 6 ? 6 : 0)];
+                const long t7 = tap[k0 + (taps > 7 ? 7 : 0)];
+                __m512 a00 = _mm512_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
+                __m512 a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00, a60 = a00, a61 = a00;
+                __m512 a70 = a00, a71 = a00;
+                const float *d = d0;
+                long n = n0, y = y0, xx = x0, left = count;
+                while (left > 0) {
+                    const long run = oW - xx < left ? oW - xx : left;
+                    const float *s = x + n * imageStride + y * sH * W + xx * sW;
+                    for (long r = 0; r < run; r++, s += sW, d += 32) {
+                        const __m512 g0 = _mm512_loadu_ps(d), g1 = _mm512_loadu_ps(d + 16);
+                        __m512 v;
+#define CORTEX_WEIGHT_GRAD_TAP(T, A0, A1) \
+    v = _mm512_set1_ps(s[T]);             \
+    A0 = _mm512_fmadd_ps(v, g0, A0);      \
+    A1 = _mm512_fmadd_ps(v, g1, A1);
+                        CORTEX_WEIGHT_GRAD_TAP(t0, a00, a01) CORTEX_WEIGHT_GRAD_TAP(t1, a10, a11)
+                        CORTEX_WEIGHT_GRAD_TAP(t2, a20, a21) CORTEX_WEIGHT_GRAD_TAP(t3, a30, a31)
+                        CORTEX_WEIGHT_GRAD_TAP(t4, a40, a41) CORTEX_WEIGHT_GRAD_TAP(t5, a50, a51)
+                        CORTEX_WEIGHT_GRAD_TAP(t6, a60, a61) CORTEX_WEIGHT_GRAD_TAP(t7, a70, a71)
+#undef CORTEX_WEIGHT_GRAD_TAP
+                    }
+                    left -= run;
+                    xx = 0;
+                    if (++y == oH) { y = 0; n++; }
+                }
+                const __m512 sums[8][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31},
+                                           {a40, a41}, {a50, a51}, {a60, a61}, {a70, a71}};
+                for (long t = 0; t < taps; t++) {
+                    float *row = gradWT + (k0 + t) * O + o0;
+                    _mm512_storeu_ps(row, _mm512_add_ps(_mm512_loadu_ps(row), sums[t][0]));
+                    _mm512_storeu_ps(row + 16, _mm512_add_ps(_mm512_loadu_ps(row + 16), sums[t][1]));
+                }
+            }
+        }
+    }
+}
+
 /// `cortex_linear_rows_avx2` with 512-bit vectors: four rows × six outputs in 24 ZMM registers,
 /// each step loading 16 floats of six weight rows and four input rows (the AVX2 kernel's four × three
 /// re-read the weights from L2 twice as often).
@@ -981,6 +1115,15 @@ static inline void cortex_conv_implicit_forward_avx512(const float *x, long imag
                                                        long last) {}
 static inline void cortex_linear_rows_avx512(const float *x, long rows, long K, const float *w, float *y, long N,
                                              long first, long last, int accumulate) {}
+static inline void cortex_conv_pack_output_gradient(const float *dy, long images, long O, long P, long width,
+                                                    float *packed, float *biasGradient) {}
+static inline void cortex_conv_implicit_weight_grad_avx2(const float *x, long imageStride, long W, long oW, long P,
+                                                         long sH, long sW, const int *tap, long K, const float *dyp,
+                                                         long O, float *gradWT, long first, long last) {}
+static inline void cortex_conv_implicit_weight_grad_avx512(const float *x, long imageStride, long W, long oW,
+                                                           long P, long sH, long sW, const int *tap, long K,
+                                                           const float *dyp, long O, float *gradWT, long first,
+                                                           long last) {}
 static inline long cortex_adam_avx2(float *p, const float *gradient, float *m, float *v, long n,
                                     float oneMinusBeta1, float beta2, float oneMinusBeta2,
                                     float inverseCorrection2, float epsilon, float stepSize, float l2) { return 0; }

@@ -91,9 +91,23 @@ public func conv2d(
         // which thread takes which block varies from run to run, the sums must not.
         let partials = TensorStorage(count: g.blocks * (g.O * g.K + g.O), repeating: 0)
         let dy = gradOut.storage.pointer, dx = gradInput?.pointer
-        g.forEachBlock(scratch: !direct || needInput) { _, blockIndex, scratch, images in
+        // Implicit layers take their weight gradient from the image in place as well
+        // (`ConvGeometry.ImplicitWeightGradient`); the columns are then made only for ∂input.
+        let implicitGradient = implicit && needWeight ? ConvGeometry.ImplicitWeightGradient(g) : nil
+        defer { implicitGradient?.deallocate() }
+        g.forEachBlock(scratch: needInput || (!direct && implicitGradient == nil)) { worker, blockIndex, scratch, images in
             let first = images.lowerBound, block = images.count, columns = block * g.P
             let gradWeightT = partials.pointer + blockIndex * (g.O * g.K + g.O), gradBias = gradWeightT + g.O * g.K
+            if let implicitGradient {
+                implicitGradient.accumulate(
+                    x, dy, images: images, worker: worker, into: gradWeightT, biasGradient: needBias ? gradBias : nil)
+                if let dx {
+                    g.toChannelMajor(dy + first * g.O * g.P, images: block, into: scratch.product, biasGradient: nil)
+                    g.gemmSmall(true, g.K, columns, g.O, w, g.K, scratch.product, columns, scratch.col, columns)
+                    g.col2im(scratch.col, images: block, into: dx + first * g.C * g.H * g.W)
+                }
+                return
+            }
             if direct {
                 if needWeight || needBias {
                     g.withDirectScratch(gradient: true) { pad, dyPad in
@@ -245,10 +259,7 @@ struct ConvGeometry {
             transposed.deallocate()
             pads?.deallocate()
         }
-        for k in 0..<K {
-            let c = k / (kH * kW), i = (k / kW) % kH, j = k % kW
-            taps[k] = Int32(c * Hp * Wp + i * dH * Wp + j * dW)
-        }
+        implicitTaps(into: taps)
         // AVX-512 (O a multiple of 32): the weights in slabs of 32 output channels, [O/32][K][32];
         // else [K, O].
         let wide = Runtime.usesAVX512 && O % 32 == 0
@@ -273,6 +284,74 @@ struct ConvGeometry {
                 images.count * P)
         }
     }
+
+    /// Offsets of the kernel taps `k = (c·kH + i)·kW + j` from a receptive field's corner in an
+    /// image of `paddedH × paddedW` planes (the implicit kernels' `tap`).
+    func implicitTaps(into taps: UnsafeMutablePointer<Int32>) {
+        let (Hp, Wp) = (paddedH, paddedW)
+        for k in 0..<K {
+            let c = k / (kH * kW), i = (k / kW) % kH, j = k % kW
+            taps[k] = Int32(c * Hp * Wp + i * dH * Wp + j * dW)
+        }
+    }
+
+    /// The weight gradient of an implicit layer without a column matrix: each block's output
+    /// gradient packed in slabs of 32 (AVX-512) or 16 output channels, then
+    /// `cortex_conv_implicit_weight_grad_avx512/avx2` reads the image (or its zero-padded copy)
+    /// in place. The Nature DQN's update spent about a third of its time on im2col, OpenBLAS's
+    /// packing and its kernel for these products (docs/speed.md).
+    final class ImplicitWeightGradient {
+        let g: ConvGeometry
+        let wide: Bool
+        let taps: UnsafeMutablePointer<Int32>
+        /// Per worker: the packed output gradient of a block, and a zero-padded copy of its images.
+        let packed: [UnsafeMutablePointer<Float>]
+        let pads: [UnsafeMutablePointer<Float>]
+
+        init(_ g: ConvGeometry) {
+            self.g = g
+            wide = Runtime.usesAVX512 && g.O % 32 == 0
+            taps = .allocate(capacity: g.K)
+            g.implicitTaps(into: taps)
+            packed = (0..<g.threads).map { _ in .allocate(capacity: max(g.O * g.blockImages * g.P, 1)) }
+            let padded = g.pH > 0 || g.pW > 0
+            pads = padded ? (0..<g.threads).map { _ in .allocate(capacity: g.blockImages * g.imageFloats) } : []
+        }
+
+        func deallocate() {
+            taps.deallocate()
+            for buffer in packed + pads { buffer.deallocate() }
+        }
+
+        /// Adds the gradient of `images` to `gradWeightT` (`[K, O]`) and, with `biasGradient`, to it.
+        func accumulate(
+            _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, images: Range<Int>, worker: Int,
+            into gradWeightT: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>?
+        ) {
+            let block = images.count, dyp = packed[worker]
+            cortex_conv_pack_output_gradient(
+                dy + images.lowerBound * g.O * g.P, block, g.O, g.P, wide ? 32 : 16, dyp, biasGradient)
+            let kernel = wide ? cortex_conv_implicit_weight_grad_avx512 : cortex_conv_implicit_weight_grad_avx2
+            if pads.isEmpty {
+                kernel(
+                    x, g.imageFloats, g.W, g.oW, g.P, g.sH, g.sW, taps, g.K, dyp, g.O, gradWeightT,
+                    images.lowerBound * g.P, images.upperBound * g.P)
+            } else {
+                let pad = pads[worker]
+                for (slot, n) in images.enumerated() {
+                    cortex_direct_pad_image(
+                        x + n * g.C * g.H * g.W, g.C, g.H, g.W, g.pH, g.pW, pad + slot * g.imageFloats, g.paddedH,
+                        g.paddedW)
+                }
+                kernel(
+                    pad, g.imageFloats, g.paddedW, g.oW, g.P, g.sH, g.sW, taps, g.K, dyp, g.O, gradWeightT, 0,
+                    block * g.P)
+            }
+        }
+    }
+
+    /// Floats of one image with its zero padding.
+    var imageFloats: Int { C * paddedH * paddedW }
 
     /// The direct kernels' zero-padded image (C × directHp × directWp) and output-gradient rows.
     var directHp: Int { oH + kH - 1 }
