@@ -30,9 +30,16 @@ final class AttentionTests: XCTestCase {
     }
 
     func testFusedAttentionMatchesComposedOpsWithMasks() {
-        let (B, H, Tq, Tk, D, Dv) = (2, 3, 4, 5, 4, 3)
+        checkFusedAttention(
+            queries: 4, keys: 5, padding: [false, false, false, true, true, false, true, false, false, false])
+        // Rows longer than a vector and not a multiple of 8 (the softmax kernels' masked tails),
+        // causal rows of every visible length 9…21.
+        checkFusedAttention(queries: 13, keys: 21, padding: (0..<42).map { $0 % 5 == 2 })
+    }
+
+    private func checkFusedAttention(queries Tq: Int, keys Tk: Int, padding: [Bool]) {
+        let (B, H, D, Dv) = (2, 3, 4, 3)
         let q = randn([B, H, Tq, D]), k = randn([B, H, Tk, D]), v = randn([B, H, Tk, Dv])
-        let padding = [false, false, false, true, true, false, true, false, false, false]
         for (causal, mask) in [(false, nil), (true, nil), (false, padding), (true, padding)] as [(Bool, [Bool]?)] {
             let fused = scaledDotProductAttention(query: q, key: k, value: v, causal: causal, keyPaddingMask: mask)
             let projection = randn(fused.shape, grad: false)
@@ -42,10 +49,12 @@ final class AttentionTests: XCTestCase {
             let composed = reference(q, k, v, causal: causal, padding: mask)
             (composed * projection).sum().backward()
             assertClose(
-                fused.scalars, composed.scalars, accuracy: 1e-5, "values causal \(causal) padding \(mask != nil)")
+                fused.scalars, composed.scalars, accuracy: 1e-5,
+                "values \(Tq)×\(Tk) causal \(causal) padding \(mask != nil)")
             for (index, tensor) in [q, k, v].enumerated() {
                 assertClose(
-                    fusedGrads[index], tensor.grad!.scalars, accuracy: 1e-4, "gradient \(index) causal \(causal)")
+                    fusedGrads[index], tensor.grad!.scalars, accuracy: 1e-4,
+                    "gradient \(index) \(Tq)×\(Tk) causal \(causal) padding \(mask != nil)")
                 tensor.zeroGrad()
             }
         }

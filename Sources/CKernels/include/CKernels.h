@@ -202,6 +202,61 @@ static inline void cortex_softmax_lines_avx2(const float *x, float *y, long line
     }
 }
 
+/// One attention row in place: softmax over its first `end` floats (the keys the query sees),
+/// zeros in `[end, length)`; a row whose visible scores are all −∞ becomes all zeros (it attends
+/// to nothing). Any `end`: the last floats through masked loads and stores.
+__attribute__((target("avx2,fma")))
+static inline void cortex_softmax_prefix_avx2(float *row, long end, long length) {
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const long body = end - end % 8;
+    const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(end - body)), lanes);
+    const __m256 negative = _mm256_set1_ps(-INFINITY);
+    __m256 mv = negative;
+    for (long j = 0; j < body; j += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(row + j));
+    if (body < end) mv = _mm256_max_ps(mv, _mm256_blendv_ps(negative, _mm256_maskload_ps(row + body, tail), _mm256_castsi256_ps(tail)));
+    const float maximum = cortex_hmax_avx2(mv);
+    if (maximum == -INFINITY) {
+        for (long j = 0; j < length; j++) row[j] = 0;
+        return;
+    }
+    const __m256 m = _mm256_set1_ps(maximum);
+    __m256 sum = _mm256_setzero_ps();
+    for (long j = 0; j < body; j += 8) {
+        const __m256 e = cortex_exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(row + j), m));
+        sum = _mm256_add_ps(sum, e);
+        _mm256_storeu_ps(row + j, e);
+    }
+    if (body < end) {
+        const __m256 e = _mm256_and_ps(cortex_exp_avx2(_mm256_sub_ps(_mm256_maskload_ps(row + body, tail), m)),
+                                       _mm256_castsi256_ps(tail));
+        sum = _mm256_add_ps(sum, e);
+        _mm256_maskstore_ps(row + body, tail, e);
+    }
+    const __m256 reciprocal = _mm256_set1_ps(1.0f / cortex_hsum_avx2(sum));
+    for (long j = 0; j < body; j += 8) _mm256_storeu_ps(row + j, _mm256_mul_ps(_mm256_loadu_ps(row + j), reciprocal));
+    if (body < end) _mm256_maskstore_ps(row + body, tail, _mm256_mul_ps(_mm256_maskload_ps(row + body, tail), reciprocal));
+    for (long j = end; j < length; j++) row[j] = 0;
+}
+
+/// One attention row's softmax backward in place, any length: g ← y ⊙ (g − Σ g ⊙ y).
+__attribute__((target("avx2,fma")))
+static inline void cortex_softmax_backward_row_avx2(const float *y, float *g, long length) {
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const long body = length - length % 8;
+    const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(length - body)), lanes);
+    __m256 sum = _mm256_setzero_ps();
+    for (long j = 0; j < body; j += 8) sum = _mm256_fmadd_ps(_mm256_loadu_ps(g + j), _mm256_loadu_ps(y + j), sum);
+    if (body < length)
+        sum = _mm256_fmadd_ps(_mm256_maskload_ps(g + body, tail), _mm256_maskload_ps(y + body, tail), sum);
+    const __m256 total = _mm256_set1_ps(cortex_hsum_avx2(sum));
+    for (long j = 0; j < body; j += 8)
+        _mm256_storeu_ps(g + j, _mm256_mul_ps(_mm256_loadu_ps(y + j), _mm256_sub_ps(_mm256_loadu_ps(g + j), total)));
+    if (body < length) {
+        const __m256 v = _mm256_mul_ps(_mm256_maskload_ps(y + body, tail), _mm256_sub_ps(_mm256_maskload_ps(g + body, tail), total));
+        _mm256_maskstore_ps(g + body, tail, v);
+    }
+}
+
 /// Softmax backward over contiguous lines (length a multiple of 8): dx = y ⊙ (g − Σ g ⊙ y).
 __attribute__((target("avx2,fma")))
 static inline void cortex_softmax_backward_lines_avx2(const float *y, const float *g, float *dx, long lines, long length) {
@@ -1154,6 +1209,8 @@ static inline void cortex_im2col_tap_avx2(const float *plane, long imageStride, 
 static inline long cortex_multiply_avx2(const float *a, const float *b, float *out, long n) { return 0; }
 static inline void cortex_softmax_lines_avx2(const float *x, float *y, long lines, long length, int logarithm) {}
 static inline void cortex_softmax_backward_lines_avx2(const float *y, const float *g, float *dx, long lines, long length) {}
+static inline void cortex_softmax_prefix_avx2(float *row, long end, long length) {}
+static inline void cortex_softmax_backward_row_avx2(const float *y, float *g, long length) {}
 static inline void cortex_layernorm_forward_avx2(const float *x, const float *w, const float *b, float *y,
                                                  float *mean, float *rstd, long rows, long D, float epsilon) {}
 static inline void cortex_layernorm_backward_avx2(const float *x, const float *w, const float *dy, const float *mean,
