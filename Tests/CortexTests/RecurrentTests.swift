@@ -42,6 +42,8 @@ final class RecurrentTests: XCTestCase {
     /// its 8-row blocks, and once more through OpenBLAS (the AVX-512 kernels off).
     func testFusedSequenceMatchesUnrolledSteps() {
         checkFusedAgainstUnrolled(batch: 3, inputSize: 3, hiddenSize: 4, accuracy: 1e-5)
+        // Two vectors of eight and five more units: the AVX2 LSTM cell's body and its tail.
+        checkFusedAgainstUnrolled(batch: 2, inputSize: 3, hiddenSize: 21, accuracy: 1e-5)
         let previous = Runtime.usesAVX512
         defer { Runtime.usesAVX512 = previous }
         for wide in Runtime.hasAVX512 ? [true, false] : [false] {

@@ -202,6 +202,122 @@ static inline void cortex_softmax_lines_avx2(const float *x, float *y, long line
     }
 }
 
+/// tanh x as Cortex's scalar `fastTanh`: an odd polynomial for |x| < 0.625, else
+/// 1 − 2 / (e²ˣ + 1) with the sign restored.
+__attribute__((target("avx2,fma")))
+static inline __m256 cortex_tanh_avx2(__m256 x) {
+    const __m256 sign = _mm256_and_ps(x, _mm256_set1_ps(-0.0f));
+    const __m256 a = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+    const __m256 z = _mm256_mul_ps(x, x);
+    __m256 p = _mm256_set1_ps(-5.70498872745e-3f);
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(2.06390887954e-2f));
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-5.37397155531e-2f));
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(1.33314422036e-1f));
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-3.33332819422e-1f));
+    const __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(x, z), p, x);
+    const __m256 one = _mm256_set1_ps(1.0f);
+    const __m256 e = cortex_exp_avx2(_mm256_add_ps(a, a));
+    const __m256 large = _mm256_or_ps(_mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one))), sign);
+    return _mm256_blendv_ps(large, small, _mm256_cmp_ps(a, _mm256_set1_ps(0.625f), _CMP_LT_OQ));
+}
+
+/// σ(x) = 1 / (1 + e⁻ˣ).
+__attribute__((target("avx2,fma")))
+static inline __m256 cortex_sigmoid_avx2(__m256 x) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    return _mm256_div_ps(one, _mm256_add_ps(one, cortex_exp_avx2(_mm256_sub_ps(_mm256_setzero_ps(), x))));
+}
+
+/// Eight lanes of `cortex_lstm_cell_forward_avx2` (gates i, f, g, o at offsets 0, H, 2H, 3H).
+__attribute__((target("avx2,fma")))
+static inline void cortex_lstm_forward8(const float *x, const float *hp, const float *cPrev, float *act, float *c,
+                                        float *h, long H) {
+    const __m256 i = cortex_sigmoid_avx2(_mm256_add_ps(_mm256_loadu_ps(x), _mm256_loadu_ps(hp)));
+    const __m256 f = cortex_sigmoid_avx2(_mm256_add_ps(_mm256_loadu_ps(x + H), _mm256_loadu_ps(hp + H)));
+    const __m256 g = cortex_tanh_avx2(_mm256_add_ps(_mm256_loadu_ps(x + 2 * H), _mm256_loadu_ps(hp + 2 * H)));
+    const __m256 o = cortex_sigmoid_avx2(_mm256_add_ps(_mm256_loadu_ps(x + 3 * H), _mm256_loadu_ps(hp + 3 * H)));
+    const __m256 cv = _mm256_add_ps(_mm256_mul_ps(f, _mm256_loadu_ps(cPrev)), _mm256_mul_ps(i, g));
+    _mm256_storeu_ps(act, i);
+    _mm256_storeu_ps(act + H, f);
+    _mm256_storeu_ps(act + 2 * H, g);
+    _mm256_storeu_ps(act + 3 * H, o);
+    _mm256_storeu_ps(c, cv);
+    _mm256_storeu_ps(h, _mm256_mul_ps(o, cortex_tanh_avx2(cv)));
+}
+
+/// One LSTM step's elementwise part for one batch row (PyTorch's gate order i, f, g, o):
+/// pre-activations x + hp (the input projection with the biases, and h·W_hhᵀ, each [4H]) →
+/// act = (σ(i), σ(f), tanh(g), σ(o)), c = f ⊙ cPrev + i ⊙ g, h = o ⊙ tanh(c). Any H: the last
+/// lanes go through an eight-float copy.
+__attribute__((target("avx2,fma")))
+static inline void cortex_lstm_cell_forward_avx2(const float *x, const float *hp, const float *cPrev, float *act,
+                                                 float *c, float *h, long H) {
+    const long body = H - H % 8;
+    for (long j = 0; j < body; j += 8) cortex_lstm_forward8(x + j, hp + j, cPrev + j, act + j, c + j, h + j, H);
+    if (body == H) return;
+    float tx[32] = {0}, th[32] = {0}, tp[8] = {0}, ta[32], tc[8], tout[8];
+    const long r = H - body;
+    for (long k = 0; k < r; k++) {
+        for (int gate = 0; gate < 4; gate++) {
+            tx[gate * 8 + k] = x[gate * H + body + k];
+            th[gate * 8 + k] = hp[gate * H + body + k];
+        }
+        tp[k] = cPrev[body + k];
+    }
+    cortex_lstm_forward8(tx, th, tp, ta, tc, tout, 8);
+    for (long k = 0; k < r; k++) {
+        for (int gate = 0; gate < 4; gate++) act[gate * H + body + k] = ta[gate * 8 + k];
+        c[body + k] = tc[k];
+        h[body + k] = tout[k];
+    }
+}
+
+/// Eight lanes of `cortex_lstm_cell_backward_avx2`.
+__attribute__((target("avx2,fma")))
+static inline void cortex_lstm_backward8(const float *gy, const float *dh, const float *act, const float *c,
+                                         const float *cPrev, float *dc, float *dg, long H) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    const __m256 d = _mm256_add_ps(_mm256_loadu_ps(dh), _mm256_loadu_ps(gy));
+    const __m256 i = _mm256_loadu_ps(act), f = _mm256_loadu_ps(act + H);
+    const __m256 g = _mm256_loadu_ps(act + 2 * H), o = _mm256_loadu_ps(act + 3 * H);
+    const __m256 tc = cortex_tanh_avx2(_mm256_loadu_ps(c));
+    const __m256 dcv = _mm256_add_ps(
+        _mm256_loadu_ps(dc), _mm256_mul_ps(_mm256_mul_ps(d, o), _mm256_sub_ps(one, _mm256_mul_ps(tc, tc))));
+    _mm256_storeu_ps(dg + 3 * H, _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(d, tc), o), _mm256_sub_ps(one, o)));
+    _mm256_storeu_ps(dg, _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(dcv, g), i), _mm256_sub_ps(one, i)));
+    _mm256_storeu_ps(dg + 2 * H, _mm256_mul_ps(_mm256_mul_ps(dcv, i), _mm256_sub_ps(one, _mm256_mul_ps(g, g))));
+    _mm256_storeu_ps(dg + H, _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(dcv, _mm256_loadu_ps(cPrev)), f), _mm256_sub_ps(one, f)));
+    _mm256_storeu_ps(dc, _mm256_mul_ps(dcv, f));
+}
+
+/// One LSTM step backward for one batch row: with d = gy + dh (the output's gradient and the
+/// hidden state's from step t + 1) and tc = tanh(c),
+///   dc += d ⊙ o ⊙ (1 − tc²);  dg = (dc ⊙ g ⊙ i(1 − i), dc ⊙ cPrev ⊙ f(1 − f), dc ⊙ i ⊙ (1 − g²), d ⊙ tc ⊙ o(1 − o));
+///   dc ← dc ⊙ f (the cell gradient handed to step t − 1).
+/// Any H: the last lanes go through an eight-float copy.
+__attribute__((target("avx2,fma")))
+static inline void cortex_lstm_cell_backward_avx2(const float *gy, const float *dh, const float *act, const float *c,
+                                                  const float *cPrev, float *dc, float *dg, long H) {
+    const long body = H - H % 8;
+    for (long j = 0; j < body; j += 8) cortex_lstm_backward8(gy + j, dh + j, act + j, c + j, cPrev + j, dc + j, dg + j, H);
+    if (body == H) return;
+    float ty[8] = {0}, th[8] = {0}, ta[32] = {0}, tc[8] = {0}, tp[8] = {0}, tdc[8] = {0}, tg[32];
+    const long r = H - body;
+    for (long k = 0; k < r; k++) {
+        ty[k] = gy[body + k];
+        th[k] = dh[body + k];
+        for (int gate = 0; gate < 4; gate++) ta[gate * 8 + k] = act[gate * H + body + k];
+        tc[k] = c[body + k];
+        tp[k] = cPrev[body + k];
+        tdc[k] = dc[body + k];
+    }
+    cortex_lstm_backward8(ty, th, ta, tc, tp, tdc, tg, 8);
+    for (long k = 0; k < r; k++) {
+        for (int gate = 0; gate < 4; gate++) dg[gate * H + body + k] = tg[gate * 8 + k];
+        dc[body + k] = tdc[k];
+    }
+}
+
 /// One attention row in place: softmax over its first `end` floats (the keys the query sees),
 /// zeros in `[end, length)`; a row whose visible scores are all −∞ becomes all zeros (it attends
 /// to nothing). Any `end`: the last floats through masked loads and stores.
@@ -1210,6 +1326,10 @@ static inline long cortex_multiply_avx2(const float *a, const float *b, float *o
 static inline void cortex_softmax_lines_avx2(const float *x, float *y, long lines, long length, int logarithm) {}
 static inline void cortex_softmax_backward_lines_avx2(const float *y, const float *g, float *dx, long lines, long length) {}
 static inline void cortex_softmax_prefix_avx2(float *row, long end, long length) {}
+static inline void cortex_lstm_cell_forward_avx2(const float *x, const float *hp, const float *cPrev, float *act,
+                                                 float *c, float *h, long H) {}
+static inline void cortex_lstm_cell_backward_avx2(const float *gy, const float *dh, const float *act, const float *c,
+                                                  const float *cPrev, float *dc, float *dg, long H) {}
 static inline void cortex_softmax_backward_row_avx2(const float *y, float *g, long length) {}
 static inline void cortex_layernorm_forward_avx2(const float *x, const float *w, const float *b, float *y,
                                                  float *mean, float *rstd, long rows, long D, float epsilon) {}
