@@ -1,5 +1,6 @@
 import Agents
 import Cortex
+import Envs
 import Foundation
 import Models
 import Recipes
@@ -33,14 +34,20 @@ struct SideBySideWorkload {
     static func warmupSeconds(quick: Bool) -> Double { quick ? 0 : 0.5 }
 
     /// Units per call (characters for generation), so the table shows ms per unit.
-    func units(quick: Bool) -> Double { name == "gpt-generate" ? Double(quick ? 7 : 63) : 1 }
+    func units(quick: Bool) -> Double {
+        switch name {
+        case "gpt-generate": Double(quick ? 7 : 63)
+        case "dqn-loop": Double(quick ? dqnLoopQuickFrames : dqnLoopFrames)
+        default: 1
+        }
+    }
 
     /// One Cortex round: median ms of `repeats` calls after `warmup` untimed ones (and at least
     /// `warmupSeconds` of them). The MinAtar DQN
     /// update and the LeNet batch run as `cortex train` runs them (one-thread GEMMs, Cortex's own
     /// workers for the convolutions and side-by-side passes).
     func timeCortex(quick: Bool, threads: Int, seed: UInt64, warmup: Int, repeats: Int) -> Double {
-        Runtime.configure(threads: threads, smallMatrices: name == "dqn-minatar" || name == "lenet-train")
+        Runtime.configure(threads: threads, smallMatrices: ["dqn-minatar", "dqn-loop", "lenet-train"].contains(name))
         defer { Runtime.configure(threads: threads) }
         var generator = RandomGenerator(seed: seed)
         let call = make(quick, &generator)
@@ -61,7 +68,7 @@ struct SideBySideWorkload {
 
     static let all: [SideBySideWorkload] =
         [256, 512, 1024, 2048].map(matmulWorkload) + [
-            dqnWorkload(nature: false), dqnWorkload(nature: true), natureForward,
+            dqnWorkload(nature: false), dqnWorkload(nature: true), dqnLoop, natureForward,
             SideBySideWorkload(
                 name: "gpt-train", unit: "GPT 4×128 iteration, batch 12×64, AdamW", warmup: 2, repeats: 40,
                 make: gptTraining),
@@ -105,6 +112,51 @@ private func dqnWorkload(nature: Bool) -> SideBySideWorkload {
             seed: generator.next())
         return { agent.update(batch) }
     }
+}
+
+/// Frames per call of `dqn-loop` (and with `--quick`).
+let dqnLoopFrames = 100, dqnLoopQuickFrames = 5
+
+/// The whole DQN training loop on MinAtar Breakout (no sticky actions), `dqnLoopFrames` frames a
+/// call, reported per frame: ε-greedy action (ε 0.1) from the online network, one environment
+/// step, the transition into a uniform replay of 100,000, a batch of 32 drawn, one Double-DQN
+/// update (`DQNAgent.update`: Huber, clip 10, Adam 1e-4; the target synced every 1,000 updates).
+/// The replay starts with 1,000 frames of random play.
+private let dqnLoop = SideBySideWorkload(
+    name: "dqn-loop", unit: "ms per frame, DQN loop on Breakout: act, step, replay, batch-32 update", warmup: 1,
+    repeats: 10
+) { quick, generator in
+    var config = DQNConfig()
+    config.seed = generator.next()
+    config.batchSize = quick ? 2 : 32
+    let agent = DQNAgent(config: config, observationShape: [4, 10, 10], actionCount: 3)
+    agent.overlapTargets = Runtime.kernelThreads > 1 && Runtime.blasThreads == 1
+    let replay = ReplayBuffer(capacity: config.replayCapacity, observationSize: 400, storage: .bits)
+    var game = Breakout(seed: config.seed)
+    var observation = [Float](repeating: 0, count: 400), next = observation
+    var batch = ReplayBatch(size: config.batchSize, observationSize: 400)
+    var random = RandomGenerator(seed: config.seed &+ 1)
+    observation.withUnsafeMutableBufferPointer { game.writeObservation(into: $0) }
+    func frame(epsilon: Float, learn: Bool) {
+        let action = observation.withUnsafeBufferPointer { agent.act($0, epsilon: epsilon, generator: &random) }
+        let result = game.step(action)
+        next.withUnsafeMutableBufferPointer { game.writeObservation(into: $0) }
+        replay.add(
+            observation: observation, action: action, reward: result.reward, nextObservation: next,
+            terminated: result.terminated, truncated: false)
+        if result.isDone {
+            game.reset(seed: nil)
+            observation.withUnsafeMutableBufferPointer { game.writeObservation(into: $0) }
+        } else {
+            swap(&observation, &next)
+        }
+        guard learn else { return }
+        replay.sample(into: &batch, gamma: config.gamma, using: &random)
+        agent.update(batch)
+    }
+    for _ in 0..<(quick ? 50 : 1_000) { frame(epsilon: 1, learn: false) }
+    let frames = quick ? dqnLoopQuickFrames : dqnLoopFrames
+    return { for _ in 0..<frames { frame(epsilon: 0.1, learn: true) } }
 }
 
 /// The Nature network's forward pass without a graph on 32 frames: what acting and the

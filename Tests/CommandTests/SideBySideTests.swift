@@ -90,12 +90,13 @@ final class SideBySideTests: XCTestCase {
         XCTAssertEqual(SideBySide.Machine.parse(cpuinfo: "", cores: 1, loadAverage: 0).cpu, "unknown CPU")
     }
 
-    /// The whole command with tiny shapes, one round; fails under CORTEX_NO_SKIP=1 when torch is missing.
+    /// The whole command with tiny shapes, one round (the DQN loop too: its PyTorch side carries
+    /// its own Breakout); fails under CORTEX_NO_SKIP=1 when torch is missing.
     func testQuickRunPrintsBothSidesAsJSON() throws {
         let version = try pytorchBench(["--version"])
         XCTAssertTrue(version.contains("\"torch\""), version)
         let result = try runCortex([
-            "bench", "pytorch", "--quick", "--rounds", "1", "--workloads", "matmul-256,layernorm", "--json"
+            "bench", "pytorch", "--quick", "--rounds", "1", "--workloads", "matmul-256,layernorm,dqn-loop", "--json"
         ])
         XCTAssertEqual(result.status, 0, result.stderr)
         let last = result.stdout.split(separator: "\n").last.map(String.init) ?? ""
@@ -104,7 +105,7 @@ final class SideBySideTests: XCTestCase {
         XCTAssertTrue((json["pytorch"] as? String ?? "").contains("("), "\(json["pytorch"] ?? "nil")")
         XCTAssertNotNil((json["machine"] as? [String: Any])?["cpu"])
         let rows = try XCTUnwrap(json["workloads"] as? [[String: Any]])
-        XCTAssertEqual(rows.compactMap { $0["name"] as? String }, ["matmul-256", "layernorm"])
+        XCTAssertEqual(rows.compactMap { $0["name"] as? String }, ["matmul-256", "layernorm", "dqn-loop"])
         for row in rows {
             let cortex = try XCTUnwrap(row["cortex_ms"] as? Double), torch = try XCTUnwrap(row["pytorch_ms"] as? Double)
             XCTAssertGreaterThan(cortex, 0)

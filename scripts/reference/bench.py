@@ -173,6 +173,104 @@ def dqn(nature):
     return make
 
 
+class Breakout:
+    """MinAtar Breakout with the rules of MinAtar 1.0.15's `breakout.py` (as Cortex's
+    envs/MinAtar/Breakout.swift), without sticky actions; actions noop, left, right; `state()` the
+    4×10×10 planes paddle, ball, trail, brick."""
+    def __init__(s, seed):
+        import numpy as np
+        s.np, s.rng = np, np.random.RandomState(seed)
+        s.reset()
+    def reset(s):
+        s.ball_y = 3
+        s.ball_x, s.dir = (0, 2) if s.rng.randint(2) == 0 else (9, 3)
+        s.pos, s.strike, s.terminal = 4, False, False
+        s.bricks = s.np.zeros((10, 10), bool); s.bricks[1:4, :] = True
+        s.last_x, s.last_y = s.ball_x, s.ball_y
+    def step(s, a):
+        r = 0.0
+        if a == 1: s.pos = max(0, s.pos - 1)
+        elif a == 2: s.pos = min(9, s.pos + 1)
+        s.last_x, s.last_y = s.ball_x, s.ball_y
+        d = s.dir
+        nx, ny = s.ball_x + (1 if d in (1, 2) else -1), s.ball_y + (1 if d >= 2 else -1)
+        toggle = False
+        if nx < 0 or nx > 9:
+            nx = min(9, max(0, nx)); d ^= 1
+        if ny < 0:
+            ny = 0; d = 3 - d
+        elif s.bricks[ny, nx]:
+            toggle = True
+            if not s.strike:
+                r += 1; s.strike = True; s.bricks[ny, nx] = False; ny = s.last_y; d = 3 - d
+        elif ny == 9:
+            if not s.bricks.any(): s.bricks[1:4, :] = True
+            if s.ball_x == s.pos: d = 3 - d; ny = s.last_y
+            elif nx == s.pos: d ^= 2; ny = s.last_y
+            else: s.terminal = True
+        if not toggle: s.strike = False
+        s.ball_x, s.ball_y, s.dir = nx, ny, d
+        return r, s.terminal
+    def state(s):
+        o = s.np.zeros((4, 10, 10), s.np.float32)
+        o[0, 9, s.pos] = 1; o[1, s.ball_y, s.ball_x] = 1; o[2, s.last_y, s.last_x] = 1; o[3] = s.bricks
+        return o
+
+
+LOOP_FRAMES, LOOP_QUICK_FRAMES = 100, 5
+
+
+def dqn_loop(quick):
+    """The whole DQN loop on Breakout, LOOP_FRAMES frames a call (the harness divides per frame):
+    ε-greedy action (ε 0.1) from the online net, one step, the transition into a uniform numpy
+    replay of 100,000, a batch of 32 drawn, one Double-DQN update (Huber, clip 10, Adam 1e-4 with
+    ε 1.5e-4, γ 0.99), the target synced every 1,000 updates; 1,000 frames of random play first."""
+    import numpy as np
+    batch, capacity = (2 if quick else 32), 100_000
+    online, target = MinAtarQ(4, 3), MinAtarQ(4, 3)
+    target.load_state_dict(online.state_dict())
+    opt = torch.optim.Adam(online.parameters(), lr=1e-4, eps=1.5e-4)
+    env, rng = Breakout(0), np.random.RandomState(1)
+    obs = np.zeros((capacity, 4, 10, 10), np.uint8); nxt = np.zeros_like(obs)
+    act = np.zeros(capacity, np.int64); rew = np.zeros(capacity, np.float32); done = np.zeros(capacity, np.float32)
+    st = {'o': env.state(), 'n': 0, 'updates': 0}
+    def frame(epsilon, learn):
+        o = st['o']
+        if rng.rand() < epsilon:
+            a = int(rng.randint(3))
+        else:
+            with torch.no_grad():
+                a = int(online(torch.from_numpy(o)[None]).argmax(1))
+        r, terminal = env.step(a)
+        o2 = env.state()
+        i = st['n'] % capacity
+        obs[i], nxt[i], act[i], rew[i], done[i] = o, o2, a, r, float(terminal)
+        st['n'] += 1
+        if terminal:
+            env.reset(); o2 = env.state()
+        st['o'] = o2
+        if not learn:
+            return
+        idx = rng.randint(min(st['n'], capacity), size=batch)
+        s = torch.from_numpy(obs[idx]).float(); s2 = torch.from_numpy(nxt[idx]).float()
+        q = online(s).gather(1, torch.from_numpy(act[idx])[:, None]).squeeze(1)
+        with torch.no_grad():
+            best = online(s2).argmax(1, keepdim=True)
+            y = torch.from_numpy(rew[idx]) + 0.99 * (1 - torch.from_numpy(done[idx])) * target(s2).gather(1, best).squeeze(1)
+        loss = F.smooth_l1_loss(q, y)
+        opt.zero_grad(); loss.backward(); nn.utils.clip_grad_norm_(online.parameters(), 10); opt.step()
+        st['updates'] += 1
+        if st['updates'] % 1000 == 0:
+            target.load_state_dict(online.state_dict())
+    for _ in range(50 if quick else 1000):
+        frame(1.0, False)
+    frames = LOOP_QUICK_FRAMES if quick else LOOP_FRAMES
+    def run():
+        for _ in range(frames):
+            frame(0.1, True)
+    return run
+
+
 def nature_forward(quick):
     """The Nature network's forward pass without a graph on 32 frames (acting, the update's passes over s')."""
     net = NatureQ(4)
@@ -277,7 +375,7 @@ def op(kind):
 
 WORKLOADS = {
     'matmul-256': matmul(256), 'matmul-512': matmul(512), 'matmul-1024': matmul(1024), 'matmul-2048': matmul(2048),
-    'dqn-minatar': dqn(False), 'dqn-nature': dqn(True), 'nature-forward': nature_forward,
+    'dqn-minatar': dqn(False), 'dqn-nature': dqn(True), 'dqn-loop': dqn_loop, 'nature-forward': nature_forward,
     'gpt-train': gpt_train, 'lstm-train': lstm_train, 'gpt-generate': gpt_generate,
     'vit-train': vision_train(True), 'lenet-train': vision_train(False),
     'conv-lenet1': conv(128, 1, 28, 6, 5, 1, 2, False), 'conv-lenet2': conv(128, 6, 14, 16, 5, 1, 0, True),
