@@ -98,40 +98,29 @@ public func conv2d(
         g.forEachBlock(scratch: needInput || (!direct && implicitGradient == nil)) { worker, blockIndex, scratch, images in
             let first = images.lowerBound, block = images.count, columns = block * g.P
             let gradWeightT = partials.pointer + blockIndex * (g.O * g.K + g.O), gradBias = gradWeightT + g.O * g.K
-            if let implicitGradient {
-                implicitGradient.accumulate(
-                    x, dy, images: images, worker: worker, into: gradWeightT, biasGradient: needBias ? gradBias : nil)
-                if let dx {
-                    g.toChannelMajor(dy + first * g.O * g.P, images: block, into: scratch.product, biasGradient: nil)
-                    g.gemmSmall(true, g.K, columns, g.O, w, g.K, scratch.product, columns, scratch.col, columns)
-                    g.col2im(scratch.col, images: block, into: dx + first * g.C * g.H * g.W)
-                }
-                return
-            }
-            if direct {
-                if needWeight || needBias {
-                    g.withDirectScratch(gradient: true) { pad, dyPad in
-                        for n in images {
-                            g.padOutputGradient(dy + n * g.O * g.P, into: dyPad)
-                            cortex_direct_pad_image(
-                                x + n * g.C * g.H * g.W, g.C, g.H, g.W, g.pH, g.pW, pad, g.directHp, g.directWp)
-                            cortex_direct_conv_weight_grad_avx2(
-                                pad, g.C, g.directHp, g.directWp, dyPad, g.O, g.kH, g.kW, g.oH, g.directOutputPitch,
-                                gradWeightT, needBias ? gradBias : nil)
-                        }
+            // Implicit layers: ∂W (and ∂bias) from the image in place; the code below then makes
+            // columns only for ∂input.
+            implicitGradient?.accumulate(
+                x, dy, images: images, worker: worker, into: gradWeightT, biasGradient: needBias ? gradBias : nil)
+            if direct && (needWeight || needBias) {
+                g.withDirectScratch(gradient: true) { pad, dyPad in
+                    for n in images {
+                        g.padOutputGradient(dy + n * g.O * g.P, into: dyPad)
+                        cortex_direct_pad_image(
+                            x + n * g.C * g.H * g.W, g.C, g.H, g.W, g.pH, g.pW, pad, g.directHp, g.directWp)
+                        cortex_direct_conv_weight_grad_avx2(
+                            pad, g.C, g.directHp, g.directWp, dyPad, g.O, g.kH, g.kW, g.oH, g.directOutputPitch,
+                            gradWeightT, needBias ? gradBias : nil)
                     }
                 }
-                if let dx {
-                    g.toChannelMajor(dy + first * g.O * g.P, images: block, into: scratch.product, biasGradient: nil)
-                    g.gemmSmall(true, g.K, columns, g.O, w, g.K, scratch.product, columns, scratch.col, columns)
-                    g.col2im(scratch.col, images: block, into: dx + first * g.C * g.H * g.W)
-                }
-                return
             }
+            // Bias and weight gradients are done when the direct or implicit kernels took them.
+            let kernelsTookWeights = direct || implicitGradient != nil
+            guard dx != nil || !kernelsTookWeights else { return }
             g.toChannelMajor(
                 dy + first * g.O * g.P, images: block, into: scratch.product,
-                biasGradient: needBias ? gradBias : nil)
-            if needWeight {
+                biasGradient: needBias && !kernelsTookWeights ? gradBias : nil)
+            if needWeight && !kernelsTookWeights {
                 var col = scratch.col
                 if let keptColumns {
                     col = keptColumns.pointer + first * g.K * g.P
@@ -247,12 +236,11 @@ struct ConvGeometry {
         _ x: UnsafePointer<Float>, weight w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
         into y: UnsafeMutablePointer<Float>
     ) {
-        let (Hp, Wp) = (paddedH, paddedW), padded = pH > 0 || pW > 0
+        let padded = pH > 0 || pW > 0
         let taps = UnsafeMutablePointer<Int32>.allocate(capacity: K)
         let transposed = UnsafeMutablePointer<Float>.allocate(capacity: K * O)
         // Padded layers (the residual towers' 3×3 convolutions) read a zero-padded copy of the
         // block's images: C·Hp·Wp floats an image against im2col's C·kH·kW·oH·oW.
-        let imageFloats = C * Hp * Wp
         let pads = padded ? UnsafeMutablePointer<Float>.allocate(capacity: threads * blockImages * imageFloats) : nil
         defer {
             taps.deallocate()
@@ -276,11 +264,9 @@ struct ConvGeometry {
                 return
             }
             let pad = pads + worker * blockImages * imageFloats
-            for (slot, n) in images.enumerated() {
-                cortex_direct_pad_image(x + n * C * H * W, C, H, W, pH, pW, pad + slot * imageFloats, Hp, Wp)
-            }
+            padImages(x, images: images, into: pad)
             kernel(
-                pad, imageFloats, Wp, oW, P, sH, sW, taps, K, transposed, O, bias, y + images.lowerBound * O * P, 0,
+                pad, imageFloats, paddedW, oW, P, sH, sW, taps, K, transposed, O, bias, y + images.lowerBound * O * P, 0,
                 images.count * P)
         }
     }
@@ -338,11 +324,7 @@ struct ConvGeometry {
                     images.lowerBound * g.P, images.upperBound * g.P)
             } else {
                 let pad = pads[worker]
-                for (slot, n) in images.enumerated() {
-                    cortex_direct_pad_image(
-                        x + n * g.C * g.H * g.W, g.C, g.H, g.W, g.pH, g.pW, pad + slot * g.imageFloats, g.paddedH,
-                        g.paddedW)
-                }
+                g.padImages(x, images: images, into: pad)
                 kernel(
                     pad, g.imageFloats, g.paddedW, g.oW, g.P, g.sH, g.sW, taps, g.K, dyp, g.O, gradWeightT, 0,
                     block * g.P)
@@ -352,6 +334,13 @@ struct ConvGeometry {
 
     /// Floats of one image with its zero padding.
     var imageFloats: Int { C * paddedH * paddedW }
+
+    /// Zero-padded copies of `images` of the batch `x`, one after another from `pad`.
+    func padImages(_ x: UnsafePointer<Float>, images: Range<Int>, into pad: UnsafeMutablePointer<Float>) {
+        for (slot, n) in images.enumerated() {
+            cortex_direct_pad_image(x + n * C * H * W, C, H, W, pH, pW, pad + slot * imageFloats, paddedH, paddedW)
+        }
+    }
 
     /// The direct kernels' zero-padded image (C × directHp × directWp) and output-gradient rows.
     var directHp: Int { oH + kH - 1 }
